@@ -1,0 +1,1 @@
+"""The histogram tree engine (private): binning, histograms, split finding, growing, trees."""

@@ -1,0 +1,1 @@
+"""TensorFlow-exact feature columns as scikit-learn transformers."""

@@ -1,0 +1,1 @@
+"""Readers and writers for data formats (TFRecord, tf.Example)."""

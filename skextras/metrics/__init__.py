@@ -1,0 +1,1 @@
+"""Detection and ranking metrics: COCO / Pascal VOC mAP and multilabel average precision."""

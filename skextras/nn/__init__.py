@@ -1,0 +1,1 @@
+"""Torch-backed estimators (needs the ``torch`` extra: ``pip install skextras[torch]``)."""
