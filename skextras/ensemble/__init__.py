@@ -1,1 +1,27 @@
 """Tree ensembles built on the shared histogram engine."""
+
+from skextras.ensemble._adaboost import AdaBoostClassifier, AdaBoostRegressor
+from skextras.ensemble._forest import (
+    ExtraTreesClassifier,
+    ExtraTreesRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
+from skextras.ensemble._gradient_boosting import (
+    GradientBoostingClassifier,
+    GradientBoostingRegressor,
+)
+from skextras.ensemble._tree import HistTreeClassifier, HistTreeRegressor
+
+__all__ = [
+    "AdaBoostClassifier",
+    "AdaBoostRegressor",
+    "ExtraTreesClassifier",
+    "ExtraTreesRegressor",
+    "GradientBoostingClassifier",
+    "GradientBoostingRegressor",
+    "HistTreeClassifier",
+    "HistTreeRegressor",
+    "RandomForestClassifier",
+    "RandomForestRegressor",
+]

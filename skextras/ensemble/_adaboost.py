@@ -1,0 +1,512 @@
+"""AdaBoost: SAMME for classification, AdaBoost.R2 for regression.
+
+The boosting recursions are scikit-learn's (same seeds drawn in the same order), so with the
+same base estimator and ``random_state`` the ensembles are identical. The default base is the
+engine's histogram tree; it gets a fast path that bins ``X`` once and grows every tree from the
+binned matrix with the boosting weights as hessians.
+"""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
+from sklearn.utils import _safe_indexing, check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    has_fit_parameter,
+    validate_data,
+)
+
+from skextras.ensemble._tree import HistTreeClassifier, HistTreeRegressor
+
+_MAX_INT = np.iinfo(np.int32).max
+
+
+def _set_random_states(estimator, random_state):
+    """Seed every ``*random_state`` parameter of ``estimator`` (sklearn's draw order)."""
+    to_set = {}
+    for key in sorted(estimator.get_params(deep=True)):
+        if key == "random_state" or key.endswith("__random_state"):
+            to_set[key] = random_state.randint(_MAX_INT)
+    if to_set:
+        estimator.set_params(**to_set)
+
+
+class _BaseAdaBoost(BaseEstimator):
+    """The boosting loop shared by SAMME and AdaBoost.R2 (scikit-learn's recursion)."""
+
+    _parameter_constraints: dict = {
+        "estimator": [HasMethods(["fit", "predict"]), None],
+        "n_estimators": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "random_state": ["random_state"],
+    }
+
+    def _uses_engine(self):
+        return self.estimator is None or isinstance(
+            self.estimator, (HistTreeClassifier, HistTreeRegressor)
+        )
+
+    def _check_X(self, X, reset):
+        if self._fast:
+            return validate_data(
+                self,
+                X,
+                accept_sparse=["csr", "csc"],
+                dtype=np.float64,
+                ensure_all_finite="allow-nan",
+                reset=reset,
+            )
+        return validate_data(
+            self, X, accept_sparse=["csr", "csc"], allow_nd=True, dtype=None, reset=reset
+        )
+
+    def fit(self, X, y, sample_weight=None):
+        """Build a boosted ensemble from the training set (X, y).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training samples. NaN marks a missing value when the base is the engine tree.
+        y : array-like of shape (n_samples,)
+            Class labels (classifier) or real targets (regressor).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Initial sample weights; uniform if None.
+
+        Returns
+        -------
+        self : object
+            The fitted ensemble.
+        """
+        self._validate_params()
+        self._fast = self._uses_engine()
+        X = self._check_X(X, reset=True)
+        y = self._check_y(y, X)
+        sample_weight = _check_sample_weight(
+            sample_weight, X, dtype=np.float64, copy=True, ensure_non_negative=True
+        )
+        total = sample_weight.sum()
+        if total <= 0:
+            raise ValueError("sample_weight must have a positive sum, got sum 0.")
+        sample_weight /= total
+
+        self.estimator_ = self._make_base()
+        if not has_fit_parameter(self.estimator_, "sample_weight"):
+            raise ValueError(f"{type(self.estimator_).__name__} doesn't support sample_weight.")
+        data = self._prepare(X)
+        self.estimators_ = []
+        self.estimator_weights_ = np.zeros(self.n_estimators, dtype=np.float64)
+        self.estimator_errors_ = np.ones(self.n_estimators, dtype=np.float64)
+        self._boost_loop(data, y, sample_weight, check_random_state(self.random_state))
+        return self
+
+    def _boost_loop(self, data, y, sample_weight, random_state):
+        epsilon = np.finfo(np.float64).eps
+        zero_weight = sample_weight == 0.0
+        for iboost in range(self.n_estimators):
+            # Clip tiny weights (sklearn issue #20320) but keep the originally-zero ones at 0.
+            sample_weight = np.clip(sample_weight, epsilon, None)
+            sample_weight[zero_weight] = 0.0
+            sample_weight, weight, error = self._boost(iboost, data, y, sample_weight, random_state)
+            if sample_weight is None:
+                break
+            self.estimator_weights_[iboost] = weight
+            self.estimator_errors_[iboost] = error
+            if error == 0:
+                break
+            total = np.sum(sample_weight)
+            if not np.isfinite(total):
+                warnings.warn(
+                    f"Sample weights overflowed at iteration {iboost}; iterations stopped. "
+                    "Try lowering learning_rate.",
+                    stacklevel=3,
+                )
+                break
+            if total <= 0:
+                break
+            if iboost < self.n_estimators - 1:
+                sample_weight /= total
+
+    def _make_base(self):
+        if self.estimator is None:
+            return self._default_base()
+        return clone(self.estimator)
+
+    def _prepare(self, X):
+        """Bin X once for the engine fast path; otherwise pass X through."""
+        if not self._fast:
+            return X
+        return self.estimator_._bin(X)
+
+    def _fit_member(self, data, y, sample_weight, random_state):
+        """Fit a fresh copy of the base on weighted data; return it and its training predictions."""
+        member = clone(self.estimator_)
+        _set_random_states(member, random_state)
+        if self._fast:
+            member._fit_binned(data, y, sample_weight)
+            return member, member._predict_binned(data)
+        member.fit(data, y, sample_weight=sample_weight)
+        return member, member.predict(data)
+
+    @property
+    def feature_importances_(self):
+        """Weighted mean of the members' ``feature_importances_``, shape (n_features,)."""
+        check_is_fitted(self)
+        if not self.estimators_:
+            raise ValueError("Estimator not fitted, call `fit` first.")
+        norm = self.estimator_weights_.sum()
+        try:
+            return (
+                sum(
+                    w * est.feature_importances_
+                    for est, w in zip(self.estimators_, self.estimator_weights_, strict=False)
+                )
+                / norm
+            )
+        except AttributeError as exc:
+            raise AttributeError(
+                "Unable to compute feature importances since the base estimator has no "
+                "feature_importances_ attribute."
+            ) from exc
+
+    def _member_predict(self, member, X):
+        return member.predict(X)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.input_tags.allow_nan = self.estimator is None or isinstance(
+            self.estimator, (HistTreeClassifier, HistTreeRegressor)
+        )
+        return tags
+
+
+class AdaBoostClassifier(ClassifierMixin, _BaseAdaBoost):
+    """Multi-class AdaBoost (SAMME) over any scikit-learn classifier.
+
+    Parameters
+    ----------
+    estimator : object, default=None
+        Base classifier supporting ``sample_weight``. None means the engine's depth-1
+        histogram tree (``HistTreeClassifier(max_depth=1)``), fitted on ``X`` binned once.
+    n_estimators : int, default=50
+        Maximum number of boosting rounds; fewer when a member fits perfectly or is no
+        better than chance.
+    learning_rate : float, default=1.0
+        Multiplies each member's weight ``log((1 - err) / err) + log(K - 1)``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds every member's ``random_state`` (drawn as scikit-learn draws them).
+
+    Attributes
+    ----------
+    estimator_ : estimator
+        The unfitted base estimator the members are cloned from.
+    estimators_ : list of estimators
+        The fitted members.
+    estimator_weights_ : ndarray of shape (n_estimators,)
+        SAMME weight of each member (0 for rounds not run).
+    estimator_errors_ : ndarray of shape (n_estimators,)
+        Weighted training error of each member (1 for rounds not run).
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    n_classes_ : int
+        Number of classes.
+    n_features_in_ : int
+        Number of features seen in ``fit``.
+    feature_names_in_ : ndarray of str
+        Feature names seen in ``fit`` (pandas input only).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_classification
+    >>> from skextras.ensemble import AdaBoostClassifier
+    >>> X, y = make_classification(n_samples=200, random_state=0)
+    >>> clf = AdaBoostClassifier(n_estimators=20, random_state=0).fit(X, y)
+    >>> clf.predict(X[:3]).shape
+    (3,)
+    """
+
+    def __init__(self, estimator=None, *, n_estimators=50, learning_rate=1.0, random_state=None):
+        self.estimator = estimator
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.random_state = random_state
+
+    def _default_base(self):
+        return HistTreeClassifier(max_depth=1)
+
+    def _check_y(self, y, X):
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y.ravel()
+        check_classification_targets(y)
+        self.classes_ = np.unique(y)
+        self.n_classes_ = len(self.classes_)
+        return y
+
+    def _boost(self, iboost, data, y, sample_weight, random_state):
+        member, y_predict = self._fit_member(data, y, sample_weight, random_state)
+        self.estimators_.append(member)
+        if iboost == 0:
+            self.classes_ = getattr(member, "classes_", self.classes_)
+            self.n_classes_ = len(self.classes_)
+        incorrect = y_predict != y
+        error = np.mean(np.average(incorrect, weights=sample_weight, axis=0))
+        if error <= 0:
+            return sample_weight, 1.0, 0.0
+        n_classes = self.n_classes_
+        if error >= 1.0 - 1.0 / n_classes:
+            self.estimators_.pop(-1)
+            if not self.estimators_:
+                raise ValueError(
+                    "The base classifier is worse than random on the training data; "
+                    "AdaBoostClassifier cannot be fit."
+                )
+            return None, None, None
+        weight = self.learning_rate * (np.log((1.0 - error) / error) + np.log(n_classes - 1.0))
+        if iboost != self.n_estimators - 1:
+            sample_weight = np.exp(np.log(sample_weight) + weight * incorrect * (sample_weight > 0))
+        return sample_weight, weight, error
+
+    def _votes(self, X):
+        """Yield each member's SAMME vote matrix (n, K): w for its class, -w/(K-1) else."""
+        K = self.n_classes_
+        for member, w in zip(self.estimators_, self.estimator_weights_, strict=False):
+            hit = self._member_predict(member, X)[:, None] == self.classes_[None, :]
+            yield np.where(hit, w, -w / (K - 1))
+
+    def decision_function(self, X):
+        """Weighted SAMME votes.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input samples.
+
+        Returns
+        -------
+        score : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            Binary: positive means ``classes_[1]``; otherwise one column per class.
+        """
+        check_is_fitted(self)
+        X = self._check_X(X, reset=False)
+        if self.n_classes_ == 1:
+            return np.zeros((X.shape[0], 1))
+        pred = sum(self._votes(X)) / self.estimator_weights_.sum()
+        return self._binary_fold(pred)
+
+    def _binary_fold(self, pred):
+        if self.n_classes_ == 2:
+            pred = pred.copy()
+            pred[:, 0] *= -1
+            return pred.sum(axis=1)
+        return pred
+
+    def staged_decision_function(self, X):
+        """Decision function after each boosting round (generator of arrays)."""
+        check_is_fitted(self)
+        X = self._check_X(X, reset=False)
+        pred, norm = None, 0.0
+        for w, votes in zip(self.estimator_weights_, self._votes(X), strict=False):
+            norm += w
+            pred = votes if pred is None else pred + votes
+            yield self._binary_fold(pred / norm)
+
+    def predict(self, X):
+        """Predict class labels, shape (n_samples,)."""
+        pred = self.decision_function(X)
+        if self.n_classes_ == 2:
+            return self.classes_.take(pred > 0, axis=0)
+        return self.classes_.take(np.argmax(pred, axis=1), axis=0)
+
+    def staged_predict(self, X):
+        """Class labels after each boosting round (generator)."""
+        for pred in self.staged_decision_function(X):
+            if self.n_classes_ == 2:
+                yield self.classes_.take(pred > 0, axis=0)
+            else:
+                yield self.classes_.take(np.argmax(pred, axis=1), axis=0)
+
+    def _proba(self, decision):
+        if self.n_classes_ == 2:
+            decision = np.vstack([-decision, decision]).T / 2
+        else:
+            decision = decision / (self.n_classes_ - 1)
+        decision = decision - decision.max(axis=1, keepdims=True)
+        proba = np.exp(decision)
+        return proba / proba.sum(axis=1, keepdims=True)
+
+    def predict_proba(self, X):
+        """Class probabilities, softmax of the decision over (K - 1), shape (n, n_classes)."""
+        if self.n_classes_ == 1:
+            check_is_fitted(self)
+            X = self._check_X(X, reset=False)
+            return np.ones((X.shape[0], 1))
+        return self._proba(self.decision_function(X))
+
+    def predict_log_proba(self, X):
+        """Logarithm of ``predict_proba``."""
+        return np.log(self.predict_proba(X))
+
+    def staged_predict_proba(self, X):
+        """Class probabilities after each boosting round (generator)."""
+        for decision in self.staged_decision_function(X):
+            yield self._proba(decision)
+
+    def staged_score(self, X, y, sample_weight=None):
+        """Accuracy after each boosting round (generator of floats)."""
+        from sklearn.metrics import accuracy_score
+
+        for pred in self.staged_predict(X):
+            yield accuracy_score(y, pred, sample_weight=sample_weight)
+
+
+class AdaBoostRegressor(RegressorMixin, _BaseAdaBoost):
+    """AdaBoost.R2 (Drucker 1997) over any scikit-learn regressor.
+
+    Each round fits the base on a weighted bootstrap of the training set, scores every row's
+    relative error with the chosen loss, and reweights; prediction is the weighted median.
+
+    Parameters
+    ----------
+    estimator : object, default=None
+        Base regressor. None means the engine's depth-3 histogram tree
+        (``HistTreeRegressor(max_depth=3)``), fitted on ``X`` binned once.
+    n_estimators : int, default=50
+        Maximum number of boosting rounds.
+    learning_rate : float, default=1.0
+        Shrinks each member's weight ``log(1 / beta)`` and the reweighting exponent.
+    loss : {"linear", "square", "exponential"}, default="linear"
+        How the error (scaled to [0, 1] by the largest error) is turned into a loss.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the members and the weighted bootstrap draws (as scikit-learn draws them).
+
+    Attributes
+    ----------
+    estimator_ : estimator
+        The unfitted base estimator the members are cloned from.
+    estimators_ : list of estimators
+        The fitted members.
+    estimator_weights_ : ndarray of shape (n_estimators,)
+        Weight ``learning_rate * log(1 / beta)`` of each member.
+    estimator_errors_ : ndarray of shape (n_estimators,)
+        Weighted average loss of each member.
+    n_features_in_ : int
+        Number of features seen in ``fit``.
+    feature_names_in_ : ndarray of str
+        Feature names seen in ``fit`` (pandas input only).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_regression
+    >>> from skextras.ensemble import AdaBoostRegressor
+    >>> X, y = make_regression(n_samples=200, n_features=4, random_state=0)
+    >>> reg = AdaBoostRegressor(n_estimators=20, random_state=0).fit(X, y)
+    >>> reg.predict(X[:2]).shape
+    (2,)
+    """
+
+    _parameter_constraints: dict = {
+        **_BaseAdaBoost._parameter_constraints,
+        "loss": [StrOptions({"linear", "square", "exponential"})],
+    }
+
+    def __init__(
+        self,
+        estimator=None,
+        *,
+        n_estimators=50,
+        learning_rate=1.0,
+        loss="linear",
+        random_state=None,
+    ):
+        self.estimator = estimator
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.loss = loss
+        self.random_state = random_state
+
+    def _default_base(self):
+        return HistTreeRegressor(max_depth=3)
+
+    def _check_y(self, y, X):
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y.ravel()
+        if y.ndim != 1:
+            raise ValueError(f"y must be 1-dimensional, got shape {y.shape}.")
+        y = y.astype(np.float64)
+        if not np.all(np.isfinite(y)):
+            raise ValueError("Input y contains NaN or infinity.")
+        return y
+
+    def _fit_bootstrap(self, data, y, sample_weight, random_state):
+        """Fit a member on a weighted bootstrap draw (same draw as sklearn's)."""
+        n = y.shape[0]
+        member = clone(self.estimator_)
+        _set_random_states(member, random_state)
+        idx = random_state.choice(np.arange(n), size=n, replace=True, p=sample_weight)
+        if self._fast:
+            counts = np.bincount(idx, minlength=n).astype(np.float64)
+            member._fit_binned(data, y, counts)
+            return member, member._predict_binned(data)
+        member.fit(_safe_indexing(data, idx), _safe_indexing(y, idx))
+        return member, member.predict(data)
+
+    def _boost(self, iboost, data, y, sample_weight, random_state):
+        member, y_predict = self._fit_bootstrap(data, y, sample_weight, random_state)
+        self.estimators_.append(member)
+        mask = sample_weight > 0
+        w = sample_weight[mask]
+        err = np.abs(y_predict - y)[mask]
+        err_max = err.max()
+        if err_max != 0:
+            err /= err_max
+        if self.loss == "square":
+            err **= 2
+        elif self.loss == "exponential":
+            err = 1.0 - np.exp(-err)
+        error = (w * err).sum()
+        if error <= 0:
+            return sample_weight, 1.0, 0.0
+        if error >= 0.5:
+            if len(self.estimators_) > 1:
+                self.estimators_.pop(-1)
+            return None, None, None
+        beta = error / (1.0 - error)
+        weight = self.learning_rate * np.log(1.0 / beta)
+        if iboost != self.n_estimators - 1:
+            sample_weight[mask] *= np.power(beta, (1.0 - err) * self.learning_rate)
+        return sample_weight, weight, error
+
+    def _median_predict(self, X, limit):
+        preds = np.array([self._member_predict(m, X) for m in self.estimators_[:limit]]).T
+        order = np.argsort(preds, axis=1)
+        cdf = np.cumsum(self.estimator_weights_[order], axis=1)
+        at_median = cdf >= 0.5 * cdf[:, -1][:, None]
+        rows = np.arange(X.shape[0])
+        return preds[rows, order[rows, at_median.argmax(axis=1)]]
+
+    def predict(self, X):
+        """Weighted-median prediction of the members, shape (n_samples,)."""
+        check_is_fitted(self)
+        X = self._check_X(X, reset=False)
+        return self._median_predict(X, len(self.estimators_))
+
+    def staged_predict(self, X):
+        """Weighted-median prediction after each boosting round (generator)."""
+        check_is_fitted(self)
+        X = self._check_X(X, reset=False)
+        for i in range(1, len(self.estimators_) + 1):
+            yield self._median_predict(X, i)
+
+    def staged_score(self, X, y, sample_weight=None):
+        """R² after each boosting round (generator of floats)."""
+        from sklearn.metrics import r2_score
+
+        for pred in self.staged_predict(X):
+            yield r2_score(y, pred, sample_weight=sample_weight)

@@ -1,0 +1,735 @@
+"""Random forests and extremely randomised trees on the shared histogram engine (Breiman 2001).
+
+``X`` is binned once; each tree is grown by the engine on that uint8 matrix with its bootstrap
+counts multiplied into the gradients and hessians (rows drawn 0 times are inert), so no row
+is ever copied. Trees are grown on a thread pool (the engine's kernels release the GIL).
+"""
+
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from skextras._engine.binning import BinMapper
+from skextras._engine.tree import apply_forest, predict_forest
+from skextras.ensemble._tree import (
+    _seed_of,
+    class_targets,
+    gain_scale_for,
+    grow,
+    make_tree_params,
+    tree_importances,
+    values_to_proba,
+)
+
+_TREE_CONSTRAINTS = {
+    "max_depth": [Interval(Integral, 1, None, closed="left"), None],
+    "min_samples_split": [
+        Interval(Integral, 2, None, closed="left"),
+        Interval(Real, 0.0, 1.0, closed="right"),
+    ],
+    "min_samples_leaf": [
+        Interval(Integral, 1, None, closed="left"),
+        Interval(Real, 0.0, 1.0, closed="neither"),
+    ],
+    "min_weight_fraction_leaf": [Interval(Real, 0.0, 0.5, closed="both")],
+    "max_features": [
+        Interval(Integral, 1, None, closed="left"),
+        Interval(Real, 0.0, 1.0, closed="right"),
+        StrOptions({"sqrt", "log2"}),
+        None,
+    ],
+    "max_leaf_nodes": [Interval(Integral, 2, None, closed="left"), None],
+    "min_impurity_decrease": [Interval(Real, 0.0, None, closed="left")],
+    "max_bin": [Interval(Integral, 3, 256, closed="both")],
+    "monotonic_cst": ["array-like", None],
+}
+
+
+def effective_n_jobs(n_jobs):
+    """Worker threads for ``n_jobs`` (None = 1, -1 = all cores, -2 = all but one)."""
+    import os
+
+    if n_jobs is None:
+        return 1
+    n_cpu = os.cpu_count() or 1
+    return max(1, n_cpu + 1 + n_jobs if n_jobs < 0 else n_jobs)
+
+
+class _BaseForest(BaseEstimator):
+    """What random forests and extra trees share: bagging, threading, OOB, introspection."""
+
+    _parameter_constraints: dict = {
+        **_TREE_CONSTRAINTS,
+        "n_estimators": [Interval(Integral, 1, None, closed="left")],
+        "bootstrap": ["boolean"],
+        "oob_score": ["boolean", callable],
+        "n_jobs": [Integral, None],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "max_samples": [
+            None,
+            Interval(Real, 0.0, 1.0, closed="right"),
+            Interval(Integral, 1, None, closed="left"),
+        ],
+    }
+    _splitter = "best"
+
+    def _check_X(self, X, reset):
+        return validate_data(
+            self,
+            X,
+            accept_sparse=["csr", "csc"],
+            dtype=np.float64,
+            ensure_all_finite="allow-nan",
+            reset=reset,
+        )
+
+    def fit(self, X, y, sample_weight=None):
+        """Grow the forest on (X, y).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data; NaN marks a missing value (each split learns where it goes).
+        y : array-like of shape (n_samples,)
+            Class labels or real targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights, multiplied with the bootstrap counts and class weights.
+
+        Returns
+        -------
+        self : object
+        """
+        self._validate_params()
+        X = self._check_X(X, reset=True)
+        y = self._encode_y(y)
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        if not self.bootstrap and self.max_samples is not None:
+            raise ValueError(
+                "`max_samples` cannot be set if `bootstrap=False`. Either switch to "
+                "`bootstrap=True` or set `max_samples=None`."
+            )
+        if self.oob_score and not self.bootstrap:
+            raise ValueError("Out of bag estimation only available if bootstrap=True")
+        self._check_monotonic()
+        weight = sample_weight * self._class_weight(y)
+        warm = self.warm_start and hasattr(self, "estimators_")
+        if not warm:
+            self.estimators_ = []
+            self._seed = _seed_of(self.random_state)
+            self._bin_mapper = BinMapper(max_bin=self.max_bin, random_state=self._seed)
+            X_binned = self._bin_mapper.fit_transform(X)
+        else:
+            X_binned = self._bin_mapper.transform(X)
+        n_more = self.n_estimators - len(self.estimators_)
+        if n_more < 0:
+            raise ValueError(
+                f"n_estimators={self.n_estimators} must be larger or equal to "
+                f"len(estimators_)={len(self.estimators_)} when warm_start==True"
+            )
+        if n_more == 0:
+            warnings.warn(
+                "Warm-start fitting without increasing n_estimators does not fit new trees."
+            )
+        params = self._tree_params(weight, X_binned.shape)
+        start = len(self.estimators_)
+        self.estimators_ += self._grow_all(
+            X_binned, y, weight, params, range(start, start + n_more)
+        )
+        if self.oob_score and self.estimators_:
+            self._set_oob_score(X_binned, y)
+        return self
+
+    def _n_bootstrap(self, n_samples):
+        if self.max_samples is None:
+            return n_samples
+        if isinstance(self.max_samples, Integral):
+            if self.max_samples > n_samples:
+                raise ValueError(
+                    f"max_samples={self.max_samples} must be <= n_samples={n_samples}."
+                )
+            return int(self.max_samples)
+        return max(round(n_samples * self.max_samples), 1)
+
+    def _draw(self, i, n_samples):
+        """Bootstrap indices of tree ``i`` (None without bootstrap): a stream per tree."""
+        if not self.bootstrap:
+            return None
+        rng = np.random.default_rng([self._seed, i, 0])
+        return rng.integers(0, n_samples, self._n_bootstrap(n_samples))
+
+    def _tree_weight(self, i, y, weight):
+        idx = self._draw(i, y.shape[0])
+        if idx is None:
+            return weight
+        counts = np.bincount(idx, minlength=y.shape[0]).astype(np.float64)
+        if getattr(self, "class_weight", None) == "balanced_subsample":
+            counts *= compute_sample_weight("balanced", y, indices=idx)
+        return weight * counts
+
+    def _grow_all(self, X_binned, y, weight, params, tree_ids):
+        def one(i):
+            w = self._tree_weight(i, y, weight)
+            g, h = self._targets(y, w)
+            return grow(X_binned, g, h, self._bin_mapper, params, [self._seed, i, 1])
+
+        n_jobs = effective_n_jobs(self.n_jobs)
+        if n_jobs == 1 or len(tree_ids) <= 1:
+            return [one(i) for i in tree_ids]
+        with ThreadPoolExecutor(max_workers=n_jobs) as pool:
+            return list(pool.map(one, tree_ids))
+
+    def _tree_params(self, weight, shape):
+        return make_tree_params(
+            total_weight=weight.sum(),
+            max_depth=self.max_depth,
+            min_samples_split=self.min_samples_split,
+            min_samples_leaf=self.min_samples_leaf,
+            min_weight_fraction_leaf=self.min_weight_fraction_leaf,
+            max_features=self.max_features,
+            max_leaf_nodes=self.max_leaf_nodes,
+            min_impurity_decrease=self.min_impurity_decrease,
+            n_samples=shape[0],
+            n_features=shape[1],
+            criterion=self.criterion,
+            splitter=self._splitter,
+            gain_scale=self._gain_scale(),
+            monotonic_cst=self.monotonic_cst,
+        )
+
+    def _check_monotonic(self):
+        if self.monotonic_cst is None:
+            return
+        cst = np.asarray(self.monotonic_cst)
+        if cst.shape != (self.n_features_in_,) or not np.isin(cst, (-1, 0, 1)).all():
+            raise ValueError(
+                f"monotonic_cst must be an array of -1, 0, 1 of length n_features="
+                f"{self.n_features_in_}, got {self.monotonic_cst!r}."
+            )
+
+    def _oob_sums(self, X_binned, n_outputs):
+        n = X_binned.shape[0]
+        sums = np.zeros((n, n_outputs))
+        counts = np.zeros(n)
+        for i, tree in enumerate(self.estimators_):
+            oob = np.bincount(self._draw(i, n), minlength=n) == 0
+            if oob.any():
+                sums[oob] += self._tree_output(tree.predict_binned(X_binned[oob]))
+                counts[oob] += 1
+        if (counts == 0).any():
+            warnings.warn(
+                "Some inputs do not have OOB scores. This probably means too few trees were "
+                "used to compute any reliable OOB estimates."
+            )
+        return sums / np.maximum(counts, 1)[:, None]
+
+    def _check_X_predict(self, X):
+        check_is_fitted(self)
+        return self._check_X(X, reset=False)
+
+    def _mean_output(self, X):
+        X = self._check_X_predict(X)
+        total = predict_forest(self.estimators_, X, n_threads=self.n_jobs or 1)
+        return total / len(self.estimators_)
+
+    def apply(self, X):
+        """Leaf id of each row in each tree, shape (n_samples, n_estimators)."""
+        X = self._check_X_predict(X)
+        return apply_forest(self.estimators_, X, n_threads=self.n_jobs or 1)
+
+    def decision_path(self, X):
+        """Node indicator of the paths, as scikit-learn's forests return it.
+
+        Returns
+        -------
+        indicator : scipy.sparse.csr_matrix of shape (n_samples, n_nodes_total)
+            1 where a row passes through a node; tree ``i`` owns columns
+            ``n_nodes_ptr[i]:n_nodes_ptr[i + 1]``.
+        n_nodes_ptr : ndarray of shape (n_estimators + 1,)
+        """
+        X = self._check_X_predict(X)
+        paths = [tree.decision_path(X) for tree in self.estimators_]
+        n_nodes_ptr = np.concatenate([[0], np.cumsum([p.shape[1] for p in paths])])
+        return sp.hstack(paths).tocsr(), n_nodes_ptr
+
+    @property
+    def feature_importances_(self):
+        """Mean impurity-decrease importance over trees, normalised to sum 1."""
+        check_is_fitted(self)
+        per_tree = [
+            tree_importances(t, self.n_features_in_) for t in self.estimators_ if t.n_nodes > 1
+        ]
+        if not per_tree:
+            return np.zeros(self.n_features_in_)
+        mean = np.mean(per_tree, axis=0)
+        return mean / mean.sum()
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.input_tags.allow_nan = True
+        return tags
+
+
+class _ForestClassifierMixin(ClassifierMixin):
+    """Class encoding, class weights, gini/entropy targets and probability averaging."""
+
+    def _encode_y(self, y):
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            warnings.warn(
+                "A column-vector y was passed when a 1d array was expected.", stacklevel=3
+            )
+            y = y.ravel()
+        if y.ndim != 1:
+            raise ValueError(f"y must be 1-dimensional, got shape {y.shape}.")
+        check_classification_targets(y)
+        self.classes_, codes = np.unique(y, return_inverse=True)
+        self.n_classes_ = len(self.classes_)
+        return codes
+
+    def _class_weight(self, y):
+        cw = self.class_weight
+        if cw is None:
+            return 1.0
+        if cw == "balanced_subsample":
+            # Recomputed per bootstrap draw; without bootstrap it is plain "balanced".
+            return 1.0 if self.bootstrap else compute_sample_weight("balanced", y)
+        if isinstance(cw, dict):
+            cw = {np.searchsorted(self.classes_, k): v for k, v in cw.items() if k in self.classes_}
+        return compute_sample_weight(cw, y)
+
+    def _check_monotonic(self):
+        super()._check_monotonic()
+        if self.monotonic_cst is not None and self.n_classes_ > 2:
+            raise ValueError(
+                "Monotonicity constraints are not supported with multiclass classification."
+            )
+        if self.monotonic_cst is not None and self.criterion != "gini":
+            raise ValueError(
+                f"monotonic_cst needs criterion='gini' (the single-output binary tree), "
+                f"got criterion={self.criterion!r}."
+            )
+
+    def _n_classes_eff(self):
+        return max(self.n_classes_, 2)
+
+    def _gain_scale(self):
+        return gain_scale_for(self._n_classes_eff(), self.criterion)
+
+    def _targets(self, y, w):
+        return class_targets(y, w, self._n_classes_eff(), self.criterion)
+
+    def _tree_output(self, values):
+        return values_to_proba(values, self._n_classes_eff())
+
+    def predict_proba(self, X):
+        """Mean over trees of the leaf class fractions, shape (n_samples, n_classes)."""
+        proba = self._tree_output(self._mean_output(X))
+        if self.n_classes_ == 1:
+            return np.ones((proba.shape[0], 1))
+        return proba
+
+    def predict_log_proba(self, X):
+        """Logarithm of ``predict_proba``."""
+        return np.log(self.predict_proba(X))
+
+    def predict(self, X):
+        """Class with the highest mean probability, shape (n_samples,)."""
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    def _set_oob_score(self, X_binned, y):
+        self.oob_decision_function_ = self._oob_sums(X_binned, self._n_classes_eff())
+        pred = np.argmax(self.oob_decision_function_, axis=1)
+        if callable(self.oob_score):
+            self.oob_score_ = self.oob_score(y, pred)
+        else:
+            self.oob_score_ = accuracy_score(y, pred)
+
+
+class _ForestRegressorMixin(RegressorMixin):
+    """Squared-error targets and mean prediction."""
+
+    def _encode_y(self, y):
+        y = np.asarray(y, dtype=np.float64)
+        if y.ndim == 2 and y.shape[1] == 1:
+            warnings.warn(
+                "A column-vector y was passed when a 1d array was expected.", stacklevel=3
+            )
+            y = y.ravel()
+        if y.ndim != 1:
+            raise ValueError(f"y must be 1-dimensional, got shape {y.shape}.")
+        if not np.all(np.isfinite(y)):
+            raise ValueError("Input y contains NaN or infinity.")
+        return y
+
+    def _class_weight(self, y):
+        return 1.0
+
+    def _gain_scale(self):
+        return 1.0
+
+    def _targets(self, y, w):
+        return -w * y, w
+
+    def _tree_output(self, values):
+        return values
+
+    def predict(self, X):
+        """Mean over trees of the leaf means, shape (n_samples,)."""
+        return self._mean_output(X)[:, 0]
+
+    def _set_oob_score(self, X_binned, y):
+        self.oob_prediction_ = self._oob_sums(X_binned, 1)[:, 0]
+        if callable(self.oob_score):
+            self.oob_score_ = self.oob_score(y, self.oob_prediction_)
+        else:
+            self.oob_score_ = r2_score(y, self.oob_prediction_)
+
+
+_CLASSIFIER_CONSTRAINTS = {
+    **_BaseForest._parameter_constraints,
+    "criterion": [StrOptions({"gini", "entropy", "log_loss"})],
+    "class_weight": [StrOptions({"balanced", "balanced_subsample"}), dict, None],
+}
+_REGRESSOR_CONSTRAINTS = {
+    **_BaseForest._parameter_constraints,
+    "criterion": [StrOptions({"squared_error", "friedman_mse"})],
+}
+
+_COMMON_DOC = """
+    n_estimators : int, default=100
+        Number of trees.
+    max_depth : int or None, default=None
+        Maximum tree depth; None grows until leaves are pure or the other limits stop it.
+    min_samples_split : int or float, default=2
+        Minimum rows to split a node (float: fraction of the rows).
+    min_samples_leaf : int or float, default=1
+        Minimum rows in each child (float: fraction of the rows).
+    min_weight_fraction_leaf : float, default=0.0
+        Minimum fraction of the total sample weight in each child.
+    max_features : {{"sqrt", "log2"}}, int, float or None, default={max_features}
+        Features drawn at each node (float: fraction; None: all).
+    max_leaf_nodes : int or None, default=None
+        Grow best-first up to this many leaves.
+    min_impurity_decrease : float, default=0.0
+        A split is made only if ``N_t / N * impurity decrease`` exceeds this.
+    bootstrap : bool, default={bootstrap}
+        Grow each tree on a bootstrap draw (as per-row counts) instead of all rows.
+    oob_score : bool or callable, default=False
+        Score the out-of-bag predictions (accuracy / R², or ``callable(y, pred)``).
+    n_jobs : int or None, default=None
+        Trees grown in parallel threads (None: 1, -1: all cores); also prediction threads.
+    random_state : int, RandomState instance or None, default=None
+        Seeds binning, bootstrap draws and feature draws.
+    verbose : int, default=0
+        Accepted for scikit-learn compatibility; nothing is printed.
+    warm_start : bool, default=False
+        Keep the fitted trees and add ``n_estimators - len(estimators_)`` new ones.
+    max_samples : int, float or None, default=None
+        Bootstrap draw size (float: fraction of the rows; None: all rows).
+    max_bin : int, default=256
+        Histogram bins per feature, including the missing-value bin.
+    monotonic_cst : array-like of int of shape (n_features,), default=None
+        -1 / 0 / 1: decreasing / free / increasing constraint per feature (binary
+        classification with gini, or regression)."""
+
+_ATTRS_DOC = """
+    estimators_ : list of skextras._engine.tree.Tree
+        The fitted trees as flat arrays (``feature``, ``threshold``, ``left``, ``right``,
+        ``value``, ``gain``, ``cover``, ``n_samples``, ``missing_go_left``); each has
+        ``predict``, ``apply``, ``decision_path`` and ``to_dict``.
+    feature_importances_ : ndarray of shape (n_features,)
+        Mean impurity decrease per feature, normalised.
+    oob_score_ : float
+        Out-of-bag score (only with ``oob_score``).
+    n_features_in_ : int
+        Number of features seen in ``fit``.
+    feature_names_in_ : ndarray of str
+        Feature names seen in ``fit`` (pandas input only)."""
+
+
+def _forest_doc(
+    summary, kind, criterion_doc, max_features, bootstrap, extra_params, extra_attrs, example
+):
+    return (
+        f"{summary}\n\n    Parameters\n    ----------\n{criterion_doc}"
+        + _COMMON_DOC.format(max_features=max_features, bootstrap=bootstrap)
+        + extra_params
+        + "\n\n    Attributes\n    ----------"
+        + _ATTRS_DOC
+        + extra_attrs
+        + f"\n\n    Examples\n    --------\n{example}"
+    )
+
+
+_CLF_CRITERION = """    criterion : {"gini", "entropy", "log_loss"}, default="gini"
+        Impurity whose decrease ranks splits ("log_loss" is "entropy")."""
+_REG_CRITERION = """    criterion : {"squared_error", "friedman_mse"}, default="squared_error"
+        Variance decrease (both names rank splits identically)."""
+_CLF_EXTRA = """
+    class_weight : dict, "balanced", "balanced_subsample" or None, default=None
+        Class weights multiplied into the sample weights; "balanced_subsample" recomputes
+        them on each bootstrap draw."""
+_CLF_ATTRS = """
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    n_classes_ : int
+        Number of classes.
+    oob_decision_function_ : ndarray of shape (n_samples, n_classes)
+        Out-of-bag class probabilities (only with ``oob_score``)."""
+_REG_ATTRS = """
+    oob_prediction_ : ndarray of shape (n_samples,)
+        Out-of-bag predictions (only with ``oob_score``)."""
+
+
+def _example(name, maker, args):
+    return f"""    >>> from sklearn.datasets import {maker}
+    >>> from skextras.ensemble import {name}
+    >>> X, y = {maker}(n_samples=200, {args}random_state=0)
+    >>> model = {name}(n_estimators=10, random_state=0).fit(X, y)
+    >>> model.predict(X[:3]).shape
+    (3,)
+"""
+
+
+class RandomForestClassifier(_ForestClassifierMixin, _BaseForest):
+    _parameter_constraints = _CLASSIFIER_CONSTRAINTS
+
+    def __init__(
+        self,
+        n_estimators=100,
+        *,
+        criterion="gini",
+        max_depth=None,
+        min_samples_split=2,
+        min_samples_leaf=1,
+        min_weight_fraction_leaf=0.0,
+        max_features="sqrt",
+        max_leaf_nodes=None,
+        min_impurity_decrease=0.0,
+        bootstrap=True,
+        oob_score=False,
+        n_jobs=None,
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+        class_weight=None,
+        max_samples=None,
+        max_bin=256,
+        monotonic_cst=None,
+    ):
+        self.n_estimators = n_estimators
+        self.criterion = criterion
+        self.max_depth = max_depth
+        self.min_samples_split = min_samples_split
+        self.min_samples_leaf = min_samples_leaf
+        self.min_weight_fraction_leaf = min_weight_fraction_leaf
+        self.max_features = max_features
+        self.max_leaf_nodes = max_leaf_nodes
+        self.min_impurity_decrease = min_impurity_decrease
+        self.bootstrap = bootstrap
+        self.oob_score = oob_score
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.class_weight = class_weight
+        self.max_samples = max_samples
+        self.max_bin = max_bin
+        self.monotonic_cst = monotonic_cst
+
+
+class ExtraTreesClassifier(RandomForestClassifier):
+    _splitter = "random"
+
+    def __init__(
+        self,
+        n_estimators=100,
+        *,
+        criterion="gini",
+        max_depth=None,
+        min_samples_split=2,
+        min_samples_leaf=1,
+        min_weight_fraction_leaf=0.0,
+        max_features="sqrt",
+        max_leaf_nodes=None,
+        min_impurity_decrease=0.0,
+        bootstrap=False,
+        oob_score=False,
+        n_jobs=None,
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+        class_weight=None,
+        max_samples=None,
+        max_bin=256,
+        monotonic_cst=None,
+    ):
+        super().__init__(
+            n_estimators,
+            criterion=criterion,
+            max_depth=max_depth,
+            min_samples_split=min_samples_split,
+            min_samples_leaf=min_samples_leaf,
+            min_weight_fraction_leaf=min_weight_fraction_leaf,
+            max_features=max_features,
+            max_leaf_nodes=max_leaf_nodes,
+            min_impurity_decrease=min_impurity_decrease,
+            bootstrap=bootstrap,
+            oob_score=oob_score,
+            n_jobs=n_jobs,
+            random_state=random_state,
+            verbose=verbose,
+            warm_start=warm_start,
+            class_weight=class_weight,
+            max_samples=max_samples,
+            max_bin=max_bin,
+            monotonic_cst=monotonic_cst,
+        )
+
+
+class RandomForestRegressor(_ForestRegressorMixin, _BaseForest):
+    _parameter_constraints = _REGRESSOR_CONSTRAINTS
+
+    def __init__(
+        self,
+        n_estimators=100,
+        *,
+        criterion="squared_error",
+        max_depth=None,
+        min_samples_split=2,
+        min_samples_leaf=1,
+        min_weight_fraction_leaf=0.0,
+        max_features=1.0,
+        max_leaf_nodes=None,
+        min_impurity_decrease=0.0,
+        bootstrap=True,
+        oob_score=False,
+        n_jobs=None,
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+        max_samples=None,
+        max_bin=256,
+        monotonic_cst=None,
+    ):
+        self.n_estimators = n_estimators
+        self.criterion = criterion
+        self.max_depth = max_depth
+        self.min_samples_split = min_samples_split
+        self.min_samples_leaf = min_samples_leaf
+        self.min_weight_fraction_leaf = min_weight_fraction_leaf
+        self.max_features = max_features
+        self.max_leaf_nodes = max_leaf_nodes
+        self.min_impurity_decrease = min_impurity_decrease
+        self.bootstrap = bootstrap
+        self.oob_score = oob_score
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.max_samples = max_samples
+        self.max_bin = max_bin
+        self.monotonic_cst = monotonic_cst
+
+
+class ExtraTreesRegressor(RandomForestRegressor):
+    _splitter = "random"
+
+    def __init__(
+        self,
+        n_estimators=100,
+        *,
+        criterion="squared_error",
+        max_depth=None,
+        min_samples_split=2,
+        min_samples_leaf=1,
+        min_weight_fraction_leaf=0.0,
+        max_features=1.0,
+        max_leaf_nodes=None,
+        min_impurity_decrease=0.0,
+        bootstrap=False,
+        oob_score=False,
+        n_jobs=None,
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+        max_samples=None,
+        max_bin=256,
+        monotonic_cst=None,
+    ):
+        super().__init__(
+            n_estimators,
+            criterion=criterion,
+            max_depth=max_depth,
+            min_samples_split=min_samples_split,
+            min_samples_leaf=min_samples_leaf,
+            min_weight_fraction_leaf=min_weight_fraction_leaf,
+            max_features=max_features,
+            max_leaf_nodes=max_leaf_nodes,
+            min_impurity_decrease=min_impurity_decrease,
+            bootstrap=bootstrap,
+            oob_score=oob_score,
+            n_jobs=n_jobs,
+            random_state=random_state,
+            verbose=verbose,
+            warm_start=warm_start,
+            max_samples=max_samples,
+            max_bin=max_bin,
+            monotonic_cst=monotonic_cst,
+        )
+
+
+_RF = "Random forest: bagged trees, best split among ``max_features`` drawn features per node."
+_ET = "Extremely randomised trees: one random threshold bin per drawn feature, best of those."
+RandomForestClassifier.__doc__ = _forest_doc(
+    "A random forest classifier on the shared histogram engine.\n\n    " + _RF,
+    "classifier",
+    _CLF_CRITERION,
+    '"sqrt"',
+    "True",
+    _CLF_EXTRA,
+    _CLF_ATTRS,
+    _example("RandomForestClassifier", "make_classification", ""),
+)
+ExtraTreesClassifier.__doc__ = _forest_doc(
+    "An extra-trees classifier on the shared histogram engine.\n\n    " + _ET,
+    "classifier",
+    _CLF_CRITERION,
+    '"sqrt"',
+    "False",
+    _CLF_EXTRA,
+    _CLF_ATTRS,
+    _example("ExtraTreesClassifier", "make_classification", ""),
+)
+RandomForestRegressor.__doc__ = _forest_doc(
+    "A random forest regressor on the shared histogram engine.\n\n    " + _RF,
+    "regressor",
+    _REG_CRITERION,
+    "1.0",
+    "True",
+    "",
+    _REG_ATTRS,
+    _example("RandomForestRegressor", "make_regression", "n_features=4, "),
+)
+ExtraTreesRegressor.__doc__ = _forest_doc(
+    "An extra-trees regressor on the shared histogram engine.\n\n    " + _ET,
+    "regressor",
+    _REG_CRITERION,
+    "1.0",
+    "False",
+    "",
+    _REG_ATTRS,
+    _example("ExtraTreesRegressor", "make_regression", "n_features=4, "),
+)

@@ -1,0 +1,761 @@
+"""Friedman gradient boosting on the shared histogram engine.
+
+Each stage grows, per output, one least-squares tree on the negative gradient (engine targets
+``g = -w * r``, ``h = w``, ``lambda = 0``: the gain is scikit-learn's ``friedman_mse``
+improvement), then replaces the leaf values with the loss's line search over the in-bag rows
+(``_losses``) times ``learning_rate``. ``X`` is binned once; the raw scores of the training
+rows are updated from the leaf ids, so prediction on raw ``X`` is only needed for new data.
+
+With ``monotonic_cst`` the trees are grown on the loss's Newton targets (``h = w * hessian``)
+instead, so that the engine's monotone-bounded leaf values are the line-search values
+themselves (squared error, log-loss, exponential; the quantile-type losses have no Newton
+form and do not take constraints).
+"""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.model_selection import train_test_split
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from skextras._engine.binning import BinMapper
+from skextras._engine.tree import predict_forest
+from skextras.ensemble._forest import _TREE_CONSTRAINTS, effective_n_jobs
+from skextras.ensemble._losses import make_loss
+from skextras.ensemble._tree import _seed_of, grow, make_tree_params
+
+_NEWTON_LOSSES = ("squared_error", "log_loss", "exponential")
+
+
+def interaction_groups(interaction_cst, n_features):
+    """sklearn-style ``interaction_cst`` as a list of feature-index lists (or None).
+
+    "pairwise" allows every pair, "no_interactions" makes each feature its own group; features
+    missing from explicit groups form one extra group, as in HistGradientBoosting.
+    """
+    if interaction_cst is None:
+        return None
+    if interaction_cst == "no_interactions":
+        return [[j] for j in range(n_features)]
+    if interaction_cst == "pairwise":
+        return [[i, j] for i in range(n_features) for j in range(i + 1, n_features)]
+    groups = [sorted({int(j) for j in group}) for group in interaction_cst]
+    bad = [j for g in groups for j in g if not 0 <= j < n_features]
+    if bad:
+        raise ValueError(
+            f"interaction_cst holds feature indices {bad} outside [0, {n_features - 1}]."
+        )
+    rest = sorted(set(range(n_features)) - {j for g in groups for j in g})
+    return groups + ([rest] if rest else [])
+
+
+class _BaseGradientBoosting(BaseEstimator):
+    _parameter_constraints: dict = {
+        **_TREE_CONSTRAINTS,
+        "learning_rate": [Interval(Real, 0.0, None, closed="left")],
+        "n_estimators": [Interval(Integral, 1, None, closed="left")],
+        "subsample": [Interval(Real, 0.0, 1.0, closed="right")],
+        "init": [StrOptions({"zero"}), None, HasMethods(["fit", "predict"])],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "validation_fraction": [Interval(Real, 0.0, 1.0, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), None],
+        "tol": [Interval(Real, 0.0, None, closed="left")],
+        "interaction_cst": [list, tuple, StrOptions({"pairwise", "no_interactions"}), None],
+        "n_jobs": [Integral, None],
+    }
+
+    def _check_X(self, X, reset):
+        return validate_data(
+            self,
+            X,
+            accept_sparse=["csr", "csc"],
+            dtype=np.float64,
+            ensure_all_finite="allow-nan",
+            reset=reset,
+        )
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit the boosted ensemble.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data; NaN marks a missing value.
+        y : array-like of shape (n_samples,)
+            Class labels or real targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights.
+
+        Returns
+        -------
+        self : object
+        """
+        self._validate_params()
+        X = self._check_X(X, reset=True)
+        y = self._encode_y(y)
+        weighted = sample_weight is not None
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        self._loss = self._make_loss()
+        self._check_constraints()
+        if self.n_iter_no_change is not None:
+            X, X_val, y, y_val, sample_weight, w_val = train_test_split(
+                X,
+                y,
+                sample_weight,
+                random_state=self.random_state,
+                test_size=self.validation_fraction,
+                stratify=y if self._loss.is_classification else None,
+            )
+            if self._loss.is_classification and np.unique(y).size != self.n_classes_:
+                raise ValueError(
+                    "The training data after the early stopping split is missing some "
+                    "classes. Try using another random seed."
+                )
+            val = (X_val, y_val, w_val)
+        else:
+            val = None
+        warm = self.warm_start and hasattr(self, "estimators_")
+        if not warm:
+            self._init_state(X, y, sample_weight, weighted)
+        elif self.n_estimators < len(self._trees):
+            raise ValueError(
+                f"n_estimators={self.n_estimators} must be larger or equal to "
+                f"estimators_.shape[0]={len(self._trees)} when warm_start==True"
+            )
+        X_binned = self._bin_mapper.transform(X)
+        raw = self._raw_predict(X)
+        n_stages = self._fit_stages(X_binned, y, sample_weight, raw, val)
+        self._finish(n_stages)
+        return self
+
+    def _init_state(self, X, y, sample_weight, weighted):
+        self._seed = _seed_of(self.random_state)
+        self._rng = np.random.default_rng([self._seed, 1])
+        self._bin_mapper = BinMapper(max_bin=self.max_bin, random_state=self._seed).fit(X)
+        if self.init is None:
+            self.init_ = None
+            self._init_raw = self._loss.init_raw(y, sample_weight, weighted)
+        elif self.init == "zero":
+            self.init_ = "zero"
+            self._init_raw = np.zeros(self.n_trees_per_iteration_)
+        else:
+            self.init_ = clone(self.init)
+            labels = self.classes_[y] if self._loss.is_classification else y
+            if weighted:
+                self.init_.fit(X, labels, sample_weight=sample_weight)
+            else:
+                self.init_.fit(X, labels)
+        self._trees = []
+        self.train_score_ = np.zeros(0)
+        if self.subsample < 1.0:
+            self.oob_improvement_ = np.zeros(0)
+            self.oob_scores_ = np.zeros(0)
+
+    def _raw_init(self, X):
+        n = X.shape[0]
+        if self.init_ is None or self.init_ == "zero":
+            return np.tile(self._init_raw, (n, 1)).astype(np.float64)
+        if self._loss.is_classification:
+            p = self.init_.predict_proba(X)
+            return self._loss.link(p if self.n_trees_per_iteration_ > 1 else p[:, 1])
+        return self._loss.link(np.asarray(self.init_.predict(X), dtype=np.float64))
+
+    def _raw_predict(self, X, n_stages=None):
+        raw = self._raw_init(X)
+        trees = [t for stage in self._trees[:n_stages] for t in stage]
+        if trees:
+            raw += predict_forest(
+                trees,
+                X,
+                n_threads=effective_n_jobs(self.n_jobs),
+                tree_output=self._tree_outputs(len(trees)),
+                n_outputs=self.n_trees_per_iteration_,
+            )
+        return raw
+
+    def _tree_outputs(self, n_trees):
+        return np.tile(
+            np.arange(self.n_trees_per_iteration_), n_trees // self.n_trees_per_iteration_
+        )
+
+    def _fit_stages(self, X_binned, y, weight, raw, val):
+        n = y.shape[0]
+        params = self._params(weight, X_binned.shape)
+        n_inbag = max(1, int(self.subsample * n))
+        history = np.full(self.n_iter_no_change or 1, np.inf)
+        val_raw = self._raw_predict(val[0]) if val is not None else None
+        begin = len(self._trees)
+        scores, oob_scores = [], []
+        prev_oob = None
+        stage = begin
+        for stage in range(begin, self.n_estimators):
+            mask = None
+            if self.subsample < 1.0:
+                mask = np.zeros(n, dtype=bool)
+                mask[self._rng.choice(n, n_inbag, replace=False)] = True
+                if prev_oob is None:
+                    prev_oob = self._loss.score(y[~mask], raw[~mask], weight[~mask])
+            trees = self._fit_stage(stage, X_binned, y, weight, raw, mask, params)
+            self._trees.append(trees)
+            if mask is None:
+                scores.append(self._loss.score(y, raw, weight))
+            else:
+                scores.append(self._loss.score(y[mask], raw[mask], weight[mask]))
+                oob = self._loss.score(y[~mask], raw[~mask], weight[~mask])
+                oob_scores.append((prev_oob - oob, oob))
+                prev_oob = oob
+            if val is not None:
+                val_raw += self._stage_raw(trees, val[0])
+                loss = self._loss.score(val[1], val_raw, val[2])
+                if np.any(loss + self.tol < history):
+                    history[stage % len(history)] = loss
+                else:
+                    break
+        self.train_score_ = np.concatenate([self.train_score_, scores])
+        if self.subsample < 1.0 and oob_scores:
+            improvement, oob = np.array(oob_scores).T
+            self.oob_improvement_ = np.concatenate([self.oob_improvement_, improvement])
+            self.oob_scores_ = np.concatenate([self.oob_scores_, oob])
+        return len(self._trees)
+
+    def _fit_stage(self, stage, X_binned, y, weight, raw, mask, params):
+        loss = self._loss
+        loss.prepare_stage(y, raw, weight)
+        neg = loss.neg_gradient(y, raw)
+        neg = neg.reshape(-1, 1) if neg.ndim == 1 else neg
+        w = weight if mask is None else weight * mask
+        inbag = slice(None) if mask is None else mask
+        trees = []
+        for k in range(self.n_trees_per_iteration_):
+            r = neg[:, k]
+            h = w * self._newton_hessian(y, raw, k) if self._newton else w
+            tree = grow(
+                X_binned,
+                -w * r,
+                h,
+                self._bin_mapper,
+                params,
+                [self._seed, stage, k],
+                sample_mask=mask,
+                n_threads=effective_n_jobs(self.n_jobs),
+            )
+            leaves = tree.apply_binned(X_binned, n_threads=effective_n_jobs(self.n_jobs))
+            if self._newton:
+                update = tree.value[:, 0] * self._newton_scale()
+            else:
+                update = loss.line_search(
+                    leaves[inbag], tree.n_nodes, y[inbag], raw[inbag, k], r[inbag], w[inbag], k
+                )
+            tree.value = (self.learning_rate * update).reshape(-1, 1)
+            raw[:, k] += tree.value[leaves, 0]
+            trees.append(tree)
+        return trees
+
+    def _newton_hessian(self, y, raw, k):
+        name = self.loss
+        if name == "squared_error":
+            return np.ones(y.shape[0])
+        proba = self._loss.proba(raw)
+        if name == "exponential":
+            return np.abs(self._loss.neg_gradient(y, raw))
+        p = proba[:, k] if self.n_trees_per_iteration_ > 1 else proba[:, 1]
+        return p * (1 - p)
+
+    def _newton_scale(self):
+        K = self.n_trees_per_iteration_
+        return (K - 1) / K if K > 1 else 1.0
+
+    def _stage_raw(self, trees, X):
+        return predict_forest(
+            trees,
+            X,
+            n_threads=effective_n_jobs(self.n_jobs),
+            tree_output=np.arange(len(trees)),
+            n_outputs=self.n_trees_per_iteration_,
+        )
+
+    def _finish(self, n_stages):
+        self._trees = self._trees[:n_stages]
+        self.n_estimators_ = n_stages
+        self.estimators_ = np.empty((n_stages, self.n_trees_per_iteration_), dtype=object)
+        for i, stage in enumerate(self._trees):
+            for k, tree in enumerate(stage):
+                self.estimators_[i, k] = tree
+        if self.subsample < 1.0:
+            self.oob_score_ = self.oob_scores_[-1] if self.oob_scores_.size else np.nan
+
+    def _params(self, weight, shape):
+        return make_tree_params(
+            total_weight=weight.sum(),
+            max_depth=self.max_depth,
+            min_samples_split=self.min_samples_split,
+            min_samples_leaf=self.min_samples_leaf,
+            min_weight_fraction_leaf=self.min_weight_fraction_leaf,
+            max_features=self.max_features,
+            max_leaf_nodes=self.max_leaf_nodes,
+            min_impurity_decrease=self.min_impurity_decrease,
+            n_samples=shape[0],
+            n_features=shape[1],
+            criterion="squared_error",
+            monotonic_cst=self.monotonic_cst,
+            interaction_cst=interaction_groups(self.interaction_cst, shape[1]),
+        )
+
+    @property
+    def _newton(self):
+        return self.monotonic_cst is not None
+
+    def _check_constraints(self):
+        if self.monotonic_cst is None:
+            return
+        cst = np.asarray(self.monotonic_cst)
+        if cst.shape != (self.n_features_in_,) or not np.isin(cst, (-1, 0, 1)).all():
+            raise ValueError(
+                f"monotonic_cst must be an array of -1, 0, 1 of length n_features="
+                f"{self.n_features_in_}, got {self.monotonic_cst!r}."
+            )
+        if self.loss not in _NEWTON_LOSSES:
+            raise ValueError(
+                f"monotonic_cst is supported with loss in {_NEWTON_LOSSES}, got loss={self.loss!r}."
+            )
+
+    def _raw_checked(self, X):
+        check_is_fitted(self)
+        return self._raw_predict(self._check_X(X, reset=False))
+
+    def _staged_raw(self, X):
+        check_is_fitted(self)
+        X = self._check_X(X, reset=False)
+        raw = self._raw_init(X)
+        for stage in self._trees:
+            raw = raw + self._stage_raw(stage, X)
+            yield raw
+
+    @property
+    def feature_importances_(self):
+        """Impurity importances: gain per feature over the trees, normalised to sum 1."""
+        check_is_fitted(self)
+        total = np.zeros(self.n_features_in_)
+        n_relevant = 0
+        for stage in self._trees:
+            stage_sum = np.zeros(self.n_features_in_)
+            for tree in stage:
+                internal = tree.left >= 0
+                stage_sum += np.bincount(
+                    tree.feature[internal],
+                    weights=tree.gain[internal],
+                    minlength=self.n_features_in_,
+                ) / max(tree.cover[0], 1e-300)
+            if any(t.n_nodes > 1 for t in stage):
+                total += stage_sum / len(stage)
+                n_relevant += 1
+        if n_relevant == 0 or total.sum() == 0:
+            return np.zeros(self.n_features_in_)
+        return total / total.sum()
+
+    def apply(self, X):
+        """Leaf id of each row in each tree, shape (n_samples, n_estimators_, K)."""
+        check_is_fitted(self)
+        X = self._check_X(X, reset=False)
+        out = np.empty((X.shape[0], *self.estimators_.shape), dtype=np.int64)
+        for i, stage in enumerate(self._trees):
+            for k, tree in enumerate(stage):
+                out[:, i, k] = tree.apply(X)
+        return out
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.input_tags.allow_nan = True
+        return tags
+
+
+class GradientBoostingClassifier(ClassifierMixin, _BaseGradientBoosting):
+    """Friedman gradient boosting for classification on the shared histogram engine.
+
+    Trees are fit to the negative gradient of the log-loss (one tree per class for K > 2)
+    or exponential loss, and their leaves are set by one Newton step per leaf, exactly as in
+    scikit-learn's ``GradientBoostingClassifier``; splits are searched over ``max_bin``
+    histogram bins instead of every distinct value.
+
+    Parameters
+    ----------
+    loss : {"log_loss", "exponential"}, default="log_loss"
+        Binomial / multinomial deviance, or the AdaBoost exponential loss (binary only).
+    learning_rate : float, default=0.1
+        Shrinks each tree's contribution.
+    n_estimators : int, default=100
+        Number of boosting stages.
+    subsample : float, default=1.0
+        Fraction of rows drawn (without replacement) for each stage; < 1 also reports
+        ``oob_improvement_``.
+    min_samples_split : int or float, default=2
+        Minimum rows to split a node (float: fraction).
+    min_samples_leaf : int or float, default=1
+        Minimum rows per child (float: fraction).
+    min_weight_fraction_leaf : float, default=0.0
+        Minimum fraction of the total weight per child.
+    max_depth : int or None, default=3
+        Maximum depth of each tree.
+    min_impurity_decrease : float, default=0.0
+        Minimum weighted squared-error decrease to split.
+    init : estimator, "zero" or None, default=None
+        Initial model: None is the class prior, "zero" raw zeros, or an estimator with
+        ``predict_proba``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds binning, subsampling, feature draws and the early-stopping split.
+    max_features : {"sqrt", "log2"}, int, float or None, default=None
+        Features drawn per node.
+    verbose : int, default=0
+        Accepted for scikit-learn compatibility; nothing is printed.
+    max_leaf_nodes : int or None, default=None
+        Grow best-first up to this many leaves.
+    warm_start : bool, default=False
+        Keep the fitted stages and add more up to ``n_estimators``.
+    validation_fraction : float, default=0.1
+        Held-out fraction (stratified) for early stopping.
+    n_iter_no_change : int or None, default=None
+        Stop when the validation loss has not improved by ``tol`` for this many stages.
+    tol : float, default=1e-4
+        Early-stopping tolerance.
+    max_bin : int, default=256
+        Histogram bins per feature, including the missing-value bin.
+    monotonic_cst : array-like of int of shape (n_features,), default=None
+        -1 / 0 / 1 constraint on the positive-class score per feature (binary, or per class
+        score for K > 2); trees are then grown on Newton targets.
+    interaction_cst : list of lists of int, "pairwise", "no_interactions" or None, default=None
+        Groups of features allowed to interact along a branch.
+    n_jobs : int or None, default=None
+        Threads for histogram building and prediction (None: 1).
+
+    Attributes
+    ----------
+    estimators_ : ndarray of Tree of shape (n_estimators_, K)
+        The fitted trees (engine flat arrays; values include the learning rate).
+    n_estimators_ : int
+        Number of stages fitted (fewer with early stopping).
+    train_score_ : ndarray of shape (n_estimators_,)
+        Training (in-bag) loss after each stage.
+    oob_improvement_ : ndarray of shape (n_estimators_,)
+        Out-of-bag loss decrease of each stage (``subsample < 1``).
+    oob_scores_ : ndarray of shape (n_estimators_,)
+        Out-of-bag loss after each stage (``subsample < 1``).
+    oob_score_ : float
+        Last out-of-bag loss (``subsample < 1``).
+    init_ : estimator, "zero" or None
+        The fitted init estimator (None: the constant prior).
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    n_classes_ : int
+        Number of classes.
+    n_trees_per_iteration_ : int
+        1 for binary problems, K otherwise.
+    feature_importances_ : ndarray of shape (n_features,)
+        Normalised impurity importances.
+    n_features_in_ : int
+        Number of features seen in ``fit``.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_classification
+    >>> from skextras.ensemble import GradientBoostingClassifier
+    >>> X, y = make_classification(n_samples=200, random_state=0)
+    >>> clf = GradientBoostingClassifier(n_estimators=20, random_state=0).fit(X, y)
+    >>> clf.predict_proba(X[:2]).shape
+    (2, 2)
+    """
+
+    _parameter_constraints: dict = {
+        **_BaseGradientBoosting._parameter_constraints,
+        "loss": [StrOptions({"log_loss", "exponential"})],
+    }
+
+    def __init__(
+        self,
+        *,
+        loss="log_loss",
+        learning_rate=0.1,
+        n_estimators=100,
+        subsample=1.0,
+        min_samples_split=2,
+        min_samples_leaf=1,
+        min_weight_fraction_leaf=0.0,
+        max_depth=3,
+        min_impurity_decrease=0.0,
+        init=None,
+        random_state=None,
+        max_features=None,
+        verbose=0,
+        max_leaf_nodes=None,
+        warm_start=False,
+        validation_fraction=0.1,
+        n_iter_no_change=None,
+        tol=1e-4,
+        max_bin=256,
+        monotonic_cst=None,
+        interaction_cst=None,
+        n_jobs=None,
+    ):
+        self.loss = loss
+        self.learning_rate = learning_rate
+        self.n_estimators = n_estimators
+        self.subsample = subsample
+        self.min_samples_split = min_samples_split
+        self.min_samples_leaf = min_samples_leaf
+        self.min_weight_fraction_leaf = min_weight_fraction_leaf
+        self.max_depth = max_depth
+        self.min_impurity_decrease = min_impurity_decrease
+        self.init = init
+        self.random_state = random_state
+        self.max_features = max_features
+        self.verbose = verbose
+        self.max_leaf_nodes = max_leaf_nodes
+        self.warm_start = warm_start
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.max_bin = max_bin
+        self.monotonic_cst = monotonic_cst
+        self.interaction_cst = interaction_cst
+        self.n_jobs = n_jobs
+
+    def _encode_y(self, y):
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            warnings.warn("A column-vector y was passed when a 1d array was expected.")
+            y = y.ravel()
+        check_classification_targets(y)
+        classes, codes = np.unique(y, return_inverse=True)
+        if self.warm_start and hasattr(self, "classes_"):
+            if not np.array_equal(classes, self.classes_):
+                raise ValueError("warm_start needs the same classes as the first fit.")
+        self.classes_ = classes
+        self.n_classes_ = len(classes)
+        if self.n_classes_ < 2:
+            raise ValueError(
+                f"y contains {self.n_classes_} class; GradientBoostingClassifier needs at "
+                "least 2 classes."
+            )
+        self.n_trees_per_iteration_ = 1 if self.n_classes_ == 2 else self.n_classes_
+        return codes
+
+    def _make_loss(self):
+        return make_loss(self.loss, self.n_classes_)
+
+    def decision_function(self, X):
+        """Raw scores, shape (n_samples,) for binary problems else (n_samples, n_classes)."""
+        raw = self._raw_checked(X)
+        return raw[:, 0] if raw.shape[1] == 1 else raw
+
+    def staged_decision_function(self, X):
+        """Raw scores after each stage (generator)."""
+        for raw in self._staged_raw(X):
+            yield raw[:, 0] if raw.shape[1] == 1 else raw
+
+    def predict_proba(self, X):
+        """Class probabilities, shape (n_samples, n_classes)."""
+        return self._loss.proba(self._raw_checked(X))
+
+    def predict_log_proba(self, X):
+        """Logarithm of ``predict_proba``."""
+        return np.log(self.predict_proba(X))
+
+    def staged_predict_proba(self, X):
+        """Class probabilities after each stage (generator)."""
+        for raw in self._staged_raw(X):
+            yield self._loss.proba(raw)
+
+    def predict(self, X):
+        """Most probable class, shape (n_samples,)."""
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    def staged_predict(self, X):
+        """Predicted classes after each stage (generator)."""
+        for proba in self.staged_predict_proba(X):
+            yield self.classes_[np.argmax(proba, axis=1)]
+
+    def staged_score(self, X, y, sample_weight=None):
+        """Accuracy after each stage (generator of floats)."""
+        for pred in self.staged_predict(X):
+            yield accuracy_score(y, pred, sample_weight=sample_weight)
+
+
+class GradientBoostingRegressor(RegressorMixin, _BaseGradientBoosting):
+    """Friedman gradient boosting for regression on the shared histogram engine.
+
+    Trees are fit to the negative gradient of the loss; leaves are set by the loss's line
+    search (mean, median, huber step, quantile), exactly as scikit-learn's
+    ``GradientBoostingRegressor``; splits are searched over ``max_bin`` histogram bins.
+
+    Parameters
+    ----------
+    loss : {"squared_error", "absolute_error", "huber", "quantile"}, default="squared_error"
+        Loss to minimise.
+    learning_rate : float, default=0.1
+        Shrinks each tree's contribution.
+    n_estimators : int, default=100
+        Number of boosting stages.
+    subsample : float, default=1.0
+        Fraction of rows drawn (without replacement) for each stage.
+    min_samples_split : int or float, default=2
+        Minimum rows to split a node (float: fraction).
+    min_samples_leaf : int or float, default=1
+        Minimum rows per child (float: fraction).
+    min_weight_fraction_leaf : float, default=0.0
+        Minimum fraction of the total weight per child.
+    max_depth : int or None, default=3
+        Maximum depth of each tree.
+    min_impurity_decrease : float, default=0.0
+        Minimum weighted squared-error decrease to split.
+    init : estimator, "zero" or None, default=None
+        Initial model: None is the loss's optimal constant (mean, median or alpha-quantile).
+    random_state : int, RandomState instance or None, default=None
+        Seeds binning, subsampling, feature draws and the early-stopping split.
+    max_features : {"sqrt", "log2"}, int, float or None, default=None
+        Features drawn per node.
+    alpha : float, default=0.9
+        Quantile of the "quantile" loss, and of ``|residual|`` for huber's delta.
+    verbose : int, default=0
+        Accepted for scikit-learn compatibility; nothing is printed.
+    max_leaf_nodes : int or None, default=None
+        Grow best-first up to this many leaves.
+    warm_start : bool, default=False
+        Keep the fitted stages and add more up to ``n_estimators``.
+    validation_fraction : float, default=0.1
+        Held-out fraction for early stopping.
+    n_iter_no_change : int or None, default=None
+        Stop when the validation loss has not improved by ``tol`` for this many stages.
+    tol : float, default=1e-4
+        Early-stopping tolerance.
+    max_bin : int, default=256
+        Histogram bins per feature, including the missing-value bin.
+    monotonic_cst : array-like of int of shape (n_features,), default=None
+        -1 / 0 / 1 constraint per feature (squared error only).
+    interaction_cst : list of lists of int, "pairwise", "no_interactions" or None, default=None
+        Groups of features allowed to interact along a branch.
+    n_jobs : int or None, default=None
+        Threads for histogram building and prediction (None: 1).
+
+    Attributes
+    ----------
+    estimators_ : ndarray of Tree of shape (n_estimators_, 1)
+        The fitted trees (engine flat arrays; values include the learning rate).
+    n_estimators_ : int
+        Number of stages fitted (fewer with early stopping).
+    train_score_ : ndarray of shape (n_estimators_,)
+        Training (in-bag) loss after each stage.
+    oob_improvement_ : ndarray of shape (n_estimators_,)
+        Out-of-bag loss decrease of each stage (``subsample < 1``).
+    oob_scores_ : ndarray of shape (n_estimators_,)
+        Out-of-bag loss after each stage (``subsample < 1``).
+    oob_score_ : float
+        Last out-of-bag loss (``subsample < 1``).
+    init_ : estimator, "zero" or None
+        The fitted init estimator (None: the constant).
+    feature_importances_ : ndarray of shape (n_features,)
+        Normalised impurity importances.
+    n_features_in_ : int
+        Number of features seen in ``fit``.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_regression
+    >>> from skextras.ensemble import GradientBoostingRegressor
+    >>> X, y = make_regression(n_samples=200, n_features=4, random_state=0)
+    >>> reg = GradientBoostingRegressor(n_estimators=20, random_state=0).fit(X, y)
+    >>> reg.predict(X[:2]).shape
+    (2,)
+    """
+
+    _parameter_constraints: dict = {
+        **_BaseGradientBoosting._parameter_constraints,
+        "loss": [StrOptions({"squared_error", "absolute_error", "huber", "quantile"})],
+        "alpha": [Interval(Real, 0.0, 1.0, closed="neither")],
+    }
+
+    def __init__(
+        self,
+        *,
+        loss="squared_error",
+        learning_rate=0.1,
+        n_estimators=100,
+        subsample=1.0,
+        min_samples_split=2,
+        min_samples_leaf=1,
+        min_weight_fraction_leaf=0.0,
+        max_depth=3,
+        min_impurity_decrease=0.0,
+        init=None,
+        random_state=None,
+        max_features=None,
+        alpha=0.9,
+        verbose=0,
+        max_leaf_nodes=None,
+        warm_start=False,
+        validation_fraction=0.1,
+        n_iter_no_change=None,
+        tol=1e-4,
+        max_bin=256,
+        monotonic_cst=None,
+        interaction_cst=None,
+        n_jobs=None,
+    ):
+        self.loss = loss
+        self.learning_rate = learning_rate
+        self.n_estimators = n_estimators
+        self.subsample = subsample
+        self.min_samples_split = min_samples_split
+        self.min_samples_leaf = min_samples_leaf
+        self.min_weight_fraction_leaf = min_weight_fraction_leaf
+        self.max_depth = max_depth
+        self.min_impurity_decrease = min_impurity_decrease
+        self.init = init
+        self.random_state = random_state
+        self.max_features = max_features
+        self.alpha = alpha
+        self.verbose = verbose
+        self.max_leaf_nodes = max_leaf_nodes
+        self.warm_start = warm_start
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.max_bin = max_bin
+        self.monotonic_cst = monotonic_cst
+        self.interaction_cst = interaction_cst
+        self.n_jobs = n_jobs
+
+    def _encode_y(self, y):
+        self.n_trees_per_iteration_ = 1
+        y = np.asarray(y, dtype=np.float64)
+        if y.ndim == 2 and y.shape[1] == 1:
+            warnings.warn("A column-vector y was passed when a 1d array was expected.")
+            y = y.ravel()
+        if y.ndim != 1:
+            raise ValueError(f"y must be 1-dimensional, got shape {y.shape}.")
+        if not np.all(np.isfinite(y)):
+            raise ValueError("Input y contains NaN or infinity.")
+        return y
+
+    def _make_loss(self):
+        return make_loss(self.loss, alpha=self.alpha)
+
+    def predict(self, X):
+        """Predicted values, shape (n_samples,)."""
+        return self._raw_checked(X)[:, 0]
+
+    def staged_predict(self, X):
+        """Predictions after each stage (generator)."""
+        for raw in self._staged_raw(X):
+            yield raw[:, 0]
+
+    def staged_score(self, X, y, sample_weight=None):
+        """R² after each stage (generator of floats)."""
+        for pred in self.staged_predict(X):
+            yield r2_score(y, pred, sample_weight=sample_weight)

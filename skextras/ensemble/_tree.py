@@ -1,0 +1,470 @@
+"""Single histogram trees on the engine, and the sklearn-to-engine parameter translation.
+
+Every ensemble in this package grows its trees through :func:`grow` with targets prepared by
+:func:`class_targets` or :func:`regression_targets`:
+
+- classification (gini): gradients ``-w * onehot(y)``, hessians ``w``, ``reg_lambda = 0``; the
+  engine's gain is then ``N_t`` times scikit-learn's gini decrease and leaf values are the
+  weighted class fractions. Binary problems use the single column ``-w * y``: its gain is half
+  the two-column gain, so ``gamma`` is halved and the leaf value is ``P(classes_[1])``.
+- regression (squared error): gradients ``-w * y``, hessians ``w``: leaf values are weighted
+  means and the gain is ``N_t`` times the variance decrease (= ``friedman_mse`` improvement).
+"""
+
+from dataclasses import replace
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from skextras._engine.binning import BinMapper
+from skextras._engine.grower import TreeParams, grow_tree
+
+# Children must carry some weight; relative to the node's total so normalised weights work.
+_MIN_CHILD_WEIGHT_REL = 1e-10
+
+
+def resolve_max_features(max_features, n_features):
+    """sklearn's ``max_features`` (str / int / float / None) as a feature count."""
+    if max_features is None:
+        return n_features
+    if max_features == "sqrt":
+        return max(1, int(np.sqrt(n_features)))
+    if max_features == "log2":
+        return max(1, int(np.log2(n_features)))
+    if isinstance(max_features, Integral):
+        if max_features > n_features:
+            raise ValueError(f"max_features={max_features} must be <= n_features={n_features}.")
+        return int(max_features)
+    return max(1, int(max_features * n_features))
+
+
+def make_tree_params(
+    *,
+    total_weight,
+    max_depth=None,
+    min_samples_split=2,
+    min_samples_leaf=1,
+    min_weight_fraction_leaf=0.0,
+    max_features=None,
+    max_leaf_nodes=None,
+    min_impurity_decrease=0.0,
+    n_samples=1,
+    n_features=1,
+    criterion="gini",
+    splitter="best",
+    gain_scale=1.0,
+    monotonic_cst=None,
+    interaction_cst=None,
+):
+    """Translate scikit-learn tree parameters into the engine's :class:`TreeParams`.
+
+    ``min_samples_split`` / ``min_samples_leaf`` given as fractions are turned into counts as
+    scikit-learn does; ``min_impurity_decrease`` (a decrease weighted by ``N_t / N``) becomes
+    the engine's ``gamma = min_impurity_decrease * N * gain_scale``.
+    """
+    if isinstance(min_samples_split, Real) and not isinstance(min_samples_split, Integral):
+        min_samples_split = max(2, int(np.ceil(min_samples_split * n_samples)))
+    if isinstance(min_samples_leaf, Real) and not isinstance(min_samples_leaf, Integral):
+        min_samples_leaf = max(1, int(np.ceil(min_samples_leaf * n_samples)))
+    min_child_weight = max(min_weight_fraction_leaf, _MIN_CHILD_WEIGHT_REL) * total_weight
+    n_max_features = resolve_max_features(max_features, n_features)
+    monotone = None
+    if monotonic_cst is not None:
+        monotone = np.asarray(monotonic_cst, dtype=np.int8)
+    return TreeParams(
+        max_depth=max_depth,
+        max_leaves=0 if max_leaf_nodes is None else int(max_leaf_nodes),
+        grow_policy="depthwise" if max_leaf_nodes is None else "lossguide",
+        min_child_weight=min_child_weight,
+        min_samples_leaf=int(min_samples_leaf),
+        min_samples_split=int(min_samples_split),
+        gamma=min_impurity_decrease * total_weight * gain_scale,
+        reg_lambda=0.0,
+        reg_alpha=0.0,
+        learning_rate=1.0,
+        max_features=None if n_max_features >= n_features else n_max_features,
+        splitter=splitter,
+        criterion="entropy" if criterion in ("entropy", "log_loss") else "newton",
+        monotone_constraints=monotone,
+        interaction_constraints=interaction_cst,
+    )
+
+
+def class_targets(y_codes, weight, n_classes, criterion):
+    """Engine targets for a classification tree: gradients (n,) or (n, K), hessians (n,)."""
+    if n_classes == 2 and criterion == "gini":
+        return -weight * (y_codes == 1), weight
+    onehot = np.zeros((y_codes.shape[0], n_classes))
+    onehot[np.arange(y_codes.shape[0]), y_codes] = 1.0
+    return -weight[:, None] * onehot, weight
+
+
+def gain_scale_for(n_classes, criterion):
+    """Engine gain / sklearn gain: the single-column binary gini gain is half the gini gain."""
+    return 0.5 if (n_classes == 2 and criterion == "gini") else 1.0
+
+
+def values_to_proba(values, n_classes):
+    """Leaf values (n, 1) or (n, K) of class fractions as probabilities (n, n_classes)."""
+    if values.shape[1] == 1 and n_classes == 2:
+        p = values[:, 0]
+        return np.column_stack([1.0 - p, p])
+    return values
+
+
+def grow(X_binned, gradients, hessians, bin_mapper, params, seed, sample_mask=None, n_threads=1):
+    """Grow one engine tree with its own random stream derived from ``seed``.
+
+    The engine only splits when the gain exceeds a small absolute epsilon (XGBoost's), so
+    the targets are first rescaled to unit mean hessian and unit root-mean-square gradient
+    (split choice is invariant to both); the tree's values, gains and covers are mapped back.
+    """
+    g = np.asarray(gradients, dtype=np.float64)
+    h = np.asarray(hessians, dtype=np.float64)
+    active = h > 0 if sample_mask is None else (h > 0) & sample_mask
+    n_active = max(int(np.count_nonzero(active)), 1)
+    h_sum = h[active].sum()
+    a = n_active / h_sum if h_sum > 0 else 1.0
+    g2 = np.sum(g[active] ** 2) * a * a
+    c = np.sqrt(g2 / (h_sum * a)) if g2 > 0 and h_sum > 0 else 1.0
+    scaled = replace(
+        params,
+        min_child_weight=params.min_child_weight * a,
+        gamma=params.gamma * a / (c * c),
+    )
+    tree = grow_tree(
+        X_binned,
+        np.ascontiguousarray(g * (a / c)),
+        np.ascontiguousarray(h * a),
+        bin_mapper,
+        scaled,
+        np.random.RandomState(np.random.SeedSequence(seed).generate_state(4)),
+        sample_mask=sample_mask,
+        n_threads=n_threads,
+    )
+    tree.value = tree.value * c
+    tree.gain = tree.gain * (c * c / a)
+    tree.cover = tree.cover / a
+    return tree
+
+
+class _BaseHistTree(BaseEstimator):
+    """A single tree grown by the histogram engine (the default AdaBoost base)."""
+
+    _parameter_constraints: dict = {
+        "max_depth": [Interval(Integral, 1, None, closed="left"), None],
+        "min_samples_split": [
+            Interval(Integral, 2, None, closed="left"),
+            Interval(Real, 0.0, 1.0, closed="right"),
+        ],
+        "min_samples_leaf": [
+            Interval(Integral, 1, None, closed="left"),
+            Interval(Real, 0.0, 1.0, closed="neither"),
+        ],
+        "max_features": [
+            Interval(Integral, 1, None, closed="left"),
+            Interval(Real, 0.0, 1.0, closed="right"),
+            StrOptions({"sqrt", "log2"}),
+            None,
+        ],
+        "max_leaf_nodes": [Interval(Integral, 2, None, closed="left"), None],
+        "min_impurity_decrease": [Interval(Real, 0.0, None, closed="left")],
+        "max_bin": [Interval(Integral, 3, 256, closed="both")],
+        "random_state": ["random_state"],
+    }
+
+    def _check_X(self, X, reset):
+        return validate_data(
+            self,
+            X,
+            accept_sparse=["csr", "csc"],
+            dtype=np.float64,
+            ensure_all_finite="allow-nan",
+            reset=reset,
+        )
+
+    def _bin(self, X):
+        """Bin X once: returns (X_binned, bin_mapper) for repeated ``_fit_binned`` calls."""
+        seed = _seed_of(self.random_state)
+        mapper = BinMapper(max_bin=self.max_bin, random_state=seed)
+        return mapper.fit_transform(X), mapper
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit the tree on (X, y) with optional sample weights.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data; NaN marks a missing value.
+        y : array-like of shape (n_samples,)
+            Targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights.
+
+        Returns
+        -------
+        self : object
+        """
+        self._validate_params()
+        X = self._check_X(X, reset=True)
+        y = self._encode_y(y)
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        return self._fit_binned(self._bin(X), y, sample_weight, encoded=True)
+
+    def _params(self, total_weight, n_samples, n_features, gain_scale=1.0):
+        return make_tree_params(
+            total_weight=total_weight,
+            max_depth=self.max_depth,
+            min_samples_split=self.min_samples_split,
+            min_samples_leaf=self.min_samples_leaf,
+            max_features=self.max_features,
+            max_leaf_nodes=self.max_leaf_nodes,
+            min_impurity_decrease=self.min_impurity_decrease,
+            n_samples=n_samples,
+            n_features=n_features,
+            criterion=getattr(self, "criterion", "squared_error"),
+            gain_scale=gain_scale,
+        )
+
+    @property
+    def feature_importances_(self):
+        """Normalised total gain per feature, shape (n_features,)."""
+        check_is_fitted(self)
+        return tree_importances(self.tree_, self.n_features_in_)
+
+    def apply(self, X):
+        """Leaf node id of each row, shape (n_samples,)."""
+        check_is_fitted(self)
+        return self.tree_.apply(self._check_X(X, reset=False))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.input_tags.allow_nan = True
+        return tags
+
+
+def tree_importances(tree, n_features):
+    """Impurity importances of one tree: total gain per feature, normalised to sum 1."""
+    internal = tree.left >= 0
+    imp = np.bincount(tree.feature[internal], weights=tree.gain[internal], minlength=n_features)
+    total = imp.sum()
+    return imp / total if total > 0 else imp
+
+
+def _seed_of(random_state):
+    """An int seed from sklearn's random_state forms (None / int / RandomState)."""
+    if isinstance(random_state, Integral):
+        return int(random_state)
+    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+
+
+class HistTreeClassifier(ClassifierMixin, _BaseHistTree):
+    """A classification tree grown from feature histograms by the shared engine.
+
+    Splits maximise the gini (or entropy) decrease over ``max_bin`` quantile bins per
+    feature; missing values get their own bin and a learned default direction.
+
+    Parameters
+    ----------
+    criterion : {"gini", "entropy", "log_loss"}, default="gini"
+        Impurity whose weighted decrease ranks the splits.
+    max_depth : int or None, default=None
+        Maximum depth (None: grow until the other limits stop it).
+    min_samples_split : int or float, default=2
+        Minimum rows in a node to split it (float: fraction of the rows).
+    min_samples_leaf : int or float, default=1
+        Minimum rows in each child (float: fraction of the rows).
+    max_features : int, float, {"sqrt", "log2"} or None, default=None
+        Features drawn at each node.
+    max_leaf_nodes : int or None, default=None
+        Grow best-first up to this many leaves.
+    min_impurity_decrease : float, default=0.0
+        A split is made only if its weighted impurity decrease exceeds this.
+    max_bin : int, default=256
+        Bins per feature, including the missing-value bin.
+    random_state : int, RandomState instance or None, default=None
+        Seeds binning subsample and feature draws.
+
+    Attributes
+    ----------
+    tree_ : skextras._engine.tree.Tree
+        The fitted tree as flat arrays; ``tree_.value`` holds class fractions.
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    n_features_in_ : int
+        Number of features seen in ``fit``.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from skextras.ensemble import HistTreeClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> HistTreeClassifier(max_depth=2).fit(X, y).score(X, y) > 0.9
+    True
+    """
+
+    _parameter_constraints: dict = {
+        **_BaseHistTree._parameter_constraints,
+        "criterion": [StrOptions({"gini", "entropy", "log_loss"})],
+    }
+
+    def __init__(
+        self,
+        *,
+        criterion="gini",
+        max_depth=None,
+        min_samples_split=2,
+        min_samples_leaf=1,
+        max_features=None,
+        max_leaf_nodes=None,
+        min_impurity_decrease=0.0,
+        max_bin=256,
+        random_state=None,
+    ):
+        self.criterion = criterion
+        self.max_depth = max_depth
+        self.min_samples_split = min_samples_split
+        self.min_samples_leaf = min_samples_leaf
+        self.max_features = max_features
+        self.max_leaf_nodes = max_leaf_nodes
+        self.min_impurity_decrease = min_impurity_decrease
+        self.max_bin = max_bin
+        self.random_state = random_state
+
+    def _encode_y(self, y):
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y.ravel()
+        check_classification_targets(y)
+        self.classes_, codes = np.unique(y, return_inverse=True)
+        return codes
+
+    def _fit_binned(self, binned, y, sample_weight, encoded=False):
+        """Fit on pre-binned data ``binned = (X_binned, bin_mapper)``."""
+        self._validate_params()
+        X_binned, mapper = binned
+        if not encoded:
+            y = self._encode_y(y)
+        n_classes = len(self.classes_)
+        self.n_features_in_ = X_binned.shape[1]
+        g, h = class_targets(y, sample_weight, max(n_classes, 2), self.criterion)
+        params = self._params(
+            sample_weight.sum(),
+            X_binned.shape[0],
+            X_binned.shape[1],
+            gain_scale_for(max(n_classes, 2), self.criterion),
+        )
+        self.tree_ = grow(X_binned, g, h, mapper, params, _seed_of(self.random_state))
+        return self
+
+    def _predict_binned(self, binned):
+        values = self.tree_.predict_binned(binned[0])
+        if len(self.classes_) == 1:
+            return np.repeat(self.classes_, values.shape[0])
+        return self.classes_[np.argmax(values_to_proba(values, len(self.classes_)), axis=1)]
+
+    def predict_proba(self, X):
+        """Class probabilities (weighted class fractions of the leaf), shape (n, n_classes)."""
+        check_is_fitted(self)
+        values = self.tree_.predict(self._check_X(X, reset=False))
+        if len(self.classes_) == 1:
+            return np.ones((values.shape[0], 1))
+        return values_to_proba(values, len(self.classes_))
+
+    def predict(self, X):
+        """Most probable class, shape (n_samples,)."""
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+class HistTreeRegressor(RegressorMixin, _BaseHistTree):
+    """A squared-error regression tree grown from feature histograms by the shared engine.
+
+    Parameters
+    ----------
+    max_depth : int or None, default=None
+        Maximum depth (None: grow until the other limits stop it).
+    min_samples_split : int or float, default=2
+        Minimum rows in a node to split it (float: fraction of the rows).
+    min_samples_leaf : int or float, default=1
+        Minimum rows in each child (float: fraction of the rows).
+    max_features : int, float, {"sqrt", "log2"} or None, default=None
+        Features drawn at each node.
+    max_leaf_nodes : int or None, default=None
+        Grow best-first up to this many leaves.
+    min_impurity_decrease : float, default=0.0
+        A split is made only if its weighted variance decrease exceeds this.
+    max_bin : int, default=256
+        Bins per feature, including the missing-value bin.
+    random_state : int, RandomState instance or None, default=None
+        Seeds binning subsample and feature draws.
+
+    Attributes
+    ----------
+    tree_ : skextras._engine.tree.Tree
+        The fitted tree as flat arrays; ``tree_.value`` holds leaf means.
+    n_features_in_ : int
+        Number of features seen in ``fit``.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_regression
+    >>> from skextras.ensemble import HistTreeRegressor
+    >>> X, y = make_regression(n_samples=100, n_features=3, random_state=0)
+    >>> HistTreeRegressor(max_depth=3).fit(X, y).predict(X[:2]).shape
+    (2,)
+    """
+
+    def __init__(
+        self,
+        *,
+        max_depth=None,
+        min_samples_split=2,
+        min_samples_leaf=1,
+        max_features=None,
+        max_leaf_nodes=None,
+        min_impurity_decrease=0.0,
+        max_bin=256,
+        random_state=None,
+    ):
+        self.max_depth = max_depth
+        self.min_samples_split = min_samples_split
+        self.min_samples_leaf = min_samples_leaf
+        self.max_features = max_features
+        self.max_leaf_nodes = max_leaf_nodes
+        self.min_impurity_decrease = min_impurity_decrease
+        self.max_bin = max_bin
+        self.random_state = random_state
+
+    def _encode_y(self, y):
+        y = np.asarray(y, dtype=np.float64)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y.ravel()
+        if not np.all(np.isfinite(y)):
+            raise ValueError("Input y contains NaN or infinity.")
+        return y
+
+    def _fit_binned(self, binned, y, sample_weight, encoded=False):
+        """Fit on pre-binned data ``binned = (X_binned, bin_mapper)``."""
+        self._validate_params()
+        X_binned, mapper = binned
+        y = self._encode_y(y)
+        self.n_features_in_ = X_binned.shape[1]
+        params = self._params(sample_weight.sum(), X_binned.shape[0], X_binned.shape[1])
+        self.tree_ = grow(
+            X_binned, -sample_weight * y, sample_weight, mapper, params, _seed_of(self.random_state)
+        )
+        return self
+
+    def _predict_binned(self, binned):
+        return self.tree_.predict_binned(binned[0])[:, 0]
+
+    def predict(self, X):
+        """Leaf mean of each row, shape (n_samples,)."""
+        check_is_fitted(self)
+        return self.tree_.predict(self._check_X(X, reset=False))[:, 0]

@@ -1,0 +1,162 @@
+"""Friedman gradient boosting: line searches equal scikit-learn's, quality parity, options."""
+
+import numpy as np
+import pytest
+import sklearn.ensemble as sk
+from _ensemble_data import flights_sample, lightgbm_set
+from sklearn.metrics import accuracy_score, r2_score, roc_auc_score
+from sklearn.utils.stats import _weighted_percentile
+
+from skextras.ensemble import GradientBoostingClassifier, GradientBoostingRegressor
+from skextras.ensemble._losses import grouped_weighted_quantile
+
+
+def _integer_regression(seed=0, n=600):
+    """Few distinct values per feature, so engine bins hold one value each (sklearn's splits)."""
+    rng = np.random.default_rng(seed)
+    X = rng.integers(0, 40, size=(n, 5)).astype(np.float64)
+    y = np.sin(X[:, 0] / 6) * 3 + X[:, 1] / 10 + rng.standard_t(3, size=n)
+    return X, y
+
+
+@pytest.mark.parametrize("loss", ["squared_error", "absolute_error", "huber", "quantile"])
+def test_regressor_predictions_equal_sklearn_when_bins_are_exact(loss):
+    X, y = _integer_regression()
+    kw = dict(loss=loss, n_estimators=25, max_depth=3, learning_rate=0.2, random_state=0)
+    ours = GradientBoostingRegressor(**kw).fit(X, y)
+    ref = sk.GradientBoostingRegressor(**kw).fit(X, y)
+    np.testing.assert_allclose(ours.predict(X), ref.predict(X), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(ours.train_score_, ref.train_score_, rtol=1e-9)
+
+
+@pytest.mark.parametrize("n_classes,loss", [(2, "log_loss"), (3, "log_loss"), (2, "exponential")])
+def test_classifier_probabilities_equal_sklearn_when_bins_are_exact(n_classes, loss):
+    X, y = _integer_regression(seed=1)
+    y = np.digitize(y, np.quantile(y, np.linspace(0, 1, n_classes + 1)[1:-1]))
+    kw = dict(loss=loss, n_estimators=20, max_depth=3, random_state=0)
+    ours = GradientBoostingClassifier(**kw).fit(X, y)
+    ref = sk.GradientBoostingClassifier(**kw).fit(X, y)
+    np.testing.assert_allclose(ours.predict_proba(X), ref.predict_proba(X), rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(ours.decision_function(X), ref.decision_function(X), atol=1e-8)
+    np.testing.assert_allclose(ours.train_score_, ref.train_score_, rtol=1e-9)
+
+
+def test_sample_weight_line_search_equals_sklearn_when_bins_are_exact():
+    X, y = _integer_regression(seed=2)
+    w = np.random.default_rng(0).uniform(0.2, 3.0, size=y.shape[0])
+    kw = dict(loss="huber", n_estimators=15, max_depth=2, random_state=0)
+    ours = GradientBoostingRegressor(**kw).fit(X, y, sample_weight=w)
+    ref = sk.GradientBoostingRegressor(**kw).fit(X, y, sample_weight=w)
+    np.testing.assert_allclose(ours.predict(X), ref.predict(X), rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("q", [0.1, 0.5, 0.9])
+def test_grouped_weighted_quantile_equals_sklearn_weighted_percentile(q):
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=300).round(1)
+    weights = rng.uniform(0, 2, size=300)
+    groups = rng.integers(0, 7, size=300)
+    got = grouped_weighted_quantile(values, weights, groups, 7, q)
+    want = [
+        _weighted_percentile(values[groups == g], weights[groups == g], 100 * q) for g in range(7)
+    ]
+    np.testing.assert_array_equal(got, want)
+
+
+def test_staged_predict_ends_at_predict_and_train_score_decreases():
+    X, y = _integer_regression()
+    model = GradientBoostingRegressor(n_estimators=30, random_state=0).fit(X, y)
+    staged = list(model.staged_predict(X))
+    assert len(staged) == 30
+    np.testing.assert_allclose(staged[-1], model.predict(X))
+    assert np.all(np.diff(model.train_score_) <= 1e-12)
+
+
+def test_subsample_reports_oob_improvement():
+    X, y = _integer_regression()
+    model = GradientBoostingRegressor(n_estimators=20, subsample=0.5, random_state=0).fit(X, y)
+    assert model.oob_improvement_.shape == (20,)
+    assert model.oob_improvement_[0] > 0
+    assert np.isfinite(model.oob_score_)
+
+
+def test_early_stopping_stops_before_n_estimators():
+    X, y = _integer_regression(n=1000)
+    model = GradientBoostingRegressor(
+        n_estimators=500, learning_rate=0.5, n_iter_no_change=3, random_state=0
+    ).fit(X, y)
+    assert model.n_estimators_ < 500
+    assert model.estimators_.shape == (model.n_estimators_, 1)
+
+
+def test_warm_start_equals_one_fit():
+    X, y = _integer_regression()
+    one = GradientBoostingRegressor(n_estimators=20, random_state=0).fit(X, y)
+    warm = GradientBoostingRegressor(n_estimators=10, random_state=0, warm_start=True).fit(X, y)
+    warm.set_params(n_estimators=20).fit(X, y)
+    np.testing.assert_allclose(warm.predict(X), one.predict(X), atol=1e-10)
+
+
+def test_monotonic_cst_makes_predictions_monotone():
+    rng = np.random.default_rng(0)
+    X = rng.uniform(size=(800, 2))
+    y = (np.sin(8 * X[:, 0]) + X[:, 1] + rng.normal(scale=0.2, size=800) > 0.8).astype(int)
+    model = GradientBoostingClassifier(n_estimators=30, monotonic_cst=[1, 0], random_state=0)
+    model.fit(X, y)
+    grid = np.column_stack([np.linspace(0, 1, 200), np.full(200, 0.5)])
+    assert np.all(np.diff(model.decision_function(grid)) >= -1e-12)
+
+
+def test_interaction_cst_keeps_features_apart():
+    rng = np.random.default_rng(0)
+    X = rng.uniform(size=(800, 3))
+    y = X[:, 0] * X[:, 1] + X[:, 2]
+    model = GradientBoostingRegressor(
+        n_estimators=20, max_depth=3, interaction_cst=[[0], [1, 2]], random_state=0
+    ).fit(X, y)
+    for tree in model.estimators_[:, 0]:
+        used = set(tree.feature[tree.left >= 0].tolist())
+        assert not (0 in used and used & {1, 2}), used
+
+
+def test_monotonic_cst_rejected_for_quantile_loss():
+    with pytest.raises(ValueError, match="monotonic_cst"):
+        GradientBoostingRegressor(loss="quantile", monotonic_cst=[1]).fit([[0.0], [1.0]], [0, 1])
+
+
+def test_exponential_loss_needs_two_classes():
+    X = np.arange(9.0).reshape(-1, 1)
+    with pytest.raises(ValueError, match="exponential"):
+        GradientBoostingClassifier(loss="exponential").fit(X, np.arange(9) % 3)
+
+
+@pytest.mark.parametrize("name", ["binary", "multiclass"])
+def test_classifier_quality_matches_sklearn_on_lightgbm_sets(shared_data, name):
+    X, y, X_test, y_test = lightgbm_set(shared_data, name)
+    kw = dict(n_estimators=50 if name == "binary" else 20, random_state=0)
+    ours = GradientBoostingClassifier(**kw).fit(X, y)
+    ref = sk.GradientBoostingClassifier(**kw).fit(X, y)
+    if name == "binary":
+        a = roc_auc_score(y_test, ours.decision_function(X_test))
+        b = roc_auc_score(y_test, ref.decision_function(X_test))
+    else:
+        a = accuracy_score(y_test, ours.predict(X_test))
+        b = accuracy_score(y_test, ref.predict(X_test))
+    assert a >= b - 0.005, (a, b)
+
+
+def test_regressor_quality_matches_sklearn_on_lightgbm_regression(shared_data):
+    X, y, X_test, y_test = lightgbm_set(shared_data, "regression")
+    ours = GradientBoostingRegressor(n_estimators=50, random_state=0).fit(X, y)
+    ref = sk.GradientBoostingRegressor(n_estimators=50, random_state=0).fit(X, y)
+    a, b = r2_score(y_test, ours.predict(X_test)), r2_score(y_test, ref.predict(X_test))
+    assert a >= b - 0.005, (a, b)
+
+
+def test_classifier_quality_matches_sklearn_on_flights():
+    X, y, X_test, y_test = flights_sample()
+    ours = GradientBoostingClassifier(n_estimators=50, random_state=0).fit(X, y)
+    ref = sk.GradientBoostingClassifier(n_estimators=50, random_state=0).fit(X, y)
+    a = roc_auc_score(y_test, ours.decision_function(X_test))
+    b = roc_auc_score(y_test, ref.decision_function(X_test))
+    assert a >= b - 0.005, (a, b)
