@@ -1,0 +1,190 @@
+"""Quantile binning of features into uint8 codes, with a dedicated bin for missing values."""
+
+import numpy as np
+import scipy.sparse as sp
+from numba import prange
+
+from ._numba import njit, pnjit, threads
+
+
+def _find_thresholds(values, max_bin_non_missing):
+    """Bin thresholds of one feature from its non-missing sample values.
+
+    With at most ``max_bin_non_missing`` distinct values every value gets its own bin (thresholds
+    are the midpoints between consecutive distinct values); otherwise thresholds are quantiles
+    of the sample, so that bins hold about equal numbers of rows.
+    """
+    distinct = np.unique(values)
+    if distinct.size <= max_bin_non_missing:
+        thresholds = (distinct[:-1] + distinct[1:]) * 0.5
+    else:
+        percentiles = np.linspace(0, 100, num=max_bin_non_missing + 1)[1:-1]
+        thresholds = np.unique(np.percentile(values, percentiles, method="midpoint"))
+    # +-inf thresholds would send finite values and infinities to the same side
+    # inconsistently between binning and raw-value prediction.
+    return np.clip(thresholds, -np.finfo(np.float64).max, np.finfo(np.float64).max)
+
+
+@pnjit
+def _bin_dense(X, thresholds, n_thresholds, missing_bin, out):
+    # Categorical codes need no branch: their thresholds are code + 0.5, so the search puts
+    # each code in its own bin and unseen codes in the nearest one, as raw-value prediction does.
+    n, p = X.shape
+    for j in prange(p):
+        t = thresholds[j, : n_thresholds[j]]
+        for i in range(n):
+            x = X[i, j]
+            if np.isnan(x):
+                out[i, j] = missing_bin
+            else:
+                out[i, j] = np.searchsorted(t, x)
+
+
+@njit
+def _bin_sparse_column(indptr, indices, data, j, thresholds, missing_bin, out):
+    out[:, j] = np.searchsorted(thresholds, 0.0)
+    for k in range(indptr[j], indptr[j + 1]):
+        x = data[k]
+        if np.isnan(x):
+            out[indices[k], j] = missing_bin
+        else:
+            out[indices[k], j] = np.searchsorted(thresholds, x)
+
+
+@pnjit
+def _bin_csc(indptr, indices, data, thresholds, n_thresholds, missing_bin, out):
+    for j in prange(out.shape[1]):
+        t = thresholds[j, : n_thresholds[j]]
+        _bin_sparse_column(indptr, indices, data, j, t, missing_bin, out)
+
+
+class BinMapper:
+    """Map each feature to at most ``max_bin`` uint8 bins (the last one is for missing values).
+
+    Parameters
+    ----------
+    max_bin : int, default=256
+        Total number of bins, including the missing-value bin; at most 256.
+    categorical_features : array-like of int or bool mask, default=None
+        Features whose values are integer category codes in ``[0, max_bin - 2]``; each code is
+        its own bin.
+    subsample : int, default=200_000
+        Number of rows used to compute the quantiles (all rows if fewer).
+    random_state : int, RandomState or None
+        Seeds the row subsample.
+    n_threads : int, default=None
+        Threads for ``transform`` (see ``_numba.effective_n_threads``).
+
+    Attributes
+    ----------
+    bin_thresholds_ : list of float64 arrays
+        Value ``x`` of feature ``j`` goes to the first bin ``b`` with
+        ``x <= bin_thresholds_[j][b]`` (bin ``len(bin_thresholds_[j])`` if none).
+    n_bins_non_missing_ : int32 array (p,)
+    missing_values_bin_idx_ : int, equal to ``max_bin - 1``
+    is_categorical_ : bool array (p,)
+    """
+
+    def __init__(
+        self,
+        max_bin=256,
+        categorical_features=None,
+        subsample=200_000,
+        random_state=None,
+        n_threads=None,
+    ):
+        self.max_bin = max_bin
+        self.categorical_features = categorical_features
+        self.subsample = subsample
+        self.random_state = random_state
+        self.n_threads = n_threads
+
+    def _categorical_mask(self, n_features):
+        mask = np.zeros(n_features, dtype=bool)
+        if self.categorical_features is not None:
+            cats = np.asarray(self.categorical_features)
+            if cats.dtype == bool:
+                if cats.shape != (n_features,):
+                    raise ValueError(
+                        f"categorical_features mask has shape {cats.shape}, expected "
+                        f"({n_features},)"
+                    )
+                mask = cats.copy()
+            else:
+                mask[cats.astype(np.intp)] = True
+        return mask
+
+    def fit(self, X):
+        """Compute the bin thresholds of every feature of X (ndarray or scipy.sparse)."""
+        if not 3 <= self.max_bin <= 256:
+            raise ValueError(f"max_bin must be in [3, 256], got {self.max_bin!r}")
+        n, p = X.shape
+        rng = np.random.RandomState(self.random_state)
+        if self.subsample is not None and n > self.subsample:
+            rows = np.sort(rng.choice(n, self.subsample, replace=False))
+            X = X[rows]
+        if sp.issparse(X):
+            X = X.tocsc()
+        self.is_categorical_ = self._categorical_mask(p)
+        self.missing_values_bin_idx_ = self.max_bin - 1
+        self.bin_thresholds_ = []
+        for j in range(p):
+            col = X[:, j].toarray().ravel() if sp.issparse(X) else X[:, j]
+            col = col[~np.isnan(col)]
+            if self.is_categorical_[j]:
+                self.bin_thresholds_.append(self._categorical_thresholds(col, j))
+            else:
+                self.bin_thresholds_.append(_find_thresholds(col, self.max_bin - 1))
+        self.n_bins_non_missing_ = np.array(
+            [t.size + 1 for t in self.bin_thresholds_], dtype=np.int32
+        )
+        return self
+
+    def _categorical_thresholds(self, col, j):
+        codes = col.astype(np.int64)
+        if col.size and (np.any(codes != col) or codes.min() < 0 or codes.max() > self.max_bin - 2):
+            raise ValueError(
+                f"categorical feature {j} must hold integer codes in [0, {self.max_bin - 2}] "
+                f"(max_bin - 2); got values in [{col.min()}, {col.max()}]"
+            )
+        n_codes = int(codes.max()) + 1 if col.size else 1
+        return np.arange(n_codes - 1, dtype=np.float64) + 0.5
+
+    def _padded_thresholds(self):
+        p = len(self.bin_thresholds_)
+        n_thresholds = self.n_bins_non_missing_ - 1
+        padded = np.full((p, max(1, int(n_thresholds.max(initial=0)))), np.inf)
+        for j, t in enumerate(self.bin_thresholds_):
+            padded[j, : t.size] = t
+        return padded, n_thresholds
+
+    def transform(self, X):
+        """Bin X into a Fortran-ordered uint8 array of shape (n, p)."""
+        n, p = X.shape
+        if p != len(self.bin_thresholds_):
+            raise ValueError(
+                f"X has {p} features, the BinMapper was fit on {len(self.bin_thresholds_)}"
+            )
+        thresholds, n_thresholds = self._padded_thresholds()
+        out = np.empty((n, p), dtype=np.uint8, order="F")
+        missing = np.uint8(self.missing_values_bin_idx_)
+        with threads(self.n_threads):
+            if sp.issparse(X):
+                X = X.tocsc()
+                _bin_csc(
+                    X.indptr,
+                    X.indices,
+                    X.data.astype(np.float64, copy=False),
+                    thresholds,
+                    n_thresholds,
+                    missing,
+                    out,
+                )
+            else:
+                X = np.asarray(X, dtype=np.float64)
+                _bin_dense(X, thresholds, n_thresholds, missing, out)
+        return out
+
+    def fit_transform(self, X):
+        """``fit(X)`` then ``transform(X)``."""
+        return self.fit(X).transform(X)

@@ -1,0 +1,460 @@
+"""Grow one tree from binned features, gradients and hessians.
+
+Rows live in one index array; each node owns a contiguous slice of it, which a split partitions
+in place (left rows first). Only the smaller child's histogram is built from rows; the larger
+one is the parent's minus the smaller's. Depth-wise growth expands nodes level by level (FIFO);
+loss-guided growth always expands the open node with the largest gain (best-first), which is
+how ``max_leaves`` trees are grown in LightGBM and XGBoost's ``grow_policy="lossguide"``.
+"""
+
+import heapq
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._numba import njit, threads
+from .histogram import build_histogram, node_sums, subtract_histogram
+from .split import (
+    ALPHA,
+    CONSTRAINED,
+    CRITERIA,
+    CRITERION,
+    LAMBDA,
+    MAX_DELTA_STEP,
+    MIN_CHILD_WEIGHT,
+    MIN_SAMPLES_LEAF,
+    N_SPLIT_PARAMS,
+    find_best_split,
+    leaf_weight,
+)
+from .tree import Tree
+
+
+@dataclass
+class TreeParams:
+    """Hyper-parameters of one tree (see ENGINE_CONTRACT.md and specs/trees.md)."""
+
+    max_depth: int | None = 6
+    max_leaves: int = 0
+    grow_policy: str = "depthwise"
+    min_child_weight: float = 1.0
+    min_samples_leaf: int = 1
+    min_samples_split: int = 2
+    gamma: float = 0.0
+    reg_lambda: float = 1.0
+    reg_alpha: float = 0.0
+    max_delta_step: float = 0.0
+    learning_rate: float = 1.0
+    feature_mask: np.ndarray | None = None
+    colsample_bylevel: float = 1.0
+    colsample_bynode: float = 1.0
+    max_features: int | None = None
+    splitter: str = "best"
+    criterion: str = "newton"
+    monotone_constraints: np.ndarray | None = None
+    interaction_constraints: list | None = field(default=None)
+
+
+# A split must reduce the loss by more than this (XGBoost's kRtEps) to be made.
+_MIN_GAIN = 1e-6
+
+
+@njit
+def _partition(rows, start, stop, col, bin_threshold, missing_left, missing_bin, buffer):
+    """Stable in-place partition of rows[start:stop]: left rows first; returns the left count."""
+    n_left = 0
+    n_right = 0
+    for i in range(start, stop):
+        r = rows[i]
+        b = col[r]
+        go_left = missing_left if b == missing_bin else b <= bin_threshold
+        if go_left:
+            rows[start + n_left] = r
+            n_left += 1
+        else:
+            buffer[n_right] = r
+            n_right += 1
+    for i in range(n_right):
+        rows[start + n_left + i] = buffer[i]
+    return n_left
+
+
+@njit
+def _fill_leaf_of_row(rows, starts, stops, leaf_ids, out):
+    for j in range(leaf_ids.size):
+        for i in range(starts[j], stops[j]):
+            out[rows[i]] = leaf_ids[j]
+
+
+class _Node:
+    __slots__ = (
+        "id",
+        "start",
+        "stop",
+        "depth",
+        "stats",
+        "lower",
+        "upper",
+        "path_features",
+        "hist",
+        "split",
+        "children",
+    )
+
+    def __init__(self, node_id, start, stop, depth, stats, lower, upper, path_features):
+        self.id = node_id
+        self.start = start
+        self.stop = stop
+        self.depth = depth
+        self.stats = stats
+        self.lower = lower
+        self.upper = upper
+        self.path_features = path_features
+        self.hist = None
+        self.split = None
+        self.children = None
+
+
+def _check_params(params, n_features, n_outputs):
+    if params.grow_policy not in ("depthwise", "lossguide"):
+        raise ValueError(
+            f"grow_policy must be 'depthwise' or 'lossguide', got {params.grow_policy!r}"
+        )
+    if params.splitter not in ("best", "random"):
+        raise ValueError(f"splitter must be 'best' or 'random', got {params.splitter!r}")
+    if params.criterion not in CRITERIA:
+        raise ValueError(f"criterion must be one of {sorted(CRITERIA)}, got {params.criterion!r}")
+    if params.monotone_constraints is not None:
+        mono = np.asarray(params.monotone_constraints)
+        if mono.shape != (n_features,) or not np.isin(mono, (-1, 0, 1)).all():
+            raise ValueError(
+                f"monotone_constraints must hold {n_features} values in {{-1, 0, 1}}, got {mono!r}"
+            )
+        if n_outputs > 1 and np.any(mono != 0):
+            raise ValueError("monotone_constraints need single-output trees")
+
+
+class TreeGrower:
+    """Grows one tree; see ``grow_tree``."""
+
+    def __init__(
+        self,
+        X_binned,
+        gradients,
+        hessians,
+        bin_mapper,
+        params,
+        rng,
+        sample_mask=None,
+        n_threads=None,
+    ):
+        self.X = X_binned
+        g = np.asarray(gradients, dtype=np.float64)
+        self.gradients = g.reshape(g.shape[0], -1)
+        self.hessians = np.ascontiguousarray(hessians, dtype=np.float64)
+        self.n_outputs = self.gradients.shape[1]
+        self.params = params
+        self.rng = rng
+        self.n_threads = n_threads
+        n, p = X_binned.shape
+        _check_params(params, p, self.n_outputs)
+        self.n_bins_non_missing = np.asarray(bin_mapper.n_bins_non_missing_, dtype=np.int64)
+        self.missing_bin = int(bin_mapper.missing_values_bin_idx_)
+        self.bin_thresholds = bin_mapper.bin_thresholds_
+        self.n_bins = self.missing_bin + 1
+        if sample_mask is None:
+            self.rows = np.arange(n, dtype=np.int32)
+        else:
+            self.rows = np.flatnonzero(sample_mask).astype(np.int32)
+        self.buffer = np.empty(self.rows.size, dtype=np.int32)
+        base = np.ones(p, dtype=bool) if params.feature_mask is None else params.feature_mask
+        self.base_features = np.flatnonzero(base).astype(np.int32)
+        self.monotone = np.zeros(p, dtype=np.int8)
+        if params.monotone_constraints is not None:
+            self.monotone[:] = params.monotone_constraints
+        self.constrained = bool(np.any(self.monotone != 0))
+        self.interaction_sets = (
+            None
+            if not params.interaction_constraints
+            else [frozenset(int(f) for f in s) for s in params.interaction_constraints]
+        )
+        self.split_params = np.zeros(N_SPLIT_PARAMS)
+        self.split_params[LAMBDA] = params.reg_lambda
+        self.split_params[ALPHA] = params.reg_alpha
+        self.split_params[MAX_DELTA_STEP] = params.max_delta_step
+        self.split_params[MIN_CHILD_WEIGHT] = params.min_child_weight
+        self.split_params[MIN_SAMPLES_LEAF] = params.min_samples_leaf
+        self.split_params[CRITERION] = CRITERIA[params.criterion]
+        self.split_params[CONSTRAINED] = float(self.constrained)
+        self.level_features = {}
+        self.nodes = []
+        self.hist_pool = []
+
+    # -- feature sampling ---------------------------------------------------------------
+    def _sample(self, features, fraction):
+        if fraction >= 1.0 or features.size == 0:
+            return features
+        k = max(1, int(fraction * features.size))
+        return np.sort(self.rng.choice(features, k, replace=False)).astype(np.int32)
+
+    def _candidate_features(self, node):
+        level = self.level_features.get(node.depth)
+        if level is None:
+            level = self._sample(self.base_features, self.params.colsample_bylevel)
+            self.level_features[node.depth] = level
+        features = self._sample(level, self.params.colsample_bynode)
+        if self.interaction_sets is not None and node.path_features:
+            allowed = set()
+            for s in self.interaction_sets:
+                if node.path_features <= s:
+                    allowed |= s
+            features = np.array([f for f in features if f in allowed], dtype=np.int32)
+        max_features = self.params.max_features
+        if max_features is not None and max_features < features.size:
+            features = np.sort(self.rng.choice(features, max_features, replace=False))
+        return features.astype(np.int32)
+
+    # -- histograms and splits --------------------------------------------------------------
+    def _new_hist(self):
+        if self.hist_pool:
+            return self.hist_pool.pop()
+        return np.empty((self.X.shape[1], self.n_bins, self.n_outputs + 2))
+
+    def _build_hist(self, node):
+        node.hist = self._new_hist()
+        build_histogram(
+            self.X,
+            self.rows[node.start : node.stop],
+            self.gradients,
+            self.hessians,
+            self.base_features,
+            node.hist,
+        )
+
+    def _can_split(self, node):
+        p = self.params
+        n_rows = node.stats[-1]
+        return (
+            (p.max_depth is None or node.depth < p.max_depth)
+            and n_rows >= max(p.min_samples_split, 2 * p.min_samples_leaf)
+            and node.stats[-2] >= 2 * p.min_child_weight
+        )
+
+    def _find_split(self, node):
+        features = self._candidate_features(node)
+        if self.params.splitter == "random":
+            rand_u = self.rng.random_sample(features.size)
+        else:
+            rand_u = np.empty(0)
+        gain, feature, bin_, missing_left, left_stats = find_best_split(
+            node.hist,
+            features,
+            self.n_bins_non_missing,
+            self.missing_bin,
+            node.stats,
+            self.split_params,
+            self.monotone,
+            node.lower,
+            node.upper,
+            rand_u,
+        )
+        if gain > max(self.params.gamma, _MIN_GAIN) and np.isfinite(gain):
+            node.split = (gain, int(feature), int(bin_), bool(missing_left), left_stats)
+
+    def _release_hist(self, node):
+        if node.hist is not None:
+            self.hist_pool.append(node.hist)
+            node.hist = None
+
+    # -- growth ---------------------------------------------------------------------------
+    def _make_node(self, start, stop, depth, stats, lower, upper, path_features):
+        node = _Node(len(self.nodes), start, stop, depth, stats, lower, upper, path_features)
+        self.nodes.append(node)
+        return node
+
+    def _weights(self, stats, lower, upper):
+        k = self.n_outputs
+        if self.params.criterion == "entropy":
+            h = stats[k]
+            return -stats[:k] / h if h > 0 else np.zeros(k)
+        return np.array(
+            [leaf_weight(stats[j], stats[k], self.split_params, lower, upper) for j in range(k)]
+        )
+
+    def _split_node(self, node):
+        gain, feature, bin_, missing_left, left_stats = node.split
+        col = self.X[:, feature]
+        n_left = _partition(
+            self.rows,
+            node.start,
+            node.stop,
+            col,
+            np.uint8(bin_),
+            missing_left,
+            self.missing_bin,
+            self.buffer,
+        )
+        right_stats = node.stats - left_stats
+        lower_l, upper_l, lower_r, upper_r = node.lower, node.upper, node.lower, node.upper
+        c = self.monotone[feature]
+        if c != 0:
+            w_l = self._weights(left_stats, node.lower, node.upper)[0]
+            w_r = self._weights(right_stats, node.lower, node.upper)[0]
+            mid = (w_l + w_r) / 2.0
+            if c > 0:
+                upper_l, lower_r = mid, mid
+            else:
+                lower_l, upper_r = mid, mid
+        path = node.path_features | {feature}
+        mid_row = node.start + n_left
+        left = self._make_node(
+            node.start, mid_row, node.depth + 1, left_stats, lower_l, upper_l, path
+        )
+        right = self._make_node(
+            mid_row, node.stop, node.depth + 1, right_stats, lower_r, upper_r, path
+        )
+        node.children = (left.id, right.id)
+        return left, right
+
+    def _prepare_children(self, parent, left, right):
+        """Histograms (smaller built, larger by subtraction) and best splits of the children."""
+        need = [child for child in (left, right) if self._can_split(child)]
+        if need:
+            left_smaller = left.stop - left.start <= right.stop - right.start
+            small, large = (left, right) if left_smaller else (right, left)
+            self._build_hist(small)
+            if large in need:
+                large.hist = self._new_hist()
+                subtract_histogram(parent.hist, small.hist, self.base_features, large.hist)
+            for child in need:
+                self._find_split(child)
+        self._release_hist(parent)
+        for child in (left, right):
+            if child.split is None:
+                self._release_hist(child)
+
+    def grow(self):
+        p = self.params
+        stats = np.empty(self.n_outputs + 2)
+        sum_g, sum_h, count = node_sums(self.rows, self.gradients, self.hessians)
+        stats[: self.n_outputs] = sum_g
+        stats[self.n_outputs] = sum_h
+        stats[self.n_outputs + 1] = count
+        root = self._make_node(0, self.rows.size, 0, stats, -np.inf, np.inf, frozenset())
+        if self._can_split(root):
+            self._build_hist(root)
+            self._find_split(root)
+        lossguide = p.grow_policy == "lossguide"
+        open_nodes = []
+        counter = 0
+
+        def push(node):
+            nonlocal counter
+            if node.split is not None:
+                key = -node.split[0] if lossguide else 0.0
+                heapq.heappush(open_nodes, (key, counter, node))
+                counter += 1
+
+        push(root)
+        n_leaves = 1
+        while open_nodes:
+            if p.max_leaves and n_leaves >= p.max_leaves:
+                break
+            node = heapq.heappop(open_nodes)[2]
+            left, right = self._split_node(node)
+            n_leaves += 1
+            self._prepare_children(node, left, right)
+            push(left)
+            push(right)
+        for _, _, node in open_nodes:
+            node.split = None
+            self._release_hist(node)
+        return self._to_tree()
+
+    def _to_tree(self):
+        nodes = self.nodes
+        n = len(nodes)
+        k = self.n_outputs
+        feature = np.full(n, -1, dtype=np.int32)
+        bin_threshold = np.zeros(n, dtype=np.uint8)
+        threshold = np.zeros(n)
+        missing_go_left = np.zeros(n, dtype=bool)
+        left = np.full(n, -1, dtype=np.int32)
+        right = np.full(n, -1, dtype=np.int32)
+        gain = np.zeros(n)
+        value = np.zeros((n, k))
+        for node in nodes:
+            value[node.id] = self._weights(node.stats, node.lower, node.upper)
+            if node.children is not None:
+                g, f, b, ml, _ = node.split
+                feature[node.id] = f
+                bin_threshold[node.id] = b
+                thresholds = self.bin_thresholds[f]
+                threshold[node.id] = thresholds[b] if b < thresholds.size else np.inf
+                missing_go_left[node.id] = ml
+                left[node.id], right[node.id] = node.children
+                gain[node.id] = g
+        return Tree(
+            missing_bin=self.missing_bin,
+            feature=feature,
+            threshold=threshold,
+            bin_threshold=bin_threshold,
+            missing_go_left=missing_go_left,
+            left=left,
+            right=right,
+            value=value * self.params.learning_rate,
+            gain=gain,
+            cover=np.array([nd.stats[k] for nd in nodes]),
+            n_samples=np.array([nd.stats[k + 1] for nd in nodes], dtype=np.int64),
+            depth=np.array([nd.depth for nd in nodes], dtype=np.int32),
+        )
+
+    def leaf_of_row(self):
+        """Leaf id of every training row used (-1 for rows outside ``sample_mask``)."""
+        leaves = [nd for nd in self.nodes if nd.children is None]
+        out = np.full(self.X.shape[0], -1, dtype=np.int32)
+        _fill_leaf_of_row(
+            self.rows,
+            np.array([nd.start for nd in leaves], dtype=np.int64),
+            np.array([nd.stop for nd in leaves], dtype=np.int64),
+            np.array([nd.id for nd in leaves], dtype=np.int32),
+            out,
+        )
+        return out
+
+
+def grow_tree(
+    X_binned,
+    gradients,
+    hessians,
+    bin_mapper,
+    params,
+    rng,
+    sample_mask=None,
+    n_threads=None,
+    return_leaf_of_row=False,
+):
+    """Grow one tree (see ENGINE_CONTRACT.md).
+
+    Parameters
+    ----------
+    X_binned : uint8 ndarray (n, p), Fortran order, from ``bin_mapper.transform``.
+    gradients : float64 (n,) or (n, K); hessians : float64 (n,), sample weights multiplied in.
+    bin_mapper : fitted BinMapper; params : TreeParams; rng : numpy RandomState.
+    sample_mask : bool (n,) or None, rows to use.
+    n_threads : threads for the numba kernels (``n_jobs`` semantics).
+    return_leaf_of_row : also return the leaf id of every row used (int32 (n,), -1 elsewhere),
+        which saves boosting a prediction pass over the training data.
+
+    Returns
+    -------
+    Tree, or (Tree, leaf_of_row).
+    """
+    with threads(n_threads):
+        grower = TreeGrower(
+            X_binned, gradients, hessians, bin_mapper, params, rng, sample_mask, n_threads
+        )
+        tree = grower.grow()
+        if return_leaf_of_row:
+            return tree, grower.leaf_of_row()
+    return tree

@@ -1,0 +1,232 @@
+"""Best split of a node from its histogram: XGBoost's gain and weight formulas (specs/trees.md).
+
+For gradient sums G, hessian sum H, L2 ``lambda``, L1 ``alpha``:
+
+* leaf weight ``w = -T(G) / (H + lambda)`` with ``T`` the L1 soft threshold, clipped to
+  ``+-max_delta_step`` when that is > 0, then to the node's monotone bounds (0 when
+  ``H < min_child_weight``, as XGBoost's ``CalcWeight``);
+* node score ``S = T(G)^2 / (H + lambda)``; when ``max_delta_step > 0`` or monotone constraints
+  are set, ``S = -(2 G w + (H + lambda) w^2)`` from the clipped weight (XGBoost's
+  ``CalcGainGivenWeight``);
+* split gain ``S_left + S_right - S_parent`` (no factor 1/2), summed over the K outputs.
+
+``criterion="entropy"`` reads ``-G_k`` as class weight sums and scores a node by
+``-sum_k c_k log2(c_k / H)`` (weighted entropy times the node weight).
+"""
+
+import numpy as np
+from numba import prange
+
+from ._numba import njit, pnjit
+
+CRITERIA = {"newton": 0, "entropy": 1}
+
+# Indices into the float parameter vector passed to the kernels.
+LAMBDA, ALPHA, MAX_DELTA_STEP, MIN_CHILD_WEIGHT, MIN_SAMPLES_LEAF, CRITERION, CONSTRAINED = range(7)
+N_SPLIT_PARAMS = 7
+
+
+@njit
+def leaf_weight(g, h, params, lower, upper):
+    """XGBoost's leaf weight of one output (before the learning rate), boxed in [lower, upper]."""
+    if h < params[MIN_CHILD_WEIGHT] or h <= 0.0 or h + params[LAMBDA] <= 0.0:
+        return 0.0
+    alpha = params[ALPHA]
+    if g > alpha:
+        t = g - alpha
+    elif g < -alpha:
+        t = g + alpha
+    else:
+        t = 0.0
+    w = -t / (h + params[LAMBDA])
+    mds = params[MAX_DELTA_STEP]
+    if mds > 0.0 and abs(w) > mds:
+        w = mds if w > 0 else -mds
+    if w < lower:
+        return lower
+    if w > upper:
+        return upper
+    return w
+
+
+@njit
+def _entropy_score(stats, n_outputs):
+    h = stats[n_outputs]
+    if h <= 0.0:
+        return 0.0
+    score = 0.0
+    for k in range(n_outputs):
+        c = -stats[k]
+        if c > 0.0:
+            score += c * np.log2(c / h)
+    return score
+
+
+@njit
+def node_score(stats, n_outputs, params, lower, upper):
+    """Score of a node from ``stats`` = (G_0..G_{K-1}, H, count); higher is better."""
+    if params[CRITERION] == 1.0:
+        return _entropy_score(stats, n_outputs)
+    h = stats[n_outputs]
+    if h <= 0.0:
+        return 0.0
+    score = 0.0
+    if params[MAX_DELTA_STEP] == 0.0 and params[CONSTRAINED] == 0.0:
+        denominator = h + params[LAMBDA]
+        if denominator <= 0.0:
+            return 0.0
+        alpha = params[ALPHA]
+        for k in range(n_outputs):
+            t = max(abs(stats[k]) - alpha, 0.0)
+            score += t * t / denominator
+        return score
+    for k in range(n_outputs):
+        g = stats[k]
+        w = leaf_weight(g, h, params, lower, upper)
+        score -= 2.0 * g * w + (h + params[LAMBDA]) * w * w
+    return score
+
+
+@njit
+def _evaluate(left, parent, right, n_outputs, params, constraint, lower, upper):
+    """Children's score of the split sending ``left`` left (``right`` is filled), or -inf."""
+    for c in range(n_outputs + 2):
+        right[c] = parent[c] - left[c]
+    h_left = left[n_outputs]
+    h_right = right[n_outputs]
+    min_rows = max(params[MIN_SAMPLES_LEAF], 1.0)
+    if (
+        h_left <= 0.0
+        or h_right <= 0.0
+        or h_left < params[MIN_CHILD_WEIGHT]
+        or h_right < params[MIN_CHILD_WEIGHT]
+        or left[n_outputs + 1] < min_rows
+        or right[n_outputs + 1] < min_rows
+    ):
+        return -np.inf
+    if constraint != 0:
+        w_left = leaf_weight(left[0], h_left, params, lower, upper)
+        w_right = leaf_weight(right[0], h_right, params, lower, upper)
+        if (constraint > 0 and w_left > w_right) or (constraint < 0 and w_left < w_right):
+            return -np.inf
+    return node_score(left, n_outputs, params, lower, upper) + node_score(
+        right, n_outputs, params, lower, upper
+    )
+
+
+@njit
+def _bin_range(hf, n_bins, count_col):
+    """First and last non-empty bin among the first ``n_bins`` bins (-1, -1 if none)."""
+    lo = -1
+    hi = -1
+    for b in range(n_bins):
+        if hf[b, count_col] > 0:
+            if lo < 0:
+                lo = b
+            hi = b
+    return lo, hi
+
+
+@njit
+def _best_split_feature(
+    hf, n_bins, missing_bin, parent, n_outputs, params, constraint, lower, upper, rand_u, out_left
+):
+    """Best (children score, bin, missing_left) of one feature; fills ``out_left``.
+
+    Thresholds ``b`` send bins ``0..b`` left. Missing rows are tried on the right, then on the
+    left (XGBoost's forward then backward enumeration; the right wins ties). ``rand_u >= 0``
+    draws one threshold uniformly among the node's occupied bins (ExtraTrees).
+    """
+    n_stats = n_outputs + 2
+    missing = hf[missing_bin]
+    has_missing = missing[n_outputs + 1] > 0 or missing[n_outputs] != 0.0
+    left = np.zeros(n_stats)
+    with_missing = np.empty(n_stats)
+    right = np.empty(n_stats)
+    best = -np.inf
+    best_bin = -1
+    best_missing_left = False
+    last = n_bins - 1 if has_missing else n_bins - 2
+    chosen = -2
+    if rand_u >= 0.0:
+        lo, hi = _bin_range(hf, n_bins, n_outputs + 1)
+        if lo < 0:
+            return best, best_bin, best_missing_left
+        chosen = lo + int(rand_u * (hi - lo)) if hi > lo else n_bins - 1
+    for b in range(last + 1):
+        for c in range(n_stats):
+            left[c] += hf[b, c]
+        if chosen != -2 and b != chosen:
+            continue
+        score = _evaluate(left, parent, right, n_outputs, params, constraint, lower, upper)
+        if score > best:
+            best = score
+            best_bin = b
+            best_missing_left = False
+            out_left[:] = left
+        if has_missing and b < n_bins - 1:
+            for c in range(n_stats):
+                with_missing[c] = left[c] + missing[c]
+            score = _evaluate(
+                with_missing, parent, right, n_outputs, params, constraint, lower, upper
+            )
+            if score > best:
+                best = score
+                best_bin = b
+                best_missing_left = True
+                out_left[:] = with_missing
+    return best, best_bin, best_missing_left
+
+
+@pnjit
+def find_best_split(
+    hist, features, n_bins_non_missing, missing_bin, parent, params, monotone, lower, upper, rand_u
+):
+    """Best split of a node over the candidate ``features``.
+
+    Parameters
+    ----------
+    hist : float64 (p, n_bins, K + 2) node histogram.
+    features : int32 candidate feature indices (ascending: ties go to the lowest index).
+    parent : float64 (K + 2,) node sums (G_k, H, count).
+    params : float64 vector indexed by LAMBDA, ALPHA, ... (see module constants).
+    monotone : int8 (p,) monotone constraints; lower, upper: the node's weight bounds.
+    rand_u : float64 (len(features),) uniforms for splitter="random", or empty for "best".
+
+    Returns
+    -------
+    gain, feature, bin, missing_left, left_stats (K + 2,). gain is -inf when no valid split.
+    """
+    n_outputs = parent.size - 2
+    n_candidates = features.size
+    scores = np.full(n_candidates, -np.inf)
+    bins = np.zeros(n_candidates, dtype=np.int64)
+    missing_left = np.zeros(n_candidates, dtype=np.bool_)
+    lefts = np.zeros((n_candidates, n_outputs + 2))
+    for i in prange(n_candidates):
+        f = features[i]
+        u = rand_u[i] if rand_u.size > 0 else -1.0
+        s, b, ml = _best_split_feature(
+            hist[f],
+            n_bins_non_missing[f],
+            missing_bin,
+            parent,
+            n_outputs,
+            params,
+            monotone[f],
+            lower,
+            upper,
+            u,
+            lefts[i],
+        )
+        scores[i] = s
+        bins[i] = b
+        missing_left[i] = ml
+    best = 0
+    for i in range(1, n_candidates):
+        if scores[i] > scores[best]:
+            best = i
+    if n_candidates == 0 or scores[best] == -np.inf:
+        return -np.inf, -1, -1, False, np.zeros(n_outputs + 2)
+    gain = scores[best] - node_score(parent, n_outputs, params, lower, upper)
+    return gain, features[best], bins[best], missing_left[best], lefts[best].copy()

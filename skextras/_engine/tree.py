@@ -1,0 +1,304 @@
+"""The fitted tree as flat arrays, and numba prediction on raw, sparse and binned features."""
+
+import numpy as np
+import scipy.sparse as sp
+from numba import prange
+
+from ._numba import njit, pnjit, threads
+
+_LEAF_BUFFER_SIZE = 1 << 22
+
+_ARRAYS = {
+    "feature": np.int32,
+    "threshold": np.float64,
+    "bin_threshold": np.uint8,
+    "missing_go_left": np.bool_,
+    "left": np.int32,
+    "right": np.int32,
+    "value": np.float64,
+    "gain": np.float64,
+    "cover": np.float64,
+    "n_samples": np.int64,
+    "depth": np.int32,
+}
+
+
+@njit
+def _leaf_dense(X, i, node, feature, threshold, missing_go_left, left, right):
+    while left[node] != -1:
+        x = X[i, feature[node]]
+        if np.isnan(x):
+            node = left[node] if missing_go_left[node] else right[node]
+        elif x <= threshold[node]:
+            node = left[node]
+        else:
+            node = right[node]
+    return node
+
+
+@njit
+def _csr_value(indptr, indices, data, i, j):
+    """X[i, j] of a CSR matrix with sorted indices (implicit entries are 0.0)."""
+    lo = indptr[i]
+    hi = indptr[i + 1]
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if indices[mid] < j:
+            lo = mid + 1
+        else:
+            hi = mid
+    if lo < indptr[i + 1] and indices[lo] == j:
+        return data[lo]
+    return 0.0
+
+
+@njit
+def _leaf_csr(indptr, indices, data, i, node, feature, threshold, missing_go_left, left, right):
+    while left[node] != -1:
+        x = _csr_value(indptr, indices, data, i, feature[node])
+        if np.isnan(x):
+            node = left[node] if missing_go_left[node] else right[node]
+        elif x <= threshold[node]:
+            node = left[node]
+        else:
+            node = right[node]
+    return node
+
+
+@njit
+def _leaf_binned(X, i, node, feature, bin_threshold, missing_go_left, left, right, missing_bin):
+    while left[node] != -1:
+        b = X[i, feature[node]]
+        if b == missing_bin:
+            node = left[node] if missing_go_left[node] else right[node]
+        elif b <= bin_threshold[node]:
+            node = left[node]
+        else:
+            node = right[node]
+    return node
+
+
+@pnjit
+def _apply_dense(X, starts, feature, threshold, missing_go_left, left, right, out):
+    """Leaf (local node id) of every row in every tree: out (n, n_trees)."""
+    for i in prange(X.shape[0]):
+        for t in range(starts.size - 1):
+            s = starts[t]
+            out[i, t] = _leaf_dense(X, i, s, feature, threshold, missing_go_left, left, right) - s
+
+
+@pnjit
+def _apply_csr(
+    indptr, indices, data, n_rows, starts, feature, threshold, missing_go_left, left, right, out
+):
+    for i in prange(n_rows):
+        for t in range(starts.size - 1):
+            s = starts[t]
+            leaf = _leaf_csr(
+                indptr, indices, data, i, s, feature, threshold, missing_go_left, left, right
+            )
+            out[i, t] = leaf - s
+
+
+@pnjit
+def _apply_binned(
+    X, starts, feature, bin_threshold, missing_go_left, left, right, missing_bin, out
+):
+    for i in prange(X.shape[0]):
+        for t in range(starts.size - 1):
+            s = starts[t]
+            leaf = _leaf_binned(
+                X, i, s, feature, bin_threshold, missing_go_left, left, right, missing_bin
+            )
+            out[i, t] = leaf - s
+
+
+@pnjit
+def _sum_leaf_values(leaves, starts, value, tree_output, out):
+    """out[i, tree_output[t] + k] += value[starts[t] + leaves[i, t], k]."""
+    n_values = value.shape[1]
+    for i in prange(leaves.shape[0]):
+        for t in range(leaves.shape[1]):
+            node = starts[t] + leaves[i, t]
+            for k in range(n_values):
+                out[i, tree_output[t] + k] += value[node, k]
+
+
+class Tree:
+    """A fitted decision tree stored as flat arrays; node 0 is the root.
+
+    Internal node ``i`` sends a row left iff ``x[feature[i]] <= threshold[i]`` (binned:
+    ``bin <= bin_threshold[i]``); missing values (NaN, or the missing bin) go left iff
+    ``missing_go_left[i]``. Leaves have ``left == right == -1`` and ``feature == -1``.
+    ``value`` (n_nodes, K) is the node's output already multiplied by the learning rate (the
+    leaf values are the predictions; internal nodes hold the value they would have as leaves).
+    ``gain`` is the split's loss reduction (0 at leaves), ``cover`` the hessian sum,
+    ``n_samples`` the number of training rows, ``depth`` the node depth.
+    """
+
+    def __init__(self, missing_bin=255, **arrays):
+        self.missing_bin = int(missing_bin)
+        for name, dtype in _ARRAYS.items():
+            setattr(self, name, np.asarray(arrays[name], dtype=dtype))
+        if self.value.ndim == 1:
+            self.value = self.value.reshape(-1, 1)
+
+    @property
+    def n_nodes(self):
+        return self.left.size
+
+    @property
+    def n_leaves(self):
+        return int(np.count_nonzero(self.left == -1))
+
+    @property
+    def n_outputs(self):
+        return self.value.shape[1]
+
+    @property
+    def max_depth(self):
+        return int(self.depth.max(initial=0))
+
+    def apply(self, X, n_threads=None):
+        """Leaf node id of each row of X (float ndarray or scipy.sparse), shape (n,)."""
+        return apply_forest([self], X, n_threads)[:, 0]
+
+    def apply_binned(self, X_binned, n_threads=None):
+        """Leaf node id of each row of the uint8 binned X, shape (n,)."""
+        return apply_forest([self], X_binned, n_threads, binned=True)[:, 0]
+
+    def predict(self, X, n_threads=None):
+        """Output (n, K) for raw X (float ndarray, NaN = missing, or scipy.sparse)."""
+        return predict_forest([self], X, n_threads)
+
+    def predict_binned(self, X_binned, n_threads=None):
+        """Output (n, K) for uint8 binned X."""
+        return predict_forest([self], X_binned, n_threads, binned=True)
+
+    def decision_path(self, X, n_threads=None):
+        """CSR indicator (n, n_nodes) of the nodes each row passes through."""
+        leaves = self.apply(X, n_threads)
+        parent = np.full(self.n_nodes, -1, dtype=np.int64)
+        internal = np.flatnonzero(self.left != -1)
+        parent[self.left[internal]] = internal
+        parent[self.right[internal]] = internal
+        paths = []
+        for leaf in range(self.n_nodes):
+            path = []
+            node = leaf
+            while node != -1:
+                path.append(node)
+                node = parent[node]
+            paths.append(np.array(path[::-1], dtype=np.int64))
+        lengths = self.depth[leaves].astype(np.int64) + 1
+        indptr = np.concatenate([[0], np.cumsum(lengths)])
+        indices = np.concatenate([paths[leaf] for leaf in leaves]) if leaves.size else []
+        data = np.ones(indptr[-1], dtype=np.int8)
+        return sp.csr_matrix((data, indices, indptr), shape=(leaves.size, self.n_nodes))
+
+    def to_dict(self):
+        """JSON-able dict (lists and Python scalars only)."""
+        d = {name: getattr(self, name).tolist() for name in _ARRAYS}
+        d["missing_bin"] = self.missing_bin
+        return d
+
+    @classmethod
+    def from_dict(cls, d):
+        """Inverse of ``to_dict``."""
+        arrays = {name: d[name] for name in _ARRAYS}
+        value = np.asarray(arrays["value"], dtype=np.float64)
+        arrays["value"] = value.reshape(len(d["left"]), -1)
+        return cls(missing_bin=d["missing_bin"], **arrays)
+
+
+def _stack(trees):
+    starts = np.zeros(len(trees) + 1, dtype=np.int64)
+    starts[1:] = np.cumsum([t.n_nodes for t in trees])
+    # Child ids become global so that a walk never leaves its tree's block.
+    offsets = np.repeat(starts[:-1], [t.n_nodes for t in trees])
+    left = np.concatenate([t.left for t in trees]).astype(np.int64)
+    right = np.concatenate([t.right for t in trees]).astype(np.int64)
+    internal = left != -1
+    left[internal] += offsets[internal]
+    right[internal] += offsets[internal]
+    stacked = {
+        name: np.concatenate([getattr(t, name) for t in trees])
+        for name in ("feature", "threshold", "bin_threshold", "missing_go_left")
+    }
+    return starts, stacked, left, right
+
+
+def apply_forest(trees, X, n_threads=None, binned=False):
+    """Leaf node ids (n, n_trees) of each row in each tree (ids local to each tree)."""
+    n = X.shape[0]
+    out = np.empty((n, len(trees)), dtype=np.int64)
+    if not trees:
+        return out
+    starts, a, left, right = _stack(trees)
+    with threads(n_threads):
+        if binned:
+            _apply_binned(
+                np.asarray(X),
+                starts,
+                a["feature"],
+                a["bin_threshold"],
+                a["missing_go_left"],
+                left,
+                right,
+                trees[0].missing_bin,
+                out,
+            )
+        elif sp.issparse(X):
+            X = sp.csr_matrix(X)
+            if not X.has_sorted_indices:
+                X = X.sorted_indices()
+            _apply_csr(
+                X.indptr,
+                X.indices,
+                X.data.astype(np.float64, copy=False),
+                n,
+                starts,
+                a["feature"],
+                a["threshold"],
+                a["missing_go_left"],
+                left,
+                right,
+                out,
+            )
+        else:
+            X = np.ascontiguousarray(X, dtype=np.float64)
+            _apply_dense(
+                X, starts, a["feature"], a["threshold"], a["missing_go_left"], left, right, out
+            )
+    return out
+
+
+def predict_forest(trees, X, n_threads=None, binned=False, tree_output=None, n_outputs=None):
+    """Sum of the trees' outputs for X, shape (n, n_outputs).
+
+    By default every tree adds its K values to columns 0..K-1. ``tree_output`` (int, one per
+    tree) makes tree t add to columns ``tree_output[t]..tree_output[t]+K-1`` of an output with
+    ``n_outputs`` columns (one single-output tree per class in softmax boosting).
+    """
+    n = X.shape[0]
+    k = trees[0].n_outputs if trees else 1
+    if tree_output is None:
+        tree_output = np.zeros(len(trees), dtype=np.int64)
+    tree_output = np.asarray(tree_output, dtype=np.int64)
+    if n_outputs is None:
+        n_outputs = int(tree_output.max(initial=0)) + k
+    out = np.zeros((n, n_outputs))
+    if not trees:
+        return out
+    starts = np.zeros(len(trees) + 1, dtype=np.int64)
+    starts[1:] = np.cumsum([t.n_nodes for t in trees])
+    value = np.concatenate([t.value for t in trees])
+    if sp.issparse(X):
+        X = sp.csr_matrix(X)
+    # Chunks of rows bound the (rows, n_trees) leaf-index buffer.
+    chunk = max(1024, _LEAF_BUFFER_SIZE // len(trees))
+    for lo in range(0, n, chunk):
+        leaves = apply_forest(trees, X[lo : lo + chunk], n_threads, binned)
+        with threads(n_threads):
+            _sum_leaf_values(leaves, starts, value, tree_output, out[lo : lo + chunk])
+    return out

@@ -1,0 +1,59 @@
+"""BinMapper: quantile thresholds, the missing bin, sparse input, categorical codes."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from skextras._engine.binning import BinMapper
+
+
+def test_bins_few_distinct_values_each_value_own_bin():
+    X = np.array([[3.0], [1.0], [2.0], [1.0], [np.nan]])
+    bm = BinMapper(max_bin=16).fit(X)
+    np.testing.assert_allclose(bm.bin_thresholds_[0], [1.5, 2.5])
+    assert bm.n_bins_non_missing_[0] == 3
+    assert bm.missing_values_bin_idx_ == 15
+    Xb = bm.transform(X)
+    assert Xb.dtype == np.uint8 and Xb.flags.f_contiguous
+    np.testing.assert_array_equal(Xb[:, 0], [2, 0, 1, 0, 15])
+
+
+def test_bins_many_values_quantiles_balanced():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(20000, 2))
+    bm = BinMapper(max_bin=64, random_state=0)
+    Xb = bm.fit_transform(X)
+    assert bm.n_bins_non_missing_.max() <= 63
+    counts = np.bincount(Xb[:, 0], minlength=63)[:63]
+    assert counts.min() > 0.5 * counts.mean()
+    # a value goes to the first bin whose threshold is >= the value
+    t = bm.bin_thresholds_[0]
+    np.testing.assert_array_equal(Xb[:, 0], np.searchsorted(t, X[:, 0], side="left"))
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+def test_bins_sparse_equal_dense(fmt):
+    rng = np.random.RandomState(1)
+    X = rng.normal(size=(500, 6))
+    X[rng.rand(500, 6) < 0.7] = 0.0
+    X[rng.rand(500, 6) < 0.05] = np.nan
+    Xs = sp.csr_matrix(X) if fmt == "csr" else sp.csc_matrix(X)
+    dense = BinMapper(max_bin=32).fit(X)
+    sparse = BinMapper(max_bin=32).fit(Xs)
+    for a, b in zip(dense.bin_thresholds_, sparse.bin_thresholds_, strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(dense.transform(X), sparse.transform(Xs))
+
+
+def test_bins_categorical_codes_own_bins():
+    X = np.array([[0.0, 0.1], [4.0, 0.2], [2.0, 0.3], [np.nan, 0.4]])
+    bm = BinMapper(max_bin=8, categorical_features=[0]).fit(X)
+    assert bm.is_categorical_.tolist() == [True, False]
+    np.testing.assert_array_equal(bm.transform(X)[:, 0], [0, 4, 2, 7])
+
+
+def test_bins_categorical_bad_codes_raise():
+    with pytest.raises(ValueError, match="categorical feature 0"):
+        BinMapper(max_bin=8, categorical_features=[0]).fit(np.array([[0.5], [1.0]]))
+    with pytest.raises(ValueError, match="max_bin"):
+        BinMapper(max_bin=300).fit(np.zeros((3, 1)))
