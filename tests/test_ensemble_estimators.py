@@ -34,9 +34,33 @@ ESTIMATORS = [
 ]
 
 
+# The same checks are expected failures for scikit-learn's own forests, gradient boosting
+# and AdaBoost (meta-issue scikit-learn#16298).
+_RANDOM_ROWS = "bootstrap draws rows, so weights are not equivalent to repeated rows"
+_TIES = (
+    "equal-gain splits on this 15-row, 30-feature set are broken by float rounding, which "
+    "differs between summed weights and repeated rows"
+)
+EXPECTED_FAILURES = {
+    "RandomForestClassifier": _RANDOM_ROWS,
+    "RandomForestRegressor": _RANDOM_ROWS,
+    "ExtraTreesClassifier": "random thresholds are drawn per node: " + _RANDOM_ROWS,
+    "AdaBoostRegressor": "AdaBoost.R2 draws a weighted bootstrap: " + _RANDOM_ROWS,
+    "GradientBoostingClassifier": _TIES,
+    "AdaBoostClassifier": _TIES,
+}
+
+
 @pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda e: type(e).__name__)
 def test_check_estimator_passes(estimator):
-    check_estimator(estimator)
+    reason = EXPECTED_FAILURES.get(type(estimator).__name__)
+    expected = {}
+    if reason is not None:
+        expected = {
+            "check_sample_weight_equivalence_on_dense_data": reason,
+            "check_sample_weight_equivalence_on_sparse_data": reason,
+        }
+    check_estimator(estimator, expected_failed_checks=expected)
 
 
 @pytest.mark.parametrize("estimator", ESTIMATORS[:8:2], ids=lambda e: type(e).__name__)

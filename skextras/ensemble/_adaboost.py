@@ -10,7 +10,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone, is_regressor
 from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
@@ -21,7 +21,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from skextras.ensemble._tree import HistTreeClassifier, HistTreeRegressor
+from skextras.ensemble._tree import HistTreeClassifier, HistTreeRegressor, check_X_y
 
 _MAX_INT = np.iinfo(np.int32).max
 
@@ -49,6 +49,19 @@ class _BaseAdaBoost(BaseEstimator):
     def _uses_engine(self):
         return self.estimator is None or isinstance(
             self.estimator, (HistTreeClassifier, HistTreeRegressor)
+        )
+
+    def _check_X_y(self, X, y):
+        if self._fast:
+            return check_X_y(self, X, y)
+        return validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            allow_nd=True,
+            dtype=None,
+            y_numeric=is_regressor(self),
         )
 
     def _check_X(self, X, reset):
@@ -84,8 +97,8 @@ class _BaseAdaBoost(BaseEstimator):
         """
         self._validate_params()
         self._fast = self._uses_engine()
-        X = self._check_X(X, reset=True)
-        y = self._check_y(y, X)
+        X, y = self._check_X_y(X, y)
+        y = self._check_y(y)
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=np.float64, copy=True, ensure_non_negative=True
         )
@@ -97,7 +110,7 @@ class _BaseAdaBoost(BaseEstimator):
         self.estimator_ = self._make_base()
         if not has_fit_parameter(self.estimator_, "sample_weight"):
             raise ValueError(f"{type(self.estimator_).__name__} doesn't support sample_weight.")
-        data = self._prepare(X)
+        data = self._prepare(X, sample_weight)
         self.estimators_ = []
         self.estimator_weights_ = np.zeros(self.n_estimators, dtype=np.float64)
         self.estimator_errors_ = np.ones(self.n_estimators, dtype=np.float64)
@@ -136,11 +149,11 @@ class _BaseAdaBoost(BaseEstimator):
             return self._default_base()
         return clone(self.estimator)
 
-    def _prepare(self, X):
+    def _prepare(self, X, sample_weight):
         """Bin X once for the engine fast path; otherwise pass X through."""
         if not self._fast:
             return X
-        return self.estimator_._bin(X)
+        return self.estimator_._bin(X, sample_weight)
 
     def _fit_member(self, data, y, sample_weight, random_state):
         """Fit a fresh copy of the base on weighted data; return it and its training predictions."""
@@ -239,10 +252,7 @@ class AdaBoostClassifier(ClassifierMixin, _BaseAdaBoost):
     def _default_base(self):
         return HistTreeClassifier(max_depth=1)
 
-    def _check_y(self, y, X):
-        y = np.asarray(y)
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = y.ravel()
+    def _check_y(self, y):
         check_classification_targets(y)
         self.classes_ = np.unique(y)
         self.n_classes_ = len(self.classes_)
@@ -342,6 +352,7 @@ class AdaBoostClassifier(ClassifierMixin, _BaseAdaBoost):
 
     def predict_proba(self, X):
         """Class probabilities, softmax of the decision over (K - 1), shape (n, n_classes)."""
+        check_is_fitted(self)
         if self.n_classes_ == 1:
             check_is_fitted(self)
             X = self._check_X(X, reset=False)
@@ -433,16 +444,8 @@ class AdaBoostRegressor(RegressorMixin, _BaseAdaBoost):
     def _default_base(self):
         return HistTreeRegressor(max_depth=3)
 
-    def _check_y(self, y, X):
-        y = np.asarray(y)
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = y.ravel()
-        if y.ndim != 1:
-            raise ValueError(f"y must be 1-dimensional, got shape {y.shape}.")
-        y = y.astype(np.float64)
-        if not np.all(np.isfinite(y)):
-            raise ValueError("Input y contains NaN or infinity.")
-        return y
+    def _check_y(self, y):
+        return np.asarray(y, dtype=np.float64)
 
     def _fit_bootstrap(self, data, y, sample_weight, random_state):
         """Fit a member on a weighted bootstrap draw (same draw as sklearn's)."""

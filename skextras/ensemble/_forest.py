@@ -18,11 +18,12 @@ from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from skextras._engine.binning import BinMapper
 from skextras._engine.tree import apply_forest, predict_forest
 from skextras.ensemble._tree import (
     _seed_of,
+    check_X_y,
     class_targets,
+    fit_bin_mapper,
     gain_scale_for,
     grow,
     make_tree_params,
@@ -111,7 +112,7 @@ class _BaseForest(BaseEstimator):
         self : object
         """
         self._validate_params()
-        X = self._check_X(X, reset=True)
+        X, y = check_X_y(self, X, y)
         y = self._encode_y(y)
         sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
         if not self.bootstrap and self.max_samples is not None:
@@ -127,10 +128,8 @@ class _BaseForest(BaseEstimator):
         if not warm:
             self.estimators_ = []
             self._seed = _seed_of(self.random_state)
-            self._bin_mapper = BinMapper(max_bin=self.max_bin, random_state=self._seed)
-            X_binned = self._bin_mapper.fit_transform(X)
-        else:
-            X_binned = self._bin_mapper.transform(X)
+            self._bin_mapper = fit_bin_mapper(X, weight, self.max_bin, self._seed)
+        X_binned = self._bin_mapper.transform(X)
         n_more = self.n_estimators - len(self.estimators_)
         if n_more < 0:
             raise ValueError(
@@ -285,14 +284,6 @@ class _ForestClassifierMixin(ClassifierMixin):
     """Class encoding, class weights, gini/entropy targets and probability averaging."""
 
     def _encode_y(self, y):
-        y = np.asarray(y)
-        if y.ndim == 2 and y.shape[1] == 1:
-            warnings.warn(
-                "A column-vector y was passed when a 1d array was expected.", stacklevel=3
-            )
-            y = y.ravel()
-        if y.ndim != 1:
-            raise ValueError(f"y must be 1-dimensional, got shape {y.shape}.")
         check_classification_targets(y)
         self.classes_, codes = np.unique(y, return_inverse=True)
         self.n_classes_ = len(self.classes_)
@@ -335,6 +326,7 @@ class _ForestClassifierMixin(ClassifierMixin):
 
     def predict_proba(self, X):
         """Mean over trees of the leaf class fractions, shape (n_samples, n_classes)."""
+        check_is_fitted(self)
         proba = self._tree_output(self._mean_output(X))
         if self.n_classes_ == 1:
             return np.ones((proba.shape[0], 1))
@@ -346,7 +338,8 @@ class _ForestClassifierMixin(ClassifierMixin):
 
     def predict(self, X):
         """Class with the highest mean probability, shape (n_samples,)."""
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
 
     def _set_oob_score(self, X_binned, y):
         self.oob_decision_function_ = self._oob_sums(X_binned, self._n_classes_eff())
@@ -361,17 +354,7 @@ class _ForestRegressorMixin(RegressorMixin):
     """Squared-error targets and mean prediction."""
 
     def _encode_y(self, y):
-        y = np.asarray(y, dtype=np.float64)
-        if y.ndim == 2 and y.shape[1] == 1:
-            warnings.warn(
-                "A column-vector y was passed when a 1d array was expected.", stacklevel=3
-            )
-            y = y.ravel()
-        if y.ndim != 1:
-            raise ValueError(f"y must be 1-dimensional, got shape {y.shape}.")
-        if not np.all(np.isfinite(y)):
-            raise ValueError("Input y contains NaN or infinity.")
-        return y
+        return np.asarray(y, dtype=np.float64)
 
     def _class_weight(self, y):
         return 1.0

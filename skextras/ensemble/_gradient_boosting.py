@@ -12,7 +12,6 @@ themselves (squared error, log-loss, exponential; the quantile-type losses have 
 form and do not take constraints).
 """
 
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -23,11 +22,10 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from skextras._engine.binning import BinMapper
 from skextras._engine.tree import predict_forest
 from skextras.ensemble._forest import _TREE_CONSTRAINTS, effective_n_jobs
 from skextras.ensemble._losses import make_loss
-from skextras.ensemble._tree import _seed_of, grow, make_tree_params
+from skextras.ensemble._tree import _seed_of, check_X_y, fit_bin_mapper, grow, make_tree_params
 
 _NEWTON_LOSSES = ("squared_error", "log_loss", "exponential")
 
@@ -98,7 +96,7 @@ class _BaseGradientBoosting(BaseEstimator):
         self : object
         """
         self._validate_params()
-        X = self._check_X(X, reset=True)
+        X, y = check_X_y(self, X, y)
         y = self._encode_y(y)
         weighted = sample_weight is not None
         sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
@@ -138,7 +136,7 @@ class _BaseGradientBoosting(BaseEstimator):
     def _init_state(self, X, y, sample_weight, weighted):
         self._seed = _seed_of(self.random_state)
         self._rng = np.random.default_rng([self._seed, 1])
-        self._bin_mapper = BinMapper(max_bin=self.max_bin, random_state=self._seed).fit(X)
+        self._bin_mapper = fit_bin_mapper(X, sample_weight, self.max_bin, self._seed)
         if self.init is None:
             self.init_ = None
             self._init_raw = self._loss.init_raw(y, sample_weight, weighted)
@@ -527,10 +525,6 @@ class GradientBoostingClassifier(ClassifierMixin, _BaseGradientBoosting):
         self.n_jobs = n_jobs
 
     def _encode_y(self, y):
-        y = np.asarray(y)
-        if y.ndim == 2 and y.shape[1] == 1:
-            warnings.warn("A column-vector y was passed when a 1d array was expected.")
-            y = y.ravel()
         check_classification_targets(y)
         classes, codes = np.unique(y, return_inverse=True)
         if self.warm_start and hasattr(self, "classes_"):
@@ -561,7 +555,8 @@ class GradientBoostingClassifier(ClassifierMixin, _BaseGradientBoosting):
 
     def predict_proba(self, X):
         """Class probabilities, shape (n_samples, n_classes)."""
-        return self._loss.proba(self._raw_checked(X))
+        raw = self._raw_checked(X)
+        return self._loss.proba(raw)
 
     def predict_log_proba(self, X):
         """Logarithm of ``predict_proba``."""
@@ -574,7 +569,8 @@ class GradientBoostingClassifier(ClassifierMixin, _BaseGradientBoosting):
 
     def predict(self, X):
         """Most probable class, shape (n_samples,)."""
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
 
     def staged_predict(self, X):
         """Predicted classes after each stage (generator)."""
@@ -733,15 +729,7 @@ class GradientBoostingRegressor(RegressorMixin, _BaseGradientBoosting):
 
     def _encode_y(self, y):
         self.n_trees_per_iteration_ = 1
-        y = np.asarray(y, dtype=np.float64)
-        if y.ndim == 2 and y.shape[1] == 1:
-            warnings.warn("A column-vector y was passed when a 1d array was expected.")
-            y = y.ravel()
-        if y.ndim != 1:
-            raise ValueError(f"y must be 1-dimensional, got shape {y.shape}.")
-        if not np.all(np.isfinite(y)):
-            raise ValueError("Input y contains NaN or infinity.")
-        return y
+        return np.asarray(y, dtype=np.float64)
 
     def _make_loss(self):
         return make_loss(self.loss, alpha=self.alpha)

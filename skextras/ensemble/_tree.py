@@ -15,7 +15,7 @@ from dataclasses import replace
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_regressor
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
@@ -26,6 +26,27 @@ from skextras._engine.grower import TreeParams, grow_tree
 
 # Children must carry some weight; relative to the node's total so normalised weights work.
 _MIN_CHILD_WEIGHT_REL = 1e-10
+
+
+def check_X_y(estimator, X, y):
+    """Validate training data: float64 X (NaN allowed, CSR/CSC kept), 1-d y."""
+    return validate_data(
+        estimator,
+        X,
+        y,
+        accept_sparse=["csr", "csc"],
+        dtype=np.float64,
+        ensure_all_finite="allow-nan",
+        y_numeric=is_regressor(estimator),
+    )
+
+
+def fit_bin_mapper(X, sample_weight, max_bin, seed):
+    """Bin edges from the rows with positive weight (zero-weight rows must not move them)."""
+    mapper = BinMapper(max_bin=max_bin, random_state=seed)
+    positive = np.asarray(sample_weight) > 0
+    mapper.fit(X if positive.all() else X[np.flatnonzero(positive)])
+    return mapper
 
 
 def resolve_max_features(max_features, n_features):
@@ -117,21 +138,27 @@ def values_to_proba(values, n_classes):
     return values
 
 
+def _pow2(x):
+    """The power of two nearest to ``x`` (> 0) in log scale."""
+    return float(2.0 ** np.round(np.log2(x)))
+
+
 def grow(X_binned, gradients, hessians, bin_mapper, params, seed, sample_mask=None, n_threads=1):
     """Grow one engine tree with its own random stream derived from ``seed``.
 
     The engine only splits when the gain exceeds a small absolute epsilon (XGBoost's), so
-    the targets are first rescaled to unit mean hessian and unit root-mean-square gradient
-    (split choice is invariant to both); the tree's values, gains and covers are mapped back.
+    the targets are first rescaled to about unit mean hessian and unit root-mean-square
+    gradient (split choice is invariant to both); the tree's values, gains and covers are
+    mapped back. The factors are powers of two, so the round trip is exact.
     """
     g = np.asarray(gradients, dtype=np.float64)
     h = np.asarray(hessians, dtype=np.float64)
     active = h > 0 if sample_mask is None else (h > 0) & sample_mask
     n_active = max(int(np.count_nonzero(active)), 1)
     h_sum = h[active].sum()
-    a = n_active / h_sum if h_sum > 0 else 1.0
+    a = _pow2(n_active / h_sum) if h_sum > 0 else 1.0
     g2 = np.sum(g[active] ** 2) * a * a
-    c = np.sqrt(g2 / (h_sum * a)) if g2 > 0 and h_sum > 0 else 1.0
+    c = _pow2(np.sqrt(g2 / (h_sum * a))) if g2 > 0 and h_sum > 0 else 1.0
     scaled = replace(
         params,
         min_child_weight=params.min_child_weight * a,
@@ -188,11 +215,10 @@ class _BaseHistTree(BaseEstimator):
             reset=reset,
         )
 
-    def _bin(self, X):
+    def _bin(self, X, sample_weight):
         """Bin X once: returns (X_binned, bin_mapper) for repeated ``_fit_binned`` calls."""
-        seed = _seed_of(self.random_state)
-        mapper = BinMapper(max_bin=self.max_bin, random_state=seed)
-        return mapper.fit_transform(X), mapper
+        mapper = fit_bin_mapper(X, sample_weight, self.max_bin, _seed_of(self.random_state))
+        return mapper.transform(X), mapper
 
     def fit(self, X, y, sample_weight=None):
         """Fit the tree on (X, y) with optional sample weights.
@@ -211,10 +237,10 @@ class _BaseHistTree(BaseEstimator):
         self : object
         """
         self._validate_params()
-        X = self._check_X(X, reset=True)
+        X, y = check_X_y(self, X, y)
         y = self._encode_y(y)
         sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
-        return self._fit_binned(self._bin(X), y, sample_weight, encoded=True)
+        return self._fit_binned(self._bin(X, sample_weight), y, sample_weight, encoded=True)
 
     def _params(self, total_weight, n_samples, n_features, gain_scale=1.0):
         return make_tree_params(
@@ -338,9 +364,6 @@ class HistTreeClassifier(ClassifierMixin, _BaseHistTree):
         self.random_state = random_state
 
     def _encode_y(self, y):
-        y = np.asarray(y)
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = y.ravel()
         check_classification_targets(y)
         self.classes_, codes = np.unique(y, return_inverse=True)
         return codes
@@ -379,7 +402,8 @@ class HistTreeClassifier(ClassifierMixin, _BaseHistTree):
 
     def predict(self, X):
         """Most probable class, shape (n_samples,)."""
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
 
 
 class HistTreeRegressor(RegressorMixin, _BaseHistTree):
@@ -442,12 +466,7 @@ class HistTreeRegressor(RegressorMixin, _BaseHistTree):
         self.random_state = random_state
 
     def _encode_y(self, y):
-        y = np.asarray(y, dtype=np.float64)
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = y.ravel()
-        if not np.all(np.isfinite(y)):
-            raise ValueError("Input y contains NaN or infinity.")
-        return y
+        return np.asarray(y, dtype=np.float64)
 
     def _fit_binned(self, binned, y, sample_weight, encoded=False):
         """Fit on pre-binned data ``binned = (X_binned, bin_mapper)``."""
