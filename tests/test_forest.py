@@ -24,12 +24,25 @@ PAIRS_REG = [
 ]
 
 
-@pytest.mark.parametrize("ours_cls,ref_cls", PAIRS_CLF)
+# Same parameters for both libraries; leaves of >= 10 rows keep the tests short.
+PARITY = dict(n_estimators=40, min_samples_leaf=10, n_jobs=2, random_state=0)
+SLOW_ET = pytest.mark.slow
+
+
+def _pairs(pairs):
+    """RandomForest pairs by default, ExtraTrees pairs as slow tests."""
+    return [
+        pytest.param(*pairs[0], id="RandomForest"),
+        pytest.param(*pairs[1], id="ExtraTrees", marks=SLOW_ET),
+    ]
+
+
+@pytest.mark.parametrize("ours_cls,ref_cls", _pairs(PAIRS_CLF))
 @pytest.mark.parametrize("name", ["binary", "multiclass"])
 def test_classifier_quality_matches_sklearn_on_lightgbm_sets(shared_data, name, ours_cls, ref_cls):
     X, y, X_test, y_test = lightgbm_set(shared_data, name)
-    ours = ours_cls(n_estimators=100, n_jobs=2, random_state=0).fit(X, y)
-    ref = ref_cls(n_estimators=100, n_jobs=2, random_state=0).fit(X, y)
+    ours = ours_cls(**PARITY).fit(X, y)
+    ref = ref_cls(**PARITY).fit(X, y)
     if name == "binary":
         a = roc_auc_score(y_test, ours.predict_proba(X_test)[:, 1])
         b = roc_auc_score(y_test, ref.predict_proba(X_test)[:, 1])
@@ -39,20 +52,19 @@ def test_classifier_quality_matches_sklearn_on_lightgbm_sets(shared_data, name, 
     assert a >= b - 0.005, (a, b)
 
 
-@pytest.mark.parametrize("ours_cls,ref_cls", PAIRS_REG)
+@pytest.mark.parametrize("ours_cls,ref_cls", _pairs(PAIRS_REG))
 def test_regressor_quality_matches_sklearn_on_lightgbm_regression(shared_data, ours_cls, ref_cls):
     X, y, X_test, y_test = lightgbm_set(shared_data, "regression")
-    kw = dict(n_estimators=50, min_samples_leaf=5, n_jobs=2, random_state=0)
-    ours = ours_cls(**kw).fit(X, y)
-    ref = ref_cls(**kw).fit(X, y)
+    ours = ours_cls(**PARITY).fit(X, y)
+    ref = ref_cls(**PARITY).fit(X, y)
     a, b = r2_score(y_test, ours.predict(X_test)), r2_score(y_test, ref.predict(X_test))
     assert a >= b - 0.005, (a, b)
 
 
 def test_classifier_quality_matches_sklearn_on_flights():
     X, y, X_test, y_test = flights_sample()
-    ours = RandomForestClassifier(n_estimators=60, n_jobs=2, random_state=0).fit(X, y)
-    ref = sk.RandomForestClassifier(n_estimators=60, n_jobs=2, random_state=0).fit(X, y)
+    ours = RandomForestClassifier(**PARITY).fit(X, y)
+    ref = sk.RandomForestClassifier(**PARITY).fit(X, y)
     a = roc_auc_score(y_test, ours.predict_proba(X_test)[:, 1])
     b = roc_auc_score(y_test, ref.predict_proba(X_test)[:, 1])
     assert a >= b - 0.005, (a, b)
