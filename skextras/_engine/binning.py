@@ -7,22 +7,71 @@ from numba import prange
 from ._numba import njit, pnjit, threads
 
 
-def _find_thresholds(values, max_bin_non_missing):
-    """Bin thresholds of one feature from its non-missing sample values.
+@njit
+def _prune_summary(rmin, rmax, wmin, max_size):
+    """Indices of the entries kept when a weighted quantile summary is pruned to ``max_size``.
 
-    With at most ``max_bin_non_missing`` distinct values every value gets its own bin (thresholds
-    are the midpoints between consecutive distinct values); otherwise thresholds are quantiles
-    of the sample, so that bins hold about equal numbers of rows.
+    The summary holds one entry per distinct value with its rank bounds: ``rmin`` (weight
+    strictly below), ``rmax`` (weight up to and including) and ``wmin`` (its own weight). Entry
+    ``k`` of the pruned summary is the one whose rank is closest to ``k / (max_size - 1)`` of
+    the range, the rule of XGBoost's weighted quantile sketch (Chen & Guestrin 2016, appendix),
+    so our bins coincide with ``tree_method="hist"``'s on data it summarises exactly.
     """
-    distinct = np.unique(values)
+    size = rmin.size
+    if size <= max_size:
+        return np.arange(size)
+    begin = rmax[0]
+    span = rmin[size - 1] - rmax[0]
+    n = max_size - 1
+    keep = np.empty(max_size, dtype=np.int64)
+    keep[0] = 0
+    n_kept = 1
+    i = 1
+    last = 0
+    for k in range(1, n):
+        dx2 = 2.0 * ((k * span) / n + begin)
+        while i < size - 1 and dx2 >= rmax[i + 1] + rmin[i + 1]:
+            i += 1
+        if i == size - 1:
+            break
+        pick = i if dx2 < (rmin[i] + wmin[i]) + (rmax[i + 1] - wmin[i + 1]) else i + 1
+        if pick != last:
+            keep[n_kept] = pick
+            n_kept += 1
+            last = pick
+    if last != size - 1:
+        keep[n_kept] = size - 1
+        n_kept += 1
+    return keep[:n_kept]
+
+
+# XGBoost first prunes each feature's summary to max_bin * 8 entries, then to max_bin + 1.
+_SKETCH_FACTOR = 8
+
+
+def _find_thresholds(values, weights, max_bin_non_missing):
+    """Bin thresholds of one feature from its non-missing sample values and their weights.
+
+    With at most ``max_bin_non_missing`` distinct values every value gets its own bin. Otherwise
+    the cut values are weighted quantiles chosen as XGBoost's ``hist`` does; XGBoost sends
+    ``x < cut`` left, so each threshold is the midpoint between a cut value and the distinct
+    value below it, which splits the training values identically.
+    """
+    distinct, inverse = np.unique(values, return_inverse=True)
     if distinct.size <= max_bin_non_missing:
-        thresholds = (distinct[:-1] + distinct[1:]) * 0.5
-    else:
-        percentiles = np.linspace(0, 100, num=max_bin_non_missing + 1)[1:-1]
-        thresholds = np.unique(np.percentile(values, percentiles, method="midpoint"))
-    # +-inf thresholds would send finite values and infinities to the same side
-    # inconsistently between binning and raw-value prediction.
-    return np.clip(thresholds, -np.finfo(np.float64).max, np.finfo(np.float64).max)
+        return (distinct[:-1] + distinct[1:]) * 0.5
+    weights = np.bincount(inverse, weights=weights, minlength=distinct.size)
+    rmax = np.cumsum(weights)
+    rmin = rmax - weights
+    keep = np.arange(distinct.size)
+    for max_size in (
+        min(distinct.size, max_bin_non_missing * _SKETCH_FACTOR),
+        max_bin_non_missing + 1,
+    ):
+        sub = _prune_summary(rmin[keep], rmax[keep], weights[keep], max_size)
+        keep = keep[sub]
+    cut_idx = keep[1:max_bin_non_missing]
+    return (distinct[cut_idx - 1] + distinct[cut_idx]) * 0.5
 
 
 @pnjit
@@ -114,15 +163,22 @@ class BinMapper:
                 mask[cats.astype(np.intp)] = True
         return mask
 
-    def fit(self, X):
-        """Compute the bin thresholds of every feature of X (ndarray or scipy.sparse)."""
+    def fit(self, X, sample_weight=None):
+        """Compute the bin thresholds of every feature of X (ndarray or scipy.sparse).
+
+        ``sample_weight`` weights the quantiles (as XGBoost's sketch); rows of weight 0 are
+        ignored, so that they cannot move bin edges.
+        """
         if not 3 <= self.max_bin <= 256:
             raise ValueError(f"max_bin must be in [3, 256], got {self.max_bin!r}")
         n, p = X.shape
         rng = np.random.RandomState(self.random_state)
-        if self.subsample is not None and n > self.subsample:
-            rows = np.sort(rng.choice(n, self.subsample, replace=False))
+        rows = np.arange(n) if sample_weight is None else np.flatnonzero(sample_weight > 0)
+        if self.subsample is not None and rows.size > self.subsample:
+            rows = np.sort(rng.choice(rows, self.subsample, replace=False))
+        if rows.size < n:
             X = X[rows]
+        weights = np.ones(rows.size) if sample_weight is None else sample_weight[rows]
         if sp.issparse(X):
             X = X.tocsc()
         self.is_categorical_ = self._categorical_mask(p)
@@ -130,11 +186,13 @@ class BinMapper:
         self.bin_thresholds_ = []
         for j in range(p):
             col = X[:, j].toarray().ravel() if sp.issparse(X) else X[:, j]
-            col = col[~np.isnan(col)]
+            present = ~np.isnan(col)
+            col = col[present]
             if self.is_categorical_[j]:
                 self.bin_thresholds_.append(self._categorical_thresholds(col, j))
             else:
-                self.bin_thresholds_.append(_find_thresholds(col, self.max_bin - 1))
+                thresholds = _find_thresholds(col, weights[present], self.max_bin - 1)
+                self.bin_thresholds_.append(thresholds)
         self.n_bins_non_missing_ = np.array(
             [t.size + 1 for t in self.bin_thresholds_], dtype=np.int32
         )
@@ -185,6 +243,6 @@ class BinMapper:
                 _bin_dense(X, thresholds, n_thresholds, missing, out)
         return out
 
-    def fit_transform(self, X):
-        """``fit(X)`` then ``transform(X)``."""
-        return self.fit(X).transform(X)
+    def fit_transform(self, X, sample_weight=None):
+        """``fit(X, sample_weight)`` then ``transform(X)``."""
+        return self.fit(X, sample_weight).transform(X)

@@ -129,9 +129,24 @@ def _bin_range(hf, n_bins, count_col):
 
 @njit
 def _best_split_feature(
-    hf, n_bins, missing_bin, parent, n_outputs, params, constraint, lower, upper, rand_u, out_left
+    hf,
+    n_bins,
+    missing_bin,
+    parent,
+    parent_score,
+    n_outputs,
+    params,
+    constraint,
+    lower,
+    upper,
+    rand_u,
+    out_left,
 ):
-    """Best (children score, bin, missing_left) of one feature; fills ``out_left``.
+    """Best (gain, bin, missing_left) of one feature; fills ``out_left``.
+
+    Gains are compared in float32, as XGBoost does: near-ties from rounding then resolve to
+    the first candidate (lowest bin, lowest feature), so that e.g. a weight of 2 and a
+    duplicated row grow the same tree.
 
     Thresholds ``b`` send bins ``0..b`` left. Missing rows are tried on the right, then on the
     left (XGBoost's forward then backward enumeration; the right wins ties). ``rand_u >= 0``
@@ -159,6 +174,7 @@ def _best_split_feature(
         if chosen != -2 and b != chosen:
             continue
         score = _evaluate(left, parent, right, n_outputs, params, constraint, lower, upper)
+        score = np.float32(score - parent_score)
         if score > best:
             best = score
             best_bin = b
@@ -170,6 +186,7 @@ def _best_split_feature(
             score = _evaluate(
                 with_missing, parent, right, n_outputs, params, constraint, lower, upper
             )
+            score = np.float32(score - parent_score)
             if score > best:
                 best = score
                 best_bin = b
@@ -203,6 +220,7 @@ def find_best_split(
     bins = np.zeros(n_candidates, dtype=np.int64)
     missing_left = np.zeros(n_candidates, dtype=np.bool_)
     lefts = np.zeros((n_candidates, n_outputs + 2))
+    parent_score = node_score(parent, n_outputs, params, lower, upper)
     for i in prange(n_candidates):
         f = features[i]
         u = rand_u[i] if rand_u.size > 0 else -1.0
@@ -211,6 +229,7 @@ def find_best_split(
             n_bins_non_missing[f],
             missing_bin,
             parent,
+            parent_score,
             n_outputs,
             params,
             monotone[f],
@@ -228,5 +247,11 @@ def find_best_split(
             best = i
     if n_candidates == 0 or scores[best] == -np.inf:
         return -np.inf, -1, -1, False, np.zeros(n_outputs + 2)
-    gain = scores[best] - node_score(parent, n_outputs, params, lower, upper)
-    return gain, features[best], bins[best], missing_left[best], lefts[best].copy()
+    left = lefts[best].copy()
+    right = parent - left
+    gain = (
+        node_score(left, n_outputs, params, lower, upper)
+        + node_score(right, n_outputs, params, lower, upper)
+        - parent_score
+    )
+    return gain, features[best], bins[best], missing_left[best], left

@@ -11,6 +11,7 @@ from skextras.ensemble._gradient_boosting import (
     GradientBoostingClassifier,
     GradientBoostingRegressor,
 )
+from skextras.ensemble._newton_boosting import NewtonBoostingClassifier, NewtonBoostingRegressor
 from skextras.ensemble._tree import HistTreeClassifier, HistTreeRegressor
 
 __all__ = [
@@ -22,6 +23,8 @@ __all__ = [
     "GradientBoostingRegressor",
     "HistTreeClassifier",
     "HistTreeRegressor",
+    "NewtonBoostingClassifier",
+    "NewtonBoostingRegressor",
     "RandomForestClassifier",
     "RandomForestRegressor",
 ]

@@ -1,0 +1,229 @@
+"""Losses of the second-order booster: gradients, hessians, optimal constant, link.
+
+Raw scores ``raw`` are margins: (n,) for single-output losses, (n, K) for softmax. Gradients and
+hessians are multiplied by the sample weights. Formulas are XGBoost's (specs/trees.md).
+"""
+
+import numpy as np
+from scipy.special import expit, logit, softmax
+
+_HESS_FLOOR = 1e-16
+
+
+def _weights(y, sample_weight):
+    return np.ones(y.shape[0]) if sample_weight is None else sample_weight
+
+
+def _weighted_quantile(values, weights, q):
+    order = np.argsort(values, kind="stable")
+    cum = np.cumsum(weights[order])
+    return values[order][min(np.searchsorted(cum, q * cum[-1]), values.size - 1)]
+
+
+class Objective:
+    """Base class: identity link, one output."""
+
+    name = ""
+    n_outputs = 1
+
+    def link(self, mean):
+        """Output space (mean, probability) -> margin."""
+        return mean
+
+    def inverse_link(self, raw):
+        """Margin -> output space."""
+        return raw
+
+    def gradient_hessian(self, y, raw, sample_weight=None):
+        g, h = self._gradient_hessian(y, raw)
+        if sample_weight is not None:
+            g = g * (sample_weight if g.ndim == 1 else sample_weight[:, None])
+            h = h * (sample_weight if h.ndim == 1 else sample_weight[:, None])
+        return g, h
+
+    def init_score(self, y, sample_weight=None):
+        """Margin of the optimal constant prediction."""
+        w = _weights(y, sample_weight)
+        return float(self.link(np.average(y, weights=w)))
+
+    def validate_target(self, y):
+        """Raise ValueError if ``y`` is outside the loss's domain."""
+
+
+class SquaredError(Objective):
+    name = "reg:squarederror"
+
+    def _gradient_hessian(self, y, raw):
+        return raw - y, np.ones_like(raw)
+
+
+class AbsoluteError(Objective):
+    """|f - y| with gradient sign(f - y) and the pseudo-hessian 1; the constant is the median."""
+
+    name = "reg:absoluteerror"
+
+    def _gradient_hessian(self, y, raw):
+        return np.sign(raw - y), np.ones_like(raw)
+
+    def init_score(self, y, sample_weight=None):
+        return float(_weighted_quantile(y, _weights(y, sample_weight), 0.5))
+
+
+class PseudoHuber(Objective):
+    """slope^2 (sqrt(1 + ((f - y) / slope)^2) - 1), XGBoost's ``reg:pseudohubererror``."""
+
+    name = "reg:pseudohubererror"
+
+    def __init__(self, huber_slope=1.0):
+        self.huber_slope = huber_slope
+
+    def _gradient_hessian(self, y, raw):
+        z = raw - y
+        scale = 1.0 + (z / self.huber_slope) ** 2
+        root = np.sqrt(scale)
+        return z / root, 1.0 / (scale * root)
+
+    def init_score(self, y, sample_weight=None):
+        # The loss is convex: Newton steps from the median converge to the optimal constant.
+        w = _weights(y, sample_weight)
+        c = float(_weighted_quantile(y, w, 0.5))
+        for _ in range(50):
+            g, h = self.gradient_hessian(y, np.full(y.shape, c), w)
+            step = g.sum() / h.sum()
+            c -= step
+            if abs(step) < 1e-12 * (1.0 + abs(c)):
+                break
+        return c
+
+
+class Logistic(Objective):
+    name = "binary:logistic"
+
+    def link(self, mean):
+        return logit(np.clip(mean, 1e-16, 1 - 1e-16))
+
+    def inverse_link(self, raw):
+        return expit(raw)
+
+    def _gradient_hessian(self, y, raw):
+        p = expit(raw)
+        return p - y, np.maximum(p * (1.0 - p), _HESS_FLOOR)
+
+    def validate_target(self, y):
+        if np.any((y != 0) & (y != 1)):
+            raise ValueError("binary:logistic needs labels in {0, 1}")
+
+
+class Softmax(Objective):
+    """Multiclass cross-entropy; y holds class indices 0..K-1; raw (n, K)."""
+
+    name = "multi:softprob"
+
+    def __init__(self, n_classes):
+        self.n_outputs = n_classes
+
+    def link(self, mean):
+        log_p = np.log(np.clip(mean, 1e-16, None))
+        return log_p - log_p.mean(axis=-1, keepdims=True)
+
+    def inverse_link(self, raw):
+        return softmax(raw, axis=1)
+
+    def _gradient_hessian(self, y, raw):
+        p = softmax(raw, axis=1)
+        onehot = np.zeros_like(p)
+        onehot[np.arange(y.shape[0]), y.astype(np.intp)] = 1.0
+        return p - onehot, np.maximum(2.0 * p * (1.0 - p), _HESS_FLOOR)
+
+    def init_score(self, y, sample_weight=None):
+        w = _weights(y, sample_weight)
+        prior = np.bincount(y.astype(np.intp), weights=w, minlength=self.n_outputs) / w.sum()
+        return self.link(prior)
+
+
+class _LogLink(Objective):
+    def link(self, mean):
+        return np.log(np.maximum(mean, 1e-16))
+
+    def inverse_link(self, raw):
+        return np.exp(raw)
+
+
+class Poisson(_LogLink):
+    """Poisson deviance, log link; ``max_delta_step`` (default 0.7) damps the hessian."""
+
+    name = "count:poisson"
+
+    def __init__(self, max_delta_step=0.7):
+        self.max_delta_step = max_delta_step
+
+    def _gradient_hessian(self, y, raw):
+        mu = np.exp(raw)
+        return mu - y, np.exp(raw + self.max_delta_step)
+
+    def validate_target(self, y):
+        if np.any(y < 0):
+            raise ValueError("count:poisson needs non-negative targets")
+
+
+class Gamma(_LogLink):
+    name = "reg:gamma"
+
+    def _gradient_hessian(self, y, raw):
+        ratio = y * np.exp(-raw)
+        return 1.0 - ratio, ratio
+
+    def validate_target(self, y):
+        if np.any(y <= 0):
+            raise ValueError("reg:gamma needs positive targets")
+
+
+class Tweedie(_LogLink):
+    """Tweedie deviance with variance power ``rho`` in (1, 2), log link."""
+
+    name = "reg:tweedie"
+
+    def __init__(self, variance_power=1.5):
+        self.variance_power = variance_power
+
+    def _gradient_hessian(self, y, raw):
+        rho = self.variance_power
+        a = np.exp((1.0 - rho) * raw)
+        b = np.exp((2.0 - rho) * raw)
+        return -y * a + b, -y * (1.0 - rho) * a + (2.0 - rho) * b
+
+    def validate_target(self, y):
+        if np.any(y < 0):
+            raise ValueError("reg:tweedie needs non-negative targets")
+
+
+class Custom(Objective):
+    """A user callable ``(y_true, raw) -> (grad, hess)`` (XGBoost's sklearn signature).
+
+    ``raw`` is (n,) or (n, K); grad and hess must have its shape. Sample weights are multiplied
+    in after the call. The constant start is ``base_score`` (0 by default, as in XGBoost).
+    """
+
+    def __init__(self, func, n_outputs=1):
+        self.func = func
+        self.n_outputs = n_outputs
+        self.name = getattr(func, "__name__", "custom")
+
+    def _gradient_hessian(self, y, raw):
+        g, h = self.func(y, raw)
+        g = np.asarray(g, dtype=np.float64).reshape(raw.shape)
+        h = np.asarray(h, dtype=np.float64).reshape(raw.shape)
+        return g, h
+
+    def init_score(self, y, sample_weight=None):
+        return 0.0 if self.n_outputs == 1 else np.zeros(self.n_outputs)
+
+
+REGRESSION_OBJECTIVES = {
+    "reg:squarederror": SquaredError,
+    "reg:absoluteerror": AbsoluteError,
+    "reg:pseudohubererror": PseudoHuber,
+    "count:poisson": Poisson,
+    "reg:gamma": Gamma,
+    "reg:tweedie": Tweedie,
+}

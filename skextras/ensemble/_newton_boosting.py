@@ -1,0 +1,742 @@
+"""XGBoost-style second-order gradient boosting: NewtonBoostingClassifier / Regressor.
+
+Each round computes the objective's gradients and hessians at the current raw scores, grows
+one histogram tree per output on them (``skextras._engine``) and adds the tree's leaf values to
+the training rows' scores through the rows' leaf assignment. Parameter names and meanings are
+XGBoost's; split gain, leaf weight, ``gamma`` and ``max_delta_step`` follow specs/trees.md.
+"""
+
+import sys
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted
+
+from .._engine._numba import effective_n_threads
+from .._engine.binning import BinMapper
+from .._engine.grower import TreeParams, grow_tree
+from .._engine.objectives import REGRESSION_OBJECTIVES, Custom, Logistic, Softmax
+from .._engine.tree import apply_forest, predict_forest
+from ._base import (
+    IMPORTANCE_TYPES,
+    check_X,
+    check_X_y,
+    feature_importances,
+    load_model_json,
+    resolve_metrics,
+    save_model_json,
+    staged_raw_predictions,
+)
+
+_DEFAULT_METRIC = {
+    "reg:squarederror": "rmse",
+    "reg:absoluteerror": "mae",
+    "reg:pseudohubererror": "mphe",
+    "count:poisson": "poisson-nloglik",
+    "reg:gamma": "gamma-nloglik",
+    "reg:tweedie": "tweedie-nloglik",
+    "binary:logistic": "logloss",
+    "multi:softprob": "mlogloss",
+    "multi:softmax": "mlogloss",
+}
+
+
+def _fraction():
+    return [Interval(Real, 0, 1, closed="right")]
+
+
+class _BaseNewtonBoosting(BaseEstimator):
+    _parameter_constraints = {
+        "n_estimators": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "max_depth": [Interval(Integral, 0, None, closed="left"), None],
+        "max_leaves": [Interval(Integral, 0, None, closed="left")],
+        "grow_policy": [StrOptions({"depthwise", "lossguide"})],
+        "min_child_weight": [Interval(Real, 0, None, closed="left")],
+        "gamma": [Interval(Real, 0, None, closed="left")],
+        "reg_lambda": [Interval(Real, 0, None, closed="left")],
+        "reg_alpha": [Interval(Real, 0, None, closed="left")],
+        "max_delta_step": [Interval(Real, 0, None, closed="left")],
+        "subsample": _fraction(),
+        "colsample_bytree": _fraction(),
+        "colsample_bylevel": _fraction(),
+        "colsample_bynode": _fraction(),
+        "max_bin": [Interval(Integral, 3, 256, closed="both")],
+        "base_score": [Real, None],
+        "eval_metric": [str, list, callable, None],
+        "early_stopping_rounds": [Interval(Integral, 1, None, closed="left"), None],
+        "monotone_constraints": ["array-like", dict, None],
+        "interaction_constraints": [list, None],
+        "importance_type": [StrOptions(set(IMPORTANCE_TYPES))],
+        "random_state": ["random_state"],
+        "n_jobs": [Integral, None],
+    }
+
+    def __init__(
+        self,
+        *,
+        objective,
+        n_estimators=100,
+        learning_rate=0.3,
+        max_depth=6,
+        max_leaves=0,
+        grow_policy="depthwise",
+        min_child_weight=1.0,
+        gamma=0.0,
+        reg_lambda=1.0,
+        reg_alpha=0.0,
+        max_delta_step=0.0,
+        subsample=1.0,
+        colsample_bytree=1.0,
+        colsample_bylevel=1.0,
+        colsample_bynode=1.0,
+        max_bin=256,
+        base_score=None,
+        eval_metric=None,
+        early_stopping_rounds=None,
+        monotone_constraints=None,
+        interaction_constraints=None,
+        importance_type="gain",
+        random_state=None,
+        n_jobs=None,
+    ):
+        self.objective = objective
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.max_depth = max_depth
+        self.max_leaves = max_leaves
+        self.grow_policy = grow_policy
+        self.min_child_weight = min_child_weight
+        self.gamma = gamma
+        self.reg_lambda = reg_lambda
+        self.reg_alpha = reg_alpha
+        self.max_delta_step = max_delta_step
+        self.subsample = subsample
+        self.colsample_bytree = colsample_bytree
+        self.colsample_bylevel = colsample_bylevel
+        self.colsample_bynode = colsample_bynode
+        self.max_bin = max_bin
+        self.base_score = base_score
+        self.eval_metric = eval_metric
+        self.early_stopping_rounds = early_stopping_rounds
+        self.monotone_constraints = monotone_constraints
+        self.interaction_constraints = interaction_constraints
+        self.importance_type = importance_type
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.sparse = True
+        return tags
+
+    # -- parameters that need the data ------------------------------------------------------
+    def _feature_index(self, key, name):
+        names = getattr(self, "feature_names_in_", None)
+        if isinstance(key, str):
+            if names is None or key not in names:
+                raise ValueError(f"{name}: unknown feature name {key!r}")
+            return int(np.flatnonzero(names == key)[0])
+        if not 0 <= int(key) < self.n_features_in_:
+            raise ValueError(f"{name}: feature index {key!r} out of range")
+        return int(key)
+
+    def _monotone(self):
+        mc = self.monotone_constraints
+        if mc is None:
+            return None
+        out = np.zeros(self.n_features_in_, dtype=np.int8)
+        if isinstance(mc, dict):
+            for key, c in mc.items():
+                out[self._feature_index(key, "monotone_constraints")] = c
+            values = np.asarray(list(mc.values()))
+        else:
+            values = np.asarray(mc).ravel()
+            if values.size != self.n_features_in_:
+                raise ValueError(
+                    f"monotone_constraints has {values.size} values, X has "
+                    f"{self.n_features_in_} features"
+                )
+            out[:] = values
+        if not np.isin(values, (-1, 0, 1)).all():
+            raise ValueError(f"monotone_constraints values must be -1, 0 or 1, got {mc!r}")
+        return out
+
+    def _interactions(self):
+        ic = self.interaction_constraints
+        if not ic:
+            return None
+        return [[self._feature_index(f, "interaction_constraints") for f in group] for group in ic]
+
+    def _tree_params(self):
+        return TreeParams(
+            max_depth=None if self.max_depth in (None, 0) else self.max_depth,
+            max_leaves=self.max_leaves,
+            grow_policy=self.grow_policy,
+            min_child_weight=self.min_child_weight,
+            min_samples_leaf=1,
+            min_samples_split=2,
+            gamma=self.gamma,
+            reg_lambda=self.reg_lambda,
+            reg_alpha=self.reg_alpha,
+            max_delta_step=self.max_delta_step,
+            learning_rate=self.learning_rate,
+            colsample_bylevel=self.colsample_bylevel,
+            colsample_bynode=self.colsample_bynode,
+            monotone_constraints=self._monotone(),
+            interaction_constraints=self._interactions(),
+        )
+
+    # -- training -----------------------------------------------------------------------------
+    def _initial_margin(self, objective, y, sample_weight):
+        if self.base_score is None:
+            return np.atleast_1d(objective.init_score(y, sample_weight)).astype(np.float64)
+        if isinstance(objective, Custom):
+            return np.full(objective.n_outputs, float(self.base_score))
+        return np.atleast_1d(objective.link(np.float64(self.base_score))) * np.ones(
+            objective.n_outputs
+        )
+
+    def _prepare_eval_sets(self, eval_set, sample_weight_eval_set):
+        sets = []
+        if eval_set is None:
+            return sets
+        weights = sample_weight_eval_set or [None] * len(eval_set)
+        if len(weights) != len(eval_set):
+            raise ValueError("sample_weight_eval_set must have one entry per eval_set entry")
+        for (Xe, ye), we in zip(eval_set, weights, strict=True):
+            Xe = check_X(self, Xe, reset=False)
+            ye = self._encode_eval_y(np.asarray(ye))
+            if ye.shape[0] != Xe.shape[0]:
+                raise ValueError(
+                    f"eval_set: X has {Xe.shape[0]} rows but y has {ye.shape[0]} values"
+                )
+            we = None if we is None else np.asarray(we, dtype=np.float64)
+            sets.append((Xe, ye, we))
+        return sets
+
+    def _boost(self, X, y, sample_weight, objective, eval_sets, verbose):
+        rng = check_random_state(self.random_state)
+        n_threads = effective_n_threads(self.n_jobs)
+        bin_mapper = BinMapper(
+            max_bin=self.max_bin, random_state=rng.randint(2**31 - 1), n_threads=n_threads
+        )
+        X_binned = bin_mapper.fit_transform(X, sample_weight)
+        n, p = X.shape
+        k_out = objective.n_outputs
+        self._init_margin = self._initial_margin(objective, y, sample_weight)
+        raw = np.tile(self._init_margin, (n, 1))
+        params = self._tree_params()
+        metrics = resolve_metrics(self.eval_metric, _DEFAULT_METRIC.get(objective.name, "rmse"))
+        raw_eval = [np.tile(self._init_margin, (Xe.shape[0], 1)) for Xe, _, _ in eval_sets]
+        self.evals_result_ = {
+            f"validation_{i}": {name: [] for name, _, _ in metrics} for i in range(len(eval_sets))
+        }
+        self._trees, self._tree_output = [], []
+        best_score, best_round = None, 0
+        for it in range(self.n_estimators):
+            g, h = objective.gradient_hessian(y, raw[:, 0] if k_out == 1 else raw, sample_weight)
+            g = g.reshape(n, k_out)
+            h = h.reshape(n, k_out)
+            mask = rng.random_sample(n) < self.subsample if self.subsample < 1 else None
+            params.feature_mask = self._bytree_mask(rng, p)
+            for k in range(k_out):
+                tree, leaf = grow_tree(
+                    X_binned,
+                    g[:, k],
+                    h[:, k],
+                    bin_mapper,
+                    params,
+                    rng,
+                    sample_mask=mask,
+                    n_threads=n_threads,
+                    return_leaf_of_row=True,
+                )
+                if mask is None:
+                    raw[:, k] += tree.value[leaf, 0]
+                else:
+                    raw[:, k] += tree.predict_binned(X_binned, n_threads)[:, 0]
+                for re, (Xe, _, _) in zip(raw_eval, eval_sets, strict=True):
+                    re[:, k] += tree.predict(Xe, n_threads)[:, 0]
+                self._trees.append(tree)
+                self._tree_output.append(k)
+            if not eval_sets:
+                continue
+            score = self._evaluate(objective, metrics, eval_sets, raw_eval, it, verbose)
+            greater_is_better = metrics[-1][2]
+            improved = best_score is None or (
+                score > best_score if greater_is_better else score < best_score
+            )
+            if improved:
+                best_score, best_round = score, it
+            elif self.early_stopping_rounds and it - best_round >= self.early_stopping_rounds:
+                break
+        n_rounds = len(self._trees) // k_out
+        if self.early_stopping_rounds:
+            self.best_iteration_ = best_round
+            self.best_score_ = best_score
+        else:
+            self.best_iteration_ = n_rounds - 1
+            if eval_sets:
+                self.best_score_ = score
+        self.n_estimators_ = n_rounds
+        self.n_outputs_ = k_out
+        self._objective_name = objective.name
+
+    def _bytree_mask(self, rng, p):
+        if self.colsample_bytree >= 1:
+            return None
+        mask = np.zeros(p, dtype=bool)
+        mask[rng.choice(p, max(1, int(self.colsample_bytree * p)), replace=False)] = True
+        return mask
+
+    def _evaluate(self, objective, metrics, eval_sets, raw_eval, it, verbose):
+        score = None
+        line = [f"[{it}]"]
+        for i, ((_, ye, we), re) in enumerate(zip(eval_sets, raw_eval, strict=True)):
+            pred = objective.inverse_link(re[:, 0] if re.shape[1] == 1 else re)
+            for name, func, _ in metrics:
+                score = func(ye, pred, we)
+                self.evals_result_[f"validation_{i}"][name].append(score)
+                line.append(f"validation_{i}-{name}:{score:.5f}")
+        if verbose:
+            print("\t".join(line), file=sys.stdout)
+        return score
+
+    def _fit(self, X, y, sample_weight, eval_set, sample_weight_eval_set, verbose):
+        if self.early_stopping_rounds is not None and not eval_set:
+            raise ValueError(
+                "early_stopping_rounds needs at least one validation set in fit(eval_set=...)"
+            )
+        objective = self._make_objective(y)
+        eval_sets = self._prepare_eval_sets(eval_set, sample_weight_eval_set)
+        self._boost(X, y, sample_weight, objective, eval_sets, verbose)
+        return self
+
+    # -- prediction -----------------------------------------------------------------------------
+    def _used_trees(self, iteration_range=None):
+        if iteration_range is None:
+            stop = self.best_iteration_ + 1
+            start = 0
+        else:
+            start, stop = iteration_range
+        k = self.n_outputs_
+        return self._trees[start * k : stop * k], self._tree_output[start * k : stop * k]
+
+    def _raw_predict(self, X, iteration_range=None):
+        check_is_fitted(self, "_trees")
+        X = check_X(self, X, reset=False)
+        trees, outputs = self._used_trees(iteration_range)
+        raw = predict_forest(
+            trees,
+            X,
+            effective_n_threads(self.n_jobs),
+            tree_output=outputs,
+            n_outputs=self.n_outputs_,
+        )
+        return raw + self._init_margin
+
+    def _staged_raw(self, X):
+        check_is_fitted(self, "_trees")
+        X = check_X(self, X, reset=False)
+        trees, outputs = self._used_trees((0, self.n_estimators_))
+        yield from staged_raw_predictions(
+            trees,
+            outputs,
+            self.n_outputs_,
+            X,
+            self.n_outputs_,
+            self._init_margin,
+            effective_n_threads(self.n_jobs),
+        )
+
+    def apply(self, X):
+        """Leaf index of every row in every tree, shape (n_samples, n_trees).
+
+        Trees are ordered by round, then by class (multiclass: ``n_classes`` trees per round).
+        """
+        check_is_fitted(self, "_trees")
+        X = check_X(self, X, reset=False)
+        return apply_forest(self._trees, X, effective_n_threads(self.n_jobs))
+
+    @property
+    def feature_importances_(self):
+        """Normalised importances of ``importance_type`` (XGBoost's definitions)."""
+        check_is_fitted(self, "_trees")
+        return feature_importances(self._trees, self.n_features_in_, self.importance_type)
+
+    # -- persistence ------------------------------------------------------------------------
+    _LEARNED = (
+        "n_features_in_",
+        "best_iteration_",
+        "n_estimators_",
+        "n_outputs_",
+        "evals_result_",
+        "_init_margin",
+        "_tree_output",
+        "_objective_name",
+    )
+
+    def save_model(self, path):
+        """Save parameters, learned attributes and trees as a readable JSON document."""
+        check_is_fitted(self, "_trees")
+        learned = {name: getattr(self, name) for name in self._LEARNED}
+        for name in ("feature_names_in_", "classes_", "best_score_"):
+            if hasattr(self, name):
+                learned[name] = getattr(self, name)
+        save_model_json(path, type(self).__name__, self.get_params(), learned, self._trees)
+
+    def load_model(self, path):
+        """Load a model written by ``save_model`` into this estimator; returns self."""
+        params, learned, trees = load_model_json(path, type(self).__name__)
+        self.set_params(**params)
+        for name, value in learned.items():
+            if name in ("feature_names_in_", "classes_", "_init_margin"):
+                value = np.asarray(value, dtype=object if name == "feature_names_in_" else None)
+            setattr(self, name, value)
+        self._trees = trees
+        return self
+
+
+class NewtonBoostingRegressor(RegressorMixin, _BaseNewtonBoosting):
+    """Second-order (XGBoost-style) gradient boosted trees for regression.
+
+    Parameters use XGBoost's names and meanings. Trees are grown on quantile-binned features
+    (``max_bin`` bins incl. one for missing values); a split is made when its loss reduction
+    ``S_L + S_R - S_parent`` exceeds ``gamma``, with ``S = T(G)^2 / (H + reg_lambda)`` and
+    leaf weights ``-T(G) / (H + reg_lambda)`` (``T``: L1 soft threshold by ``reg_alpha``)
+    clipped to ``max_delta_step``, times ``learning_rate``.
+
+    Parameters
+    ----------
+    objective : str or callable, default="reg:squarederror"
+        ``"reg:squarederror"``, ``"reg:absoluteerror"`` (sign gradient, unit hessian),
+        ``"reg:pseudohubererror"``, ``"count:poisson"``, ``"reg:gamma"``, ``"reg:tweedie"``
+        (variance power 1.5), or ``f(y_true, raw) -> (grad, hess)``.
+    n_estimators : int, default=100
+        Boosting rounds.
+    learning_rate : float, default=0.3
+    max_depth : int, default=6
+        0 or None: no depth limit (use ``max_leaves``).
+    max_leaves : int, default=0
+        Maximum leaves per tree (0: no limit).
+    grow_policy : {"depthwise", "lossguide"}, default="depthwise"
+    min_child_weight : float, default=1.0
+        Minimum hessian sum in each child.
+    gamma : float, default=0.0
+        Minimum loss reduction to make a split.
+    reg_lambda, reg_alpha : float, default=1.0, 0.0
+        L2 and L1 regularisation of leaf weights.
+    max_delta_step : float, default=0.0
+        Leaf weights are clipped to ``+-max_delta_step`` when > 0.
+    subsample : float, default=1.0
+        Fraction of rows drawn (without replacement) for each round.
+    colsample_bytree, colsample_bylevel, colsample_bynode : float, default=1.0
+        Fractions of features drawn per tree, then per depth level, then per node.
+    max_bin : int, default=256
+        Bins per feature including the missing-value bin.
+    base_score : float, default=None
+        Initial prediction (output space); None: the objective's optimal constant.
+    eval_metric : str, callable or list, default=None
+        Metrics on ``eval_set`` (XGBoost's names, e.g. ``"rmse"``, ``"mae"``); the last one
+        drives early stopping. A callable is ``f(y_true, y_pred) -> float`` (lower is better).
+    early_stopping_rounds : int, default=None
+        Stop when the last metric on the last eval set has not improved for this many rounds;
+        predictions then use the rounds up to ``best_iteration_``.
+    monotone_constraints : array-like of {-1, 0, 1} or dict, default=None
+        Per feature (index or name in a dict): 1 increasing, -1 decreasing, 0 free.
+    interaction_constraints : list of lists, default=None
+        Groups of features (indices or names) allowed to interact along a tree path.
+    importance_type : {"gain", "weight", "cover", "total_gain", "total_cover"}, default="gain"
+    random_state : int, RandomState or None, default=None
+    n_jobs : int, default=None
+        Threads (None or -1: all cores).
+
+    Attributes
+    ----------
+    best_iteration_ : int
+        Round (0-based) used for prediction.
+    evals_result_ : dict
+        ``{"validation_i": {metric: [score per round]}}``.
+    feature_importances_ : ndarray (n_features_in_,)
+    n_features_in_, feature_names_in_ : as in scikit-learn.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_regression
+    >>> from skextras.ensemble import NewtonBoostingRegressor
+    >>> X, y = make_regression(n_samples=200, n_features=5, random_state=0)
+    >>> model = NewtonBoostingRegressor(n_estimators=20, max_depth=3).fit(X, y)
+    >>> model.predict(X[:2]).shape
+    (2,)
+    """
+
+    _parameter_constraints = {
+        **_BaseNewtonBoosting._parameter_constraints,
+        "objective": [StrOptions(set(REGRESSION_OBJECTIVES)), callable],
+    }
+
+    def __init__(
+        self,
+        *,
+        objective="reg:squarederror",
+        n_estimators=100,
+        learning_rate=0.3,
+        max_depth=6,
+        max_leaves=0,
+        grow_policy="depthwise",
+        min_child_weight=1.0,
+        gamma=0.0,
+        reg_lambda=1.0,
+        reg_alpha=0.0,
+        max_delta_step=0.0,
+        subsample=1.0,
+        colsample_bytree=1.0,
+        colsample_bylevel=1.0,
+        colsample_bynode=1.0,
+        max_bin=256,
+        base_score=None,
+        eval_metric=None,
+        early_stopping_rounds=None,
+        monotone_constraints=None,
+        interaction_constraints=None,
+        importance_type="gain",
+        random_state=None,
+        n_jobs=None,
+    ):
+        super().__init__(
+            objective=objective,
+            n_estimators=n_estimators,
+            learning_rate=learning_rate,
+            max_depth=max_depth,
+            max_leaves=max_leaves,
+            grow_policy=grow_policy,
+            min_child_weight=min_child_weight,
+            gamma=gamma,
+            reg_lambda=reg_lambda,
+            reg_alpha=reg_alpha,
+            max_delta_step=max_delta_step,
+            subsample=subsample,
+            colsample_bytree=colsample_bytree,
+            colsample_bylevel=colsample_bylevel,
+            colsample_bynode=colsample_bynode,
+            max_bin=max_bin,
+            base_score=base_score,
+            eval_metric=eval_metric,
+            early_stopping_rounds=early_stopping_rounds,
+            monotone_constraints=monotone_constraints,
+            interaction_constraints=interaction_constraints,
+            importance_type=importance_type,
+            random_state=random_state,
+            n_jobs=n_jobs,
+        )
+
+    def _make_objective(self, y):
+        if callable(self.objective):
+            return Custom(self.objective)
+        cls = REGRESSION_OBJECTIVES[self.objective]
+        if self.objective == "count:poisson" and self.max_delta_step > 0:
+            objective = cls(max_delta_step=self.max_delta_step)
+        else:
+            objective = cls()
+        objective.validate_target(y)
+        return objective
+
+    def _encode_eval_y(self, y):
+        return y.astype(np.float64)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(
+        self, X, y, sample_weight=None, eval_set=None, sample_weight_eval_set=None, verbose=False
+    ):
+        """Fit the boosted trees.
+
+        Parameters
+        ----------
+        X : array-like or sparse (n_samples, n_features); NaN marks missing values.
+        y : array-like (n_samples,)
+        sample_weight : array-like (n_samples,), default=None
+        eval_set : list of (X, y), default=None
+            Validation sets scored every round (``evals_result_``, early stopping).
+        sample_weight_eval_set : list of array-like, default=None
+        verbose : bool, default=False
+            Print the validation scores every round.
+        """
+        X, y, sample_weight = check_X_y(self, X, y, sample_weight, y_numeric=True)
+        return self._fit(
+            X, y.astype(np.float64), sample_weight, eval_set, sample_weight_eval_set, verbose
+        )
+
+    def predict(self, X, iteration_range=None):
+        """Predicted target (output space: e.g. the mean for log-link objectives)."""
+        raw = self._raw_predict(X, iteration_range)[:, 0]
+        return self._inverse_link(raw)
+
+    def _inverse_link(self, raw):
+        if self._objective_name in REGRESSION_OBJECTIVES:
+            return REGRESSION_OBJECTIVES[self._objective_name]().inverse_link(raw)
+        return raw
+
+    def staged_predict(self, X):
+        """Predictions after each boosting round (generator)."""
+        for raw in self._staged_raw(X):
+            yield self._inverse_link(raw[:, 0])
+
+
+class NewtonBoostingClassifier(ClassifierMixin, _BaseNewtonBoosting):
+    """Second-order (XGBoost-style) gradient boosted trees for classification.
+
+    Binary targets use the logistic loss (one tree per round); more classes use the softmax
+    loss with one tree per class per round, as XGBoost's ``multi:softprob``. The parameters are
+    those of :class:`NewtonBoostingRegressor`, plus ``scale_pos_weight`` (weight multiplier of
+    the positive class in binary problems); ``objective`` is ``"binary:logistic"`` (switched to
+    ``"multi:softprob"`` for more than two classes), ``"multi:softprob"``, ``"multi:softmax"``
+    or a callable ``f(y_true, raw) -> (grad, hess)`` on class indices and raw margins ((n,) or
+    (n, n_classes)). The default ``eval_metric`` is ``"logloss"`` / ``"mlogloss"``.
+
+    Attributes
+    ----------
+    classes_ : ndarray (n_classes,)
+    best_iteration_, evals_result_, feature_importances_, n_features_in_, feature_names_in_
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_classification
+    >>> from skextras.ensemble import NewtonBoostingClassifier
+    >>> X, y = make_classification(n_samples=200, random_state=0)
+    >>> clf = NewtonBoostingClassifier(n_estimators=20, max_depth=3).fit(X, y)
+    >>> clf.predict_proba(X[:2]).shape
+    (2, 2)
+    """
+
+    _parameter_constraints = {
+        **_BaseNewtonBoosting._parameter_constraints,
+        "objective": [StrOptions({"binary:logistic", "multi:softprob", "multi:softmax"}), callable],
+        "scale_pos_weight": [Interval(Real, 0, None, closed="neither")],
+    }
+
+    def __init__(
+        self,
+        *,
+        objective="binary:logistic",
+        n_estimators=100,
+        learning_rate=0.3,
+        max_depth=6,
+        max_leaves=0,
+        grow_policy="depthwise",
+        min_child_weight=1.0,
+        gamma=0.0,
+        reg_lambda=1.0,
+        reg_alpha=0.0,
+        max_delta_step=0.0,
+        subsample=1.0,
+        colsample_bytree=1.0,
+        colsample_bylevel=1.0,
+        colsample_bynode=1.0,
+        max_bin=256,
+        scale_pos_weight=1.0,
+        base_score=None,
+        eval_metric=None,
+        early_stopping_rounds=None,
+        monotone_constraints=None,
+        interaction_constraints=None,
+        importance_type="gain",
+        random_state=None,
+        n_jobs=None,
+    ):
+        super().__init__(
+            objective=objective,
+            n_estimators=n_estimators,
+            learning_rate=learning_rate,
+            max_depth=max_depth,
+            max_leaves=max_leaves,
+            grow_policy=grow_policy,
+            min_child_weight=min_child_weight,
+            gamma=gamma,
+            reg_lambda=reg_lambda,
+            reg_alpha=reg_alpha,
+            max_delta_step=max_delta_step,
+            subsample=subsample,
+            colsample_bytree=colsample_bytree,
+            colsample_bylevel=colsample_bylevel,
+            colsample_bynode=colsample_bynode,
+            max_bin=max_bin,
+            base_score=base_score,
+            eval_metric=eval_metric,
+            early_stopping_rounds=early_stopping_rounds,
+            monotone_constraints=monotone_constraints,
+            interaction_constraints=interaction_constraints,
+            importance_type=importance_type,
+            random_state=random_state,
+            n_jobs=n_jobs,
+        )
+        self.scale_pos_weight = scale_pos_weight
+
+    def _make_objective(self, y):
+        n_classes = self.classes_.size
+        if callable(self.objective):
+            return Custom(self.objective, 1 if n_classes == 2 else n_classes)
+        if n_classes == 2 and self.objective == "binary:logistic":
+            return Logistic()
+        return Softmax(n_classes)
+
+    def _encode_eval_y(self, y):
+        unknown = np.setdiff1d(y, self.classes_)
+        if unknown.size:
+            raise ValueError(f"eval_set: y has labels {unknown!r} not seen in training")
+        return np.searchsorted(self.classes_, y).astype(np.float64)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(
+        self, X, y, sample_weight=None, eval_set=None, sample_weight_eval_set=None, verbose=False
+    ):
+        """Fit the boosted trees (see :meth:`NewtonBoostingRegressor.fit`)."""
+        X, y, sample_weight = check_X_y(self, X, y, sample_weight, y_numeric=False)
+        check_classification_targets(y)
+        encoder = LabelEncoder()
+        y_enc = encoder.fit_transform(y).astype(np.float64)
+        self.classes_ = encoder.classes_
+        if self.classes_.size < 2:
+            raise ValueError(
+                f"y has 1 class ({self.classes_[0]!r}); a classifier needs at least 2 classes"
+            )
+        if self.classes_.size == 2 and self.scale_pos_weight != 1.0:
+            base = np.ones(y_enc.size) if sample_weight is None else sample_weight
+            sample_weight = np.where(y_enc == 1, base * self.scale_pos_weight, base)
+        return self._fit(X, y_enc, sample_weight, eval_set, sample_weight_eval_set, verbose)
+
+    def decision_function(self, X, iteration_range=None):
+        """Raw margins: (n,) for two classes, (n, n_classes) otherwise."""
+        raw = self._raw_predict(X, iteration_range)
+        return raw[:, 0] if raw.shape[1] == 1 else raw
+
+    def _proba(self, raw):
+        if raw.shape[1] == 1:
+            p = Logistic().inverse_link(raw[:, 0])
+            return np.column_stack([1.0 - p, p])
+        return Softmax(raw.shape[1]).inverse_link(raw)
+
+    def predict_proba(self, X, iteration_range=None):
+        """Class probabilities (n, n_classes)."""
+        return self._proba(self._raw_predict(X, iteration_range))
+
+    def predict(self, X, iteration_range=None):
+        """Most probable class."""
+        proba = self.predict_proba(X, iteration_range)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    def staged_predict_proba(self, X):
+        """Class probabilities after each boosting round (generator)."""
+        for raw in self._staged_raw(X):
+            yield self._proba(raw)
+
+    def staged_predict(self, X):
+        """Predicted classes after each boosting round (generator)."""
+        for proba in self.staged_predict_proba(X):
+            yield self.classes_[np.argmax(proba, axis=1)]
