@@ -5,7 +5,8 @@ import pytest
 import sklearn.ensemble as sk
 from _ensemble_data import flights_sample, lightgbm_set
 from sklearn.datasets import make_classification, make_regression
-from sklearn.metrics import accuracy_score, r2_score, roc_auc_score
+from sklearn.metrics import r2_score, roc_auc_score
+from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 from skextras.ensemble import AdaBoostClassifier, AdaBoostRegressor, HistTreeClassifier
@@ -101,26 +102,41 @@ def test_regressor_loss_is_validated():
         AdaBoostRegressor(loss="huber").fit([[0.0], [1.0]], [0.0, 1.0])
 
 
-@pytest.mark.parametrize("name", ["binary", "multiclass"])
-def test_classifier_quality_matches_sklearn_on_lightgbm_sets(shared_data, name):
-    X, y, X_test, y_test = lightgbm_set(shared_data, name)
+def test_classifier_quality_matches_sklearn_on_lightgbm_binary(shared_data):
+    X, y, X_test, y_test = lightgbm_set(shared_data, "binary")
     ours = AdaBoostClassifier(n_estimators=50, random_state=0).fit(X, y)
     ref = sk.AdaBoostClassifier(n_estimators=50, random_state=0).fit(X, y)
-    if name == "binary":
-        a = roc_auc_score(y_test, ours.decision_function(X_test))
-        b = roc_auc_score(y_test, ref.decision_function(X_test))
-    else:
-        a = accuracy_score(y_test, ours.predict(X_test))
-        b = accuracy_score(y_test, ref.predict(X_test))
+    a = roc_auc_score(y_test, ours.decision_function(X_test))
+    b = roc_auc_score(y_test, ref.decision_function(X_test))
+    assert a >= b - 0.005, (a, b)
+
+
+def test_classifier_quality_matches_sklearn_on_lightgbm_multiclass(shared_data):
+    # Stumps are near chance on these 5 balanced classes (accuracy ~0.25), so the comparison
+    # uses depth-3 bases, and 3-fold accuracy over train + test because 500 test rows are
+    # too few to resolve 0.005.
+    X, y, X_test, y_test = lightgbm_set(shared_data, "multiclass")
+    X, y = np.vstack([X, X_test]), np.concatenate([y, y_test])
+    ours = AdaBoostClassifier(HistTreeClassifier(max_depth=3), n_estimators=20, random_state=0)
+    ref = sk.AdaBoostClassifier(
+        DecisionTreeClassifier(max_depth=3), n_estimators=20, random_state=0
+    )
+    cv = StratifiedKFold(3, shuffle=True, random_state=0)
+    a = cross_val_score(ours, X, y, cv=cv).mean()
+    b = cross_val_score(ref, X, y, cv=cv).mean()
     assert a >= b - 0.005, (a, b)
 
 
 def test_regressor_quality_matches_sklearn_on_lightgbm_regression(shared_data):
+    # AdaBoost.R2 fits each member on a random weighted bootstrap: average over 3 seeds.
     X, y, X_test, y_test = lightgbm_set(shared_data, "regression")
-    ours = AdaBoostRegressor(n_estimators=30, random_state=0).fit(X, y)
-    ref = sk.AdaBoostRegressor(n_estimators=30, random_state=0).fit(X, y)
-    a, b = r2_score(y_test, ours.predict(X_test)), r2_score(y_test, ref.predict(X_test))
-    assert a >= b - 0.005, (a, b)
+    a, b = [], []
+    for seed in range(3):
+        ours = AdaBoostRegressor(n_estimators=20, random_state=seed).fit(X, y)
+        ref = sk.AdaBoostRegressor(n_estimators=20, random_state=seed).fit(X, y)
+        a.append(r2_score(y_test, ours.predict(X_test)))
+        b.append(r2_score(y_test, ref.predict(X_test)))
+    assert np.mean(a) >= np.mean(b) - 0.005, (a, b)
 
 
 def test_classifier_quality_matches_sklearn_on_flights():

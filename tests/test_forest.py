@@ -24,8 +24,9 @@ PAIRS_REG = [
 ]
 
 
-# Same parameters for both libraries; leaves of >= 10 rows keep the tests short.
-PARITY = dict(n_estimators=40, min_samples_leaf=10, n_jobs=2, random_state=0)
+# Same parameters for both libraries. 100 trees keep the seed-to-seed spread of the scores
+# (about +-0.005 AUC with 40 trees) below the tolerance; leaves of >= 20 rows keep it short.
+PARITY = dict(n_estimators=100, min_samples_leaf=20, n_jobs=2, random_state=0)
 SLOW_ET = pytest.mark.slow
 
 

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import sklearn.ensemble as sk
 from _ensemble_data import flights_sample, lightgbm_set
-from sklearn.metrics import accuracy_score, r2_score, roc_auc_score
+from sklearn.metrics import r2_score, roc_auc_score
+from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.utils.stats import _weighted_percentile
 
 from skextras.ensemble import GradientBoostingClassifier, GradientBoostingRegressor
@@ -133,22 +134,24 @@ def test_exponential_loss_needs_two_classes():
         GradientBoostingClassifier(loss="exponential").fit(X, np.arange(9) % 3)
 
 
-@pytest.mark.parametrize("name", ["binary", "multiclass"])
-def test_classifier_quality_matches_sklearn_on_lightgbm_sets(shared_data, name):
-    X, y, X_test, y_test = lightgbm_set(shared_data, name)
-    # The multiclass set is noisy (accuracy ~0.4 on 500 test rows): a faster learning rate
-    # keeps the sklearn side of the test short.
-    kw = dict(n_estimators=50, random_state=0)
-    if name == "multiclass":
-        kw.update(n_estimators=20, learning_rate=0.5)
-    ours = GradientBoostingClassifier(**kw).fit(X, y)
-    ref = sk.GradientBoostingClassifier(**kw).fit(X, y)
-    if name == "binary":
-        a = roc_auc_score(y_test, ours.decision_function(X_test))
-        b = roc_auc_score(y_test, ref.decision_function(X_test))
-    else:
-        a = accuracy_score(y_test, ours.predict(X_test))
-        b = accuracy_score(y_test, ref.predict(X_test))
+def test_classifier_quality_matches_sklearn_on_lightgbm_binary(shared_data):
+    X, y, X_test, y_test = lightgbm_set(shared_data, "binary")
+    ours = GradientBoostingClassifier(n_estimators=50, random_state=0).fit(X, y)
+    ref = sk.GradientBoostingClassifier(n_estimators=50, random_state=0).fit(X, y)
+    a = roc_auc_score(y_test, ours.decision_function(X_test))
+    b = roc_auc_score(y_test, ref.decision_function(X_test))
+    assert a >= b - 0.005, (a, b)
+
+
+def test_classifier_quality_matches_sklearn_on_lightgbm_multiclass(shared_data):
+    # 500 test rows cannot resolve 0.005 of accuracy on this noisy 5-class set (~0.4):
+    # 3-fold accuracy over train + test instead; a fast learning rate keeps sklearn short.
+    X, y, X_test, y_test = lightgbm_set(shared_data, "multiclass")
+    X, y = np.vstack([X, X_test]), np.concatenate([y, y_test])
+    kw = dict(n_estimators=10, learning_rate=0.5, random_state=0)
+    cv = StratifiedKFold(3, shuffle=True, random_state=0)
+    a = cross_val_score(GradientBoostingClassifier(**kw), X, y, cv=cv).mean()
+    b = cross_val_score(sk.GradientBoostingClassifier(**kw), X, y, cv=cv).mean()
     assert a >= b - 0.005, (a, b)
 
 
