@@ -21,6 +21,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from skextras._engine.tree import apply_forest
 from skextras.ensemble._tree import HistTreeClassifier, HistTreeRegressor, check_X_y
 
 _MAX_INT = np.iinfo(np.int32).max
@@ -115,6 +116,7 @@ class _BaseAdaBoost(BaseEstimator):
         self.estimator_weights_ = np.zeros(self.n_estimators, dtype=np.float64)
         self.estimator_errors_ = np.ones(self.n_estimators, dtype=np.float64)
         self._boost_loop(data, y, sample_weight, check_random_state(self.random_state))
+        self.__dict__.pop("_codes", None)
         return self
 
     def _boost_loop(self, data, y, sample_weight, random_state):
@@ -160,8 +162,9 @@ class _BaseAdaBoost(BaseEstimator):
         member = clone(self.estimator_)
         _set_random_states(member, random_state)
         if self._fast:
-            member._fit_binned(data, y, sample_weight)
-            return member, member._predict_binned(data)
+            member.classes_ = self.classes_
+            leaves = member._fit_binned(data, self._codes, sample_weight, encoded=True)
+            return member, member._node_predictions()[leaves]
         member.fit(data, y, sample_weight=sample_weight)
         return member, member.predict(data)
 
@@ -186,8 +189,13 @@ class _BaseAdaBoost(BaseEstimator):
                 "feature_importances_ attribute."
             ) from exc
 
-    def _member_predict(self, member, X):
-        return member.predict(X)
+    def _member_predictions(self, X, limit=None):
+        """Predictions of the first ``limit`` members, shape (n_samples, n_members)."""
+        members = self.estimators_[:limit]
+        if not self._fast:
+            return np.column_stack([m.predict(X) for m in members])
+        leaves = apply_forest([m.tree_ for m in members], X)
+        return np.column_stack([m._node_predictions()[leaves[:, i]] for i, m in enumerate(members)])
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -254,7 +262,7 @@ class AdaBoostClassifier(ClassifierMixin, _BaseAdaBoost):
 
     def _check_y(self, y):
         check_classification_targets(y)
-        self.classes_ = np.unique(y)
+        self.classes_, self._codes = np.unique(y, return_inverse=True)
         self.n_classes_ = len(self.classes_)
         return y
 
@@ -285,8 +293,9 @@ class AdaBoostClassifier(ClassifierMixin, _BaseAdaBoost):
     def _votes(self, X):
         """Yield each member's SAMME vote matrix (n, K): w for its class, -w/(K-1) else."""
         K = self.n_classes_
-        for member, w in zip(self.estimators_, self.estimator_weights_, strict=False):
-            hit = self._member_predict(member, X)[:, None] == self.classes_[None, :]
+        preds = self._member_predictions(X)
+        for i, w in enumerate(self.estimator_weights_[: preds.shape[1]]):
+            hit = preds[:, i, None] == self.classes_[None, :]
             yield np.where(hit, w, -w / (K - 1))
 
     def decision_function(self, X):
@@ -455,8 +464,8 @@ class AdaBoostRegressor(RegressorMixin, _BaseAdaBoost):
         idx = random_state.choice(np.arange(n), size=n, replace=True, p=sample_weight)
         if self._fast:
             counts = np.bincount(idx, minlength=n).astype(np.float64)
-            member._fit_binned(data, y, counts)
-            return member, member._predict_binned(data)
+            leaves = member._fit_binned(data, y, counts)
+            return member, member._node_predictions()[leaves]
         member.fit(_safe_indexing(data, idx), _safe_indexing(y, idx))
         return member, member.predict(data)
 
@@ -487,7 +496,7 @@ class AdaBoostRegressor(RegressorMixin, _BaseAdaBoost):
         return sample_weight, weight, error
 
     def _median_predict(self, X, limit):
-        preds = np.array([self._member_predict(m, X) for m in self.estimators_[:limit]]).T
+        preds = self._member_predictions(X, limit)
         order = np.argsort(preds, axis=1)
         cdf = np.cumsum(self.estimator_weights_[order], axis=1)
         at_median = cdf >= 0.5 * cdf[:, -1][:, None]

@@ -143,13 +143,24 @@ def _pow2(x):
     return float(2.0 ** np.round(np.log2(x)))
 
 
-def grow(X_binned, gradients, hessians, bin_mapper, params, seed, sample_mask=None, n_threads=1):
+def grow(
+    X_binned,
+    gradients,
+    hessians,
+    bin_mapper,
+    params,
+    seed,
+    sample_mask=None,
+    n_threads=1,
+    return_leaf_of_row=False,
+):
     """Grow one engine tree with its own random stream derived from ``seed``.
 
     The engine only splits when the gain exceeds a small absolute epsilon (XGBoost's), so
     the targets are first rescaled to about unit mean hessian and unit root-mean-square
     gradient (split choice is invariant to both); the tree's values, gains and covers are
-    mapped back. The factors are powers of two, so the round trip is exact.
+    mapped back. The factors are powers of two, so the round trip is exact. With
+    ``return_leaf_of_row`` also returns the leaf id of every training row (-1 outside the mask).
     """
     g = np.asarray(gradients, dtype=np.float64)
     h = np.asarray(hessians, dtype=np.float64)
@@ -164,7 +175,7 @@ def grow(X_binned, gradients, hessians, bin_mapper, params, seed, sample_mask=No
         min_child_weight=params.min_child_weight * a,
         gamma=params.gamma * a / (c * c),
     )
-    tree = grow_tree(
+    out = grow_tree(
         X_binned,
         np.ascontiguousarray(g * (a / c)),
         np.ascontiguousarray(h * a),
@@ -173,11 +184,13 @@ def grow(X_binned, gradients, hessians, bin_mapper, params, seed, sample_mask=No
         np.random.RandomState(np.random.SeedSequence(seed).generate_state(4)),
         sample_mask=sample_mask,
         n_threads=n_threads,
+        return_leaf_of_row=return_leaf_of_row,
     )
+    tree = out[0] if return_leaf_of_row else out
     tree.value = tree.value * c
     tree.gain = tree.gain * (c * c / a)
     tree.cover = tree.cover / a
-    return tree
+    return out
 
 
 class _BaseHistTree(BaseEstimator):
@@ -240,7 +253,8 @@ class _BaseHistTree(BaseEstimator):
         X, y = check_X_y(self, X, y)
         y = self._encode_y(y)
         sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
-        return self._fit_binned(self._bin(X, sample_weight), y, sample_weight, encoded=True)
+        self._fit_binned(self._bin(X, sample_weight), y, sample_weight, encoded=True)
+        return self
 
     def _params(self, total_weight, n_samples, n_features, gain_scale=1.0):
         return make_tree_params(
@@ -369,7 +383,9 @@ class HistTreeClassifier(ClassifierMixin, _BaseHistTree):
         return codes
 
     def _fit_binned(self, binned, y, sample_weight, encoded=False):
-        """Fit on pre-binned data ``binned = (X_binned, bin_mapper)``."""
+        """Fit on pre-binned data ``binned = (X_binned, bin_mapper)``; returns the leaf id of
+        every training row. ``encoded``: ``y`` already holds codes into a preset ``classes_``.
+        """
         self._validate_params()
         X_binned, mapper = binned
         if not encoded:
@@ -383,14 +399,16 @@ class HistTreeClassifier(ClassifierMixin, _BaseHistTree):
             X_binned.shape[1],
             gain_scale_for(max(n_classes, 2), self.criterion),
         )
-        self.tree_ = grow(X_binned, g, h, mapper, params, _seed_of(self.random_state))
-        return self
+        seed = _seed_of(self.random_state)
+        self.tree_, leaves = grow(X_binned, g, h, mapper, params, seed, return_leaf_of_row=True)
+        return leaves
 
-    def _predict_binned(self, binned):
-        values = self.tree_.predict_binned(binned[0])
+    def _node_predictions(self):
+        """The class each node predicts, shape (n_nodes,)."""
         if len(self.classes_) == 1:
-            return np.repeat(self.classes_, values.shape[0])
-        return self.classes_[np.argmax(values_to_proba(values, len(self.classes_)), axis=1)]
+            return np.repeat(self.classes_, self.tree_.n_nodes)
+        proba = values_to_proba(self.tree_.value, len(self.classes_))
+        return self.classes_[np.argmax(proba, axis=1)]
 
     def predict_proba(self, X):
         """Class probabilities (weighted class fractions of the leaf), shape (n, n_classes)."""
@@ -469,19 +487,28 @@ class HistTreeRegressor(RegressorMixin, _BaseHistTree):
         return np.asarray(y, dtype=np.float64)
 
     def _fit_binned(self, binned, y, sample_weight, encoded=False):
-        """Fit on pre-binned data ``binned = (X_binned, bin_mapper)``."""
+        """Fit on pre-binned data ``binned = (X_binned, bin_mapper)``; returns the leaf id of
+        every training row."""
         self._validate_params()
         X_binned, mapper = binned
         y = self._encode_y(y)
         self.n_features_in_ = X_binned.shape[1]
         params = self._params(sample_weight.sum(), X_binned.shape[0], X_binned.shape[1])
-        self.tree_ = grow(
-            X_binned, -sample_weight * y, sample_weight, mapper, params, _seed_of(self.random_state)
+        seed = _seed_of(self.random_state)
+        self.tree_, leaves = grow(
+            X_binned,
+            -sample_weight * y,
+            sample_weight,
+            mapper,
+            params,
+            seed,
+            return_leaf_of_row=True,
         )
-        return self
+        return leaves
 
-    def _predict_binned(self, binned):
-        return self.tree_.predict_binned(binned[0])[:, 0]
+    def _node_predictions(self):
+        """The value each node predicts, shape (n_nodes,)."""
+        return self.tree_.value[:, 0]
 
     def predict(self, X):
         """Leaf mean of each row, shape (n_samples,)."""
