@@ -99,8 +99,8 @@ def models(n_trees, n_boost):
                 lambda: lgb.LGBMClassifier(
                     boosting_type="rf",
                     n_estimators=n_trees,
-                    num_leaves=4096,
-                    min_child_samples=1,
+                    num_leaves=255,
+                    min_child_samples=5,
                     bagging_freq=1,
                     bagging_fraction=0.632,
                     feature_fraction=0.3,

@@ -178,3 +178,15 @@ def test_max_samples_without_bootstrap_is_rejected():
 def test_oob_without_bootstrap_is_rejected():
     with pytest.raises(ValueError, match="Out of bag"):
         ExtraTreesClassifier(oob_score=True).fit([[0.0], [1.0]], [0, 1])
+
+
+@pytest.mark.parametrize("cls", [RandomForestClassifier, ExtraTreesRegressor])
+def test_save_model_load_model_round_trip(tmp_path, cls):
+    X, y = make_classification(300, random_state=0)
+    model = cls(n_estimators=5, random_state=0).fit(X, y)
+    path = tmp_path / "forest.json"
+    model.save_model(path)
+    loaded = cls().load_model(path)
+    assert loaded.get_params() == model.get_params()
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+    np.testing.assert_allclose(loaded.feature_importances_, model.feature_importances_)

@@ -170,3 +170,19 @@ def test_classifier_quality_matches_sklearn_on_flights():
     a = roc_auc_score(y_test, ours.decision_function(X_test))
     b = roc_auc_score(y_test, ref.decision_function(X_test))
     assert a >= b - 0.005, (a, b)
+
+
+@pytest.mark.parametrize(
+    "cls,n_classes", [(GradientBoostingClassifier, 3), (GradientBoostingRegressor, 0)]
+)
+def test_save_model_load_model_round_trip(tmp_path, cls, n_classes):
+    X, y = _integer_regression()
+    if n_classes:
+        y = np.digitize(y, np.quantile(y, [1 / 3, 2 / 3]))
+    model = cls(n_estimators=5, subsample=0.8, random_state=0).fit(X, y)
+    path = tmp_path / "gb.json"
+    model.save_model(path)
+    loaded = cls().load_model(path)
+    np.testing.assert_allclose(loaded.predict(X), model.predict(X))
+    np.testing.assert_allclose(loaded.oob_improvement_, model.oob_improvement_)
+    assert len(list(loaded.staged_predict(X))) == 5

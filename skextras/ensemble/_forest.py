@@ -19,6 +19,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from skextras._engine.tree import apply_forest, predict_forest
+from skextras.ensemble._persistence import JSONPersistMixin
 from skextras.ensemble._tree import (
     _seed_of,
     check_X_y,
@@ -65,7 +66,7 @@ def effective_n_jobs(n_jobs):
     return max(1, n_cpu + 1 + n_jobs if n_jobs < 0 else n_jobs)
 
 
-class _BaseForest(BaseEstimator):
+class _BaseForest(JSONPersistMixin, BaseEstimator):
     """What random forests and extra trees share: bagging, threading, OOB, introspection."""
 
     _parameter_constraints: dict = {
@@ -124,7 +125,7 @@ class _BaseForest(BaseEstimator):
             raise ValueError("Out of bag estimation only available if bootstrap=True")
         self._check_monotonic()
         weight = sample_weight * self._class_weight(y)
-        warm = self.warm_start and hasattr(self, "estimators_")
+        warm = self.warm_start and hasattr(self, "_bin_mapper")
         if not warm:
             self.estimators_ = []
             self._seed = _seed_of(self.random_state)
@@ -231,6 +232,23 @@ class _BaseForest(BaseEstimator):
                 "used to compute any reliable OOB estimates."
             )
         return sums / np.maximum(counts, 1)[:, None]
+
+    def _learned_state(self):
+        learned = {"seed": self._seed}
+        if hasattr(self, "classes_"):
+            learned.update(classes_=self.classes_, n_classes_=self.n_classes_)
+        if hasattr(self, "oob_score_"):
+            learned["oob_score_"] = self.oob_score_
+        return learned, self.estimators_
+
+    def _restore_state(self, learned, trees):
+        self._seed = learned["seed"]
+        if "classes_" in learned:
+            self.classes_ = np.asarray(learned["classes_"])
+            self.n_classes_ = int(learned["n_classes_"])
+        if "oob_score_" in learned:
+            self.oob_score_ = learned["oob_score_"]
+        self.estimators_ = trees
 
     def _check_X_predict(self, X):
         check_is_fitted(self)

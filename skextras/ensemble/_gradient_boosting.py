@@ -25,6 +25,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from skextras._engine.tree import predict_forest
 from skextras.ensemble._forest import _TREE_CONSTRAINTS, effective_n_jobs
 from skextras.ensemble._losses import make_loss
+from skextras.ensemble._persistence import JSONPersistMixin
 from skextras.ensemble._tree import _seed_of, check_X_y, fit_bin_mapper, grow, make_tree_params
 
 _NEWTON_LOSSES = ("squared_error", "log_loss", "exponential")
@@ -52,7 +53,7 @@ def interaction_groups(interaction_cst, n_features):
     return groups + ([rest] if rest else [])
 
 
-class _BaseGradientBoosting(BaseEstimator):
+class _BaseGradientBoosting(JSONPersistMixin, BaseEstimator):
     _parameter_constraints: dict = {
         **_TREE_CONSTRAINTS,
         "learning_rate": [Interval(Real, 0.0, None, closed="left")],
@@ -119,7 +120,7 @@ class _BaseGradientBoosting(BaseEstimator):
             val = (X_val, y_val, w_val)
         else:
             val = None
-        warm = self.warm_start and hasattr(self, "estimators_")
+        warm = self.warm_start and hasattr(self, "_bin_mapper")
         if not warm:
             self._init_state(X, y, sample_weight, weighted)
         elif self.n_estimators < len(self._trees):
@@ -323,6 +324,37 @@ class _BaseGradientBoosting(BaseEstimator):
             raise ValueError(
                 f"monotonic_cst is supported with loss in {_NEWTON_LOSSES}, got loss={self.loss!r}."
             )
+
+    def _learned_state(self):
+        if self.init_ not in (None, "zero"):
+            raise ValueError("save_model supports init=None or 'zero', not an init estimator.")
+        learned = {
+            "init_": self.init_,
+            "init_raw": self._init_raw,
+            "n_trees_per_iteration_": self.n_trees_per_iteration_,
+            "train_score_": self.train_score_,
+        }
+        if hasattr(self, "classes_"):
+            learned.update(classes_=self.classes_, n_classes_=self.n_classes_)
+        for name in ("oob_improvement_", "oob_scores_", "oob_score_"):
+            if hasattr(self, name):
+                learned[name] = getattr(self, name)
+        return learned, [tree for stage in self._trees for tree in stage]
+
+    def _restore_state(self, learned, trees):
+        self.init_ = learned["init_"]
+        self._init_raw = np.asarray(learned["init_raw"], dtype=np.float64)
+        self.n_trees_per_iteration_ = K = int(learned["n_trees_per_iteration_"])
+        self.train_score_ = np.asarray(learned["train_score_"], dtype=np.float64)
+        if "classes_" in learned:
+            self.classes_ = np.asarray(learned["classes_"])
+            self.n_classes_ = int(learned["n_classes_"])
+        for name in ("oob_improvement_", "oob_scores_", "oob_score_"):
+            if name in learned:
+                setattr(self, name, np.asarray(learned[name], dtype=np.float64))
+        self._loss = self._make_loss()
+        self._trees = [trees[i : i + K] for i in range(0, len(trees), K)]
+        self._finish(len(self._trees))
 
     def _raw_checked(self, X):
         check_is_fitted(self)
