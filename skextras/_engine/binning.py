@@ -29,7 +29,7 @@ def _prune_summary(rmin, rmax, wmin, max_size):
     i = 1
     last = 0
     for k in range(1, n):
-        dx2 = 2.0 * ((k * span) / n + begin)
+        dx2 = np.float32(2.0) * ((np.float32(k) * span) / np.float32(n) + begin)
         while i < size - 1 and dx2 >= rmax[i + 1] + rmin[i + 1]:
             i += 1
         if i == size - 1:
@@ -60,8 +60,9 @@ def _find_thresholds(values, weights, max_bin_non_missing):
     distinct, inverse = np.unique(values, return_inverse=True)
     if distinct.size <= max_bin_non_missing:
         return (distinct[:-1] + distinct[1:]) * 0.5
-    weights = np.bincount(inverse, weights=weights, minlength=distinct.size)
-    rmax = np.cumsum(weights)
+    # float32 rank arithmetic, as in XGBoost's summary, so that rank ties round the same way.
+    weights = np.bincount(inverse, weights=weights, minlength=distinct.size).astype(np.float32)
+    rmax = np.cumsum(weights, dtype=np.float32)
     rmin = rmax - weights
     keep = np.arange(distinct.size)
     for max_size in (
