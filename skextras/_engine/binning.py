@@ -75,19 +75,26 @@ def _find_thresholds(values, weights, max_bin_non_missing):
     return (distinct[cut_idx - 1] + distinct[cut_idx]) * 0.5
 
 
+_ROW_CHUNK = 4096
+
+
 @pnjit
 def _bin_dense(X, thresholds, n_thresholds, missing_bin, out):
     # Categorical codes need no branch: their thresholds are code + 0.5, so the search puts
     # each code in its own bin and unseen codes in the nearest one, as raw-value prediction does.
+    # Row chunks keep a C-ordered X block in cache while its columns are binned one by one.
     n, p = X.shape
-    for j in prange(p):
-        t = thresholds[j, : n_thresholds[j]]
-        for i in range(n):
-            x = X[i, j]
-            if np.isnan(x):
-                out[i, j] = missing_bin
-            else:
-                out[i, j] = np.searchsorted(t, x)
+    for chunk in prange((n + _ROW_CHUNK - 1) // _ROW_CHUNK):
+        start = chunk * _ROW_CHUNK
+        stop = min(start + _ROW_CHUNK, n)
+        for j in range(p):
+            t = thresholds[j, : n_thresholds[j]]
+            for i in range(start, stop):
+                x = X[i, j]
+                if np.isnan(x):
+                    out[i, j] = missing_bin
+                else:
+                    out[i, j] = np.searchsorted(t, x)
 
 
 @njit
