@@ -125,7 +125,8 @@ def test_missing_values_default_direction_matches_xgboost(shared_data):
 
 
 @pytest.mark.parametrize(
-    "objective", ["count:poisson", "reg:gamma", "reg:tweedie", "reg:pseudohubererror"]
+    "objective",
+    ["count:poisson", "reg:gamma", "reg:tweedie", "reg:pseudohubererror", "reg:absoluteerror"],
 )
 def test_objectives_match_xgboost(shared_data, objective):
     X, y, Xt, _ = _load(shared_data, "regression")

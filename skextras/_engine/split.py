@@ -172,6 +172,9 @@ def _best_split_single(
     hl = 0.0
     cl = 0.0
     for b in range(last + 1):
+        if hf[b, 2] == 0.0 and hf[b, 1] == 0.0 and chosen == -2 and b < n_bins - 1:
+            # An empty bin repeats the previous partition, whose gain already competed.
+            continue
         gl += hf[b, 0]
         hl += hf[b, 1]
         cl += hf[b, 2]

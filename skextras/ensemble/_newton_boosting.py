@@ -259,6 +259,8 @@ class _BaseNewtonBoosting(BaseEstimator):
                     n_threads=n_threads,
                     return_leaf_of_row=True,
                 )
+                if hasattr(objective, "leaf_values"):
+                    self._refresh_leaves(objective, tree, leaf, y, raw[:, k], sample_weight)
                 if mask is None:
                     raw[:, k] += tree.value[leaf, 0]
                 else:
@@ -289,6 +291,11 @@ class _BaseNewtonBoosting(BaseEstimator):
         self.n_estimators_ = n_rounds
         self.n_outputs_ = k_out
         self._objective_name = objective.name
+
+    def _refresh_leaves(self, objective, tree, leaf_of_row, y, raw, sample_weight):
+        leaves = np.flatnonzero(tree.left == -1)
+        values = objective.leaf_values(y, raw, sample_weight, leaf_of_row, leaves)
+        tree.value[leaves, 0] = values * self.learning_rate
 
     def _bytree_mask(self, rng, p):
         if self.colsample_bytree >= 1:
