@@ -29,7 +29,7 @@ def _prune_summary(rmin, rmax, wmin, max_size):
     i = 1
     last = 0
     for k in range(1, n):
-        dx2 = 2.0 * ((k * span) / n + begin)
+        dx2 = np.float32(2.0) * ((np.float32(k) * span) / np.float32(n) + begin)
         while i < size - 1 and dx2 >= rmax[i + 1] + rmin[i + 1]:
             i += 1
         if i == size - 1:
@@ -60,8 +60,9 @@ def _find_thresholds(values, weights, max_bin_non_missing):
     distinct, inverse = np.unique(values, return_inverse=True)
     if distinct.size <= max_bin_non_missing:
         return (distinct[:-1] + distinct[1:]) * 0.5
-    weights = np.bincount(inverse, weights=weights, minlength=distinct.size)
-    rmax = np.cumsum(weights)
+    # float32 rank arithmetic, as in XGBoost's summary, so that rank ties round the same way.
+    weights = np.bincount(inverse, weights=weights, minlength=distinct.size).astype(np.float32)
+    rmax = np.cumsum(weights, dtype=np.float32)
     rmin = rmax - weights
     keep = np.arange(distinct.size)
     for max_size in (
@@ -74,19 +75,26 @@ def _find_thresholds(values, weights, max_bin_non_missing):
     return (distinct[cut_idx - 1] + distinct[cut_idx]) * 0.5
 
 
+_ROW_CHUNK = 4096
+
+
 @pnjit
 def _bin_dense(X, thresholds, n_thresholds, missing_bin, out):
     # Categorical codes need no branch: their thresholds are code + 0.5, so the search puts
     # each code in its own bin and unseen codes in the nearest one, as raw-value prediction does.
+    # Row chunks keep a C-ordered X block in cache while its columns are binned one by one.
     n, p = X.shape
-    for j in prange(p):
-        t = thresholds[j, : n_thresholds[j]]
-        for i in range(n):
-            x = X[i, j]
-            if np.isnan(x):
-                out[i, j] = missing_bin
-            else:
-                out[i, j] = np.searchsorted(t, x)
+    for chunk in prange((n + _ROW_CHUNK - 1) // _ROW_CHUNK):
+        start = chunk * _ROW_CHUNK
+        stop = min(start + _ROW_CHUNK, n)
+        for j in range(p):
+            t = thresholds[j, : n_thresholds[j]]
+            for i in range(start, stop):
+                x = X[i, j]
+                if np.isnan(x):
+                    out[i, j] = missing_bin
+                else:
+                    out[i, j] = np.searchsorted(t, x)
 
 
 @njit

@@ -204,7 +204,9 @@ class TreeGrower:
             self.level_features[node.depth] = level
         features = self._sample(level, self.params.colsample_bynode)
         if self.interaction_sets is not None and node.path_features:
-            allowed = set()
+            # XGBoost's rule: features already on the path, plus every feature of each
+            # constraint set that contains the whole path.
+            allowed = set(node.path_features)
             for s in self.interaction_sets:
                 if node.path_features <= s:
                     allowed |= s

@@ -8,6 +8,7 @@ finder). The larger child of a split gets its histogram as parent minus the smal
 which halves the work per level.
 """
 
+import numba
 import numpy as np
 from numba import prange
 
@@ -27,40 +28,62 @@ def _gather(rows, gradients, hessians):
     return gh
 
 
+@njit
+def _feature_histogram(col, rows, gh, hf):
+    n_outputs = gh.shape[1] - 1
+    hf[:, :] = 0.0
+    if n_outputs == 1:
+        for i in range(rows.size):
+            b = col[rows[i]]
+            hf[b, 0] += gh[i, 0]
+            hf[b, 1] += gh[i, 1]
+            if gh[i, 1] != 0.0:
+                hf[b, 2] += 1.0
+    else:
+        for i in range(rows.size):
+            b = col[rows[i]]
+            for c in range(n_outputs + 1):
+                hf[b, c] += gh[i, c]
+            if gh[i, n_outputs] != 0.0:
+                hf[b, n_outputs + 1] += 1.0
+
+
 @pnjit
+def _build_parallel(X_binned, rows, gh, features, hist):
+    for fi in prange(features.size):
+        f = features[fi]
+        _feature_histogram(X_binned[:, f], rows, gh, hist[f])
+
+
+@njit
+def _build_serial(X_binned, rows, gh, features, hist):
+    for fi in range(features.size):
+        f = features[fi]
+        _feature_histogram(X_binned[:, f], rows, gh, hist[f])
+
+
+# Below this many (row, feature) cells a node's histogram is built on one thread: waking the
+# pool costs more than it saves.
+_PARALLEL_MIN_CELLS = 200_000
+
+
 def build_histogram(X_binned, rows, gradients, hessians, features, hist):
     """Fill ``hist[f]`` for ``f in features`` from the rows ``rows``.
 
     X_binned: uint8 (n, p) Fortran; rows: int32 row indices; gradients: (n, K); hessians: (n,).
+    Large nodes are split across threads by feature (``_numba.threads`` sets how many).
     """
     gh = _gather(rows, gradients, hessians)
-    n_outputs = gradients.shape[1]
-    n_rows = rows.size
-    for fi in prange(features.size):
-        f = features[fi]
-        col = X_binned[:, f]
-        hf = hist[f]
-        hf[:, :] = 0.0
-        if n_outputs == 1:
-            for i in range(n_rows):
-                b = col[rows[i]]
-                hf[b, 0] += gh[i, 0]
-                hf[b, 1] += gh[i, 1]
-                if gh[i, 1] != 0.0:
-                    hf[b, 2] += 1.0
-        else:
-            for i in range(n_rows):
-                b = col[rows[i]]
-                for c in range(n_outputs + 1):
-                    hf[b, c] += gh[i, c]
-                if gh[i, n_outputs] != 0.0:
-                    hf[b, n_outputs + 1] += 1.0
+    if rows.size * features.size >= _PARALLEL_MIN_CELLS and numba.get_num_threads() > 1:
+        _build_parallel(X_binned, rows, gh, features, hist)
+    else:
+        _build_serial(X_binned, rows, gh, features, hist)
 
 
-@pnjit
+@njit
 def subtract_histogram(parent, child, features, out):
     """``out[f] = parent[f] - child[f]`` for ``f in features`` (the sibling's histogram)."""
-    for fi in prange(features.size):
+    for fi in range(features.size):
         f = features[fi]
         out[f] = parent[f] - child[f]
 

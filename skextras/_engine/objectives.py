@@ -14,10 +14,22 @@ def _weights(y, sample_weight):
     return np.ones(y.shape[0]) if sample_weight is None else sample_weight
 
 
-def _weighted_quantile(values, weights, q):
+def _quantile(values, weights, q):
+    """XGBoost's quantile: interpolated between order statistics without weights, the first
+    value whose cumulative weight reaches ``q`` of the total with weights."""
     order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    n = ordered.size
+    if weights is None:
+        if q <= 1.0 / (n + 1):
+            return ordered[0]
+        if q >= n / (n + 1):
+            return ordered[-1]
+        x = q * (n + 1)
+        k = int(np.floor(x)) - 1
+        return ordered[k] + (x - 1 - k) * (ordered[k + 1] - ordered[k])
     cum = np.cumsum(weights[order])
-    return values[order][min(np.searchsorted(cum, q * cum[-1]), values.size - 1)]
+    return ordered[min(np.searchsorted(cum, q * cum[-1]), n - 1)]
 
 
 class Objective:
@@ -66,7 +78,26 @@ class AbsoluteError(Objective):
         return np.sign(raw - y), np.ones_like(raw)
 
     def init_score(self, y, sample_weight=None):
-        return float(_weighted_quantile(y, _weights(y, sample_weight), 0.5))
+        return float(_quantile(y, sample_weight, 0.5))
+
+    def leaf_values(self, y, raw, sample_weight, leaf_of_row, leaves):
+        """Median residual of the rows in each leaf of ``leaves`` (0 for an empty leaf).
+
+        XGBoost replaces the Newton leaf values of L1 trees by these (``leaf_of_row`` is -1
+        for rows outside the round's subsample).
+        """
+        used = np.flatnonzero(leaf_of_row >= 0)
+        order = used[np.argsort(leaf_of_row[used], kind="stable")]
+        bounds = np.searchsorted(leaf_of_row[order], leaves, side="left")
+        ends = np.searchsorted(leaf_of_row[order], leaves, side="right")
+        residual = y - raw
+        out = np.zeros(leaves.size)
+        for j, (lo, hi) in enumerate(zip(bounds, ends, strict=True)):
+            if hi > lo:
+                rows = order[lo:hi]
+                w = None if sample_weight is None else sample_weight[rows]
+                out[j] = _quantile(residual[rows], w, 0.5)
+        return out
 
 
 class PseudoHuber(Objective):
@@ -86,7 +117,7 @@ class PseudoHuber(Objective):
     def init_score(self, y, sample_weight=None):
         # The loss is convex: Newton steps from the median converge to the optimal constant.
         w = _weights(y, sample_weight)
-        c = float(_weighted_quantile(y, w, 0.5))
+        c = float(_quantile(y, sample_weight, 0.5))
         for _ in range(50):
             g, h = self.gradient_hessian(y, np.full(y.shape, c), w)
             step = g.sum() / h.sum()

@@ -15,9 +15,8 @@ For gradient sums G, hessian sum H, L2 ``lambda``, L1 ``alpha``:
 """
 
 import numpy as np
-from numba import prange
 
-from ._numba import njit, pnjit
+from ._numba import njit
 
 CRITERIA = {"newton": 0, "entropy": 1}
 
@@ -115,6 +114,114 @@ def _evaluate(left, parent, right, n_outputs, params, constraint, lower, upper):
 
 
 @njit
+def _score_single(g, h, params, lower, upper):
+    """``node_score`` of a single-output newton node from scalars (the boosting hot path)."""
+    if h <= 0.0:
+        return 0.0
+    if params[MAX_DELTA_STEP] == 0.0 and params[CONSTRAINED] == 0.0:
+        denominator = h + params[LAMBDA]
+        if denominator <= 0.0:
+            return 0.0
+        t = max(abs(g) - params[ALPHA], 0.0)
+        return t * t / denominator
+    w = leaf_weight(g, h, params, lower, upper)
+    return -(2.0 * g * w + (h + params[LAMBDA]) * w * w)
+
+
+@njit
+def _gain_single(gl, hl, cl, gr, hr, cr, parent_score, params, constraint, lower, upper):
+    """float32 gain of a single-output split, or -inf if a child breaks a constraint."""
+    min_rows = max(params[MIN_SAMPLES_LEAF], 1.0)
+    mcw = params[MIN_CHILD_WEIGHT]
+    if hl <= 0.0 or hr <= 0.0 or hl < mcw or hr < mcw or cl < min_rows or cr < min_rows:
+        return -np.inf
+    if constraint != 0:
+        w_left = leaf_weight(gl, hl, params, lower, upper)
+        w_right = leaf_weight(gr, hr, params, lower, upper)
+        if (constraint > 0 and w_left > w_right) or (constraint < 0 and w_left < w_right):
+            return -np.inf
+    score = _score_single(gl, hl, params, lower, upper) + _score_single(
+        gr, hr, params, lower, upper
+    )
+    return np.float32(score - parent_score)
+
+
+@njit
+def _best_split_single(
+    hf,
+    n_bins,
+    missing_bin,
+    parent,
+    parent_score,
+    params,
+    constraint,
+    lower,
+    upper,
+    chosen,
+    out_left,
+):
+    """``_best_split_feature`` for one output and the newton criterion, on scalars."""
+    g_all, h_all, c_all = parent[0], parent[1], parent[2]
+    g_miss, h_miss, c_miss = hf[missing_bin, 0], hf[missing_bin, 1], hf[missing_bin, 2]
+    has_missing = c_miss > 0 or h_miss != 0.0
+    last = n_bins - 1 if has_missing else n_bins - 2
+    best = -np.inf
+    best_bin = -1
+    best_missing_left = False
+    gl = 0.0
+    hl = 0.0
+    cl = 0.0
+    for b in range(last + 1):
+        if hf[b, 2] == 0.0 and hf[b, 1] == 0.0 and chosen == -2 and b < n_bins - 1:
+            # An empty bin repeats the previous partition, whose gain already competed.
+            continue
+        gl += hf[b, 0]
+        hl += hf[b, 1]
+        cl += hf[b, 2]
+        if chosen != -2 and b != chosen:
+            continue
+        gain = _gain_single(
+            gl,
+            hl,
+            cl,
+            g_all - gl,
+            h_all - hl,
+            c_all - cl,
+            parent_score,
+            params,
+            constraint,
+            lower,
+            upper,
+        )
+        if gain > best:
+            best = gain
+            best_bin = b
+            best_missing_left = False
+            out_left[0], out_left[1], out_left[2] = gl, hl, cl
+        if has_missing and b < n_bins - 1:
+            g2, h2, c2 = gl + g_miss, hl + h_miss, cl + c_miss
+            gain = _gain_single(
+                g2,
+                h2,
+                c2,
+                g_all - g2,
+                h_all - h2,
+                c_all - c2,
+                parent_score,
+                params,
+                constraint,
+                lower,
+                upper,
+            )
+            if gain > best:
+                best = gain
+                best_bin = b
+                best_missing_left = True
+                out_left[0], out_left[1], out_left[2] = g2, h2, c2
+    return best, best_bin, best_missing_left
+
+
+@njit
 def _bin_range(hf, n_bins, count_col):
     """First and last non-empty bin among the first ``n_bins`` bins (-1, -1 if none)."""
     lo = -1
@@ -152,6 +259,26 @@ def _best_split_feature(
     left (XGBoost's forward then backward enumeration; the right wins ties). ``rand_u >= 0``
     draws one threshold uniformly among the node's occupied bins (ExtraTrees).
     """
+    chosen = -2
+    if rand_u >= 0.0:
+        lo, hi = _bin_range(hf, n_bins, n_outputs + 1)
+        if lo < 0:
+            return -np.inf, -1, False
+        chosen = lo + int(rand_u * (hi - lo)) if hi > lo else n_bins - 1
+    if n_outputs == 1 and params[CRITERION] == 0.0:
+        return _best_split_single(
+            hf,
+            n_bins,
+            missing_bin,
+            parent,
+            parent_score,
+            params,
+            constraint,
+            lower,
+            upper,
+            chosen,
+            out_left,
+        )
     n_stats = n_outputs + 2
     missing = hf[missing_bin]
     has_missing = missing[n_outputs + 1] > 0 or missing[n_outputs] != 0.0
@@ -162,12 +289,6 @@ def _best_split_feature(
     best_bin = -1
     best_missing_left = False
     last = n_bins - 1 if has_missing else n_bins - 2
-    chosen = -2
-    if rand_u >= 0.0:
-        lo, hi = _bin_range(hf, n_bins, n_outputs + 1)
-        if lo < 0:
-            return best, best_bin, best_missing_left
-        chosen = lo + int(rand_u * (hi - lo)) if hi > lo else n_bins - 1
     for b in range(last + 1):
         for c in range(n_stats):
             left[c] += hf[b, c]
@@ -195,7 +316,7 @@ def _best_split_feature(
     return best, best_bin, best_missing_left
 
 
-@pnjit
+@njit
 def find_best_split(
     hist, features, n_bins_non_missing, missing_bin, parent, params, monotone, lower, upper, rand_u
 ):
@@ -221,7 +342,8 @@ def find_best_split(
     missing_left = np.zeros(n_candidates, dtype=np.bool_)
     lefts = np.zeros((n_candidates, n_outputs + 2))
     parent_score = node_score(parent, n_outputs, params, lower, upper)
-    for i in prange(n_candidates):
+    # Serial on purpose: a node's scan is microseconds, less than waking a thread pool.
+    for i in range(n_candidates):
         f = features[i]
         u = rand_u[i] if rand_u.size > 0 else -1.0
         s, b, ml = _best_split_feature(

@@ -197,7 +197,8 @@ class _BaseNewtonBoosting(BaseEstimator):
     def _initial_margin(self, objective, y, sample_weight):
         if self.base_score is None:
             return np.atleast_1d(objective.init_score(y, sample_weight)).astype(np.float64)
-        if isinstance(objective, Custom):
+        if isinstance(objective, (Custom, Softmax)):
+            # Softmax margins are defined up to a constant: XGBoost uses base_score itself.
             return np.full(objective.n_outputs, float(self.base_score))
         return np.atleast_1d(objective.link(np.float64(self.base_score))) * np.ones(
             objective.n_outputs
@@ -221,13 +222,13 @@ class _BaseNewtonBoosting(BaseEstimator):
             sets.append((Xe, ye, we))
         return sets
 
-    def _boost(self, X, y, sample_weight, objective, eval_sets, verbose):
+    def _boost(self, X, y, sample_weight, objective, eval_sets, verbose, bin_weight):
         rng = check_random_state(self.random_state)
         n_threads = effective_n_threads(self.n_jobs)
         bin_mapper = BinMapper(
             max_bin=self.max_bin, random_state=rng.randint(2**31 - 1), n_threads=n_threads
         )
-        X_binned = bin_mapper.fit_transform(X, sample_weight)
+        X_binned = bin_mapper.fit_transform(X, bin_weight)
         n, p = X.shape
         k_out = objective.n_outputs
         self._init_margin = self._initial_margin(objective, y, sample_weight)
@@ -258,6 +259,8 @@ class _BaseNewtonBoosting(BaseEstimator):
                     n_threads=n_threads,
                     return_leaf_of_row=True,
                 )
+                if hasattr(objective, "leaf_values"):
+                    self._refresh_leaves(objective, tree, leaf, y, raw[:, k], sample_weight)
                 if mask is None:
                     raw[:, k] += tree.value[leaf, 0]
                 else:
@@ -289,6 +292,11 @@ class _BaseNewtonBoosting(BaseEstimator):
         self.n_outputs_ = k_out
         self._objective_name = objective.name
 
+    def _refresh_leaves(self, objective, tree, leaf_of_row, y, raw, sample_weight):
+        leaves = np.flatnonzero(tree.left == -1)
+        values = objective.leaf_values(y, raw, sample_weight, leaf_of_row, leaves)
+        tree.value[leaves, 0] = values * self.learning_rate
+
     def _bytree_mask(self, rng, p):
         if self.colsample_bytree >= 1:
             return None
@@ -309,14 +317,17 @@ class _BaseNewtonBoosting(BaseEstimator):
             print("\t".join(line), file=sys.stdout)
         return score
 
-    def _fit(self, X, y, sample_weight, eval_set, sample_weight_eval_set, verbose):
+    def _fit(self, X, y, sample_weight, eval_set, sample_weight_eval_set, verbose, bin_weight=None):
+        """Boost; ``bin_weight`` (default: sample_weight) weights the bin quantiles."""
         if self.early_stopping_rounds is not None and not eval_set:
             raise ValueError(
                 "early_stopping_rounds needs at least one validation set in fit(eval_set=...)"
             )
         objective = self._make_objective(y)
         eval_sets = self._prepare_eval_sets(eval_set, sample_weight_eval_set)
-        self._boost(X, y, sample_weight, objective, eval_sets, verbose)
+        if bin_weight is None:
+            bin_weight = sample_weight
+        self._boost(X, y, sample_weight, objective, eval_sets, verbose, bin_weight)
         return self
 
     # -- prediction -----------------------------------------------------------------------------
@@ -706,10 +717,14 @@ class NewtonBoostingClassifier(ClassifierMixin, _BaseNewtonBoosting):
             raise ValueError(
                 f"y has 1 class ({self.classes_[0]!r}); a classifier needs at least 2 classes"
             )
+        bin_weight = sample_weight
         if self.classes_.size == 2 and self.scale_pos_weight != 1.0:
+            # XGBoost scales the positive rows' gradients, not their weight in the bin sketch.
             base = np.ones(y_enc.size) if sample_weight is None else sample_weight
             sample_weight = np.where(y_enc == 1, base * self.scale_pos_weight, base)
-        return self._fit(X, y_enc, sample_weight, eval_set, sample_weight_eval_set, verbose)
+        return self._fit(
+            X, y_enc, sample_weight, eval_set, sample_weight_eval_set, verbose, bin_weight
+        )
 
     def decision_function(self, X, iteration_range=None):
         """Raw margins: (n,) for two classes, (n, n_classes) otherwise."""
