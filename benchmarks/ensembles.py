@@ -144,6 +144,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="50k train rows only")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes (seconds), for CI")
+    parser.add_argument(
+        "--only", nargs="*", default=None, help="model families to run (e.g. AdaBoost)"
+    )
     args = parser.parse_args(argv)
 
     data = None if args.smoke else load_flights()
@@ -169,6 +172,8 @@ def main(argv=None):
         X, y = X_all[:n], y_all[:n]
         ours_fit = {}
         for family, impl, factory in models(n_trees, n_boost):
+            if args.only and family not in args.only:
+                continue
             fit_s, pred_s, acc, auc = run_one(factory, X, y, X_test, y_test)
             if impl == "skextras":
                 ours_fit[family] = fit_s
@@ -178,8 +183,11 @@ def main(argv=None):
                 f"{acc:>8.4f}{auc:>8.4f}{speedup:>7.1f}",
                 flush=True,
             )
-    peak = forest_peak_memory(X_all[: sizes[-1]], y_all[: sizes[-1]], n_trees)
-    print(f"\npeak traced memory, our {n_trees}-tree forest on {sizes[-1]} x 13: {peak:.0f} MiB")
+    if not args.only or "RandomForest" in args.only:
+        peak = forest_peak_memory(X_all[: sizes[-1]], y_all[: sizes[-1]], n_trees)
+        print(
+            f"\npeak traced memory, our {n_trees}-tree forest on {sizes[-1]} x 13: {peak:.0f} MiB"
+        )
     print("fit x = peer fit seconds / our fit seconds (same family, same size)")
 
 

@@ -235,7 +235,7 @@ class _BaseGradientBoosting(JSONPersistMixin, BaseEstimator):
         for k in range(self.n_trees_per_iteration_):
             r = neg[:, k]
             h = w * self._newton_hessian(y, raw, k) if self._newton else w
-            tree = grow(
+            tree, leaves = grow(
                 X_binned,
                 -w * r,
                 h,
@@ -244,8 +244,10 @@ class _BaseGradientBoosting(JSONPersistMixin, BaseEstimator):
                 [self._seed, stage, k],
                 sample_mask=mask,
                 n_threads=effective_n_jobs(self.n_jobs),
+                return_leaf_of_row=True,
             )
-            leaves = tree.apply_binned(X_binned, n_threads=effective_n_jobs(self.n_jobs))
+            if mask is not None:
+                leaves[~mask] = tree.apply_binned(X_binned[~mask], n_threads=1)
             if self._newton:
                 update = tree.value[:, 0] * self._newton_scale()
             else:
