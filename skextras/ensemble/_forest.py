@@ -6,11 +6,11 @@ is ever copied. Trees are grown on a thread pool (the engine's kernels release t
 """
 
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
+from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -54,6 +54,36 @@ _TREE_CONSTRAINTS = {
     "max_bin": [Interval(Integral, 3, 256, closed="both")],
     "monotonic_cst": ["array-like", None],
 }
+
+
+def _bootstrap_indices(bagging, i, n_samples):
+    """Row indices drawn for tree ``i`` (None without bootstrap): one stream per tree, so
+    results do not depend on n_jobs or on warm-start increments."""
+    if bagging is None:
+        return None
+    seed, n_draw = bagging
+    return np.random.default_rng([seed, i, 0]).integers(0, n_samples, n_draw)
+
+
+def _grow_trees(
+    tree_ids, X_binned, y, weight, params, mapper, seed, bagging, balanced_subsample, targets
+):
+    """Grow the trees ``tree_ids`` (a worker's share): bootstrap counts times weights."""
+    trees = []
+    for i in tree_ids:
+        idx = _bootstrap_indices(bagging, i, y.shape[0])
+        w = weight
+        if idx is not None:
+            counts = np.bincount(idx, minlength=y.shape[0]).astype(np.float64)
+            if balanced_subsample:
+                counts *= compute_sample_weight("balanced", y, indices=idx)
+            w = weight * counts
+        if targets[0] == "class":
+            g, h = class_targets(y, w, targets[1], targets[2])
+        else:
+            g, h = -w * y, w
+        trees.append(grow(X_binned, g, h, mapper, params, [seed, int(i), 1]))
+    return trees
 
 
 def effective_n_jobs(n_jobs):
@@ -161,33 +191,36 @@ class _BaseForest(JSONPersistMixin, BaseEstimator):
             return int(self.max_samples)
         return max(round(n_samples * self.max_samples), 1)
 
-    def _draw(self, i, n_samples):
-        """Bootstrap indices of tree ``i`` (None without bootstrap): a stream per tree."""
+    def _bagging(self, n_samples):
+        """What a worker needs to rebuild tree ``i``'s bootstrap: (seed, n_samples, draw size)."""
         if not self.bootstrap:
             return None
-        rng = np.random.default_rng([self._seed, i, 0])
-        return rng.integers(0, n_samples, self._n_bootstrap(n_samples))
+        return self._seed, self._n_bootstrap(n_samples)
 
-    def _tree_weight(self, i, y, weight):
-        idx = self._draw(i, y.shape[0])
-        if idx is None:
-            return weight
-        counts = np.bincount(idx, minlength=y.shape[0]).astype(np.float64)
-        if getattr(self, "class_weight", None) == "balanced_subsample":
-            counts *= compute_sample_weight("balanced", y, indices=idx)
-        return weight * counts
+    def _draw(self, i, n_samples):
+        """Bootstrap indices of tree ``i`` (None without bootstrap)."""
+        return _bootstrap_indices(self._bagging(n_samples), i, n_samples)
 
     def _grow_all(self, X_binned, y, weight, params, tree_ids):
-        def one(i):
-            w = self._tree_weight(i, y, weight)
-            g, h = self._targets(y, w)
-            return grow(X_binned, g, h, self._bin_mapper, params, [self._seed, i, 1])
-
-        n_jobs = effective_n_jobs(self.n_jobs)
-        if n_jobs == 1 or len(tree_ids) <= 1:
-            return [one(i) for i in tree_ids]
-        with ThreadPoolExecutor(max_workers=n_jobs) as pool:
-            return list(pool.map(one, tree_ids))
+        """Grow the trees ``tree_ids``; n_jobs > 1 uses worker processes, because the
+        engine's per-node bookkeeping is Python and would serialise threads on the GIL."""
+        task = dict(
+            X_binned=X_binned,
+            y=y,
+            weight=weight,
+            params=params,
+            mapper=self._bin_mapper,
+            seed=self._seed,
+            bagging=self._bagging(y.shape[0]),
+            balanced_subsample=getattr(self, "class_weight", None) == "balanced_subsample",
+            targets=self._target_spec(),
+        )
+        n_jobs = min(effective_n_jobs(self.n_jobs), len(tree_ids))
+        if n_jobs <= 1:
+            return _grow_trees(list(tree_ids), **task)
+        chunks = [list(c) for c in np.array_split(np.asarray(tree_ids), n_jobs) if len(c)]
+        parts = Parallel(n_jobs=n_jobs)(delayed(_grow_trees)(c, **task) for c in chunks)
+        return [tree for part in parts for tree in part]
 
     def _tree_params(self, weight, shape):
         return make_tree_params(
@@ -336,8 +369,8 @@ class _ForestClassifierMixin(ClassifierMixin):
     def _gain_scale(self):
         return gain_scale_for(self._n_classes_eff(), self.criterion)
 
-    def _targets(self, y, w):
-        return class_targets(y, w, self._n_classes_eff(), self.criterion)
+    def _target_spec(self):
+        return ("class", self._n_classes_eff(), self.criterion)
 
     def _tree_output(self, values):
         return values_to_proba(values, self._n_classes_eff())
@@ -380,8 +413,8 @@ class _ForestRegressorMixin(RegressorMixin):
     def _gain_scale(self):
         return 1.0
 
-    def _targets(self, y, w):
-        return -w * y, w
+    def _target_spec(self):
+        return ("regression",)
 
     def _tree_output(self, values):
         return values
