@@ -190,3 +190,11 @@ def test_save_model_load_model_round_trip(tmp_path, cls):
     assert loaded.get_params() == model.get_params()
     np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
     np.testing.assert_allclose(loaded.feature_importances_, model.feature_importances_)
+
+
+def test_max_samples_draws_smaller_bootstraps():
+    X, y = make_classification(400, random_state=0)
+    model = RandomForestClassifier(n_estimators=3, max_samples=0.25, random_state=0).fit(X, y)
+    assert all(t.n_samples[0] <= 100 for t in model.estimators_)
+    full = RandomForestClassifier(n_estimators=3, random_state=0).fit(X, y)
+    assert all(t.n_samples[0] > 200 for t in full.estimators_)

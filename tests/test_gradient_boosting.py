@@ -186,3 +186,22 @@ def test_save_model_load_model_round_trip(tmp_path, cls, n_classes):
     np.testing.assert_allclose(loaded.predict(X), model.predict(X))
     np.testing.assert_allclose(loaded.oob_improvement_, model.oob_improvement_)
     assert len(list(loaded.staged_predict(X))) == 5
+
+
+def test_init_estimator_and_zero_match_sklearn_when_bins_are_exact():
+    from sklearn.dummy import DummyRegressor
+
+    X, y = _integer_regression(seed=3)
+    for init in (DummyRegressor(strategy="median"), "zero"):
+        kw = dict(loss="absolute_error", n_estimators=5, init=init, random_state=0)
+        ours = GradientBoostingRegressor(**kw).fit(X, y)
+        ref = sk.GradientBoostingRegressor(**kw).fit(X, y)
+        np.testing.assert_allclose(ours.predict(X), ref.predict(X), rtol=1e-9, atol=1e-9)
+
+
+def test_string_labels_round_trip_through_predict():
+    X, y = _integer_regression(seed=4)
+    labels = np.where(y > np.median(y), "late", "on time")
+    model = GradientBoostingClassifier(n_estimators=10, random_state=0).fit(X, labels)
+    assert set(model.predict(X)) <= {"late", "on time"}
+    assert model.score(X, labels) > 0.7
