@@ -146,3 +146,23 @@ def test_classifier_quality_matches_sklearn_on_flights():
     a = roc_auc_score(y_test, ours.decision_function(X_test))
     b = roc_auc_score(y_test, ref.decision_function(X_test))
     assert a >= b - 0.005, (a, b)
+
+
+@pytest.mark.parametrize(
+    "cls,base", [(AdaBoostClassifier, HistTreeClassifier(max_depth=2)), (AdaBoostRegressor, None)]
+)
+def test_save_model_load_model_round_trip(tmp_path, cls, base):
+    X, y = make_classification(300, n_classes=3, n_informative=4, random_state=0)
+    model = cls(base, n_estimators=8, random_state=0).fit(X, y)
+    path = tmp_path / "ada.json"
+    model.save_model(path)
+    loaded = cls().load_model(path)
+    np.testing.assert_allclose(loaded.predict(X), model.predict(X))
+    np.testing.assert_allclose(loaded.estimator_weights_, model.estimator_weights_)
+
+
+def test_save_model_refuses_sklearn_base(tmp_path):
+    X, y = make_classification(100, random_state=0)
+    model = AdaBoostClassifier(DecisionTreeClassifier(max_depth=1), n_estimators=3).fit(X, y)
+    with pytest.raises(ValueError, match="pickle"):
+        model.save_model(tmp_path / "ada.json")

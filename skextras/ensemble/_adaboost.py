@@ -22,6 +22,7 @@ from sklearn.utils.validation import (
 )
 
 from skextras._engine.tree import apply_forest
+from skextras.ensemble._persistence import JSONPersistMixin
 from skextras.ensemble._tree import HistTreeClassifier, HistTreeRegressor, check_X_y
 
 _MAX_INT = np.iinfo(np.int32).max
@@ -37,7 +38,7 @@ def _set_random_states(estimator, random_state):
         estimator.set_params(**to_set)
 
 
-class _BaseAdaBoost(BaseEstimator):
+class _BaseAdaBoost(JSONPersistMixin, BaseEstimator):
     """The boosting loop shared by SAMME and AdaBoost.R2 (scikit-learn's recursion)."""
 
     _parameter_constraints: dict = {
@@ -167,6 +168,36 @@ class _BaseAdaBoost(BaseEstimator):
             return member, member._node_predictions()[leaves]
         member.fit(data, y, sample_weight=sample_weight)
         return member, member.predict(data)
+
+    def _learned_state(self):
+        if not self._fast:
+            raise ValueError(
+                "save_model stores engine trees; with a scikit-learn base estimator use "
+                "pickle / joblib instead."
+            )
+        learned = {
+            "estimator_weights_": self.estimator_weights_,
+            "estimator_errors_": self.estimator_errors_,
+        }
+        if hasattr(self, "classes_"):
+            learned.update(classes_=self.classes_, n_classes_=self.n_classes_)
+        return learned, [m.tree_ for m in self.estimators_]
+
+    def _restore_state(self, learned, trees):
+        self._fast = True
+        self.estimator_weights_ = np.asarray(learned["estimator_weights_"], dtype=np.float64)
+        self.estimator_errors_ = np.asarray(learned["estimator_errors_"], dtype=np.float64)
+        if "classes_" in learned:
+            self.classes_ = np.asarray(learned["classes_"])
+            self.n_classes_ = int(learned["n_classes_"])
+        self.estimator_ = self._make_base()
+        self.estimators_ = []
+        for tree in trees:
+            member = clone(self.estimator_)
+            member.tree_, member.n_features_in_ = tree, self.n_features_in_
+            if hasattr(self, "classes_"):
+                member.classes_ = self.classes_
+            self.estimators_.append(member)
 
     @property
     def feature_importances_(self):

@@ -192,7 +192,7 @@ class _BaseForest(JSONPersistMixin, BaseEstimator):
         return max(round(n_samples * self.max_samples), 1)
 
     def _bagging(self, n_samples):
-        """What a worker needs to rebuild tree ``i``'s bootstrap: (seed, n_samples, draw size)."""
+        """What a worker needs to redraw any tree's bootstrap: (seed, draw size), or None."""
         if not self.bootstrap:
             return None
         return self._seed, self._n_bootstrap(n_samples)
