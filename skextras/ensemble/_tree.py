@@ -164,11 +164,17 @@ def grow(
     """
     g = np.asarray(gradients, dtype=np.float64)
     h = np.asarray(hessians, dtype=np.float64)
-    active = h > 0 if sample_mask is None else (h > 0) & sample_mask
-    n_active = max(int(np.count_nonzero(active)), 1)
-    h_sum = h[active].sum()
+    if sample_mask is None:
+        # Rows with zero hessian carry zero gradient in every caller: no masking needed.
+        n_active = max(int(np.count_nonzero(h)), 1)
+        h_sum = h.sum()
+        g2 = float(np.vdot(g, g))
+    else:
+        n_active = max(int(np.count_nonzero(sample_mask & (h > 0))), 1)
+        h_sum = h[sample_mask].sum()
+        g2 = float(np.sum(g[sample_mask] ** 2))
     a = _pow2(n_active / h_sum) if h_sum > 0 else 1.0
-    g2 = np.sum(g[active] ** 2) * a * a
+    g2 *= a * a
     c = _pow2(np.sqrt(g2 / (h_sum * a))) if g2 > 0 and h_sum > 0 else 1.0
     scaled = replace(
         params,
