@@ -34,20 +34,14 @@ ESTIMATORS = [
 ]
 
 
-# The same checks are expected failures for scikit-learn's own forests, gradient boosting
-# and AdaBoost (meta-issue scikit-learn#16298).
+# Bootstrap draws make weights differ from repeated rows; the same checks are expected
+# failures for scikit-learn's own forests and AdaBoost (meta-issue scikit-learn#16298).
 _RANDOM_ROWS = "bootstrap draws rows, so weights are not equivalent to repeated rows"
-_TIES = (
-    "equal-gain splits on this 15-row, 30-feature set are broken by float rounding, which "
-    "differs between summed weights and repeated rows"
-)
 EXPECTED_FAILURES = {
     "RandomForestClassifier": _RANDOM_ROWS,
     "RandomForestRegressor": _RANDOM_ROWS,
     "ExtraTreesClassifier": "random thresholds are drawn per node: " + _RANDOM_ROWS,
     "AdaBoostRegressor": "AdaBoost.R2 draws a weighted bootstrap: " + _RANDOM_ROWS,
-    "GradientBoostingClassifier": _TIES,
-    "AdaBoostClassifier": _TIES,
 }
 
 

@@ -16,9 +16,10 @@ from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from skextras._engine.tree import apply_forest, predict_forest
+from skextras.ensemble._base import check_X
 from skextras.ensemble._persistence import JSONPersistMixin
 from skextras.ensemble._tree import (
     _seed_of,
@@ -117,14 +118,7 @@ class _BaseForest(JSONPersistMixin, BaseEstimator):
     _splitter = "best"
 
     def _check_X(self, X, reset):
-        return validate_data(
-            self,
-            X,
-            accept_sparse=["csr", "csc"],
-            dtype=np.float64,
-            ensure_all_finite="allow-nan",
-            reset=reset,
-        )
+        return check_X(self, X, reset)
 
     def fit(self, X, y, sample_weight=None):
         """Grow the forest on (X, y).

@@ -20,9 +20,10 @@ from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from skextras._engine.tree import predict_forest
+from skextras.ensemble._base import check_X
 from skextras.ensemble._forest import _TREE_CONSTRAINTS, effective_n_jobs
 from skextras.ensemble._losses import make_loss
 from skextras.ensemble._persistence import JSONPersistMixin
@@ -71,14 +72,7 @@ class _BaseGradientBoosting(JSONPersistMixin, BaseEstimator):
     }
 
     def _check_X(self, X, reset):
-        return validate_data(
-            self,
-            X,
-            accept_sparse=["csr", "csc"],
-            dtype=np.float64,
-            ensure_all_finite="allow-nan",
-            reset=reset,
-        )
+        return check_X(self, X, reset)
 
     def fit(self, X, y, sample_weight=None):
         """Fit the boosted ensemble.

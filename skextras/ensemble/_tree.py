@@ -23,6 +23,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from skextras._engine.binning import BinMapper
 from skextras._engine.grower import TreeParams, grow_tree
+from skextras.ensemble._base import _reject_strings, check_X
 
 # Children must carry some weight; relative to the node's total so normalised weights work.
 _MIN_CHILD_WEIGHT_REL = 1e-10
@@ -30,6 +31,7 @@ _MIN_CHILD_WEIGHT_REL = 1e-10
 
 def check_X_y(estimator, X, y):
     """Validate training data: float64 X (NaN allowed, CSR/CSC kept), 1-d y."""
+    _reject_strings(X)
     return validate_data(
         estimator,
         X,
@@ -225,14 +227,7 @@ class _BaseHistTree(BaseEstimator):
     }
 
     def _check_X(self, X, reset):
-        return validate_data(
-            self,
-            X,
-            accept_sparse=["csr", "csc"],
-            dtype=np.float64,
-            ensure_all_finite="allow-nan",
-            reset=reset,
-        )
+        return check_X(self, X, reset)
 
     def _bin(self, X, sample_weight):
         """Bin X once: returns (X_binned, bin_mapper) for repeated ``_fit_binned`` calls."""
