@@ -287,3 +287,19 @@ def test_string_dataframe_column_named_in_error():
     df = pd.DataFrame({"num": [1.0, 2.0, 3.0, 4.0], "city": ["a", "b", "a", "c"]})
     with pytest.raises(ValueError, match="'city'"):
         NewtonBoostingRegressor(n_estimators=2).fit(df, [1.0, 2.0, 3.0, 4.0])
+
+
+@pytest.mark.parametrize("dataset", ["regression", "multiclass"])
+def test_pred_contribs_match_xgboost(shared_data, dataset):
+    X, y, Xt, _ = _load(shared_data, dataset)
+    params = dict(n_estimators=3, max_depth=4, base_score=0.5)
+    Estimator = NewtonBoostingRegressor if dataset == "regression" else NewtonBoostingClassifier
+    ours = Estimator(**params).fit(X, y)
+    ref = (xgb.XGBRegressor if dataset == "regression" else xgb.XGBClassifier)(
+        **_xgb_params(params)
+    ).fit(X, y)
+    phi = ours.predict(Xt[:100], pred_contribs=True)
+    expected = ref.get_booster().predict(xgb.DMatrix(Xt[:100]), pred_contribs=True)
+    np.testing.assert_allclose(phi, expected, atol=1e-5)
+    margin = ours.decision_function(Xt[:100]) if dataset == "multiclass" else ours.predict(Xt[:100])
+    np.testing.assert_allclose(phi.sum(axis=-1), margin, atol=1e-10)

@@ -16,15 +16,32 @@ from ._numba import njit, pnjit
 
 
 @njit
-def _gather(rows, gradients, hessians):
-    """Gradients and hessians of ``rows`` in one contiguous (n_rows, K + 1) array."""
+def _gather_block(rows, gradients, hessians, gh, start, stop):
     n_outputs = gradients.shape[1]
-    gh = np.empty((rows.size, n_outputs + 1))
-    for i in range(rows.size):
+    for i in range(start, stop):
         r = rows[i]
         for k in range(n_outputs):
             gh[i, k] = gradients[r, k]
         gh[i, n_outputs] = hessians[r]
+
+
+_GATHER_BLOCK = 65536
+
+
+@pnjit
+def _gather_parallel(rows, gradients, hessians, gh):
+    for block in prange((rows.size + _GATHER_BLOCK - 1) // _GATHER_BLOCK):
+        start = block * _GATHER_BLOCK
+        _gather_block(rows, gradients, hessians, gh, start, min(start + _GATHER_BLOCK, rows.size))
+
+
+def _gather(rows, gradients, hessians, parallel):
+    """Gradients and hessians of ``rows`` in one contiguous (n_rows, K + 1) array."""
+    gh = np.empty((rows.size, gradients.shape[1] + 1))
+    if parallel:
+        _gather_parallel(rows, gradients, hessians, gh)
+    else:
+        _gather_block(rows, gradients, hessians, gh, 0, rows.size)
     return gh
 
 
@@ -73,8 +90,9 @@ def build_histogram(X_binned, rows, gradients, hessians, features, hist):
     X_binned: uint8 (n, p) Fortran; rows: int32 row indices; gradients: (n, K); hessians: (n,).
     Large nodes are split across threads by feature (``_numba.threads`` sets how many).
     """
-    gh = _gather(rows, gradients, hessians)
-    if rows.size * features.size >= _PARALLEL_MIN_CELLS and numba.get_num_threads() > 1:
+    parallel = rows.size * features.size >= _PARALLEL_MIN_CELLS and numba.get_num_threads() > 1
+    gh = _gather(rows, gradients, hessians, parallel and rows.size >= 2 * _GATHER_BLOCK)
+    if parallel:
         _build_parallel(X_binned, rows, gh, features, hist)
     else:
         _build_serial(X_binned, rows, gh, features, hist)
