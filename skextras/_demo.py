@@ -8,7 +8,6 @@ Peers (scikit-learn, XGBoost, LightGBM) run the same search where they are insta
 
 import time
 
-import numpy as np
 from sklearn.feature_selection import VarianceThreshold
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
@@ -107,4 +106,3 @@ def _print(header, lines):
     print("  ".join("-" * w for w in widths))
     for line in lines:
         print("  ".join(v.ljust(w) for v, w in zip(line, widths)))
-    print(f"\n{len(lines)} searches; numpy {np.__version__}")
