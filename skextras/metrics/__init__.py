@@ -2,6 +2,12 @@
 
 from skextras.metrics._coco import COCOEvalResult, coco_evaluate
 from skextras.metrics._detection import average_precision_from_curve, box_iou, match_detections
+from skextras.metrics._ranking import (
+    SCORERS,
+    detection_map_score,
+    get_scorer,
+    mean_average_precision_score,
+)
 from skextras.metrics._readers import (
     read_coco,
     read_csv,
@@ -14,6 +20,10 @@ from skextras.metrics._readers import (
 from skextras.metrics._voc import VOCEvalResult, voc_evaluate
 
 __all__ = [
+    "SCORERS",
+    "detection_map_score",
+    "get_scorer",
+    "mean_average_precision_score",
     "COCOEvalResult",
     "VOCEvalResult",
     "average_precision_from_curve",
