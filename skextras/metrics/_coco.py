@@ -2,6 +2,7 @@
 
 import json
 import os
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -135,6 +136,13 @@ def _gt_table(gt, img_ids, cat_ids):
     if (counts > 1).any():
         # pycocotools would silently keep only the last annotation of each id
         raise ValueError(f"{what}: duplicate annotation id {uniq[counts > 1][0].item()}")
+    if (ids == 0).any():
+        warnings.warn(
+            "gt annotations: an annotation has id 0; pycocotools (and coco_evaluate, to stay "
+            "equal to it) counts a detection matched to it as a false positive. Number "
+            "annotation ids from 1.",
+            UserWarning,
+        )
     img = _index_of(_column(anns, "image_id", what, dtype=np.int64), img_ids, what, False)
     cat = _index_of(_column(anns, "category_id", what, dtype=np.int64), cat_ids, what, False)
     keep = (img >= 0) & (cat >= 0)
@@ -144,8 +152,12 @@ def _gt_table(gt, img_ids, cat_ids):
 def _dt_table(dt, img_ids, cat_ids):
     dt = _load_json(dt)
     what = "detections"
+    if isinstance(dt, dict) and "annotations" in dt:
+        dt = dt["annotations"]  # a COCO-style dict of results, as some tools write
     if not isinstance(dt, (list, tuple, pd.DataFrame)):
-        raise ValueError(f"dt must be result dicts, a json path or a DataFrame, got {dt!r}")
+        raise ValueError(
+            f"dt must be result dicts, a json path or a DataFrame, got {type(dt).__name__}"
+        )
     box = _bbox_column(dt, what)
     score = _column(dt, "score", what)
     if np.isnan(score).any():
