@@ -155,7 +155,13 @@ class NumericColumn(DenseColumn):
             )
         if self.normalizer_fn is not None:
             x = np.asarray(self.normalizer_fn(x))
-        return x.astype(np.float32)
+        if x.dtype == np.float32:
+            return x
+        out = x.astype(np.float32)
+        # TF's CPU kernels flush subnormal results of the cast to zero (FTZ).
+        tiny = np.abs(out) < np.finfo(np.float32).tiny
+        out[tiny] = np.copysign(np.float32(0.0), out[tiny])
+        return out
 
 
 class BucketizedColumn(DenseColumn, CategoricalColumn):
@@ -419,7 +425,8 @@ class CrossedColumn(CategoricalColumn):
         return int(self.hash_bucket_size)
 
     def _check_input(self, key, value):
-        _check_kind(self, key, value, "OUSiu")
+        if key in [leaf for leaf in self._leaves() if isinstance(leaf, str)]:
+            _check_kind(self, key, value, "OUSiu")
 
     def _components(self, feats):
         sparse, dense = [], []
@@ -608,7 +615,8 @@ class EmbeddingColumn(DenseColumn):
         table = tables[self.table_name]
         rag = self.categorical_column._ids(feats)
         keep = rag.values >= 0
-        if rag.weights is not None:
+        if rag.weights is not None and self.combiner != "sum":
+            # TF prunes weights <= 0 for mean and sqrtn only.
             keep &= rag.weights > 0
         rag = rag.keep(keep)
         if rag.values.size and rag.values.max() >= table.shape[0]:

@@ -153,11 +153,13 @@ def missing_mask(values, invert=False):
 
 
 def as_ragged(feature, drop_missing=True):
-    """Any feature as :class:`Ragged`; ragged input drops missing markers too."""
+    """Any feature as :class:`Ragged`.
+
+    Only dense input loses its missing markers: lists are a SparseTensor to TF, whose
+    values are all present (``''`` in a list is a real value).
+    """
     if isinstance(feature, Ragged):
-        if not drop_missing:
-            return feature
-        return feature.keep(missing_mask(feature.values, invert=True))
+        return feature
     return dense_to_ragged(feature, drop_missing)
 
 

@@ -212,9 +212,7 @@ def read_examples_to_frame(path, compression=None, verify_crc=True, decode_strin
     for name in names:
         values = [row.get(name) for row in rows]
         if decode_strings:
-            values = [
-                _decode_text(v) if v is not None and v.dtype == object else v for v in values
-            ]
+            values = [_decode_text(v) if v is not None and v.dtype == object else v for v in values]
         if all(v is not None and v.size == 1 for v in values):
             columns[name] = [v[0] for v in values]
         else:
