@@ -22,9 +22,13 @@ from skextras.nn._base import (
     TorchRegressorMixin,
     TorchTransformerMixin,
 )
+from skextras.nn.flows import GlowFlow, NICEFlow, RealNVPFlow
 from skextras.nn.mlp import MLPClassifier, MLPRegressor
 
 __all__ = [
+    "GlowFlow",
+    "NICEFlow",
+    "RealNVPFlow",
     "MLPClassifier",
     "MLPRegressor",
     "TorchClassifier",
