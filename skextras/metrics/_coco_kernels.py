@@ -1,0 +1,169 @@
+"""Numba kernels of the COCO evaluation: per (image, category) matching and accumulation.
+
+The arithmetic mirrors pycocotools operation by operation (same IoU formula, same greedy
+matching rule, same cumulative precision / recall expressions) so that the results are
+bit-identical; only the loops are compiled and run in parallel.
+"""
+
+import numpy as np
+from numba import njit, prange
+
+# Outcome codes of one detection at one (area range, IoU threshold).
+FALSE_POSITIVE = 0
+TRUE_POSITIVE = 1
+IGNORED = 2
+
+
+@njit(cache=True)
+def _xywh_iou(d, g, crowd):
+    """IoU of two xywh boxes as pycocotools' ``bbIou`` computes it (crowd: over ``d``'s area)."""
+    w = min(d[2] + d[0], g[2] + g[0]) - max(d[0], g[0])
+    if w <= 0:
+        return 0.0
+    h = min(d[3] + d[1], g[3] + g[1]) - max(d[1], g[1])
+    if h <= 0:
+        return 0.0
+    inter = w * h
+    da = d[2] * d[3]
+    if crowd:
+        return inter / da
+    return inter / (da + g[2] * g[3] - inter)
+
+
+@njit(cache=True)
+def _match_group(ious, gt_order, gt_ignore, gt_crowd, thr):
+    """Greedy pycocotools matching of score-ordered detections at one IoU threshold.
+
+    ``gt_order`` lists gts non-ignored first. Returns the matched gt (-1 for none) per
+    detection. Ties in IoU go to the later gt in ``gt_order``, as in pycocotools.
+    """
+    nd = ious.shape[0]
+    ng = gt_order.shape[0]
+    taken = np.zeros(ng, dtype=np.bool_)
+    match = np.full(nd, -1, dtype=np.int64)
+    for di in range(nd):
+        best = min(thr, 1 - 1e-10)
+        m = -1
+        for pos in range(ng):
+            gi = gt_order[pos]
+            if taken[pos] and not gt_crowd[gi]:
+                continue
+            if m > -1 and not gt_ignore[gt_order[m]] and gt_ignore[gi]:
+                break
+            if ious[di, gi] < best:
+                continue
+            best = ious[di, gi]
+            m = pos
+        if m > -1:
+            taken[m] = True
+            match[di] = gt_order[m]
+    return match
+
+
+@njit(cache=True, parallel=True)
+def evaluate_groups(
+    gt_box, gt_area, gt_crowd, gt_id_zero, gt_start, gt_stop,
+    dt_box, dt_area, dt_start, dt_stop, iou_thrs, area_rng,
+):  # fmt: skip
+    """Match every (image, category) group; return outcome codes and non-ignored gt counts.
+
+    Returns ``codes`` of shape (A, T, n_dt) with values FALSE_POSITIVE / TRUE_POSITIVE /
+    IGNORED and ``n_pos`` of shape (n_groups, A).
+    """
+    n_groups = gt_start.shape[0]
+    n_area = area_rng.shape[0]
+    n_thr = iou_thrs.shape[0]
+    codes = np.full((n_area, n_thr, dt_box.shape[0]), IGNORED, dtype=np.int8)
+    n_pos = np.zeros((n_groups, n_area), dtype=np.int64)
+    for gr in prange(n_groups):
+        g0, g1 = gt_start[gr], gt_stop[gr]
+        d0, d1 = dt_start[gr], dt_stop[gr]
+        ng, nd = g1 - g0, d1 - d0
+        ious = np.zeros((nd, ng))
+        for di in range(nd):
+            for gi in range(ng):
+                ious[di, gi] = _xywh_iou(dt_box[d0 + di], gt_box[g0 + gi], gt_crowd[g0 + gi])
+        crowd = gt_crowd[g0:g1]
+        for a in range(n_area):
+            lo, hi = area_rng[a, 0], area_rng[a, 1]
+            ignore = np.empty(ng, dtype=np.bool_)
+            for gi in range(ng):
+                ar = gt_area[g0 + gi]
+                ignore[gi] = crowd[gi] or ar < lo or ar > hi
+            n_pos[gr, a] = ng - ignore.sum()
+            order = np.argsort(ignore, kind="mergesort")
+            for t in range(n_thr):
+                match = _match_group(ious, order, ignore, crowd, iou_thrs[t])
+                for di in range(nd):
+                    m = match[di]
+                    # pycocotools stores the matched gt's id and tests it for truth, so a
+                    # match to a gt whose id is 0 counts as no match.
+                    matched = m > -1 and not gt_id_zero[g0 + m]
+                    ar = dt_area[d0 + di]
+                    ign = (m > -1 and ignore[m]) or (not matched and (ar < lo or ar > hi))
+                    if ign:
+                        codes[a, t, d0 + di] = IGNORED
+                    elif matched:
+                        codes[a, t, d0 + di] = TRUE_POSITIVE
+                    else:
+                        codes[a, t, d0 + di] = FALSE_POSITIVE
+    return codes, n_pos
+
+
+@njit(cache=True)
+def _precision_at(codes_t, keep, n_pos, rec_thrs, out_precision):
+    """Precision at the recall thresholds and final recall of one ranked detection list."""
+    n = keep.shape[0]
+    tp_sum = np.empty(n)
+    fp_sum = np.empty(n)
+    tp = 0.0
+    fp = 0.0
+    for i in range(n):
+        c = codes_t[keep[i]]
+        if c == TRUE_POSITIVE:
+            tp += 1.0
+        elif c == FALSE_POSITIVE:
+            fp += 1.0
+        tp_sum[i] = tp
+        fp_sum[i] = fp
+    eps = np.spacing(1.0)
+    rc = tp_sum / n_pos
+    pr = tp_sum / (fp_sum + tp_sum + eps)
+    for i in range(n - 1, 0, -1):
+        if pr[i] > pr[i - 1]:
+            pr[i - 1] = pr[i]
+    out_precision[:] = 0.0
+    for r in range(rec_thrs.shape[0]):
+        pi = np.searchsorted(rc, rec_thrs[r])
+        # pycocotools stops filling at the first threshold beyond the last recall.
+        if pi >= n:
+            break
+        out_precision[r] = pr[pi]
+    return rc[n - 1] if n > 0 else 0.0
+
+
+@njit(cache=True, parallel=True)
+def accumulate(codes, rank, cat_start, cat_stop, n_pos, max_dets, rec_thrs):
+    """Precision [T, R, K, A, M] and recall [T, K, A, M] from score-ranked outcome codes.
+
+    ``codes`` (A, T, n) and ``rank`` (n,) are ordered by category, then by descending score
+    with ties in (image, rank) order; ``n_pos`` is (K, A).
+    """
+    n_area, n_thr = codes.shape[0], codes.shape[1]
+    n_cat = cat_start.shape[0]
+    n_md = max_dets.shape[0]
+    n_rec = rec_thrs.shape[0]
+    precision = -np.ones((n_thr, n_rec, n_cat, n_area, n_md))
+    recall = -np.ones((n_thr, n_cat, n_area, n_md))
+    for k in prange(n_cat):
+        s0, s1 = cat_start[k], cat_stop[k]
+        q = np.empty(n_rec)
+        for m in range(n_md):
+            keep = np.flatnonzero(rank[s0:s1] < max_dets[m]) + s0
+            for a in range(n_area):
+                if n_pos[k, a] == 0:
+                    continue
+                for t in range(n_thr):
+                    recall[t, k, a, m] = _precision_at(codes[a, t], keep, n_pos[k, a], rec_thrs, q)
+                    precision[t, :, k, a, m] = q
+    return precision, recall
