@@ -31,16 +31,17 @@ def _xywh_iou(d, g, crowd):
 
 
 @njit(cache=True)
-def _match_group(ious, gt_order, gt_ignore, gt_crowd, thr):
+def _match_group(ious, gt_order, gt_ignore, gt_crowd, thr, taken, match):
     """Greedy pycocotools matching of score-ordered detections at one IoU threshold.
 
-    ``gt_order`` lists gts non-ignored first. Returns the matched gt (-1 for none) per
-    detection. Ties in IoU go to the later gt in ``gt_order``, as in pycocotools.
+    ``gt_order`` lists gts non-ignored first. Fills ``match`` with the matched gt (-1 for
+    none) per detection, using ``taken`` (n_gt,) as scratch. Ties in IoU go to the later gt
+    in ``gt_order``, as in pycocotools.
     """
     nd = ious.shape[0]
     ng = gt_order.shape[0]
-    taken = np.zeros(ng, dtype=np.bool_)
-    match = np.full(nd, -1, dtype=np.int64)
+    taken[:] = False
+    match[:] = -1
     for di in range(nd):
         best = min(thr, 1 - 1e-10)
         m = -1
@@ -57,7 +58,6 @@ def _match_group(ious, gt_order, gt_ignore, gt_crowd, thr):
         if m > -1:
             taken[m] = True
             match[di] = gt_order[m]
-    return match
 
 
 @njit(cache=True, parallel=True)
@@ -84,6 +84,8 @@ def evaluate_groups(
             for gi in range(ng):
                 ious[di, gi] = _xywh_iou(dt_box[d0 + di], gt_box[g0 + gi], gt_crowd[g0 + gi])
         crowd = gt_crowd[g0:g1]
+        taken = np.empty(ng, dtype=np.bool_)
+        match = np.empty(nd, dtype=np.int64)
         for a in range(n_area):
             lo, hi = area_rng[a, 0], area_rng[a, 1]
             ignore = np.empty(ng, dtype=np.bool_)
@@ -93,7 +95,7 @@ def evaluate_groups(
             n_pos[gr, a] = ng - ignore.sum()
             order = np.argsort(ignore, kind="mergesort")
             for t in range(n_thr):
-                match = _match_group(ious, order, ignore, crowd, iou_thrs[t])
+                _match_group(ious, order, ignore, crowd, iou_thrs[t], taken, match)
                 for di in range(nd):
                     m = match[di]
                     # pycocotools stores the matched gt's id and tests it for truth, so a
