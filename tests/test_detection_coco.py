@@ -246,6 +246,9 @@ def test_bad_parameters_raise():
         coco_evaluate(gt, dt, iou_type="segm")
     with pytest.raises(ValueError, match="max_dets"):
         coco_evaluate(gt, dt, max_dets=(0, 10))
+    with pytest.raises(ValueError, match="three max_dets"):
+        coco_evaluate(gt, dt, max_dets=(10, 100), pycocotools_compat=True)
+    assert len(coco_evaluate(gt, dt, max_dets=(10, 100)).stats) == 11
     with pytest.raises(ValueError, match="gt annotations"):
         bad = copy.deepcopy(gt)
         bad["annotations"][0]["bbox"] = [0, 0, 3, -1]

@@ -191,3 +191,13 @@ def test_map_arguments_do_not_import_plotting_or_pycocotools():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root,
                          env={"PYTHONPATH": str(root), "PATH": ""}, check=True)  # fmt: skip
     assert out.stdout.split() == ["False", "False"]
+
+
+@pytest.mark.parametrize("module", ["_coco", "_detection", "_voc", "_ranking"])
+def test_docstring_examples_run(module):
+    import doctest
+    import importlib
+
+    mod = importlib.import_module(f"skextras.metrics.{module}")
+    result = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0

@@ -264,7 +264,7 @@ class COCOEvalResult:
         return frame
 
 
-def _check_params(iou_type, iou_thresholds, rec_thresholds, max_dets, area_ranges):
+def _check_params(iou_type, iou_thresholds, rec_thresholds, max_dets, area_ranges, compat):
     if iou_type != "bbox":
         raise ValueError(f"iou_type={iou_type!r} is not supported; only 'bbox' is")
     iou = _default_iou_thresholds() if iou_thresholds is None else np.asarray(iou_thresholds, float)
@@ -276,6 +276,8 @@ def _check_params(iou_type, iou_thresholds, rec_thresholds, max_dets, area_range
     md = tuple(sorted(int(m) for m in max_dets))
     if not md or md[0] < 1:
         raise ValueError(f"max_dets must be positive integers, got {max_dets!r}")
+    if compat and len(md) < 3:
+        raise ValueError(f"pycocotools_compat=True needs three max_dets, got {max_dets!r}")
     areas = DEFAULT_AREA_RANGES if area_ranges is None else dict(area_ranges)
     if not areas or any(len(v) != 2 for v in areas.values()):
         raise ValueError(f"area_ranges must map labels to (low, high), got {area_ranges!r}")
@@ -337,8 +339,9 @@ def coco_evaluate(
     >>> round(res.stats_dict["AP50"], 3)
     1.0
     """
-    iou, rec, md, areas = _check_params(iou_type, iou_thresholds, rec_thresholds, max_dets,
-                                        area_ranges)  # fmt: skip
+    iou, rec, md, areas = _check_params(
+        iou_type, iou_thresholds, rec_thresholds, max_dets, area_ranges, pycocotools_compat
+    )
     gt = _load_json(gt)
     if not isinstance(gt, dict) or "images" not in gt:
         raise ValueError("gt must be a COCO dict with 'images' (or a path to one)")
