@@ -170,6 +170,17 @@ def test_gt_id_zero_and_pooled_categories_match_pycocotools():
     assert_same_as_pycocotools(ours, run_pycocotools(gt, dt))
 
 
+def test_string_image_and_category_ids_match_pycocotools():
+    gt, dt = random_case(8)
+    for item in (*gt["images"],):
+        item["id"] = f"img{item['id']:04d}"
+    for ann in (*gt["annotations"], *dt):
+        ann["image_id"] = f"img{ann['image_id']:04d}"
+    ours = coco_evaluate(gt, dt)
+    assert_same_as_pycocotools(ours, run_pycocotools(gt, dt))
+    assert set(ours.per_class) == {c["id"] for c in gt["categories"]}
+
+
 def test_dataframe_detections_and_json_paths_give_the_same_result(tmp_path):
     gt, dt = random_case(5)
     ref = coco_evaluate(gt, dt)

@@ -153,12 +153,15 @@ def test_map_command_prints_voc_ap_of_the_padilla_sample(shared_data, capsys, tm
     assert (tmp_path / "pr.png").stat().st_size > 1000
 
 
-def test_map_command_coco_prints_the_summary(shared_data, capsys):
+def test_map_command_coco_prints_the_summary(shared_data, capsys, tmp_path):
+    pytest.importorskip("matplotlib")
     folder = shared_data / "coco_val2014_fake100"
     code = main(["map", "--gt", str(folder / "instances_val2014_100.json"),
-                 "--dt", str(folder / "instances_val2014_fakebbox100_results.json")])  # fmt: skip
+                 "--dt", str(folder / "instances_val2014_fakebbox100_results.json"),
+                 "--plot", str(tmp_path / "pr.png")])  # fmt: skip
     out = capsys.readouterr().out
     assert code == 0
+    assert (tmp_path / "pr.png").stat().st_size > 1000
     assert "maxDets=100 ] = 0.505" in out and "area= large | maxDets=100 ] = 0.564" in out
 
 

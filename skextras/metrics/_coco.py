@@ -114,8 +114,12 @@ class _Table:
 
 def _index_of(values, known, what, strict):
     """Position of each value in the sorted ``known`` ids, -1 where absent."""
-    pos = np.searchsorted(known, values).clip(0, max(len(known) - 1, 0))
-    found = (known[pos] == values) if len(known) else np.zeros(len(values), dtype=bool)
+    try:
+        pos = np.searchsorted(known, values).clip(0, max(len(known) - 1, 0))
+        found = (known[pos] == values) if len(known) else np.zeros(len(values), dtype=bool)
+    except (TypeError, np.exceptions.DTypePromotionError):
+        # ids of another kind than the gt's (strings against numbers): none is known
+        pos, found = np.zeros(len(values), dtype=np.int64), np.zeros(len(values), dtype=bool)
     if strict and not found.all():
         bad = values[~found][0].item()
         raise ValueError(f"{what}: image_id {bad!r} is not an image of the ground truth")
@@ -143,8 +147,8 @@ def _gt_table(gt, img_ids, cat_ids):
             "annotation ids from 1.",
             UserWarning,
         )
-    img = _index_of(_column(anns, "image_id", what, dtype=np.int64), img_ids, what, False)
-    cat = _index_of(_column(anns, "category_id", what, dtype=np.int64), cat_ids, what, False)
+    img = _index_of(_column(anns, "image_id", what, dtype=None), img_ids, what, False)
+    cat = _index_of(_column(anns, "category_id", what, dtype=None), cat_ids, what, False)
     keep = (img >= 0) & (cat >= 0)
     return _Table(img[keep], cat[keep], box[keep], area[keep], None, crowd[keep], ids[keep] == 0)
 
@@ -162,8 +166,8 @@ def _dt_table(dt, img_ids, cat_ids):
     score = _column(dt, "score", what)
     if np.isnan(score).any():
         raise ValueError(f"{what}: score is NaN at row {int(np.flatnonzero(np.isnan(score))[0])}")
-    img = _index_of(_column(dt, "image_id", what, dtype=np.int64), img_ids, what, True)
-    cat = _index_of(_column(dt, "category_id", what, dtype=np.int64), cat_ids, what, False)
+    img = _index_of(_column(dt, "image_id", what, dtype=None), img_ids, what, True)
+    cat = _index_of(_column(dt, "category_id", what, dtype=None), cat_ids, what, False)
     # pycocotools drops results whose category is not in the ground truth.
     keep = cat >= 0
     return _Table(img[keep], cat[keep], box[keep], box[keep, 2] * box[keep, 3], score[keep])
@@ -203,7 +207,7 @@ class COCOEvalResult:
     def __post_init__(self):
         self.stats = self._summarize(self.precision, self.recall)
         self.per_class = {
-            int(c): self._summarize(self.precision[:, :, [k]], self.recall[:, [k]])
+            c.item(): self._summarize(self.precision[:, :, [k]], self.recall[:, [k]])
             for k, c in enumerate(self.cat_ids)
         }
 
@@ -345,9 +349,9 @@ def coco_evaluate(
     gt = _load_json(gt)
     if not isinstance(gt, dict) or "images" not in gt:
         raise ValueError("gt must be a COCO dict with 'images' (or a path to one)")
-    img_ids = np.unique(np.array([im["id"] for im in gt["images"]], dtype=np.int64))
+    img_ids = np.unique(np.array([im["id"] for im in gt["images"]]))
     cats = gt.get("categories", [])
-    cat_ids = np.unique(np.array([c["id"] for c in cats], dtype=np.int64))
+    cat_ids = np.unique(np.array([c["id"] for c in cats]))
     g = _gt_table(gt, img_ids, cat_ids)
     d = _dt_table(dt, img_ids, cat_ids)
     precision, recall = _evaluate_tables(g, d, len(img_ids), len(cat_ids), iou, rec, md, areas,
@@ -355,7 +359,7 @@ def coco_evaluate(
     return COCOEvalResult(
         precision, recall, iou, rec, md, areas,
         cat_ids if use_cats else np.array([-1]),
-        {int(c["id"]): c.get("name", str(c["id"])) for c in cats},
+        {c["id"]: c.get("name", str(c["id"])) for c in cats},
         pycocotools_compat,
     )  # fmt: skip
 
