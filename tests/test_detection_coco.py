@@ -8,6 +8,8 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from skextras.metrics import coco_evaluate
 
@@ -264,3 +266,35 @@ def test_bad_parameters_raise():
         bad = copy.deepcopy(gt)
         bad["annotations"][0]["bbox"] = [0, 0, 3, -1]
         coco_evaluate(bad, dt)
+
+
+_box = st.tuples(*[st.integers(0, 12)] * 4).map(
+    lambda b: [b[0] * 3.0, b[1] * 3.0, b[2] * 4.0, b[3] * 4.0]
+)
+
+
+@st.composite
+def coco_cases(draw):
+    n_img = draw(st.integers(1, 4))
+    anns = draw(st.lists(st.tuples(st.integers(0, n_img - 1), st.integers(1, 2), _box,
+                                   st.booleans(), st.sampled_from([None, 0.0, 16.0, 1024.0])),
+                         max_size=12))  # fmt: skip
+    dets = draw(st.lists(st.tuples(st.integers(0, n_img - 1), st.integers(1, 2), _box,
+                                   st.sampled_from([0.1, 0.5, 0.5, 0.9, 0.25])),
+                         min_size=1, max_size=25))  # fmt: skip
+    gt = {"images": [{"id": i} for i in range(n_img)], "categories": [{"id": 1}, {"id": 2}],
+          "annotations": [{"id": k + 1, "image_id": i, "category_id": c, "bbox": b,
+                           "iscrowd": int(crowd), "area": b[2] * b[3] if a is None else a}
+                          for k, (i, c, b, crowd, a) in enumerate(anns)]}  # fmt: skip
+    dt = [{"image_id": i, "category_id": c, "bbox": b, "score": s} for i, c, b, s in dets]
+    return gt, dt, draw(st.sampled_from([(1, 10, 100), (1, 2, 3)]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(coco_cases())
+def test_coco_equals_pycocotools_on_generated_cases(case):
+    gt, dt, max_dets = case
+    ev = run_pycocotools(gt, dt, maxDets=list(max_dets))
+    assert_same_as_pycocotools(
+        coco_evaluate(gt, dt, max_dets=max_dets, pycocotools_compat=True), ev
+    )

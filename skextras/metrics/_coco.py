@@ -57,13 +57,14 @@ def _column(records, key, what, default=None, dtype=float):
     if isinstance(records, pd.DataFrame):
         if key in records:
             return records[key].to_numpy(dtype=dtype)
+    elif default is not None:
+        return np.array([r.get(key, default) for r in records], dtype=dtype)
     else:
         try:
             return np.array([r[key] for r in records], dtype=dtype)
         except KeyError:
-            if default is None:
-                i = next(i for i, r in enumerate(records) if key not in r)
-                raise ValueError(f"{what}: entry {i} has no {key!r}: {records[i]!r}") from None
+            i = next(i for i, r in enumerate(records) if key not in r)
+            raise ValueError(f"{what}: entry {i} has no {key!r}: {records[i]!r}") from None
     if default is None:
         raise ValueError(f"{what}: missing column {key!r}")
     return np.full(len(records), default, dtype=dtype)
