@@ -98,6 +98,17 @@ def test_coco_equals_pycocotools_on_fake100(fake100):
     np.testing.assert_allclose(ours.stats, printed, atol=5e-4)
 
 
+def test_coco_equals_pycocotools_on_review_toolkit_sample(shared_data):
+    folder = shared_data / "review_object_detection_metrics" / "tests" / "test_coco_eval"
+    gt = json.loads((folder / "gts" / "sampled_gts_bbox_area.json").read_text())
+    results = json.loads((folder / "cocoapi_results.json").read_text())
+    ours = coco_evaluate(gt, results)
+    assert_same_as_pycocotools(ours, run_pycocotools(gt, results))
+    # the same detections stored as a COCO-style dict
+    as_dict = coco_evaluate(gt, folder / "dets" / "sampled_bbox_results.json")
+    np.testing.assert_array_equal(as_dict.precision, ours.precision)
+
+
 @pytest.mark.parametrize("seed", range(12))
 def test_coco_equals_pycocotools_on_random_cases(seed):
     gt, dt = random_case(seed)
