@@ -1,5 +1,6 @@
 """COCO bounding-box evaluation, identical to pycocotools' ``COCOeval`` (iouType ``bbox``)."""
 
+import functools
 import json
 import os
 import warnings
@@ -207,7 +208,10 @@ class COCOEvalResult:
 
     def __post_init__(self):
         self.stats = self._summarize(self.precision, self.recall)
-        self.per_class = {
+
+    @functools.cached_property
+    def per_class(self):
+        return {
             c.item(): self._summarize(self.precision[:, :, [k]], self.recall[:, [k]])
             for k, c in enumerate(self.cat_ids)
         }
@@ -394,8 +398,8 @@ def _evaluate_tables(g, d, n_img, n_cat, iou, rec, md, areas, use_cats):
     )  # fmt: skip
     n_k = n_cat if use_cats else 1
     group_cat = groups // n_img if use_cats else np.zeros(len(groups), dtype=np.int64)
-    n_pos = np.zeros((n_k, len(areas)), dtype=np.int64)
-    np.add.at(n_pos, group_cat, n_pos_group)
+    n_pos = np.column_stack([np.bincount(group_cat, weights=col, minlength=n_k)
+                             for col in n_pos_group.T]).astype(np.int64)  # fmt: skip
     d_cat = d_key // n_img if use_cats else np.zeros(len(d_key), dtype=np.int64)
     # Within a category dts are in (image, rank) order; a stable sort by score reproduces
     # pycocotools' concatenate-then-mergesort order, and truncation to a smaller max_dets

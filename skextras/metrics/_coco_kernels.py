@@ -60,6 +60,9 @@ def _match_group(ious, gt_order, gt_ignore, gt_crowd, thr, taken, match):
             match[di] = gt_order[m]
 
 
+_CHUNK = 256  # groups per parallel task: scratch buffers are allocated once per chunk
+
+
 @njit(cache=True, parallel=True)
 def evaluate_groups(
     gt_box, gt_area, gt_crowd, gt_id_zero, gt_start, gt_stop,
@@ -71,53 +74,72 @@ def evaluate_groups(
     IGNORED and ``n_pos`` of shape (n_groups, A).
     """
     n_groups = gt_start.shape[0]
-    n_area = area_rng.shape[0]
-    n_thr = iou_thrs.shape[0]
-    codes = np.full((n_area, n_thr, dt_box.shape[0]), IGNORED, dtype=np.int8)
-    n_pos = np.zeros((n_groups, n_area), dtype=np.int64)
-    for gr in prange(n_groups):
-        g0, g1 = gt_start[gr], gt_stop[gr]
-        d0, d1 = dt_start[gr], dt_stop[gr]
-        ng, nd = g1 - g0, d1 - d0
-        ious = np.zeros((nd, ng))
-        for di in range(nd):
-            for gi in range(ng):
-                ious[di, gi] = _xywh_iou(dt_box[d0 + di], gt_box[g0 + gi], gt_crowd[g0 + gi])
-        crowd = gt_crowd[g0:g1]
-        taken = np.empty(ng, dtype=np.bool_)
-        match = np.empty(nd, dtype=np.int64)
-        for a in range(n_area):
-            lo, hi = area_rng[a, 0], area_rng[a, 1]
-            ignore = np.empty(ng, dtype=np.bool_)
-            for gi in range(ng):
-                ar = gt_area[g0 + gi]
-                ignore[gi] = crowd[gi] or ar < lo or ar > hi
-            n_pos[gr, a] = ng - ignore.sum()
-            order = np.argsort(ignore, kind="mergesort")
-            for t in range(n_thr):
-                _match_group(ious, order, ignore, crowd, iou_thrs[t], taken, match)
-                for di in range(nd):
-                    m = match[di]
-                    # pycocotools stores the matched gt's id and tests it for truth, so a
-                    # match to a gt whose id is 0 counts as no match.
-                    matched = m > -1 and not gt_id_zero[g0 + m]
-                    ar = dt_area[d0 + di]
-                    ign = (m > -1 and ignore[m]) or (not matched and (ar < lo or ar > hi))
-                    if ign:
-                        codes[a, t, d0 + di] = IGNORED
-                    elif matched:
-                        codes[a, t, d0 + di] = TRUE_POSITIVE
-                    else:
-                        codes[a, t, d0 + di] = FALSE_POSITIVE
+    codes = np.full((area_rng.shape[0], iou_thrs.shape[0], dt_box.shape[0]), IGNORED, np.int8)
+    n_pos = np.zeros((n_groups, area_rng.shape[0]), dtype=np.int64)
+    for chunk in prange((n_groups + _CHUNK - 1) // _CHUNK):
+        first, last = chunk * _CHUNK, min((chunk + 1) * _CHUNK, n_groups)
+        max_ng = max(1, (gt_stop[first:last] - gt_start[first:last]).max())
+        max_nd = max(1, (dt_stop[first:last] - dt_start[first:last]).max())
+        ious_buf = np.empty(max_ng * max_nd)
+        scratch_g = np.empty((3, max_ng), dtype=np.int64)
+        match = np.empty(max_nd, dtype=np.int64)
+        for gr in range(first, last):
+            g0, g1, d0, d1 = gt_start[gr], gt_stop[gr], dt_start[gr], dt_stop[gr]
+            ious = ious_buf[: (d1 - d0) * (g1 - g0)].reshape((d1 - d0, g1 - g0))
+            for di in range(d1 - d0):
+                for gi in range(g1 - g0):
+                    ious[di, gi] = _xywh_iou(dt_box[d0 + di], gt_box[g0 + gi], gt_crowd[g0 + gi])
+            _evaluate_group(
+                ious, gt_area[g0:g1], gt_crowd[g0:g1], gt_id_zero[g0:g1], dt_area[d0:d1],
+                iou_thrs, area_rng, scratch_g, match[: d1 - d0], codes[:, :, d0:d1], n_pos[gr],
+            )  # fmt: skip
     return codes, n_pos
 
 
 @njit(cache=True)
-def _precision_at(codes_t, keep, n_pos, rec_thrs, out_precision):
-    """Precision at the recall thresholds and final recall of one ranked detection list."""
+def _evaluate_group(ious, gt_area, crowd, id_zero, dt_area, iou_thrs, area_rng, scratch, match,
+                    codes, n_pos):  # fmt: skip
+    """Outcome codes of one group's detections for every area range and IoU threshold."""
+    ng, nd = ious.shape[1], ious.shape[0]
+    ignore = scratch[0, :ng]
+    order = scratch[1, :ng]
+    taken = scratch[2, :ng]
+    for a in range(area_rng.shape[0]):
+        lo, hi = area_rng[a, 0], area_rng[a, 1]
+        for gi in range(ng):
+            ignore[gi] = crowd[gi] or gt_area[gi] < lo or gt_area[gi] > hi
+        # stable partition: non-ignored gts first, as pycocotools' mergesort on the flag
+        pos = 0
+        for flag in range(2):
+            for gi in range(ng):
+                if ignore[gi] == flag:
+                    order[pos] = gi
+                    pos += 1
+        n_pos[a] = ng - ignore.sum()
+        for t in range(iou_thrs.shape[0]):
+            _match_group(ious, order, ignore, crowd, iou_thrs[t], taken, match)
+            for di in range(nd):
+                m = match[di]
+                # pycocotools stores the matched gt's id and tests it for truth, so a match
+                # to a gt whose id is 0 counts as no match.
+                matched = m > -1 and not id_zero[m]
+                out_of_range = dt_area[di] < lo or dt_area[di] > hi
+                if (m > -1 and ignore[m]) or (not matched and out_of_range):
+                    codes[a, t, di] = IGNORED
+                elif matched:
+                    codes[a, t, di] = TRUE_POSITIVE
+                else:
+                    codes[a, t, di] = FALSE_POSITIVE
+
+
+@njit(cache=True)
+def _precision_at(codes_t, keep, n_pos, rec_thrs, out_precision, rc, pr):
+    """Precision at the recall thresholds and final recall of one ranked detection list.
+
+    ``rc`` and ``pr`` are scratch buffers at least as long as ``keep``.
+    """
     n = keep.shape[0]
-    tp_sum = np.empty(n)
-    fp_sum = np.empty(n)
+    eps = np.spacing(1.0)
     tp = 0.0
     fp = 0.0
     for i in range(n):
@@ -126,17 +148,15 @@ def _precision_at(codes_t, keep, n_pos, rec_thrs, out_precision):
             tp += 1.0
         elif c == FALSE_POSITIVE:
             fp += 1.0
-        tp_sum[i] = tp
-        fp_sum[i] = fp
-    eps = np.spacing(1.0)
-    rc = tp_sum / n_pos
-    pr = tp_sum / (fp_sum + tp_sum + eps)
+        # the same expressions as pycocotools: tp / npig and tp / (fp + tp + eps)
+        rc[i] = tp / n_pos
+        pr[i] = tp / (fp + tp + eps)
     for i in range(n - 1, 0, -1):
         if pr[i] > pr[i - 1]:
             pr[i - 1] = pr[i]
     out_precision[:] = 0.0
     for r in range(rec_thrs.shape[0]):
-        pi = np.searchsorted(rc, rec_thrs[r])
+        pi = np.searchsorted(rc[:n], rec_thrs[r])
         # pycocotools stops filling at the first threshold beyond the last recall.
         if pi >= n:
             break
@@ -160,12 +180,16 @@ def accumulate(codes, rank, cat_start, cat_stop, n_pos, max_dets, rec_thrs):
     for k in prange(n_cat):
         s0, s1 = cat_start[k], cat_stop[k]
         q = np.empty(n_rec)
+        rc = np.empty(s1 - s0)
+        pr = np.empty(s1 - s0)
         for m in range(n_md):
             keep = np.flatnonzero(rank[s0:s1] < max_dets[m]) + s0
             for a in range(n_area):
                 if n_pos[k, a] == 0:
                     continue
                 for t in range(n_thr):
-                    recall[t, k, a, m] = _precision_at(codes[a, t], keep, n_pos[k, a], rec_thrs, q)
+                    recall[t, k, a, m] = _precision_at(
+                        codes[a, t], keep, n_pos[k, a], rec_thrs, q, rc, pr
+                    )
                     precision[t, :, k, a, m] = q
     return precision, recall
