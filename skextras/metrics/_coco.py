@@ -250,7 +250,10 @@ class COCOEvalResult:
         return np.array(out, dtype=float)
 
     def summary(self, file=None):
-        """Print the summary lines pycocotools' ``summarize()`` prints; return them as text."""
+        """Print the lines pycocotools' ``summarize()`` prints (to ``file``, default stdout)."""
+        print(self, file=file)
+
+    def __str__(self):
         t = self.iou_thresholds
         text = []
         for value, (is_ap, thr, area, md) in zip(self.stats, self._lines(), strict=True):
@@ -261,9 +264,11 @@ class COCOEvalResult:
                 f" {title:<18} {kind} @[ IoU={iou:<9} | area={area:>6s} | maxDets={md:>3d} ]"
                 f" = {value:0.3f}"
             )
-        text = "\n".join(text)
-        print(text, file=file)
-        return text
+        return "\n".join(text)
+
+    def __repr__(self):
+        stats = ", ".join(f"{k}={v:.4f}" for k, v in self.stats_dict.items())
+        return f"COCOEvalResult({stats})"
 
     def to_frame(self):
         """Per-category stats as a DataFrame (one row per category id, ``name`` column)."""
