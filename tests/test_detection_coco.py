@@ -270,6 +270,8 @@ def test_bad_parameters_raise():
         coco_evaluate(gt, dt, iou_type="segm")
     with pytest.raises(ValueError, match="max_dets"):
         coco_evaluate(gt, dt, max_dets=(0, 10))
+    with pytest.raises(ValueError, match="area_ranges"):
+        coco_evaluate(gt, dt, area_ranges=[(0, 1e10), (0, 1024)])
     with pytest.raises(ValueError, match="three max_dets"):
         coco_evaluate(gt, dt, max_dets=(10, 100), pycocotools_compat=True)
     assert len(coco_evaluate(gt, dt, max_dets=(10, 100)).stats) == 11

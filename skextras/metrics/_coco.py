@@ -4,6 +4,7 @@ import functools
 import json
 import os
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -292,6 +293,8 @@ def _check_params(iou_type, iou_thresholds, rec_thresholds, max_dets, area_range
         raise ValueError(f"max_dets must be positive integers, got {max_dets!r}")
     if compat and len(md) < 3:
         raise ValueError(f"pycocotools_compat=True needs three max_dets, got {max_dets!r}")
+    if area_ranges is not None and not isinstance(area_ranges, Mapping):
+        raise ValueError(f"area_ranges must be a dict {{label: (low, high)}}, got {area_ranges!r}")
     areas = DEFAULT_AREA_RANGES if area_ranges is None else dict(area_ranges)
     if not areas or any(len(v) != 2 for v in areas.values()):
         raise ValueError(f"area_ranges must map labels to (low, high), got {area_ranges!r}")
