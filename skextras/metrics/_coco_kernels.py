@@ -61,9 +61,10 @@ def _match_group(ious, gt_order, gt_ignore, gt_crowd, thr, taken, match):
 
 
 _CHUNK = 256  # groups per parallel task: scratch buffers are allocated once per chunk
+# Below this many detections + gts the serial kernels win: waking the thread pool costs more.
+PARALLEL_MIN_SIZE = 50_000
 
 
-@njit(cache=True, parallel=True)
 def evaluate_groups(
     gt_box, gt_area, gt_crowd, gt_id_zero, gt_start, gt_stop,
     dt_box, dt_area, dt_start, dt_stop, iou_thrs, area_rng,
@@ -71,29 +72,100 @@ def evaluate_groups(
     """Match every (image, category) group; return outcome codes and non-ignored gt counts.
 
     Returns ``codes`` of shape (A, T, n_dt) with values FALSE_POSITIVE / TRUE_POSITIVE /
-    IGNORED and ``n_pos`` of shape (n_groups, A).
+    IGNORED and ``n_pos`` of shape (n_groups, A). Runs in parallel over chunks of groups
+    when the input is large.
     """
-    n_groups = gt_start.shape[0]
     codes = np.full((area_rng.shape[0], iou_thrs.shape[0], dt_box.shape[0]), IGNORED, np.int8)
-    n_pos = np.zeros((n_groups, area_rng.shape[0]), dtype=np.int64)
-    for chunk in prange((n_groups + _CHUNK - 1) // _CHUNK):
-        first, last = chunk * _CHUNK, min((chunk + 1) * _CHUNK, n_groups)
-        max_ng = max(1, (gt_stop[first:last] - gt_start[first:last]).max())
-        max_nd = max(1, (dt_stop[first:last] - dt_start[first:last]).max())
-        ious_buf = np.empty(max_ng * max_nd)
-        scratch_g = np.empty((3, max_ng), dtype=np.int64)
-        match = np.empty(max_nd, dtype=np.int64)
-        for gr in range(first, last):
-            g0, g1, d0, d1 = gt_start[gr], gt_stop[gr], dt_start[gr], dt_stop[gr]
-            ious = ious_buf[: (d1 - d0) * (g1 - g0)].reshape((d1 - d0, g1 - g0))
-            for di in range(d1 - d0):
-                for gi in range(g1 - g0):
-                    ious[di, gi] = _xywh_iou(dt_box[d0 + di], gt_box[g0 + gi], gt_crowd[g0 + gi])
-            _evaluate_group(
-                ious, gt_area[g0:g1], gt_crowd[g0:g1], gt_id_zero[g0:g1], dt_area[d0:d1],
-                iou_thrs, area_rng, scratch_g, match[: d1 - d0], codes[:, :, d0:d1], n_pos[gr],
-            )  # fmt: skip
+    n_pos = np.zeros((gt_start.shape[0], area_rng.shape[0]), dtype=np.int64)
+    args = (
+        gt_box,
+        gt_area,
+        gt_crowd,
+        gt_id_zero,
+        gt_start,
+        gt_stop,
+        dt_box,
+        dt_area,
+        dt_start,
+        dt_stop,
+        iou_thrs,
+        area_rng,
+        codes,
+        n_pos,
+    )
+    if gt_box.shape[0] + dt_box.shape[0] >= PARALLEL_MIN_SIZE:
+        _evaluate_parallel(*args)
+    else:
+        _evaluate_serial(*args)
     return codes, n_pos
+
+
+@njit(cache=True, parallel=True)
+def _evaluate_parallel(gt_box, gt_area, gt_crowd, gt_id_zero, gt_start, gt_stop, dt_box,
+                       dt_area, dt_start, dt_stop, iou_thrs, area_rng, codes, n_pos):  # fmt: skip
+    for chunk in prange((gt_start.shape[0] + _CHUNK - 1) // _CHUNK):
+        _evaluate_chunk(
+            chunk,
+            gt_box,
+            gt_area,
+            gt_crowd,
+            gt_id_zero,
+            gt_start,
+            gt_stop,
+            dt_box,
+            dt_area,
+            dt_start,
+            dt_stop,
+            iou_thrs,
+            area_rng,
+            codes,
+            n_pos,
+        )
+
+
+@njit(cache=True)
+def _evaluate_serial(gt_box, gt_area, gt_crowd, gt_id_zero, gt_start, gt_stop, dt_box,
+                     dt_area, dt_start, dt_stop, iou_thrs, area_rng, codes, n_pos):  # fmt: skip
+    for chunk in range((gt_start.shape[0] + _CHUNK - 1) // _CHUNK):
+        _evaluate_chunk(
+            chunk,
+            gt_box,
+            gt_area,
+            gt_crowd,
+            gt_id_zero,
+            gt_start,
+            gt_stop,
+            dt_box,
+            dt_area,
+            dt_start,
+            dt_stop,
+            iou_thrs,
+            area_rng,
+            codes,
+            n_pos,
+        )
+
+
+@njit(cache=True)
+def _evaluate_chunk(chunk, gt_box, gt_area, gt_crowd, gt_id_zero, gt_start, gt_stop, dt_box,
+                    dt_area, dt_start, dt_stop, iou_thrs, area_rng, codes, n_pos):  # fmt: skip
+    """IoUs and matching for one chunk of groups, with scratch buffers shared by the chunk."""
+    first, last = chunk * _CHUNK, min((chunk + 1) * _CHUNK, gt_start.shape[0])
+    max_ng = max(1, (gt_stop[first:last] - gt_start[first:last]).max())
+    max_nd = max(1, (dt_stop[first:last] - dt_start[first:last]).max())
+    ious_buf = np.empty(max_ng * max_nd)
+    scratch_g = np.empty((3, max_ng), dtype=np.int64)
+    match = np.empty(max_nd, dtype=np.int64)
+    for gr in range(first, last):
+        g0, g1, d0, d1 = gt_start[gr], gt_stop[gr], dt_start[gr], dt_stop[gr]
+        ious = ious_buf[: (d1 - d0) * (g1 - g0)].reshape((d1 - d0, g1 - g0))
+        for di in range(d1 - d0):
+            for gi in range(g1 - g0):
+                ious[di, gi] = _xywh_iou(dt_box[d0 + di], gt_box[g0 + gi], gt_crowd[g0 + gi])
+        _evaluate_group(
+            ious, gt_area[g0:g1], gt_crowd[g0:g1], gt_id_zero[g0:g1], dt_area[d0:d1],
+            iou_thrs, area_rng, scratch_g, match[: d1 - d0], codes[:, :, d0:d1], n_pos[gr],
+        )  # fmt: skip
 
 
 @njit(cache=True)
@@ -164,32 +236,55 @@ def _precision_at(codes_t, keep, n_pos, rec_thrs, out_precision, rc, pr):
     return rc[n - 1] if n > 0 else 0.0
 
 
-@njit(cache=True, parallel=True)
 def accumulate(codes, rank, cat_start, cat_stop, n_pos, max_dets, rec_thrs):
     """Precision [T, R, K, A, M] and recall [T, K, A, M] from score-ranked outcome codes.
 
     ``codes`` (A, T, n) and ``rank`` (n,) are ordered by category, then by descending score
-    with ties in (image, rank) order; ``n_pos`` is (K, A).
+    with ties in (image, rank) order; ``n_pos`` is (K, A). Parallel over categories when the
+    input is large.
     """
     n_area, n_thr = codes.shape[0], codes.shape[1]
-    n_cat = cat_start.shape[0]
-    n_md = max_dets.shape[0]
-    n_rec = rec_thrs.shape[0]
-    precision = -np.ones((n_thr, n_rec, n_cat, n_area, n_md))
-    recall = -np.ones((n_thr, n_cat, n_area, n_md))
-    for k in prange(n_cat):
-        s0, s1 = cat_start[k], cat_stop[k]
-        q = np.empty(n_rec)
-        rc = np.empty(s1 - s0)
-        pr = np.empty(s1 - s0)
-        for m in range(n_md):
-            keep = np.flatnonzero(rank[s0:s1] < max_dets[m]) + s0
-            for a in range(n_area):
-                if n_pos[k, a] == 0:
-                    continue
-                for t in range(n_thr):
-                    recall[t, k, a, m] = _precision_at(
-                        codes[a, t], keep, n_pos[k, a], rec_thrs, q, rc, pr
-                    )
-                    precision[t, :, k, a, m] = q
+    shape = (n_thr, rec_thrs.shape[0], cat_start.shape[0], n_area, max_dets.shape[0])
+    precision = -np.ones(shape)
+    recall = -np.ones((n_thr, cat_start.shape[0], n_area, max_dets.shape[0]))
+    args = (codes, rank, cat_start, cat_stop, n_pos, max_dets, rec_thrs, precision, recall)
+    if codes.shape[2] >= PARALLEL_MIN_SIZE:
+        _accumulate_parallel(*args)
+    else:
+        _accumulate_serial(*args)
     return precision, recall
+
+
+@njit(cache=True, parallel=True)
+def _accumulate_parallel(codes, rank, cat_start, cat_stop, n_pos, max_dets, rec_thrs,
+                         precision, recall):  # fmt: skip
+    for k in prange(cat_start.shape[0]):
+        _accumulate_category(k, codes, rank, cat_start, cat_stop, n_pos, max_dets, rec_thrs,
+                             precision, recall)  # fmt: skip
+
+
+@njit(cache=True)
+def _accumulate_serial(codes, rank, cat_start, cat_stop, n_pos, max_dets, rec_thrs,
+                       precision, recall):  # fmt: skip
+    for k in range(cat_start.shape[0]):
+        _accumulate_category(k, codes, rank, cat_start, cat_stop, n_pos, max_dets, rec_thrs,
+                             precision, recall)  # fmt: skip
+
+
+@njit(cache=True)
+def _accumulate_category(k, codes, rank, cat_start, cat_stop, n_pos, max_dets, rec_thrs,
+                         precision, recall):  # fmt: skip
+    """Fill category ``k``'s entries of ``precision`` and ``recall``."""
+    s0, s1 = cat_start[k], cat_stop[k]
+    q = np.empty(rec_thrs.shape[0])
+    rc = np.empty(s1 - s0)
+    pr = np.empty(s1 - s0)
+    for m in range(max_dets.shape[0]):
+        keep = np.flatnonzero(rank[s0:s1] < max_dets[m]) + s0
+        for a in range(codes.shape[0]):
+            if n_pos[k, a] == 0:
+                continue
+            for t in range(codes.shape[1]):
+                recall[t, k, a, m] = _precision_at(codes[a, t], keep, n_pos[k, a], rec_thrs, q,
+                                                   rc, pr)  # fmt: skip
+                precision[t, :, k, a, m] = q
