@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from skextras.metrics import coco_evaluate
+from skextras.metrics import _coco_kernels, coco_evaluate
 
 pycocotools = pytest.importorskip("pycocotools")
 from pycocotools.coco import COCO  # noqa: E402
@@ -109,8 +109,13 @@ def test_coco_equals_pycocotools_on_review_toolkit_sample(shared_data):
     np.testing.assert_array_equal(as_dict.precision, ours.precision)
 
 
-@pytest.mark.parametrize("seed", range(12))
-def test_coco_equals_pycocotools_on_random_cases(seed):
+@pytest.mark.parametrize(
+    "seed, kernels", [(s, "serial") for s in range(12)] + [(s, "parallel") for s in range(4)]
+)
+def test_coco_equals_pycocotools_on_random_cases(seed, kernels, monkeypatch):
+    if kernels == "parallel":
+        # small inputs normally run the serial kernels; force the parallel ones
+        monkeypatch.setattr(_coco_kernels, "PARALLEL_MIN_SIZE", 0)
     gt, dt = random_case(seed)
     assert max(np.unique([d["image_id"] for d in dt], return_counts=True)[1]) > 100
     assert_same_as_pycocotools(coco_evaluate(gt, dt), run_pycocotools(gt, dt))
