@@ -12,6 +12,7 @@ from skextras.metrics import (
     coco_evaluate,
     read_coco,
     read_csv,
+    read_fiftyone,
     read_openimages_csv,
     read_txt,
     read_voc_xml,
@@ -126,6 +127,16 @@ def test_csv_and_openimages_readers():
     oi = read_openimages_csv(FIXTURES / "openimages_dets.csv", image_sizes=sizes)
     assert oi[CORNERS].iloc[0].tolist() == pytest.approx([12.0, 44.0, 344.0, 481.0])
     assert oi["iscrowd"].tolist() == [False, True]
+
+
+def test_fiftyone_reader_maps_class_indices_and_scales_boxes():
+    sizes = {"2007_000549": (375, 500), "2007_000733": (450, 435), "2007_003525": (500, 375)}
+    frame = read_fiftyone(FIXTURES / "fiftyone_dets.json", image_sizes=sizes)
+    assert frame["category_id"].tolist() == ["cat", "cat"]
+    assert frame[CORNERS].iloc[0].tolist() == pytest.approx([12.0, 44.0, 344.0, 481.0])
+    assert frame["score"].tolist() == [0.94, 0.85]
+    oi = read_openimages_csv(FIXTURES / "openimages_dets.csv", image_sizes=sizes)
+    np.testing.assert_allclose(frame[CORNERS], oi[CORNERS], atol=1e-9)
 
 
 def test_records_to_coco_round_trip_equals_coco_json(review):
