@@ -316,3 +316,10 @@ def test_coco_equals_pycocotools_on_generated_cases(case):
     assert_same_as_pycocotools(
         coco_evaluate(gt, dt, max_dets=max_dets, pycocotools_compat=True), ev
     )
+
+
+@pytest.mark.slow
+def test_coco_equals_pycocotools_at_scale_through_the_parallel_kernels():
+    gt, dt = random_case(2024, n_images=1000, n_cats=20)
+    assert len(dt) + len(gt["annotations"]) >= _coco_kernels.PARALLEL_MIN_SIZE
+    assert_same_as_pycocotools(coco_evaluate(gt, dt), run_pycocotools(gt, dt))
