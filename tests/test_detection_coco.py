@@ -37,6 +37,7 @@ def run_pycocotools(gt, dt, **params):
 def assert_same_as_pycocotools(ours, ev):
     np.testing.assert_allclose(ours.precision, ev.eval["precision"], rtol=0, atol=1e-12)
     np.testing.assert_allclose(ours.recall, ev.eval["recall"], rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(ours.scores, ev.eval["scores"])
     np.testing.assert_allclose(ours.stats, ev.stats, rtol=0, atol=1e-12)
 
 

@@ -193,12 +193,16 @@ class COCOEvalResult:
         Interpolated precision, -1 for absent categories (pycocotools ``eval["precision"]``).
     recall : ndarray of shape (T, K, A, M)
         Final recall, -1 for absent categories.
+    scores : ndarray of shape (T, R, K, A, M)
+        Detection score at which each precision entry is read (pycocotools
+        ``eval["scores"]``).
     per_class : dict
         ``{category_id: stats}`` computed on that category's slice.
     """
 
     precision: np.ndarray
     recall: np.ndarray
+    scores: np.ndarray
     iou_thresholds: np.ndarray
     rec_thresholds: np.ndarray
     max_dets: tuple
@@ -367,10 +371,11 @@ def coco_evaluate(
     cat_ids = np.unique(np.array([c["id"] for c in cats]))
     g = _gt_table(gt, img_ids, cat_ids)
     d = _dt_table(dt, img_ids, cat_ids)
-    precision, recall = _evaluate_tables(g, d, len(img_ids), len(cat_ids), iou, rec, md, areas,
-                                         use_cats)  # fmt: skip
+    precision, recall, scores = _evaluate_tables(
+        g, d, len(img_ids), len(cat_ids), iou, rec, md, areas, use_cats
+    )
     return COCOEvalResult(
-        precision, recall, iou, rec, md, areas,
+        precision, recall, scores, iou, rec, md, areas,
         cat_ids if use_cats else np.array([-1]),
         {c["id"]: c.get("name", str(c["id"])) for c in cats},
         pycocotools_compat,
@@ -415,6 +420,6 @@ def _evaluate_tables(g, d, n_img, n_cat, iou, rec, md, areas, use_cats):
     ranked = np.lexsort((-d.score[d_order], d_cat))
     cs, ce = _group_bounds(d_cat[ranked], np.arange(n_k))
     return kernels.accumulate(
-        np.ascontiguousarray(codes[:, :, ranked]), d_rank[ranked], cs, ce, n_pos,
-        np.array(md, dtype=np.int64), rec,
+        np.ascontiguousarray(codes[:, :, ranked]), d_rank[ranked], d.score[d_order][ranked],
+        cs, ce, n_pos, np.array(md, dtype=np.int64), rec,
     )  # fmt: skip

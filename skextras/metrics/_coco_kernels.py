@@ -205,10 +205,9 @@ def _evaluate_group(ious, gt_area, crowd, id_zero, dt_area, iou_thrs, area_rng, 
 
 
 @njit(cache=True)
-def _precision_at(codes_t, keep, n_pos, rec_thrs, out_precision, rc, pr):
-    """Precision at the recall thresholds and final recall of one ranked detection list.
-
-    ``rc`` and ``pr`` are scratch buffers at least as long as ``keep``.
+def _precision_at(codes_t, keep, n_pos, rec_thrs, score, out_precision, out_score, rc, pr):
+    """Precision (and the score there) at the recall thresholds, and the final recall, of
+    one ranked detection list. ``rc`` and ``pr`` are scratch buffers as long as ``keep``.
     """
     n = keep.shape[0]
     eps = np.spacing(1.0)
@@ -227,56 +226,61 @@ def _precision_at(codes_t, keep, n_pos, rec_thrs, out_precision, rc, pr):
         if pr[i] > pr[i - 1]:
             pr[i - 1] = pr[i]
     out_precision[:] = 0.0
+    out_score[:] = 0.0
     for r in range(rec_thrs.shape[0]):
         pi = np.searchsorted(rc[:n], rec_thrs[r])
         # pycocotools stops filling at the first threshold beyond the last recall.
         if pi >= n:
             break
         out_precision[r] = pr[pi]
+        out_score[r] = score[keep[pi]]
     return rc[n - 1] if n > 0 else 0.0
 
 
-def accumulate(codes, rank, cat_start, cat_stop, n_pos, max_dets, rec_thrs):
-    """Precision [T, R, K, A, M] and recall [T, K, A, M] from score-ranked outcome codes.
+def accumulate(codes, rank, score, cat_start, cat_stop, n_pos, max_dets, rec_thrs):
+    """Precision and scores [T, R, K, A, M], recall [T, K, A, M] from ranked outcome codes.
 
-    ``codes`` (A, T, n) and ``rank`` (n,) are ordered by category, then by descending score
-    with ties in (image, rank) order; ``n_pos`` is (K, A). Parallel over categories when the
-    input is large.
+    ``codes`` (A, T, n), ``rank`` and ``score`` (n,) are ordered by category, then by
+    descending score with ties in (image, rank) order; ``n_pos`` is (K, A). Parallel over
+    categories when the input is large.
     """
     n_area, n_thr = codes.shape[0], codes.shape[1]
     shape = (n_thr, rec_thrs.shape[0], cat_start.shape[0], n_area, max_dets.shape[0])
     precision = -np.ones(shape)
     recall = -np.ones((n_thr, cat_start.shape[0], n_area, max_dets.shape[0]))
-    args = (codes, rank, cat_start, cat_stop, n_pos, max_dets, rec_thrs, precision, recall)
+    scores = -np.ones(shape)
+    args = (codes, rank, score, cat_start, cat_stop, n_pos, max_dets, rec_thrs, precision,
+            recall, scores)  # fmt: skip
     if codes.shape[2] >= PARALLEL_MIN_SIZE:
         _accumulate_parallel(*args)
     else:
         _accumulate_serial(*args)
-    return precision, recall
+    return precision, recall, scores
 
 
 @njit(cache=True, parallel=True)
-def _accumulate_parallel(codes, rank, cat_start, cat_stop, n_pos, max_dets, rec_thrs,
-                         precision, recall):  # fmt: skip
+def _accumulate_parallel(codes, rank, score, cat_start, cat_stop, n_pos, max_dets, rec_thrs,
+                         precision, recall, scores):  # fmt: skip
     for k in prange(cat_start.shape[0]):
-        _accumulate_category(k, codes, rank, cat_start, cat_stop, n_pos, max_dets, rec_thrs,
-                             precision, recall)  # fmt: skip
+        _accumulate_category(k, codes, rank, score, cat_start, cat_stop, n_pos, max_dets,
+                             rec_thrs, precision, recall, scores)  # fmt: skip
 
 
 @njit(cache=True)
-def _accumulate_serial(codes, rank, cat_start, cat_stop, n_pos, max_dets, rec_thrs,
-                       precision, recall):  # fmt: skip
+def _accumulate_serial(codes, rank, score, cat_start, cat_stop, n_pos, max_dets, rec_thrs,
+                       precision, recall, scores):  # fmt: skip
     for k in range(cat_start.shape[0]):
-        _accumulate_category(k, codes, rank, cat_start, cat_stop, n_pos, max_dets, rec_thrs,
-                             precision, recall)  # fmt: skip
+        _accumulate_category(k, codes, rank, score, cat_start, cat_stop, n_pos, max_dets,
+                             rec_thrs, precision, recall, scores)  # fmt: skip
 
 
 @njit(cache=True)
-def _accumulate_category(k, codes, rank, cat_start, cat_stop, n_pos, max_dets, rec_thrs,
-                         precision, recall):  # fmt: skip
-    """Fill category ``k``'s entries of ``precision`` and ``recall``."""
+def _accumulate_category(k, codes, rank, score, cat_start, cat_stop, n_pos, max_dets, rec_thrs,
+                         precision, recall, scores):  # fmt: skip
+    """Fill category ``k``'s entries of ``precision``, ``recall`` and ``scores``."""
     s0, s1 = cat_start[k], cat_stop[k]
     q = np.empty(rec_thrs.shape[0])
+    ss = np.empty(rec_thrs.shape[0])
     rc = np.empty(s1 - s0)
     pr = np.empty(s1 - s0)
     for m in range(max_dets.shape[0]):
@@ -285,6 +289,8 @@ def _accumulate_category(k, codes, rank, cat_start, cat_stop, n_pos, max_dets, r
             if n_pos[k, a] == 0:
                 continue
             for t in range(codes.shape[1]):
-                recall[t, k, a, m] = _precision_at(codes[a, t], keep, n_pos[k, a], rec_thrs, q,
-                                                   rc, pr)  # fmt: skip
+                recall[t, k, a, m] = _precision_at(
+                    codes[a, t], keep, n_pos[k, a], rec_thrs, score, q, ss, rc, pr
+                )
                 precision[t, :, k, a, m] = q
+                scores[t, :, k, a, m] = ss
