@@ -8,8 +8,10 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from skextras.metrics import coco_evaluate
+from skextras.metrics import _coco_kernels, coco_evaluate
 
 pycocotools = pytest.importorskip("pycocotools")
 from pycocotools.coco import COCO  # noqa: E402
@@ -35,6 +37,7 @@ def run_pycocotools(gt, dt, **params):
 def assert_same_as_pycocotools(ours, ev):
     np.testing.assert_allclose(ours.precision, ev.eval["precision"], rtol=0, atol=1e-12)
     np.testing.assert_allclose(ours.recall, ev.eval["recall"], rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(ours.scores, ev.eval["scores"])
     np.testing.assert_allclose(ours.stats, ev.stats, rtol=0, atol=1e-12)
 
 
@@ -96,8 +99,24 @@ def test_coco_equals_pycocotools_on_fake100(fake100):
     np.testing.assert_allclose(ours.stats, printed, atol=5e-4)
 
 
-@pytest.mark.parametrize("seed", range(12))
-def test_coco_equals_pycocotools_on_random_cases(seed):
+def test_coco_equals_pycocotools_on_review_toolkit_sample(shared_data):
+    folder = shared_data / "review_object_detection_metrics" / "tests" / "test_coco_eval"
+    gt = json.loads((folder / "gts" / "sampled_gts_bbox_area.json").read_text())
+    results = json.loads((folder / "cocoapi_results.json").read_text())
+    ours = coco_evaluate(gt, results)
+    assert_same_as_pycocotools(ours, run_pycocotools(gt, results))
+    # the same detections stored as a COCO-style dict
+    as_dict = coco_evaluate(gt, folder / "dets" / "sampled_bbox_results.json")
+    np.testing.assert_array_equal(as_dict.precision, ours.precision)
+
+
+@pytest.mark.parametrize(
+    "seed, kernels", [(s, "serial") for s in range(12)] + [(s, "parallel") for s in range(4)]
+)
+def test_coco_equals_pycocotools_on_random_cases(seed, kernels, monkeypatch):
+    if kernels == "parallel":
+        # small inputs normally run the serial kernels; force the parallel ones
+        monkeypatch.setattr(_coco_kernels, "PARALLEL_MIN_SIZE", 0)
     gt, dt = random_case(seed)
     assert max(np.unique([d["image_id"] for d in dt], return_counts=True)[1]) > 100
     assert_same_as_pycocotools(coco_evaluate(gt, dt), run_pycocotools(gt, dt))
@@ -168,6 +187,17 @@ def test_gt_id_zero_and_pooled_categories_match_pycocotools():
     with pytest.warns(UserWarning, match="id 0"):
         ours = coco_evaluate(gt, dt)
     assert_same_as_pycocotools(ours, run_pycocotools(gt, dt))
+
+
+def test_string_image_and_category_ids_match_pycocotools():
+    gt, dt = random_case(8)
+    for item in (*gt["images"],):
+        item["id"] = f"img{item['id']:04d}"
+    for ann in (*gt["annotations"], *dt):
+        ann["image_id"] = f"img{ann['image_id']:04d}"
+    ours = coco_evaluate(gt, dt)
+    assert_same_as_pycocotools(ours, run_pycocotools(gt, dt))
+    assert set(ours.per_class) == {c["id"] for c in gt["categories"]}
 
 
 def test_dataframe_detections_and_json_paths_give_the_same_result(tmp_path):
@@ -246,7 +276,51 @@ def test_bad_parameters_raise():
         coco_evaluate(gt, dt, iou_type="segm")
     with pytest.raises(ValueError, match="max_dets"):
         coco_evaluate(gt, dt, max_dets=(0, 10))
+    with pytest.raises(ValueError, match="area_ranges"):
+        coco_evaluate(gt, dt, area_ranges=[(0, 1e10), (0, 1024)])
+    with pytest.raises(ValueError, match="three max_dets"):
+        coco_evaluate(gt, dt, max_dets=(10, 100), pycocotools_compat=True)
+    assert len(coco_evaluate(gt, dt, max_dets=(10, 100)).stats) == 11
     with pytest.raises(ValueError, match="gt annotations"):
         bad = copy.deepcopy(gt)
         bad["annotations"][0]["bbox"] = [0, 0, 3, -1]
         coco_evaluate(bad, dt)
+
+
+_box = st.tuples(*[st.integers(0, 12)] * 4).map(
+    lambda b: [b[0] * 3.0, b[1] * 3.0, b[2] * 4.0, b[3] * 4.0]
+)
+
+
+@st.composite
+def coco_cases(draw):
+    n_img = draw(st.integers(1, 4))
+    anns = draw(st.lists(st.tuples(st.integers(0, n_img - 1), st.integers(1, 2), _box,
+                                   st.booleans(), st.sampled_from([None, 0.0, 16.0, 1024.0])),
+                         max_size=12))  # fmt: skip
+    dets = draw(st.lists(st.tuples(st.integers(0, n_img - 1), st.integers(1, 2), _box,
+                                   st.sampled_from([0.1, 0.5, 0.5, 0.9, 0.25])),
+                         min_size=1, max_size=25))  # fmt: skip
+    gt = {"images": [{"id": i} for i in range(n_img)], "categories": [{"id": 1}, {"id": 2}],
+          "annotations": [{"id": k + 1, "image_id": i, "category_id": c, "bbox": b,
+                           "iscrowd": int(crowd), "area": b[2] * b[3] if a is None else a}
+                          for k, (i, c, b, crowd, a) in enumerate(anns)]}  # fmt: skip
+    dt = [{"image_id": i, "category_id": c, "bbox": b, "score": s} for i, c, b, s in dets]
+    return gt, dt, draw(st.sampled_from([(1, 10, 100), (1, 2, 3)]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(coco_cases())
+def test_coco_equals_pycocotools_on_generated_cases(case):
+    gt, dt, max_dets = case
+    ev = run_pycocotools(gt, dt, maxDets=list(max_dets))
+    assert_same_as_pycocotools(
+        coco_evaluate(gt, dt, max_dets=max_dets, pycocotools_compat=True), ev
+    )
+
+
+@pytest.mark.slow
+def test_coco_equals_pycocotools_at_scale_through_the_parallel_kernels():
+    gt, dt = random_case(2024, n_images=1000, n_cats=20)
+    assert len(dt) + len(gt["annotations"]) >= _coco_kernels.PARALLEL_MIN_SIZE
+    assert_same_as_pycocotools(coco_evaluate(gt, dt), run_pycocotools(gt, dt))

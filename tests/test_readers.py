@@ -12,6 +12,7 @@ from skextras.metrics import (
     coco_evaluate,
     read_coco,
     read_csv,
+    read_fiftyone,
     read_openimages_csv,
     read_txt,
     read_voc_xml,
@@ -128,6 +129,16 @@ def test_csv_and_openimages_readers():
     assert oi["iscrowd"].tolist() == [False, True]
 
 
+def test_fiftyone_reader_maps_class_indices_and_scales_boxes():
+    sizes = {"2007_000549": (375, 500), "2007_000733": (450, 435), "2007_003525": (500, 375)}
+    frame = read_fiftyone(FIXTURES / "fiftyone_dets.json", image_sizes=sizes)
+    assert frame["category_id"].tolist() == ["cat", "cat"]
+    assert frame[CORNERS].iloc[0].tolist() == pytest.approx([12.0, 44.0, 344.0, 481.0])
+    assert frame["score"].tolist() == [0.94, 0.85]
+    oi = read_openimages_csv(FIXTURES / "openimages_dets.csv", image_sizes=sizes)
+    np.testing.assert_allclose(frame[CORNERS], oi[CORNERS], atol=1e-9)
+
+
 def test_records_to_coco_round_trip_equals_coco_json(review):
     path = review / "gts_coco_format" / "toy_example_coco.JSON"
     dets = review / "dets_coco_format" / "coco_dets.json"
@@ -153,12 +164,15 @@ def test_map_command_prints_voc_ap_of_the_padilla_sample(shared_data, capsys, tm
     assert (tmp_path / "pr.png").stat().st_size > 1000
 
 
-def test_map_command_coco_prints_the_summary(shared_data, capsys):
+def test_map_command_coco_prints_the_summary(shared_data, capsys, tmp_path):
+    pytest.importorskip("matplotlib")
     folder = shared_data / "coco_val2014_fake100"
     code = main(["map", "--gt", str(folder / "instances_val2014_100.json"),
-                 "--dt", str(folder / "instances_val2014_fakebbox100_results.json")])  # fmt: skip
+                 "--dt", str(folder / "instances_val2014_fakebbox100_results.json"),
+                 "--plot", str(tmp_path / "pr.png")])  # fmt: skip
     out = capsys.readouterr().out
     assert code == 0
+    assert (tmp_path / "pr.png").stat().st_size > 1000
     assert "maxDets=100 ] = 0.505" in out and "area= large | maxDets=100 ] = 0.564" in out
 
 
@@ -191,3 +205,13 @@ def test_map_arguments_do_not_import_plotting_or_pycocotools():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root,
                          env={"PYTHONPATH": str(root), "PATH": ""}, check=True)  # fmt: skip
     assert out.stdout.split() == ["False", "False"]
+
+
+@pytest.mark.parametrize("module", ["_coco", "_detection", "_voc", "_ranking"])
+def test_docstring_examples_run(module):
+    import doctest
+    import importlib
+
+    mod = importlib.import_module(f"skextras.metrics.{module}")
+    result = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0

@@ -11,6 +11,7 @@ from skextras.metrics._ranking import (
 from skextras.metrics._readers import (
     read_coco,
     read_csv,
+    read_fiftyone,
     read_openimages_csv,
     read_txt,
     read_voc_xml,
@@ -32,6 +33,7 @@ __all__ = [
     "match_detections",
     "read_coco",
     "read_csv",
+    "read_fiftyone",
     "read_openimages_csv",
     "read_txt",
     "read_voc_xml",

@@ -1,6 +1,6 @@
 """``skextras map``: evaluate detections from files and print COCO or VOC mAP."""
 
-READERS = ("coco", "voc", "yolo", "txt", "csv", "openimages")
+READERS = ("coco", "voc", "yolo", "txt", "csv", "openimages", "fiftyone")
 METRICS = ("coco", "voc2007", "voc2012", "11point", "11point_arange", "allpoint")
 
 
@@ -64,7 +64,9 @@ def _read(path, fmt, args, is_dt, sizes=None):
         )  # fmt: skip
     if fmt == "csv":
         return _readers.read_csv(path, box_format=args.box_format)
-    return _readers.read_openimages_csv(path)
+    if fmt == "fiftyone":
+        return _readers.read_fiftyone(path, image_sizes=sizes)
+    return _readers.read_openimages_csv(path, image_sizes=sizes)
 
 
 def run(args):

@@ -1,8 +1,10 @@
 """COCO bounding-box evaluation, identical to pycocotools' ``COCOeval`` (iouType ``bbox``)."""
 
+import functools
 import json
 import os
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -57,13 +59,14 @@ def _column(records, key, what, default=None, dtype=float):
     if isinstance(records, pd.DataFrame):
         if key in records:
             return records[key].to_numpy(dtype=dtype)
+    elif default is not None:
+        return np.array([r.get(key, default) for r in records], dtype=dtype)
     else:
         try:
             return np.array([r[key] for r in records], dtype=dtype)
         except KeyError:
-            if default is None:
-                i = next(i for i, r in enumerate(records) if key not in r)
-                raise ValueError(f"{what}: entry {i} has no {key!r}: {records[i]!r}") from None
+            i = next(i for i, r in enumerate(records) if key not in r)
+            raise ValueError(f"{what}: entry {i} has no {key!r}: {records[i]!r}") from None
     if default is None:
         raise ValueError(f"{what}: missing column {key!r}")
     return np.full(len(records), default, dtype=dtype)
@@ -114,8 +117,12 @@ class _Table:
 
 def _index_of(values, known, what, strict):
     """Position of each value in the sorted ``known`` ids, -1 where absent."""
-    pos = np.searchsorted(known, values).clip(0, max(len(known) - 1, 0))
-    found = (known[pos] == values) if len(known) else np.zeros(len(values), dtype=bool)
+    try:
+        pos = np.searchsorted(known, values).clip(0, max(len(known) - 1, 0))
+        found = (known[pos] == values) if len(known) else np.zeros(len(values), dtype=bool)
+    except (TypeError, np.exceptions.DTypePromotionError):
+        # ids of another kind than the gt's (strings against numbers): none is known
+        pos, found = np.zeros(len(values), dtype=np.int64), np.zeros(len(values), dtype=bool)
     if strict and not found.all():
         bad = values[~found][0].item()
         raise ValueError(f"{what}: image_id {bad!r} is not an image of the ground truth")
@@ -143,8 +150,8 @@ def _gt_table(gt, img_ids, cat_ids):
             "annotation ids from 1.",
             UserWarning,
         )
-    img = _index_of(_column(anns, "image_id", what, dtype=np.int64), img_ids, what, False)
-    cat = _index_of(_column(anns, "category_id", what, dtype=np.int64), cat_ids, what, False)
+    img = _index_of(_column(anns, "image_id", what, dtype=None), img_ids, what, False)
+    cat = _index_of(_column(anns, "category_id", what, dtype=None), cat_ids, what, False)
     keep = (img >= 0) & (cat >= 0)
     return _Table(img[keep], cat[keep], box[keep], area[keep], None, crowd[keep], ids[keep] == 0)
 
@@ -162,8 +169,8 @@ def _dt_table(dt, img_ids, cat_ids):
     score = _column(dt, "score", what)
     if np.isnan(score).any():
         raise ValueError(f"{what}: score is NaN at row {int(np.flatnonzero(np.isnan(score))[0])}")
-    img = _index_of(_column(dt, "image_id", what, dtype=np.int64), img_ids, what, True)
-    cat = _index_of(_column(dt, "category_id", what, dtype=np.int64), cat_ids, what, False)
+    img = _index_of(_column(dt, "image_id", what, dtype=None), img_ids, what, True)
+    cat = _index_of(_column(dt, "category_id", what, dtype=None), cat_ids, what, False)
     # pycocotools drops results whose category is not in the ground truth.
     keep = cat >= 0
     return _Table(img[keep], cat[keep], box[keep], box[keep, 2] * box[keep, 3], score[keep])
@@ -186,12 +193,16 @@ class COCOEvalResult:
         Interpolated precision, -1 for absent categories (pycocotools ``eval["precision"]``).
     recall : ndarray of shape (T, K, A, M)
         Final recall, -1 for absent categories.
+    scores : ndarray of shape (T, R, K, A, M)
+        Detection score at which each precision entry is read (pycocotools
+        ``eval["scores"]``).
     per_class : dict
         ``{category_id: stats}`` computed on that category's slice.
     """
 
     precision: np.ndarray
     recall: np.ndarray
+    scores: np.ndarray
     iou_thresholds: np.ndarray
     rec_thresholds: np.ndarray
     max_dets: tuple
@@ -202,8 +213,11 @@ class COCOEvalResult:
 
     def __post_init__(self):
         self.stats = self._summarize(self.precision, self.recall)
-        self.per_class = {
-            int(c): self._summarize(self.precision[:, :, [k]], self.recall[:, [k]])
+
+    @functools.cached_property
+    def per_class(self):
+        return {
+            c.item(): self._summarize(self.precision[:, :, [k]], self.recall[:, [k]])
             for k, c in enumerate(self.cat_ids)
         }
 
@@ -241,7 +255,10 @@ class COCOEvalResult:
         return np.array(out, dtype=float)
 
     def summary(self, file=None):
-        """Print the summary lines pycocotools' ``summarize()`` prints; return them as text."""
+        """Print the lines pycocotools' ``summarize()`` prints (to ``file``, default stdout)."""
+        print(self, file=file)
+
+    def __str__(self):
         t = self.iou_thresholds
         text = []
         for value, (is_ap, thr, area, md) in zip(self.stats, self._lines(), strict=True):
@@ -252,9 +269,11 @@ class COCOEvalResult:
                 f" {title:<18} {kind} @[ IoU={iou:<9} | area={area:>6s} | maxDets={md:>3d} ]"
                 f" = {value:0.3f}"
             )
-        text = "\n".join(text)
-        print(text, file=file)
-        return text
+        return "\n".join(text)
+
+    def __repr__(self):
+        stats = ", ".join(f"{k}={v:.4f}" for k, v in self.stats_dict.items())
+        return f"COCOEvalResult({stats})"
 
     def to_frame(self):
         """Per-category stats as a DataFrame (one row per category id, ``name`` column)."""
@@ -264,7 +283,7 @@ class COCOEvalResult:
         return frame
 
 
-def _check_params(iou_type, iou_thresholds, rec_thresholds, max_dets, area_ranges):
+def _check_params(iou_type, iou_thresholds, rec_thresholds, max_dets, area_ranges, compat):
     if iou_type != "bbox":
         raise ValueError(f"iou_type={iou_type!r} is not supported; only 'bbox' is")
     iou = _default_iou_thresholds() if iou_thresholds is None else np.asarray(iou_thresholds, float)
@@ -276,6 +295,10 @@ def _check_params(iou_type, iou_thresholds, rec_thresholds, max_dets, area_range
     md = tuple(sorted(int(m) for m in max_dets))
     if not md or md[0] < 1:
         raise ValueError(f"max_dets must be positive integers, got {max_dets!r}")
+    if compat and len(md) < 3:
+        raise ValueError(f"pycocotools_compat=True needs three max_dets, got {max_dets!r}")
+    if area_ranges is not None and not isinstance(area_ranges, Mapping):
+        raise ValueError(f"area_ranges must be a dict {{label: (low, high)}}, got {area_ranges!r}")
     areas = DEFAULT_AREA_RANGES if area_ranges is None else dict(area_ranges)
     if not areas or any(len(v) != 2 for v in areas.values()):
         raise ValueError(f"area_ranges must map labels to (low, high), got {area_ranges!r}")
@@ -337,22 +360,24 @@ def coco_evaluate(
     >>> round(res.stats_dict["AP50"], 3)
     1.0
     """
-    iou, rec, md, areas = _check_params(iou_type, iou_thresholds, rec_thresholds, max_dets,
-                                        area_ranges)  # fmt: skip
+    iou, rec, md, areas = _check_params(
+        iou_type, iou_thresholds, rec_thresholds, max_dets, area_ranges, pycocotools_compat
+    )
     gt = _load_json(gt)
     if not isinstance(gt, dict) or "images" not in gt:
         raise ValueError("gt must be a COCO dict with 'images' (or a path to one)")
-    img_ids = np.unique(np.array([im["id"] for im in gt["images"]], dtype=np.int64))
+    img_ids = np.unique(np.array([im["id"] for im in gt["images"]]))
     cats = gt.get("categories", [])
-    cat_ids = np.unique(np.array([c["id"] for c in cats], dtype=np.int64))
+    cat_ids = np.unique(np.array([c["id"] for c in cats]))
     g = _gt_table(gt, img_ids, cat_ids)
     d = _dt_table(dt, img_ids, cat_ids)
-    precision, recall = _evaluate_tables(g, d, len(img_ids), len(cat_ids), iou, rec, md, areas,
-                                         use_cats)  # fmt: skip
+    precision, recall, scores = _evaluate_tables(
+        g, d, len(img_ids), len(cat_ids), iou, rec, md, areas, use_cats
+    )
     return COCOEvalResult(
-        precision, recall, iou, rec, md, areas,
+        precision, recall, scores, iou, rec, md, areas,
         cat_ids if use_cats else np.array([-1]),
-        {int(c["id"]): c.get("name", str(c["id"])) for c in cats},
+        {c["id"]: c.get("name", str(c["id"])) for c in cats},
         pycocotools_compat,
     )  # fmt: skip
 
@@ -386,8 +411,8 @@ def _evaluate_tables(g, d, n_img, n_cat, iou, rec, md, areas, use_cats):
     )  # fmt: skip
     n_k = n_cat if use_cats else 1
     group_cat = groups // n_img if use_cats else np.zeros(len(groups), dtype=np.int64)
-    n_pos = np.zeros((n_k, len(areas)), dtype=np.int64)
-    np.add.at(n_pos, group_cat, n_pos_group)
+    n_pos = np.column_stack([np.bincount(group_cat, weights=col, minlength=n_k)
+                             for col in n_pos_group.T]).astype(np.int64)  # fmt: skip
     d_cat = d_key // n_img if use_cats else np.zeros(len(d_key), dtype=np.int64)
     # Within a category dts are in (image, rank) order; a stable sort by score reproduces
     # pycocotools' concatenate-then-mergesort order, and truncation to a smaller max_dets
@@ -395,6 +420,6 @@ def _evaluate_tables(g, d, n_img, n_cat, iou, rec, md, areas, use_cats):
     ranked = np.lexsort((-d.score[d_order], d_cat))
     cs, ce = _group_bounds(d_cat[ranked], np.arange(n_k))
     return kernels.accumulate(
-        np.ascontiguousarray(codes[:, :, ranked]), d_rank[ranked], cs, ce, n_pos,
-        np.array(md, dtype=np.int64), rec,
+        np.ascontiguousarray(codes[:, :, ranked]), d_rank[ranked], d.score[d_order][ranked],
+        cs, ce, n_pos, np.array(md, dtype=np.int64), rec,
     )  # fmt: skip

@@ -140,7 +140,10 @@ def match_detections(
         raise ValueError(f"rule must be 'coco' or 'voc', got {rule!r}")
     crowd = np.zeros(n_gt, bool) if gt_crowd is None else np.asarray(gt_crowd, bool)
     order = np.argsort(ignore, kind="mergesort")
-    return _coco_kernels._match_group(ious, order, ignore, crowd, float(iou_threshold))
+    match = np.empty(len(ious), dtype=np.int64)
+    taken = np.empty(n_gt, dtype=bool)
+    _coco_kernels._match_group(ious, order, ignore, crowd, float(iou_threshold), taken, match)
+    return match
 
 
 def average_precision_from_curve(recall, precision, method="allpoint"):

@@ -58,8 +58,8 @@ def _curves(result, iou_threshold):
         for k, cat in enumerate(result.cat_ids):
             prec = result.precision[t[0], :, k, 0, -1]
             if (prec > -1).any():
-                name = result.cat_names.get(int(cat), str(cat))
-                out.append((f"{name} AP={result.per_class[int(cat)][1]:.3f}",
+                name = result.cat_names.get(cat.item(), str(cat))
+                out.append((f"{name} AP={result.per_class[cat.item()][1]:.3f}",
                             result.rec_thresholds, prec))  # fmt: skip
         return out
     order = sorted(result.per_class, key=lambda c: -result.n_positives[c])

@@ -223,6 +223,32 @@ def read_openimages_csv(path, *, image_sizes=None):
     return out
 
 
+def read_fiftyone(path, *, image_sizes=None):
+    """FiftyOne ``FiftyOneImageDetectionDataset`` labels json → record table.
+
+    The file holds ``{"classes": [...], "labels": {image_id: [{"label", "bounding_box",
+    "confidence"}, ...]}}`` with relative ``[x, y, w, h]`` boxes and labels given as class
+    indices when ``classes`` is present. Boxes are scaled by ``image_sizes`` when given.
+    """
+    with open(path) as f:
+        data = json.load(f)
+    classes = data.get("classes")
+    rows, has_score = [], False
+    for image_id, dets in data.get("labels", {}).items():
+        for det in dets or []:
+            x, y, w, h = (float(v) for v in det["bounding_box"])
+            if image_sizes is not None:
+                sx, sy = image_sizes[image_id]
+                x, y, w, h = x * sx, y * sy, w * sx, h * sy
+            label = det["label"]
+            if classes is not None and isinstance(label, int):
+                label = classes[label]
+            score = det.get("confidence")
+            has_score = has_score or score is not None
+            rows.append([image_id, label, x, y, x + w, y + h, score, False, False])
+    return _table(rows, has_score=has_score)
+
+
 def records_to_coco(gt, dt=None):
     """Record tables → (COCO gt dict, results DataFrame) for :func:`coco_evaluate`.
 

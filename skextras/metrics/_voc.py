@@ -103,6 +103,9 @@ class VOCEvalResult:
         values = np.array(list(self.per_class.values()), dtype=float)
         return float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
 
+    def __repr__(self):
+        return f"VOCEvalResult(mAP={self.mAP:.4f}, classes={len(self.per_class)})"
+
     def to_frame(self):
         """One row per class: AP, number of positives and of detections."""
         frame = pd.DataFrame({
