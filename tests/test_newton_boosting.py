@@ -307,3 +307,28 @@ def test_pred_contribs_match_xgboost(shared_data, dataset):
     np.testing.assert_allclose(phi, expected, atol=1e-5)
     margin = ours.decision_function(Xt[:100]) if dataset == "multiclass" else ours.predict(Xt[:100])
     np.testing.assert_allclose(phi.sum(axis=-1), margin, atol=1e-10)
+
+
+def test_pandas_feature_names_in_constraints_and_saved_model(tmp_path):
+    pd = pytest.importorskip("pandas")
+    rng = np.random.RandomState(6)
+    df = pd.DataFrame(rng.normal(size=(400, 3)), columns=["age", "income", "noise"])
+    y = df["age"] - df["income"] + 0.1 * rng.normal(size=400)
+    model = NewtonBoostingRegressor(
+        n_estimators=10,
+        monotone_constraints={"age": 1, "income": -1},
+        interaction_constraints=[["age"], ["income", "noise"]],
+    ).fit(df, y, eval_set=[(df, y)])
+    assert list(model.feature_names_in_) == ["age", "income", "noise"]
+    grid = df.iloc[:50].copy()
+    low, high = grid.copy(), grid.copy()
+    low["age"], high["age"] = -1.0, 1.0
+    assert np.all(model.predict(high) >= model.predict(low))
+    path = tmp_path / "reg.json"
+    model.save_model(path)
+    loaded = NewtonBoostingRegressor().load_model(path)
+    np.testing.assert_array_equal(loaded.predict(df), model.predict(df))
+    assert list(loaded.feature_names_in_) == ["age", "income", "noise"]
+    assert loaded.evals_result_ == model.evals_result_
+    with pytest.raises(ValueError, match="unknown feature name"):
+        NewtonBoostingRegressor(monotone_constraints={"height": 1}).fit(df, y)
