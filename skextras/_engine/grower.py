@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._numba import njit, threads
-from .histogram import build_histogram, node_sums, subtract_histogram
+from .histogram import build_histograms, node_sums, subtract_histogram
 from .split import (
     ALPHA,
     CONSTRAINED,
@@ -222,16 +222,23 @@ class TreeGrower:
             return self.hist_pool.pop()
         return np.empty((self.X.shape[1], self.n_bins, self.n_outputs + 2))
 
-    def _build_hist(self, node):
-        node.hist = self._new_hist()
-        build_histogram(
+    def _build_hists(self, nodes):
+        """Histograms of ``nodes`` from their rows, in one batch."""
+        if not nodes:
+            return
+        hists = np.empty((len(nodes), self.X.shape[1], self.n_bins, self.n_outputs + 2))
+        build_histograms(
             self.X,
-            self.rows[node.start : node.stop],
+            self.rows,
+            [node.start for node in nodes],
+            [node.stop for node in nodes],
             self.gradients,
             self.hessians,
             self.base_features,
-            node.hist,
+            hists,
         )
+        for node, hist in zip(nodes, hists, strict=True):
+            node.hist = hist
 
     def _can_split(self, node):
         p = self.params
@@ -264,9 +271,10 @@ class TreeGrower:
             node.split = (gain, int(feature), int(bin_), bool(missing_left), left_stats)
 
     def _release_hist(self, node):
-        if node.hist is not None:
+        # Only whole arrays go back to the pool; batch-built histograms are views of a block.
+        if node.hist is not None and node.hist.base is None:
             self.hist_pool.append(node.hist)
-            node.hist = None
+        node.hist = None
 
     # -- growth ---------------------------------------------------------------------------
     def _make_node(self, start, stop, depth, stats, lower, upper, path_features):
@@ -318,22 +326,33 @@ class TreeGrower:
         node.children = (left.id, right.id)
         return left, right
 
-    def _prepare_children(self, parent, left, right):
-        """Histograms (smaller built, larger by subtraction) and best splits of the children."""
-        need = [child for child in (left, right) if self._can_split(child)]
-        if need:
-            left_smaller = left.stop - left.start <= right.stop - right.start
-            small, large = (left, right) if left_smaller else (right, left)
-            self._build_hist(small)
-            if large in need:
-                large.hist = self._new_hist()
-                subtract_histogram(parent.hist, small.hist, self.base_features, large.hist)
-            for child in need:
-                self._find_split(child)
-        self._release_hist(parent)
-        for child in (left, right):
-            if child.split is None:
-                self._release_hist(child)
+    def _prepare_children(self, splits):
+        """Histograms and best splits of the children of ``splits`` [(parent, left, right)].
+
+        The smaller child of each split is built from its rows (all of them in one batch),
+        the larger one, if it may split, as parent minus smaller.
+        """
+        built, subtracted = [], []
+        for parent, left, right in splits:
+            need = [child for child in (left, right) if self._can_split(child)]
+            if need:
+                left_smaller = left.stop - left.start <= right.stop - right.start
+                small, large = (left, right) if left_smaller else (right, left)
+                built.append(small)
+                if large in need:
+                    subtracted.append((parent, small, large))
+        self._build_hists(built)
+        for parent, small, large in subtracted:
+            large.hist = self._new_hist()
+            subtract_histogram(parent.hist, small.hist, self.base_features, large.hist)
+        for parent, left, right in splits:
+            for child in (left, right):
+                if child.hist is not None and self._can_split(child):
+                    self._find_split(child)
+            self._release_hist(parent)
+            for child in (left, right):
+                if child.split is None:
+                    self._release_hist(child)
 
     def grow(self):
         p = self.params
@@ -344,7 +363,7 @@ class TreeGrower:
         stats[self.n_outputs + 1] = count
         root = self._make_node(0, self.rows.size, 0, stats, -np.inf, np.inf, frozenset())
         if self._can_split(root):
-            self._build_hist(root)
+            self._build_hists([root])
             self._find_split(root)
         lossguide = p.grow_policy == "lossguide"
         open_nodes = []
@@ -360,14 +379,24 @@ class TreeGrower:
         push(root)
         n_leaves = 1
         while open_nodes:
-            if p.max_leaves and n_leaves >= p.max_leaves:
+            budget = p.max_leaves - n_leaves if p.max_leaves else len(open_nodes)
+            if budget <= 0:
                 break
-            node = heapq.heappop(open_nodes)[2]
-            left, right = self._split_node(node)
-            n_leaves += 1
-            self._prepare_children(node, left, right)
-            push(left)
-            push(right)
+            # Depth-wise growth splits a whole level at once (one batch of histograms).
+            batch = [heapq.heappop(open_nodes)[2]]
+            while (
+                not lossguide
+                and open_nodes
+                and len(batch) < budget
+                and open_nodes[0][2].depth == batch[0].depth
+            ):
+                batch.append(heapq.heappop(open_nodes)[2])
+            splits = [(node, *self._split_node(node)) for node in batch]
+            n_leaves += len(splits)
+            self._prepare_children(splits)
+            for _, left, right in splits:
+                push(left)
+                push(right)
         for _, _, node in open_nodes:
             node.split = None
             self._release_hist(node)

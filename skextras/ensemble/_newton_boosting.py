@@ -21,6 +21,7 @@ from .._engine._numba import effective_n_threads
 from .._engine.binning import BinMapper
 from .._engine.grower import TreeParams, grow_tree
 from .._engine.objectives import REGRESSION_OBJECTIVES, Custom, Logistic, Softmax
+from .._engine.shap import shap_forest
 from .._engine.tree import apply_forest, predict_forest
 from ._base import (
     IMPORTANCE_TYPES,
@@ -353,6 +354,15 @@ class _BaseNewtonBoosting(BaseEstimator):
         )
         return raw + self._init_margin
 
+    def _contributions(self, X, iteration_range=None):
+        """TreeSHAP contributions to the margin, XGBoost's ``pred_contribs=True`` layout."""
+        check_is_fitted(self, "_trees")
+        X = check_X(self, X, reset=False)
+        trees, outputs = self._used_trees(iteration_range)
+        phi = shap_forest(trees, X, outputs, self.n_outputs_, effective_n_threads(self.n_jobs))
+        phi[:, :, -1] += self._init_margin
+        return phi[:, 0, :] if self.n_outputs_ == 1 else phi
+
     def _staged_raw(self, X):
         check_is_fitted(self, "_trees")
         X = check_X(self, X, reset=False)
@@ -584,8 +594,15 @@ class NewtonBoostingRegressor(RegressorMixin, _BaseNewtonBoosting):
             X, y.astype(np.float64), sample_weight, eval_set, sample_weight_eval_set, verbose
         )
 
-    def predict(self, X, iteration_range=None):
-        """Predicted target (output space: e.g. the mean for log-link objectives)."""
+    def predict(self, X, iteration_range=None, pred_contribs=False):
+        """Predicted target (output space: e.g. the mean for log-link objectives).
+
+        With ``pred_contribs=True``, the exact SHAP values (TreeSHAP, node covers as the
+        background) of each feature to the margin, shape (n_samples, n_features + 1); the
+        last column is the expected margin, and each row sums to the margin.
+        """
+        if pred_contribs:
+            return self._contributions(X, iteration_range)
         raw = self._raw_predict(X, iteration_range)[:, 0]
         return self._inverse_link(raw)
 
@@ -741,8 +758,15 @@ class NewtonBoostingClassifier(ClassifierMixin, _BaseNewtonBoosting):
         """Class probabilities (n, n_classes)."""
         return self._proba(self._raw_predict(X, iteration_range))
 
-    def predict(self, X, iteration_range=None):
-        """Most probable class."""
+    def predict(self, X, iteration_range=None, pred_contribs=False):
+        """Most probable class.
+
+        With ``pred_contribs=True``, the SHAP values of each feature to the margin instead:
+        (n_samples, n_features + 1) for two classes, (n_samples, n_classes, n_features + 1)
+        otherwise; the last column is the expected margin (XGBoost's layout).
+        """
+        if pred_contribs:
+            return self._contributions(X, iteration_range)
         proba = self.predict_proba(X, iteration_range)
         return self.classes_[np.argmax(proba, axis=1)]
 

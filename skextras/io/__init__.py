@@ -1,1 +1,23 @@
 """Readers and writers for data formats (TFRecord, tf.Example)."""
+
+from .tfrecord import (
+    TFRecordError,
+    make_example,
+    make_sequence_example,
+    parse_example,
+    parse_sequence_example,
+    read_examples_to_frame,
+    read_tfrecord,
+    write_tfrecord,
+)
+
+__all__ = [
+    "TFRecordError",
+    "make_example",
+    "make_sequence_example",
+    "parse_example",
+    "parse_sequence_example",
+    "read_examples_to_frame",
+    "read_tfrecord",
+    "write_tfrecord",
+]

@@ -1,0 +1,201 @@
+"""Input conversion: dict / DataFrame features to dense arrays or ragged (sparse) values.
+
+TensorFlow's feature columns see either a dense ``[n, k]`` tensor or a ``SparseTensor``.
+Here a dense feature stays a numpy array and a multivalent feature given as lists becomes a
+:class:`Ragged` (flat values + row splits + the position of each value in its row), which
+is also the shape of every id tensor the categorical columns produce.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ._farmhash import fingerprint64_buffer, int_decimal_rows, utf8_encode_rows
+
+
+@dataclass
+class Ragged:
+    """Sparse 2-D values in CSR order, like a ``tf.SparseTensor`` of rank 2.
+
+    Attributes
+    ----------
+    values : ndarray of shape (nnz,)
+    row_splits : int64 ndarray of shape (n_rows + 1,)
+    cols : int64 ndarray of shape (nnz,)
+        Position of each value inside its row (the SparseTensor's second index).
+    width : int
+        The dense shape's second dimension.
+    dense : bool
+        True when the values came from a dense array (TF crosses dense inputs last).
+    weights : float32 ndarray of shape (nnz,) or None
+    """
+
+    values: np.ndarray
+    row_splits: np.ndarray
+    cols: np.ndarray
+    width: int
+    dense: bool = False
+    weights: np.ndarray | None = None
+
+    @property
+    def n_rows(self):
+        return self.row_splits.shape[0] - 1
+
+    @property
+    def rows(self):
+        """Row index of each value."""
+        return np.repeat(np.arange(self.n_rows, dtype=np.int64), np.diff(self.row_splits))
+
+    def keep(self, mask):
+        """The entries where ``mask`` is true, keeping their positions."""
+        counts = np.bincount(self.rows[mask], minlength=self.n_rows)
+        splits = np.zeros(self.n_rows + 1, dtype=np.int64)
+        np.cumsum(counts, out=splits[1:])
+        weights = None if self.weights is None else self.weights[mask]
+        return Ragged(self.values[mask], splits, self.cols[mask], self.width, self.dense, weights)
+
+    def with_values(self, values, weights=None):
+        return Ragged(values, self.row_splits, self.cols, self.width, self.dense, weights)
+
+
+def to_feature_dict(X):
+    """A dict name -> ndarray or :class:`Ragged` from a dict or a pandas DataFrame."""
+    if isinstance(X, pd.DataFrame):
+        items = [(str(k), X[k]) for k in X.columns]
+    elif isinstance(X, dict):
+        items = list(X.items())
+    else:
+        raise TypeError(f"X must be a dict of arrays or a pandas DataFrame, got {type(X).__name__}")
+    out = {}
+    n = None
+    for key, value in items:
+        feature = _as_feature(key, value)
+        rows = feature.n_rows if isinstance(feature, Ragged) else feature.shape[0]
+        if n is not None and rows != n:
+            raise ValueError(f"feature {key!r} has {rows} rows, expected {n}")
+        n = rows
+        out[key] = feature
+    return out
+
+
+def _as_feature(key, value):
+    if isinstance(value, Ragged):
+        return value
+    if isinstance(value, pd.Series):
+        value = value.to_numpy()
+    if isinstance(value, np.ndarray) and (value.dtype != object or value.ndim != 1):
+        return value if value.ndim else value.reshape(1)
+    seq = value if isinstance(value, (list, tuple, np.ndarray)) else list(value)
+    first = next((v for v in seq if v is not None), None)
+    if isinstance(first, (list, tuple, np.ndarray)):
+        return _ragged_from_lists(key, seq)
+    arr = np.asarray(seq)
+    if arr.dtype == object and arr.ndim == 1:
+        arr = _normalise_text(arr)
+    return arr
+
+
+def _ragged_from_lists(key, seq):
+    lengths = np.fromiter((0 if v is None else len(v) for v in seq), np.int64, len(seq))
+    splits = np.zeros(len(seq) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=splits[1:])
+    flat = [x for v in seq if v is not None for x in v]
+    values = np.asarray(flat) if flat else np.array([], dtype=object)
+    if values.ndim != 1:
+        raise ValueError(f"feature {key!r}: each row must be a flat list of scalars")
+    if values.dtype == object:
+        values = _normalise_text(values)
+    starts = np.repeat(splits[:-1], lengths)
+    cols = np.arange(values.shape[0], dtype=np.int64) - starts
+    width = int(lengths.max()) if lengths.size else 0
+    return Ragged(values, splits, cols, width, dense=False)
+
+
+def _normalise_text(arr):
+    """Object arrays of bytes become str (TF sees the UTF-8 bytes either way)."""
+    if arr.size and isinstance(arr.flat[0], bytes):
+        return np.array([v.decode("utf-8") for v in arr], dtype=object)
+    return arr
+
+
+def is_text(arr):
+    """True for str / bytes / object (text) arrays."""
+    return arr.dtype.kind in "OUS"
+
+
+def dense_to_ragged(arr, drop_missing=True):
+    """A dense [n] or [n, k] array as :class:`Ragged`, dropping TF's missing markers.
+
+    Missing markers are ``''`` for text and ``-1`` for integers, as TF's
+    ``_to_sparse_input_and_drop_ignore_values``.
+    """
+    arr = arr.reshape(arr.shape[0], -1)
+    n, k = arr.shape
+    splits = np.arange(0, n * k + 1, k, dtype=np.int64)
+    cols = np.tile(np.arange(k, dtype=np.int64), n)
+    ragged = Ragged(arr.reshape(-1), splits, cols, k, dense=True)
+    if not drop_missing:
+        return ragged
+    return ragged.keep(missing_mask(ragged.values, invert=True))
+
+
+def missing_mask(values, invert=False):
+    """Where ``values`` holds TF's missing marker ('' for text, -1 for integers)."""
+    if is_text(values):
+        mask = values == ""
+        mask = np.asarray(mask, dtype=bool)
+    elif values.dtype.kind in "iu":
+        mask = values == -1
+    else:
+        mask = np.zeros(values.shape, dtype=bool)
+    return ~mask if invert else mask
+
+
+def as_ragged(feature, drop_missing=True):
+    """Any feature as :class:`Ragged`.
+
+    Only dense input loses its missing markers: lists are a SparseTensor to TF, whose
+    values are all present (``''`` in a list is a real value).
+    """
+    if isinstance(feature, Ragged):
+        return feature
+    return dense_to_ragged(feature, drop_missing)
+
+
+def fingerprint64(values):
+    """Farmhash Fingerprint64 of each value, uint64; integers hash as their decimal text.
+
+    Text is factorised first, so each distinct string is encoded and hashed once.
+    """
+    values = np.asarray(values)
+    if values.dtype.kind in "iu":
+        buf, offsets = int_decimal_rows(values.astype(np.int64, copy=False).reshape(-1))
+        return fingerprint64_buffer(buf, offsets).reshape(values.shape)
+    if values.dtype.kind == "b":
+        raise TypeError("boolean features cannot be hashed; cast them to int or str")
+    flat = values.reshape(-1)
+    if flat.size == 0:
+        return np.zeros(values.shape, dtype=np.uint64)
+    codes, uniques = pd.factorize(flat, use_na_sentinel=False)
+    return _fingerprint_unique(np.asarray(uniques))[codes].reshape(values.shape)
+
+
+def _fingerprint_unique(uniques):
+    if uniques.dtype.kind == "S":
+        width = uniques.dtype.itemsize
+        raw = np.frombuffer(uniques.tobytes(), dtype=np.uint8)
+        lengths = np.char.str_len(uniques).astype(np.int64)
+        starts = np.arange(uniques.size, dtype=np.int64) * width
+        return _hash_spans(raw, starts, lengths)
+    text = uniques.astype(str)
+    codes = text.view(np.uint32).reshape(text.size, -1)
+    buf, offsets = utf8_encode_rows(np.ascontiguousarray(codes))
+    return fingerprint64_buffer(buf, offsets)
+
+
+def _hash_spans(raw, starts, lengths):
+    offsets = np.zeros(starts.size + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    take = np.repeat(starts - offsets[:-1], lengths) + np.arange(offsets[-1])
+    return fingerprint64_buffer(raw[take], offsets)

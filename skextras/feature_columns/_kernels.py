@@ -1,0 +1,107 @@
+"""Numba kernels: hashed crosses and embedding combiners, in TensorFlow's float32 order."""
+
+import numba as nb
+import numpy as np
+
+from ._farmhash import fingerprint_cat64
+
+_INT64_MAX = np.uint64(2**63 - 1)
+COMBINERS = {"sum": 0, "mean": 1, "sqrtn": 2}
+
+
+@nb.njit(cache=True)
+def cross_hashed(values, splits, hash_key, num_buckets):
+    """Hashed Cartesian product of m ragged components, row by row.
+
+    ``values`` holds every component's uint64 values back to back and ``splits[c]`` the row
+    splits of component ``c`` into it. The first component varies slowest (TF's order).
+    Returns (ids int64, row_splits int64).
+    """
+    m, n1 = splits.shape
+    n = n1 - 1
+    out_splits = np.zeros(n1, dtype=np.int64)
+    for i in range(n):
+        count = 1
+        for c in range(m):
+            count *= splits[c, i + 1] - splits[c, i]
+        out_splits[i + 1] = out_splits[i] + count
+    out = np.empty(out_splits[n], dtype=np.int64)
+    pos = np.zeros(m, dtype=np.int64)
+    buckets = np.uint64(num_buckets) if num_buckets > 0 else _INT64_MAX
+    for i in range(n):
+        total = out_splits[i + 1] - out_splits[i]
+        pos[:] = 0
+        for k in range(total):
+            h = np.uint64(hash_key)
+            for c in range(m):
+                h = fingerprint_cat64(h, values[splits[c, i] + pos[c]])
+            out[out_splits[i] + k] = np.int64(h % buckets)
+            for c in range(m - 1, -1, -1):
+                pos[c] += 1
+                if pos[c] < splits[c, i + 1] - splits[c, i]:
+                    break
+                pos[c] = 0
+    return out, out_splits
+
+
+@nb.njit(cache=True)
+def _clip_row(row, max_norm):
+    # tf.clip_by_norm: t * clip / max(||t||, clip), all in float32.
+    d = row.shape[0]
+    l2sum = np.float32(0.0)
+    for j in range(d):
+        l2sum += row[j] * row[j]
+    if l2sum > 0:
+        norm = np.float32(np.sqrt(l2sum))
+    else:
+        norm = l2sum
+    denom = norm if norm > max_norm else max_norm
+    out = np.empty(d, dtype=np.float32)
+    for j in range(d):
+        out[j] = (row[j] * max_norm) / denom
+    return out
+
+
+@nb.njit(cache=True)
+def embed_combine(table, ids, row_splits, weights, has_weights, combiner, max_norm):
+    """Combine the embedding rows of each example's ids (safe_embedding_lookup_sparse).
+
+    ``ids`` must already be pruned of invalid ids (and of weights <= 0). Empty rows give
+    zeros. ``max_norm`` <= 0 means no clipping.
+    """
+    n = row_splits.shape[0] - 1
+    d = table.shape[1]
+    out = np.zeros((n, d), dtype=np.float32)
+    clip = np.float32(max_norm)
+    for i in range(n):
+        start, stop = row_splits[i], row_splits[i + 1]
+        if stop == start:
+            continue
+        acc = np.zeros(d, dtype=np.float32)
+        wsum = np.float32(0.0)
+        for k in range(start, stop):
+            row = table[ids[k]]
+            if max_norm > 0:
+                row = _clip_row(row, clip)
+            w = weights[k] if has_weights else np.float32(1.0)
+            if has_weights:
+                for j in range(d):
+                    acc[j] += row[j] * w
+                wsum += w * w if combiner == 2 else w
+            else:
+                for j in range(d):
+                    acc[j] += row[j]
+        if not has_weights:
+            count = np.float32(stop - start)
+            wsum = count
+        if combiner == 1:
+            for j in range(d):
+                out[i, j] = acc[j] / wsum if wsum != 0 else np.float32(0.0)
+        elif combiner == 2:
+            root = np.float32(np.sqrt(wsum))
+            for j in range(d):
+                out[i, j] = acc[j] / root if root != 0 else np.float32(0.0)
+        else:
+            for j in range(d):
+                out[i, j] = acc[j]
+    return out

@@ -1,0 +1,795 @@
+"""The torch estimator base: one training loop shared by every deep model.
+
+:class:`TorchEstimator` owns everything that is not the model: parameter routing
+(``module__*``), seeding, the optimiser and its learning-rate schedule, mini-batching, early
+stopping with best-weight restore, gradient clipping, the progress bar, ``history_``,
+``partial_fit``, devices, distributed data-parallel training and ``save`` / ``load``. A model
+supplies three things: ``_make_fit_data`` (validated arrays), ``_build_module`` (the
+``torch.nn.Module``) and ``_compute_loss`` (a scalar from one mini-batch). The role mixins
+(classifier, regressor, transformer, density) add the public methods of each estimator kind.
+"""
+
+import contextlib
+import importlib
+import inspect
+import json
+import math
+import time
+from numbers import Integral, Real
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    DensityMixin,
+    RegressorMixin,
+    TransformerMixin,
+)
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+_MODULE_PREFIX = "module__"
+_PREDICT_CHUNK = 8192
+_ROW_TILE = 64
+
+
+def _to_tensor(array, device, dtype=torch.float32):
+    """Copy a numpy array into a new tensor (copying also avoids torch's read-only warning)."""
+    return torch.tensor(np.asarray(array), dtype=dtype, device=device)
+
+
+def resolve_device(device):
+    """Map ``"cpu" | "cuda" | "auto"`` (or a ``torch.device``) to a ``torch.device``."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={str(device)!r} was requested but CUDA is not available")
+    return device
+
+
+@contextlib.contextmanager
+def seeded_torch(random_state, device):
+    """Fork torch's RNG and seed it from ``random_state`` (int, RandomState or None)."""
+    seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(seed)
+        yield
+
+
+def _distributed_world(mode):
+    """(rank, world_size) of the process group to train in, or (0, 1) for a local fit."""
+    if mode is False or not torch.distributed.is_available():
+        return 0, 1
+    if not torch.distributed.is_initialized():
+        if mode is True:
+            from skextras.nn.launch import init_process_group
+
+            init_process_group()
+        else:
+            return 0, 1
+    return torch.distributed.get_rank(), torch.distributed.get_world_size()
+
+
+class TorchEstimator(BaseEstimator):
+    """Base of every torch-backed estimator: the training loop and its settings.
+
+    Parameters whose name starts with ``module__`` are passed, without the prefix, to the
+    constructor of the network, so ``GridSearchCV`` can tune them like any other
+    hyper-parameter (``param_grid={"module__hidden": [16, 64]}``).
+
+    Parameters
+    ----------
+    lr : float, default=1e-3
+        Peak learning rate of the optimiser.
+    weight_decay : float, default=0.0
+        Weight decay. With ``optimizer="adamw"`` it is decoupled from the gradient
+        (Loshchilov & Hutter, 2019); with ``"adam"`` / ``"sgd"`` it is an L2 penalty.
+    optimizer : {"adamw", "adam", "sgd"}, default="adamw"
+        Optimiser (torch's own implementations; ``"sgd"`` uses momentum 0.9).
+    lr_schedule : {"constant", "cosine"}, default="constant"
+        Learning rate after warm-up: constant, or cosine decay to 0 at ``max_epochs``.
+    warmup_epochs : int, default=0
+        Epochs of linear warm-up from 0 to ``lr``.
+    batch_size : int, default=128
+        Mini-batch size (the global batch when training distributed); capped at the number
+        of training samples.
+    max_epochs : int, default=200
+        Number of passes over the data in ``fit``.
+    validation_fraction : float or None, default=None
+        Fraction of the data held out to measure the validation loss. When set, early
+        stopping watches the validation loss and the best weights are restored at the end;
+        otherwise it watches the training loss and keeps the last weights.
+    n_iter_no_change : int or None, default=10
+        Stop after this many epochs without an improvement larger than ``tol``; ``None``
+        trains for ``max_epochs``.
+    tol : float, default=1e-4
+        Minimum decrease of the watched loss that counts as an improvement.
+    clip_grad_norm : float or None, default=None
+        Clip the global gradient norm to this value before each step.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, shuffling, the validation split and every random draw
+        of training. Runs with the same seed are identical on CPU.
+    verbose : int, default=0
+        1 shows a tqdm progress bar over epochs with the current losses.
+    device : {"cpu", "cuda", "auto"} or str, default="cpu"
+        Where the network trains and predicts; ``"auto"`` picks CUDA when available.
+    distributed : {"auto", True, False}, default="auto"
+        Distributed data-parallel training (``torch.nn.parallel.DistributedDataParallel``).
+        ``"auto"`` uses it when a ``torch.distributed`` process group of more than one
+        process is initialised (``skextras.nn.launch`` or ``torchrun``); ``True`` also
+        initialises the group from the ``torchrun`` environment variables. Every process
+        must call ``fit`` on the same data with the same ``random_state``; each computes
+        gradients on its share of every global batch.
+    **module_params
+        ``module__<name>=value`` arguments for the network constructor.
+    """
+
+    _parameter_constraints = {
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "optimizer": [StrOptions({"adamw", "adam", "sgd"})],
+        "lr_schedule": [StrOptions({"constant", "cosine"})],
+        "warmup_epochs": [Interval(Integral, 0, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), None],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "clip_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "device": [str, torch.device],
+        "distributed": [StrOptions({"auto"}), "boolean"],
+    }
+
+    def __init__(
+        self,
+        *,
+        lr=1e-3,
+        weight_decay=0.0,
+        optimizer="adamw",
+        lr_schedule="constant",
+        warmup_epochs=0,
+        batch_size=128,
+        max_epochs=200,
+        validation_fraction=None,
+        n_iter_no_change=10,
+        tol=1e-4,
+        clip_grad_norm=None,
+        random_state=None,
+        verbose=0,
+        device="cpu",
+        distributed="auto",
+        **module_params,
+    ):
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.optimizer = optimizer
+        self.lr_schedule = lr_schedule
+        self.warmup_epochs = warmup_epochs
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.clip_grad_norm = clip_grad_norm
+        self.random_state = random_state
+        self.verbose = verbose
+        self.device = device
+        self.distributed = distributed
+        for name, value in module_params.items():
+            setattr(self, name, value)
+        self._extra_names = tuple(module_params)
+
+    # ------------------------------------------------------------------ parameters
+    def get_params(self, deep=True):
+        params = super().get_params(deep=deep)
+        params.update({k: getattr(self, k) for k in self._extra_names})
+        return params
+
+    def set_params(self, **params):
+        for name in [p for p in params if p.startswith(_MODULE_PREFIX)]:
+            setattr(self, name, params.pop(name))
+            self._extra_names = tuple(dict.fromkeys((*self._extra_names, name)))
+        return super().set_params(**params)
+
+    def _module_params(self, prefixed=False):
+        cut = 0 if prefixed else len(_MODULE_PREFIX)
+        names = [k for k in self._extra_names if k.startswith(_MODULE_PREFIX)]
+        return {k[cut:]: getattr(self, k) for k in names}
+
+    def _validate_params(self):
+        super()._validate_params()
+        unknown = [k for k in self._extra_names if not k.startswith(_MODULE_PREFIX)]
+        if unknown:
+            raise TypeError(
+                f"{type(self).__name__} got unexpected keyword arguments {unknown}; "
+                f"arguments of the network take the prefix {_MODULE_PREFIX!r}"
+            )
+
+    # ------------------------------------------------------------------ model hooks
+    def _make_fit_data(self, X, y, reset):
+        """Validate ``X, y``; return the arrays a mini-batch is sliced from."""
+        raise NotImplementedError
+
+    def _build_module(self):
+        """Return a fresh ``torch.nn.Module`` (fitted shape attributes are already set)."""
+        raise NotImplementedError
+
+    def _compute_loss(self, module, batch):
+        """Scalar mean loss of one mini-batch; ``module`` may be wrapped by DDP."""
+        raise NotImplementedError
+
+    def _data_init(self, module, data):
+        """Data-dependent initialisation before training (actnorm, standardisation)."""
+
+    def _on_epoch_start(self, module, epoch):
+        """Per-epoch schedule of model quantities (e.g. a temperature)."""
+
+    def _fitted_state(self):
+        """JSON-able fitted attributes, beyond the weights, that ``load`` must restore."""
+        return {}
+
+    # ------------------------------------------------------------------ fitting
+    def _fit(self, X, y=None):
+        self._validate_params()
+        arrays = self._make_fit_data(X, y, reset=True)
+        self._initialize(arrays)
+        self._train(arrays, self.max_epochs)
+        return self
+
+    def _partial_fit(self, X, y=None):
+        first = not hasattr(self, "module_")
+        if first:
+            self._validate_params()
+        arrays = self._make_fit_data(X, y, reset=first)
+        if first:
+            self._initialize(arrays)
+        self._train(arrays, 1)
+        return self
+
+    def _initialize(self, arrays):
+        self.device_ = resolve_device(self.device)
+        self._random_state = check_random_state(self.random_state)
+        self.history_ = []
+        self.n_epochs_ = 0
+        self.best_loss_ = np.inf
+        self._no_improvement = 0
+        with self._forked_rng():
+            self.module_ = self._build_module().to(self.device_)
+            data = tuple(_to_tensor(a, self.device_, _dtype_of(a)) for a in arrays)
+            self._data_init(self.module_, data)
+        self.optimizer_ = self._make_optimizer()
+        self._n_steps = 0
+
+    def _make_optimizer(self):
+        params = self.module_.parameters()
+        if self.optimizer == "adamw":
+            return torch.optim.AdamW(params, lr=self.lr, weight_decay=self.weight_decay)
+        if self.optimizer == "adam":
+            return torch.optim.Adam(params, lr=self.lr, weight_decay=self.weight_decay)
+        return torch.optim.SGD(params, lr=self.lr, momentum=0.9, weight_decay=self.weight_decay)
+
+    def _lr_factor(self, step, steps_per_epoch):
+        """Warm-up then constant or cosine multiplier of ``lr`` at optimisation step ``step``."""
+        warmup = self.warmup_epochs * steps_per_epoch
+        if step < warmup:
+            return (step + 1) / warmup
+        if self.lr_schedule == "constant":
+            return 1.0
+        horizon = max(self.max_epochs * steps_per_epoch - warmup, 1)
+        progress = min((step - warmup) / horizon, 1.0)
+        return 0.5 * (1.0 + math.cos(math.pi * progress))
+
+    def _forked_rng(self):
+        """A torch RNG scope seeded from the fitted RNG, leaving global torch state alone."""
+        return seeded_torch(self._random_state, self.device_)
+
+    def _split(self, n_samples):
+        """Shuffled train / validation index arrays (validation empty when not requested)."""
+        if self.validation_fraction is None:
+            return np.arange(n_samples), np.arange(0)
+        n_valid = int(round(self.validation_fraction * n_samples))
+        if n_valid < 1 or n_valid >= n_samples:
+            raise ValueError(
+                f"validation_fraction={self.validation_fraction} leaves no training or no "
+                f"validation sample out of n_samples={n_samples}"
+            )
+        order = self._random_state.permutation(n_samples)
+        return np.sort(order[n_valid:]), np.sort(order[:n_valid])
+
+    def _train(self, arrays, n_epochs):
+        rank, world = _distributed_world(self.distributed)
+        train_idx, valid_idx = self._split(len(arrays[0]))
+        data = tuple(_to_tensor(a, self.device_, _dtype_of(a)) for a in arrays)
+        train = tuple(t[torch.as_tensor(train_idx, device=t.device)] for t in data)
+        valid = tuple(t[torch.as_tensor(valid_idx, device=t.device)] for t in data)
+        module = self.module_
+        if world > 1:
+            module = torch.nn.parallel.DistributedDataParallel(self.module_)
+        best_state = None
+        epochs = range(n_epochs)
+        bar = None
+        if self.verbose and rank == 0:
+            from tqdm.auto import tqdm
+
+            bar = epochs = tqdm(epochs, desc=type(self).__name__, unit="epoch")
+        with self._forked_rng():
+            for _ in epochs:
+                start = time.perf_counter()
+                self._on_epoch_start(self.module_, self.n_epochs_)
+                train_loss = self._run_epoch(module, train, rank, world)
+                record = {"epoch": self.n_epochs_, "train_loss": train_loss}
+                watched = train_loss
+                if len(valid_idx):
+                    watched = record["valid_loss"] = self._evaluate_loss(valid)
+                record["lr"] = self.optimizer_.param_groups[0]["lr"]
+                record["dur"] = time.perf_counter() - start
+                self.history_.append(record)
+                self.n_epochs_ += 1
+                if bar is not None:
+                    bar.set_postfix({k: v for k, v in record.items() if k.endswith("loss")})
+                if not math.isfinite(watched):
+                    raise FloatingPointError(
+                        f"{type(self).__name__}: the loss became {watched} at epoch "
+                        f"{record['epoch']}; lower lr={self.lr} or set clip_grad_norm"
+                    )
+                if watched < self.best_loss_ - self.tol:
+                    self.best_loss_, self._no_improvement = watched, 0
+                    if len(valid_idx):
+                        best_state = _copy_state(self.module_)
+                else:
+                    self._no_improvement += 1
+                    if self.n_iter_no_change and self._no_improvement >= self.n_iter_no_change:
+                        break
+        if bar is not None:
+            bar.close()
+        if best_state is not None:
+            self.module_.load_state_dict(best_state)
+        self.module_.eval()
+
+    def _run_epoch(self, module, train, rank, world):
+        """One pass of mini-batch steps; returns the mean training loss (over all ranks)."""
+        module.train()
+        n = len(train[0])
+        batch_size = min(self.batch_size, n)
+        order = torch.as_tensor(self._random_state.permutation(n), device=self.device_)
+        steps_per_epoch = math.ceil(n / batch_size)
+        total = torch.zeros((), device=self.device_)
+        for start in range(0, n, batch_size):
+            idx = order[start : start + batch_size][rank::world]
+            batch = tuple(t[idx] for t in train)
+            factor = self._lr_factor(self._n_steps, steps_per_epoch)
+            for group in self.optimizer_.param_groups:
+                group["lr"] = self.lr * factor
+            loss = self._compute_loss(module, batch)
+            self.optimizer_.zero_grad(set_to_none=True)
+            loss.backward()
+            if self.clip_grad_norm is not None:
+                torch.nn.utils.clip_grad_norm_(self.module_.parameters(), self.clip_grad_norm)
+            self.optimizer_.step()
+            self._n_steps += 1
+            total += loss.detach() * len(idx)
+        if world > 1:
+            torch.distributed.all_reduce(total)
+        return total.item() / n
+
+    def _evaluate_loss(self, data):
+        self.module_.eval()
+        total, n = 0.0, len(data[0])
+        with torch.no_grad():
+            for start in range(0, n, _PREDICT_CHUNK):
+                batch = tuple(t[start : start + _PREDICT_CHUNK] for t in data)
+                total += self._compute_loss(self.module_, batch).item() * len(batch[0])
+        return total / n
+
+    # ------------------------------------------------------------------ inference
+    def _apply(self, fn, X, dtype=torch.float32):
+        """Run ``fn`` on chunks of ``X`` (eval mode, no grad) and stack the numpy results."""
+        self.module_.eval()
+        outputs = []
+        with torch.no_grad():
+            for start in range(0, len(X), _PREDICT_CHUNK):
+                chunk = _to_tensor(X[start : start + _PREDICT_CHUNK], self.device_, dtype)
+                # Pad to a multiple of the BLAS row tile so that a sample's result never
+                # depends on how many others share its batch.
+                n_rows = len(chunk)
+                pad = -n_rows % _ROW_TILE
+                if pad:
+                    chunk = torch.cat([chunk, chunk.new_zeros((pad, *chunk.shape[1:]))])
+                outputs.append(fn(chunk)[:n_rows].detach().cpu().numpy())
+        return np.concatenate(outputs) if outputs else np.empty((0,))
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path):
+        """Save the fitted model to the folder ``path``.
+
+        Writes ``weights.pt`` (``torch.save`` of the state dict) and ``model.json`` (the class,
+        its parameters and the fitted attributes). No pickle is involved.
+
+        Parameters
+        ----------
+        path : str or Path
+            Folder, created if missing.
+        """
+        check_is_fitted(self)
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        torch.save(self.module_.state_dict(), path / "weights.pt")
+        fitted = {"n_features_in_": int(self.n_features_in_), "history_": self.history_}
+        if hasattr(self, "feature_names_in_"):
+            fitted["feature_names_in_"] = [str(f) for f in self.feature_names_in_]
+        fitted.update(self._fitted_state())
+        document = {
+            "class": f"{type(self).__module__}:{type(self).__qualname__}",
+            "params": {k: _json_param(v) for k, v in self.get_params(deep=False).items()},
+            "fitted": {k: _json_array(v) for k, v in fitted.items()},
+        }
+        (path / "model.json").write_text(json.dumps(document, indent=1))
+
+    @classmethod
+    def load(cls, path, device=None):
+        """Load a model written by :meth:`save`.
+
+        The weights are read with ``torch.load(..., weights_only=True)``.
+
+        Parameters
+        ----------
+        path : str or Path
+            Folder written by :meth:`save`.
+        device : str or None, default=None
+            Device to load onto; ``None`` keeps the saved ``device`` parameter.
+
+        Returns
+        -------
+        estimator : TorchEstimator
+            The fitted estimator.
+        """
+        path = Path(path)
+        document = json.loads((path / "model.json").read_text())
+        klass = _import_object(document["class"])
+        if not (isinstance(klass, type) and issubclass(klass, cls)):
+            raise TypeError(f"{path} holds a {document['class']}, not a {cls.__name__}")
+        params = {k: _from_json_param(v) for k, v in document["params"].items()}
+        if device is not None:
+            params["device"] = device
+        estimator = klass(**params)
+        for name, value in document["fitted"].items():
+            setattr(estimator, name, _from_json_array(value))
+        estimator._restore_fitted()
+        state = torch.load(path / "weights.pt", map_location=estimator.device_, weights_only=True)
+        estimator.module_.load_state_dict(state)
+        estimator.module_.eval()
+        return estimator
+
+    def _restore_fitted(self):
+        """Recreate the non-saved fitted state (device, RNG, optimiser) after ``load``."""
+        self.device_ = resolve_device(self.device)
+        self._random_state = check_random_state(self.random_state)
+        self.n_epochs_ = len(self.history_)
+        self.best_loss_ = np.inf
+        self._no_improvement = 0
+        self._n_steps = 0
+        self.module_ = self._build_module().to(self.device_)
+        self.optimizer_ = self._make_optimizer()
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "module_")
+
+
+def base_params(local_vars):
+    """The :class:`TorchEstimator` arguments out of a subclass ``__init__``'s ``locals()``."""
+    params = {k: v for k, v in local_vars.items() if k in TorchEstimator._parameter_constraints}
+    params.update(local_vars.get("module_params", {}))
+    return params
+
+
+def _dtype_of(array):
+    return torch.int64 if np.issubdtype(np.asarray(array).dtype, np.integer) else torch.float32
+
+
+def _copy_state(module):
+    return {k: v.detach().clone() for k, v in module.state_dict().items()}
+
+
+def _json_param(value):
+    """Parameters are JSON scalars / tuples, or classes and functions stored by import path."""
+    if isinstance(value, type) or inspect.isfunction(value):
+        return {"__object__": f"{value.__module__}:{value.__qualname__}"}
+    if isinstance(value, torch.device):
+        return str(value)
+    if isinstance(value, np.random.RandomState):
+        raise TypeError("save needs random_state to be an int or None, not a RandomState")
+    return value
+
+
+def _from_json_param(value):
+    if isinstance(value, dict) and "__object__" in value:
+        return _import_object(value["__object__"])
+    if isinstance(value, list):
+        return tuple(_from_json_param(v) for v in value)
+    return value
+
+
+def _json_array(value):
+    if isinstance(value, np.ndarray):
+        return {"__array__": value.tolist(), "dtype": value.dtype.str}
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _from_json_array(value):
+    if isinstance(value, dict) and "__array__" in value:
+        dtype = np.dtype(value["dtype"])
+        return np.asarray(value["__array__"], dtype=object if dtype.kind == "O" else dtype)
+    return value
+
+
+def _import_object(spec):
+    module_name, _, qualname = spec.partition(":")
+    obj = importlib.import_module(module_name)
+    for part in qualname.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _call_with_shapes(factory, shapes, params):
+    """Call a network factory with the data shapes it accepts plus the ``module__`` params."""
+    try:
+        accepted = inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        accepted = {}
+    kwargs = {k: v for k, v in shapes.items() if k in accepted}
+    kwargs.update(params)
+    return factory(**kwargs)
+
+
+# ---------------------------------------------------------------------- role mixins
+class TorchClassifierMixin(ClassifierMixin):
+    """Classifier role: integer-coded labels, a logits network, ``predict_proba``.
+
+    The network maps ``(n, n_features_in_)`` float32 inputs to ``(n, n_classes)`` logits.
+    """
+
+    def fit(self, X, y):
+        """Fit the network to ``X`` (n_samples, n_features) and labels ``y``; return self."""
+        return self._fit(X, y)
+
+    def partial_fit(self, X, y, classes=None):
+        """One epoch on ``X, y``; ``classes`` lists every label on the first call."""
+        if not hasattr(self, "module_"):
+            self._partial_classes = classes
+        return self._partial_fit(X, y)
+
+    def _make_fit_data(self, X, y, reset):
+        X, y = validate_data(self, X, y, reset=reset, dtype=np.float32)
+        check_classification_targets(y)
+        if reset:
+            classes = getattr(self, "_partial_classes", None)
+            self.classes_ = np.unique(y) if classes is None else np.unique(classes)
+            if len(self.classes_) < 2:
+                raise ValueError(
+                    f"{type(self).__name__} needs samples of at least 2 classes in the data; "
+                    f"got only one class: {self.classes_[0]!r}"
+                )
+        unseen = ~np.isin(y, self.classes_)
+        if unseen.any():
+            raise ValueError(f"y contains labels not in classes_: {np.unique(y[unseen])}")
+        return X, np.searchsorted(self.classes_, y).astype(np.int64)
+
+    def _compute_loss(self, module, batch):
+        X, y = batch
+        return torch.nn.functional.cross_entropy(module(X), y)
+
+    def predict_proba(self, X):
+        """Class probabilities, shape (n_samples, n_classes), columns ordered as ``classes_``."""
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=np.float32)
+        return self._apply(lambda x: torch.softmax(self.module_(x), dim=1), X).astype(np.float64)
+
+    def predict_log_proba(self, X):
+        """Log of :meth:`predict_proba`."""
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    def predict(self, X):
+        """Most probable class of each sample."""
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    def _fitted_state(self):
+        return {"classes_": self.classes_}
+
+
+class TorchRegressorMixin(RegressorMixin):
+    """Regressor role: float targets, one or several outputs, squared-error loss."""
+
+    def fit(self, X, y):
+        """Fit the network to ``X`` (n_samples, n_features) and ``y`` (n_samples[, n_outputs])."""
+        return self._fit(X, y)
+
+    def partial_fit(self, X, y):
+        """One epoch on ``X, y``."""
+        return self._partial_fit(X, y)
+
+    def _make_fit_data(self, X, y, reset):
+        X, y = validate_data(self, X, y, reset=reset, dtype=np.float32, multi_output=True)
+        y = np.asarray(y, dtype=np.float32)
+        if reset:
+            self.n_outputs_ = 1 if y.ndim == 1 else y.shape[1]
+            self._y_1d = y.ndim == 1
+        return X, y.reshape(len(y), -1)
+
+    def _compute_loss(self, module, batch):
+        X, y = batch
+        return torch.nn.functional.mse_loss(module(X), y)
+
+    def predict(self, X):
+        """Predicted targets, shape (n_samples,) or (n_samples, n_outputs) as in ``fit``."""
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=np.float32)
+        out = self._apply(self.module_, X).astype(np.float64).reshape(len(X), -1)
+        return out.ravel() if self._y_1d else out
+
+    def _fitted_state(self):
+        return {"n_outputs_": self.n_outputs_, "_y_1d": self._y_1d}
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+
+class TorchTransformerMixin(TransformerMixin):
+    """Transformer role: unsupervised ``fit(X)``, ``transform``, ``inverse_transform``."""
+
+    def fit(self, X, y=None):
+        """Fit on ``X`` (n_samples, n_features); ``y`` is ignored. Returns self."""
+        return self._fit(X)
+
+    def partial_fit(self, X, y=None):
+        """One epoch on ``X``; ``y`` is ignored."""
+        return self._partial_fit(X)
+
+    def get_feature_names_out(self, input_features=None):
+        """Output names ``<classname>0 ... <classname>{k-1}``."""
+        check_is_fitted(self)
+        prefix = type(self).__name__.lower()
+        return np.asarray([f"{prefix}{i}" for i in range(self._n_features_out)], dtype=object)
+
+    def _make_fit_data(self, X, y, reset):
+        return (validate_data(self, X, reset=reset, dtype=np.float32),)
+
+    def _validated(self, X):
+        check_is_fitted(self)
+        return validate_data(self, X, reset=False, dtype=np.float32)
+
+
+class TorchDensityMixin(DensityMixin):
+    """Density role: ``score_samples`` is the log-likelihood (nats), ``sample`` draws data."""
+
+    def fit(self, X, y=None):
+        """Fit on ``X`` (n_samples, n_features); ``y`` is ignored. Returns self."""
+        return self._fit(X)
+
+    def partial_fit(self, X, y=None):
+        """One epoch on ``X``; ``y`` is ignored."""
+        return self._partial_fit(X)
+
+    def _make_fit_data(self, X, y, reset):
+        return (validate_data(self, X, reset=reset, dtype=np.float32),)
+
+    def score(self, X, y=None):
+        """Mean log-likelihood of ``X`` (nats per sample)."""
+        return float(np.mean(self.score_samples(X)))
+
+
+class TorchClassifier(TorchClassifierMixin, TorchEstimator):
+    """Classifier wrapping any ``torch.nn.Module`` that returns logits.
+
+    Parameters
+    ----------
+    module : type or callable
+        Network factory, called with the ``module__*`` parameters plus ``n_features`` and
+        ``n_outputs`` (the number of classes) when its signature accepts them.
+    **kwargs
+        Training settings of :class:`TorchEstimator` and ``module__*`` parameters.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn.datasets import make_classification
+    >>> from skextras.nn import TorchClassifier
+    >>> def net(n_features, n_outputs, hidden=16):
+    ...     return torch.nn.Sequential(torch.nn.Linear(n_features, hidden), torch.nn.ReLU(),
+    ...                                torch.nn.Linear(hidden, n_outputs))
+    >>> X, y = make_classification(200, random_state=0)
+    >>> clf = TorchClassifier(net, module__hidden=8, max_epochs=20, random_state=0).fit(X, y)
+    >>> clf.predict_proba(X).shape
+    (200, 2)
+    """
+
+    _parameter_constraints = {**TorchEstimator._parameter_constraints, "module": [callable]}
+
+    def __init__(
+        self,
+        module,
+        *,
+        lr=1e-3,
+        weight_decay=0.0,
+        optimizer="adamw",
+        lr_schedule="constant",
+        warmup_epochs=0,
+        batch_size=128,
+        max_epochs=200,
+        validation_fraction=None,
+        n_iter_no_change=10,
+        tol=1e-4,
+        clip_grad_norm=None,
+        random_state=None,
+        verbose=0,
+        device="cpu",
+        distributed="auto",
+        **module_params,
+    ):
+        self.module = module
+        super().__init__(
+            lr=lr,
+            weight_decay=weight_decay,
+            optimizer=optimizer,
+            lr_schedule=lr_schedule,
+            warmup_epochs=warmup_epochs,
+            batch_size=batch_size,
+            max_epochs=max_epochs,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            clip_grad_norm=clip_grad_norm,
+            random_state=random_state,
+            verbose=verbose,
+            device=device,
+            distributed=distributed,
+            **module_params,
+        )
+
+    def _build_module(self):
+        shapes = {"n_features": self.n_features_in_, "n_outputs": len(self.classes_)}
+        return _call_with_shapes(self.module, shapes, self._module_params())
+
+
+class TorchRegressor(TorchRegressorMixin, TorchEstimator):
+    """Regressor wrapping any ``torch.nn.Module`` that returns ``(n, n_outputs)`` predictions.
+
+    Parameters
+    ----------
+    module : type or callable
+        Network factory, called with the ``module__*`` parameters plus ``n_features`` and
+        ``n_outputs`` when its signature accepts them.
+    **kwargs
+        Training settings of :class:`TorchEstimator` and ``module__*`` parameters.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn.datasets import make_regression
+    >>> from skextras.nn import TorchRegressor
+    >>> X, y = make_regression(100, 3, random_state=0)
+    >>> reg = TorchRegressor(torch.nn.Linear, module__in_features=3, module__out_features=1,
+    ...                      lr=0.1, max_epochs=50, random_state=0).fit(X, y)
+    >>> reg.predict(X).shape
+    (100,)
+    """
+
+    _parameter_constraints = {**TorchEstimator._parameter_constraints, "module": [callable]}
+
+    __init__ = TorchClassifier.__init__
+
+    def _build_module(self):
+        shapes = {"n_features": self.n_features_in_, "n_outputs": self.n_outputs_}
+        return _call_with_shapes(self.module, shapes, self._module_params())

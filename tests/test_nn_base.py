@@ -1,0 +1,188 @@
+"""The shared training loop: routing, seeding, early stopping, schedules, persistence, DDP."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from sklearn.datasets import make_classification, make_regression  # noqa: E402
+from sklearn.model_selection import GridSearchCV  # noqa: E402
+from sklearn.utils._param_validation import InvalidParameterError  # noqa: E402
+from sklearn.utils.estimator_checks import check_estimator  # noqa: E402
+
+from skextras.nn import MLPClassifier, MLPRegressor, TorchClassifier  # noqa: E402
+from skextras.nn.launch import spawn  # noqa: E402
+
+
+def _net(n_features, n_outputs, hidden=8):
+    return torch.nn.Sequential(
+        torch.nn.Linear(n_features, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, n_outputs)
+    )
+
+
+@pytest.fixture(scope="module")
+def blobs():
+    return make_classification(160, 6, n_informative=4, random_state=0)
+
+
+@pytest.mark.parametrize("estimator", [MLPClassifier(), MLPRegressor()], ids=type)
+def test_check_estimator_passes_with_defaults(estimator):
+    check_estimator(estimator)
+
+
+def test_module_params_are_routed_and_tunable_by_grid_search(blobs):
+    X, y = blobs
+    clf = TorchClassifier(_net, module__hidden=4, max_epochs=5, random_state=0)
+    assert clf.get_params()["module__hidden"] == 4
+    search = GridSearchCV(clf, {"module__hidden": [2, 16]}, cv=2).fit(X, y)
+    assert search.best_params_["module__hidden"] in (2, 16)
+    widths = {search.best_estimator_.module_[0].out_features}
+    assert widths == {search.best_params_["module__hidden"]}
+
+
+def test_unknown_keyword_raises_at_fit_naming_it(blobs):
+    clf = TorchClassifier(_net, hidden=3)
+    with pytest.raises(TypeError, match="hidden"):
+        clf.fit(*blobs)
+
+
+def test_invalid_training_setting_raises_naming_parameter(blobs):
+    with pytest.raises(InvalidParameterError, match="lr"):
+        MLPClassifier(lr=-1.0).fit(*blobs)
+
+
+def test_random_state_makes_fit_reproducible_and_leaves_global_rng(blobs):
+    X, y = blobs
+    before = torch.get_rng_state()
+    a = MLPClassifier((8,), max_epochs=5, dropout=0.2, random_state=3).fit(X, y)
+    b = MLPClassifier((8,), max_epochs=5, dropout=0.2, random_state=3).fit(X, y)
+    c = MLPClassifier((8,), max_epochs=5, dropout=0.2, random_state=4).fit(X, y)
+    assert torch.equal(torch.get_rng_state(), before)
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+    assert not np.allclose(a.predict_proba(X), c.predict_proba(X))
+
+
+def test_early_stopping_restores_best_validation_weights(blobs):
+    X, y = blobs
+    kwargs = dict(lr=0.05, validation_fraction=0.25, random_state=0)
+    clf = MLPClassifier((32,), max_epochs=60, n_iter_no_change=5, **kwargs).fit(X, y)
+    valid = [h["valid_loss"] for h in clf.history_]
+    best = int(np.argmin(valid))
+    assert clf.n_epochs_ < 60 and best == len(valid) - 1 - 5
+    # The same run stopped right at the best epoch ends with the weights to restore.
+    at_best = MLPClassifier((32,), max_epochs=best + 1, n_iter_no_change=None, **kwargs)
+    at_best.fit(X, y)
+    np.testing.assert_array_equal(clf.predict_proba(X), at_best.predict_proba(X))
+
+
+def test_warmup_then_cosine_schedule_sets_each_epoch_lr(blobs):
+    X, y = blobs
+    clf = MLPClassifier(
+        lr=0.01,
+        lr_schedule="cosine",
+        warmup_epochs=2,
+        batch_size=len(X),
+        max_epochs=6,
+        n_iter_no_change=None,
+        random_state=0,
+    ).fit(X, y)
+    # One step per epoch; the recorded lr is the one of the epoch's last step.
+    expected = [0.005, 0.01] + [0.005 * (1 + np.cos(np.pi * k / 4)) for k in range(4)]
+    np.testing.assert_allclose([h["lr"] for h in clf.history_], expected, rtol=1e-12)
+
+
+def test_clip_grad_norm_bounds_each_update(blobs):
+    X, y = blobs
+    kwargs = dict(optimizer="sgd", lr=1.0, batch_size=len(X), max_epochs=1, random_state=0)
+    kwargs["n_iter_no_change"] = None
+    clipped = MLPClassifier((8,), clip_grad_norm=1e-3, **kwargs).fit(X, y)
+    free = MLPClassifier((8,), **kwargs).fit(X, y)
+    init = MLPClassifier((8,), **{**kwargs, "lr": 1e-12}).fit(X, y)
+    start = list(init.module_.parameters())
+    step = [
+        torch.cat([(p - q).flatten() for p, q in zip(m.module_.parameters(), start, strict=True)])
+        for m in (clipped, free)
+    ]
+    # SGD's first step is lr * gradient, so its norm is the (clipped) gradient norm.
+    assert step[0].norm().item() == pytest.approx(1e-3, rel=1e-3)
+    assert step[1].norm().item() > 1e-2
+
+
+def test_partial_fit_continues_training_and_checks_labels(blobs):
+    X, y = blobs
+    clf = MLPClassifier((8,), random_state=0)
+    for _ in range(3):
+        clf.partial_fit(X[:80], y[:80], classes=[0, 1])
+    assert clf.n_epochs_ == 3 and len(clf.history_) == 3
+    with pytest.raises(ValueError, match="not in classes_"):
+        clf.partial_fit(X[:5], np.full(5, 7))
+
+
+def test_save_load_round_trip_predicts_identically(tmp_path, blobs):
+    X, y = blobs
+    labels = np.array(["no", "yes"])[y]
+    clf = MLPClassifier((8,), activation="swiglu", max_epochs=5, random_state=0).fit(X, labels)
+    clf.save(tmp_path / "model")
+    loaded = MLPClassifier.load(tmp_path / "model")
+    assert loaded.get_params() == clf.get_params()
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+    np.testing.assert_array_equal(loaded.predict(X), clf.predict(X))
+    with pytest.raises(TypeError, match="MLPClassifier"):
+        MLPRegressor.load(tmp_path / "model")
+
+
+def test_device_cuda_without_gpu_raises_and_auto_falls_back(blobs):
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    with pytest.raises(ValueError, match="cuda"):
+        MLPClassifier(device="cuda", max_epochs=1).fit(*blobs)
+    assert MLPClassifier(device="auto", max_epochs=1).fit(*blobs).device_.type == "cpu"
+
+
+def test_verbose_shows_a_progress_bar(capsys, blobs):
+    MLPClassifier((4,), max_epochs=3, verbose=1, random_state=0).fit(*blobs)
+    assert "MLPClassifier" in capsys.readouterr().err
+
+
+def test_import_skextras_does_not_import_torch():
+    code = "import sys, skextras; skextras.__version__; assert 'torch' not in sys.modules"
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env)
+
+
+def test_import_nn_without_torch_names_the_extra():
+    code = (
+        "import sys; sys.modules['torch'] = None\n"
+        "try:\n    import skextras.nn\nexcept ImportError as e:\n    print(e)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert 'pip install "skextras[torch]"' in out.stdout
+
+
+# ---------------------------------------------------------------------- DDP
+def _ddp_data():
+    X, y = make_regression(128, 5, noise=0.1, random_state=0)
+    return X, y / y.std()
+
+
+def _ddp_fit(path):
+    X, y = _ddp_data()
+    reg = MLPRegressor((16,), batch_size=32, max_epochs=3, n_iter_no_change=None, random_state=0)
+    reg.fit(X, y)
+    if torch.distributed.get_rank() == 0:
+        torch.save(reg.module_.state_dict(), path)
+
+
+def test_ddp_two_processes_match_one_process_with_same_global_batch(tmp_path):
+    X, y = _ddp_data()
+    single = MLPRegressor((16,), batch_size=32, max_epochs=3, n_iter_no_change=None, random_state=0)
+    single.fit(X, y)
+    spawn(_ddp_fit, nprocs=2, args=(str(tmp_path / "ddp.pt"),), backend="gloo", timeout=60)
+    ddp = torch.load(tmp_path / "ddp.pt", weights_only=True)
+    for name, value in single.module_.state_dict().items():
+        torch.testing.assert_close(ddp[name], value, rtol=1e-5, atol=1e-6)

@@ -1,0 +1,241 @@
+"""TFRecord framing and tf.Example wire format against files written and read by TensorFlow.
+
+``tf_*.tfrecord*`` were written by TensorFlow 2.21 (``tests/reference/make_tf_fixtures.py``);
+``ours_*.tfrecord*`` by skextras and parsed by TensorFlow into ``tf_read_ours.json``.
+"""
+
+import base64
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from skextras.io import (
+    TFRecordError,
+    make_example,
+    make_sequence_example,
+    parse_example,
+    parse_sequence_example,
+    read_examples_to_frame,
+    read_tfrecord,
+    write_tfrecord,
+)
+from skextras.io._crc32c import crc32c, masked_crc32c
+from skextras.io._protobuf import ProtobufError, decode_varints, encode_varints
+
+DATA = Path(__file__).resolve().parent / "data" / "feature_columns"
+sys.path.insert(0, str(Path(__file__).resolve().parent / "reference"))
+import _spec  # noqa: E402
+from write_skextras_tfrecords import typed  # noqa: E402
+
+COMPRESSED = [("", None), (".gz", "GZIP"), (".zlib", "ZLIB")]
+
+
+def assert_feature_equal(got, spec_value):
+    expected = typed(spec_value)
+    if expected.dtype == object:
+        assert list(got) == [v.encode("utf-8") for v in expected]
+    else:
+        assert got.dtype == expected.dtype
+        np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize(("suffix", "compression"), COMPRESSED)
+def test_read_tfrecord_reads_tensorflow_examples(suffix, compression):
+    records = list(read_tfrecord(DATA / f"tf_examples.tfrecord{suffix}", compression))
+    assert len(records) == len(_spec.EXAMPLES)
+    for record, spec in zip(records, _spec.EXAMPLES, strict=True):
+        parsed = parse_example(record)
+        assert set(parsed) == set(spec)
+        for key, value in spec.items():
+            assert_feature_equal(parsed[key], value)
+
+
+def test_parse_sequence_example_reads_tensorflow_records():
+    records = list(read_tfrecord(DATA / "tf_sequence_examples.tfrecord"))
+    for record, spec in zip(records, _spec.SEQUENCE_EXAMPLES, strict=True):
+        context, lists = parse_sequence_example(record)
+        assert set(context) == set(spec["context"])
+        for key, value in spec["context"].items():
+            assert_feature_equal(context[key], value)
+        assert set(lists) == set(spec["feature_lists"])
+        for key, steps in spec["feature_lists"].items():
+            assert len(lists[key]) == len(steps)
+            for got, step in zip(lists[key], steps, strict=True):
+                assert_feature_equal(got, step)
+
+
+def _from_tf_json(feature):
+    """A feature as TF's json_format printed it, in _spec's {"kind": values} form."""
+    if not feature:
+        return None
+    ((kind, body),) = feature.items()
+    values = body.get("value", [])
+    if kind == "bytesList":
+        return {"bytes": [base64.b64decode(v).decode("utf-8") for v in values]}
+    if kind == "floatList":
+        return {"float": np.array(values, dtype=np.float32).tolist()}
+    return {"int64": [int(v) for v in values]}
+
+
+def _spec_float32(spec_value):
+    ((kind, values),) = spec_value.items()
+    if kind == "float":
+        return {"float": np.array(values, dtype=np.float32).tolist()}
+    return spec_value
+
+
+@pytest.mark.parametrize("suffix", ["", ".gz", ".zlib"])
+def test_tensorflow_reads_our_examples(suffix):
+    tf_parsed = json.loads((DATA / "tf_read_ours.json").read_text(encoding="utf-8"))
+    messages = tf_parsed[f"ours_examples.tfrecord{suffix}"]
+    assert len(messages) == len(_spec.EXAMPLES)
+    for msg, spec in zip(messages, _spec.EXAMPLES, strict=True):
+        feats = msg["features"]["feature"]
+        assert set(feats) == set(spec)
+        for key, value in spec.items():
+            got = _from_tf_json(feats[key])
+            empty = {next(iter(value)): []}
+            assert (got or empty) == _spec_float32(value), key
+
+
+def test_tensorflow_reads_our_sequence_examples():
+    tf_parsed = json.loads((DATA / "tf_read_ours.json").read_text(encoding="utf-8"))
+    messages = tf_parsed["ours_sequence_examples.tfrecord"]
+    for msg, spec in zip(messages, _spec.SEQUENCE_EXAMPLES, strict=True):
+        context = msg.get("context", {}).get("feature", {})
+        assert {k: _from_tf_json(v) for k, v in context.items()} == spec["context"]
+        lists = msg.get("featureLists", {}).get("featureList", {})
+        assert set(lists) == set(spec["feature_lists"])
+        for key, steps in spec["feature_lists"].items():
+            got = [_from_tf_json(f) for f in lists[key].get("feature", [])]
+            want = [_spec_float32(s) for s in steps]
+            assert got == want, key
+
+
+@pytest.mark.parametrize(("suffix", "compression"), COMPRESSED)
+def test_write_tfrecord_reproduces_our_fixture_files(tmp_path, suffix, compression):
+    from write_skextras_tfrecords import example_bytes
+
+    path = tmp_path / f"x.tfrecord{suffix}"
+    write_tfrecord(path, example_bytes(), compression)
+    assert list(read_tfrecord(path, compression)) == list(
+        read_tfrecord(DATA / f"ours_examples.tfrecord{suffix}", compression)
+    )
+
+
+def test_read_examples_to_frame_scalar_and_list_columns():
+    frame = read_examples_to_frame(DATA / "tf_examples.tfrecord")
+    assert list(frame["label"]) == [1, 0, 1]
+    assert list(frame["city"]) == ["paris", "", "😀"]
+    assert frame["age"].dtype == np.float32
+    assert list(frame["tags"][0]) == ["a", "", "é", "中文"]
+    assert frame["ids"][1].size == 0 and frame["ids"][0][0] == -(2**63)
+
+
+@pytest.mark.parametrize(
+    ("offset", "message"),
+    [(9, "record 1 has a corrupted length CRC"), (13, "record 1 has a corrupted data CRC")],
+)
+def test_read_tfrecord_names_the_corrupted_record(tmp_path, offset, message):
+    first = len(next(read_tfrecord(DATA / "tf_examples.tfrecord"))) + 16
+    raw = bytearray((DATA / "tf_examples.tfrecord").read_bytes())
+    raw[first + offset] ^= 0x40
+    path = tmp_path / "bad.tfrecord"
+    path.write_bytes(bytes(raw))
+    with pytest.raises(TFRecordError, match=message):
+        list(read_tfrecord(path))
+    if "data" in message:
+        assert len(list(read_tfrecord(path, verify_crc=False))) == len(_spec.EXAMPLES)
+
+
+def test_read_tfrecord_truncated_file_names_the_record(tmp_path):
+    raw = (DATA / "tf_examples.tfrecord").read_bytes()
+    path = tmp_path / "cut.tfrecord"
+    path.write_bytes(raw[:-5])
+    with pytest.raises(TFRecordError, match="record 2 is truncated"):
+        list(read_tfrecord(path, verify_crc=False))
+
+
+def test_read_tfrecord_bad_compression_names_parameter(tmp_path):
+    shutil.copy(DATA / "tf_examples.tfrecord", tmp_path / "a")
+    with pytest.raises(ValueError, match="compression"):
+        list(read_tfrecord(tmp_path / "a", compression="LZ4"))
+
+
+def test_crc32c_known_vectors_and_native_agree():
+    assert crc32c(b"123456789", use_native=False) == 0xE3069283
+    assert crc32c(bytes(32), use_native=False) == 0x8A9136AA
+    assert crc32c(b"\xff" * 32, use_native=False) == 0x62A8AB43
+    data = bytes(range(256)) * 3
+    assert crc32c(data) == crc32c(data, use_native=False)
+    assert masked_crc32c(b"") == 0xA282EAD8
+
+
+def test_parse_example_rejects_garbage():
+    with pytest.raises(ProtobufError):
+        parse_example(b"\x0a\xff\x01abc")
+
+
+def test_make_example_empty_untyped_list_names_feature():
+    with pytest.raises(ValueError, match="'tags'"):
+        make_example({"tags": []})
+
+
+_int64 = st.integers(-(2**63), 2**63 - 1)
+_values = st.one_of(
+    st.lists(_int64, max_size=6).map(lambda v: np.array(v, dtype=np.int64)),
+    st.lists(st.floats(width=32, allow_nan=False), max_size=6).map(
+        lambda v: np.array(v, dtype=np.float32)
+    ),
+    st.lists(st.binary(max_size=12), max_size=6).map(lambda v: np.array(v, dtype=object)),
+)
+_features = st.dictionaries(st.text(min_size=1, max_size=8), _values, max_size=5)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_features)
+def test_example_round_trip(features):
+    parsed = parse_example(make_example(features))
+    assert set(parsed) == set(features)
+    for key, value in features.items():
+        if value.dtype == object:
+            assert list(parsed[key]) == list(value)
+        else:
+            assert parsed[key].dtype == value.dtype
+            np.testing.assert_array_equal(parsed[key], value)
+
+
+@settings(max_examples=30, deadline=None)
+@given(_features, st.dictionaries(st.text(max_size=5), st.lists(_values, max_size=3), max_size=3))
+def test_sequence_example_round_trip(context, lists):
+    got_context, got_lists = parse_sequence_example(make_sequence_example(context, lists))
+    assert set(got_context) == set(context)
+    assert set(got_lists) == set(lists)
+    for key, steps in lists.items():
+        assert len(got_lists[key]) == len(steps)
+        for got, want in zip(got_lists[key], steps, strict=True):
+            assert list(got) == list(want)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(st.binary(max_size=300), max_size=8),
+    st.sampled_from([None, "GZIP", "ZLIB"]),
+)
+def test_tfrecord_round_trip(tmp_path_factory, records, compression):
+    path = tmp_path_factory.mktemp("rt") / "r.tfrecord"
+    assert write_tfrecord(path, records, compression) == len(records)
+    assert list(read_tfrecord(path, compression)) == records
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(_int64, max_size=50))
+def test_varints_round_trip(values):
+    arr = np.array(values, dtype=np.int64)
+    np.testing.assert_array_equal(decode_varints(encode_varints(arr)), arr)
