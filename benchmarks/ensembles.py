@@ -130,13 +130,12 @@ def run_one(factory, X, y, X_test, y_test):
 
 
 def peak_rss_mib():
-    """Peak resident memory so far of this process and of its largest worker process (MiB)."""
+    """Peak resident memory of this process so far (MiB); tree-growing worker processes
+    (n_jobs > 1) hold their own copy of the binned data and their trees until returned."""
     import resource
 
     to_bytes = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, else KiB
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * to_bytes / 2**20
-    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * to_bytes / 2**20
-    return own, workers
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * to_bytes / 2**20
 
 
 def main(argv=None):
@@ -178,7 +177,7 @@ def main(argv=None):
             if impl == "skextras":
                 ours_fit[family] = fit_s
                 if family == "RandomForest" and n == sizes[-1]:
-                    memory = (n, *peak_rss_mib())
+                    memory = (n, peak_rss_mib())
             speedup = fit_s / ours_fit[family] if family in ours_fit else float("nan")
             print(
                 f"{family:<17}{impl:<12}{n:>8}{fit_s:>9.2f}{pred_s:>8.2f}"
@@ -186,10 +185,10 @@ def main(argv=None):
                 flush=True,
             )
     if memory is not None:
-        n, own, workers = memory
+        n, own = memory
         print(
-            f"\npeak RSS after our {n_trees}-tree forest on {n} x 13: this process {own:.0f} MiB "
-            f"(data and every library loaded), largest tree-growing worker {workers:.0f} MiB"
+            f"\npeak RSS after our {n_trees}-tree forest on {n} x 13: {own:.0f} MiB (this "
+            "process, with the data and every library loaded)"
         )
     print("fit x = peer fit seconds / our fit seconds (same family, same size)")
 
