@@ -25,7 +25,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 from skextras._engine.tree import predict_forest
 from skextras.ensemble._base import check_X
 from skextras.ensemble._forest import _TREE_CONSTRAINTS, effective_n_jobs
-from skextras.ensemble._losses import make_loss
+from skextras.ensemble._losses import LeafFit, make_loss
 from skextras.ensemble._persistence import JSONPersistMixin
 from skextras.ensemble._tree import _seed_of, check_X_y, fit_bin_mapper, grow, make_tree_params
 
@@ -245,9 +245,8 @@ class _BaseGradientBoosting(JSONPersistMixin, BaseEstimator):
             if self._newton:
                 update = tree.value[:, 0] * self._newton_scale()
             else:
-                update = loss.line_search(
-                    leaves[inbag], tree.n_nodes, y[inbag], raw[inbag, k], r[inbag], w[inbag], k
-                )
+                fit = LeafFit(leaves[inbag], tree.n_nodes, tree.value[:, 0], tree.cover)
+                update = loss.line_search(fit, y[inbag], raw[inbag, k], r[inbag], w[inbag], k)
             tree.value = (self.learning_rate * update).reshape(-1, 1)
             raw[:, k] += tree.value[leaves, 0]
             trees.append(tree)

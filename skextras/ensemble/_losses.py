@@ -17,6 +17,8 @@ Quantiles use the weighted inverted CDF (the smallest value whose cumulative wei
 the level), as scikit-learn's ``_weighted_percentile`` does.
 """
 
+from typing import NamedTuple
+
 import numpy as np
 from scipy.special import expit, logsumexp
 
@@ -59,8 +61,23 @@ def _safe_ratio(num, den):
     return out
 
 
-def _leaf_sums(leaves, n_leaves, weights):
-    return np.bincount(leaves, weights=weights, minlength=n_leaves)
+class LeafFit(NamedTuple):
+    """A fitted tree's partition of the in-bag rows: each row's node id, the node count, and
+    per node the weighted mean of the negative gradient and the weight sum (the tree's own
+    value and cover, since it was grown with ``g = -w * r``, ``h = w``, ``lambda = 0``)."""
+
+    leaves: np.ndarray
+    n_nodes: int
+    mean_grad: np.ndarray
+    weight_sum: np.ndarray
+
+    def sums(self, weights):
+        """Per-node sums of ``weights`` over the rows."""
+        return np.bincount(self.leaves, weights=weights, minlength=self.n_nodes)
+
+    def quantile(self, values, weight, q):
+        """Per-node weighted ``q``-quantile of ``values``."""
+        return grouped_weighted_quantile(values, weight, self.leaves, self.n_nodes, q)
 
 
 class _Loss:
@@ -99,10 +116,8 @@ class SquaredError(_Loss):
     def pointwise(self, y, raw):
         return (y - raw[:, 0]) ** 2
 
-    def line_search(self, leaves, n_leaves, y, raw_k, neg_grad, weight, k):
-        return _safe_ratio(
-            _leaf_sums(leaves, n_leaves, weight * neg_grad), _leaf_sums(leaves, n_leaves, weight)
-        )
+    def line_search(self, fit, y, raw_k, neg_grad, weight, k):
+        return fit.mean_grad
 
 
 def _median_init(y, weight, weighted, q):
@@ -121,8 +136,8 @@ class AbsoluteError(_Loss):
     def pointwise(self, y, raw):
         return np.abs(y - raw[:, 0])
 
-    def line_search(self, leaves, n_leaves, y, raw_k, neg_grad, weight, k):
-        return grouped_weighted_quantile(y - raw_k, weight, leaves, n_leaves, 0.5)
+    def line_search(self, fit, y, raw_k, neg_grad, weight, k):
+        return fit.quantile(y - raw_k, weight, 0.5)
 
 
 class QuantileLoss(_Loss):
@@ -139,8 +154,8 @@ class QuantileLoss(_Loss):
         d = y - raw[:, 0]
         return np.where(d >= 0, self.alpha * d, (self.alpha - 1.0) * d)
 
-    def line_search(self, leaves, n_leaves, y, raw_k, neg_grad, weight, k):
-        return grouped_weighted_quantile(y - raw_k, weight, leaves, n_leaves, self.alpha)
+    def line_search(self, fit, y, raw_k, neg_grad, weight, k):
+        return fit.quantile(y - raw_k, weight, self.alpha)
 
 
 class HuberLoss(_Loss):
@@ -162,15 +177,12 @@ class HuberLoss(_Loss):
         a = np.abs(y - raw[:, 0])
         return np.where(a <= self.delta, 0.5 * a**2, self.delta * (a - 0.5 * self.delta))
 
-    def line_search(self, leaves, n_leaves, y, raw_k, neg_grad, weight, k):
+    def line_search(self, fit, y, raw_k, neg_grad, weight, k):
         resid = y - raw_k
-        median = grouped_weighted_quantile(resid, weight, leaves, n_leaves, 0.5)
-        diff = resid - median[leaves]
+        median = fit.quantile(resid, weight, 0.5)
+        diff = resid - median[fit.leaves]
         clipped = np.sign(diff) * np.minimum(self.delta, np.abs(diff))
-        mean_clip = _safe_ratio(
-            _leaf_sums(leaves, n_leaves, weight * clipped), _leaf_sums(leaves, n_leaves, weight)
-        )
-        return median + mean_clip
+        return median + _safe_ratio(fit.sums(weight * clipped), fit.weight_sum)
 
 
 def _class_prior(y, weight, n_classes):
@@ -199,18 +211,16 @@ class BinomialDeviance(_Loss):
         p = expit(raw[:, 0])
         return np.column_stack([1 - p, p])
 
-    def line_search(self, leaves, n_leaves, y, raw_k, neg_grad, weight, k):
+    def line_search(self, fit, y, raw_k, neg_grad, weight, k):
         p = y - neg_grad
-        return _newton_step(leaves, n_leaves, neg_grad, p * (1 - p), weight)
+        return _newton_step(fit, p * (1 - p), weight)
 
 
-def _newton_step(leaves, n_leaves, num, den, weight):
-    # Averages (not sums) are compared with 1e-150, as scikit-learn does.
-    wsum = np.maximum(_leaf_sums(leaves, n_leaves, weight), 1e-300)
-    return _safe_ratio(
-        _leaf_sums(leaves, n_leaves, weight * num) / wsum,
-        _leaf_sums(leaves, n_leaves, weight * den) / wsum,
-    )
+def _newton_step(fit, hessian, weight):
+    """mean(w r) / mean(w hessian) per leaf; averages (not sums) are compared with 1e-150,
+    as scikit-learn does."""
+    mean_hessian = fit.sums(weight * hessian) / np.maximum(fit.weight_sum, 1e-300)
+    return _safe_ratio(fit.mean_grad, mean_hessian)
 
 
 class MultinomialDeviance(_Loss):
@@ -242,10 +252,10 @@ class MultinomialDeviance(_Loss):
         e = np.exp(z)
         return e / e.sum(axis=1, keepdims=True)
 
-    def line_search(self, leaves, n_leaves, y, raw_k, neg_grad, weight, k):
+    def line_search(self, fit, y, raw_k, neg_grad, weight, k):
         p = (y == k) - neg_grad
         K = self.n_classes
-        return (K - 1) / K * _newton_step(leaves, n_leaves, neg_grad, p * (1 - p), weight)
+        return (K - 1) / K * _newton_step(fit, p * (1 - p), weight)
 
 
 class ExponentialLoss(_Loss):
@@ -270,8 +280,8 @@ class ExponentialLoss(_Loss):
         p = expit(2 * raw[:, 0])
         return np.column_stack([1 - p, p])
 
-    def line_search(self, leaves, n_leaves, y, raw_k, neg_grad, weight, k):
-        return _newton_step(leaves, n_leaves, neg_grad, np.abs(neg_grad), weight)
+    def line_search(self, fit, y, raw_k, neg_grad, weight, k):
+        return _newton_step(fit, np.abs(neg_grad), weight)
 
 
 def make_loss(name, n_classes=None, alpha=0.9):

@@ -185,8 +185,8 @@ def grow(
     )
     out = grow_tree(
         X_binned,
-        np.ascontiguousarray(g * (a / c)),
-        np.ascontiguousarray(h * a),
+        np.ascontiguousarray(g if a == c else g * (a / c)),
+        np.ascontiguousarray(h if a == 1.0 else h * a),
         bin_mapper,
         scaled,
         np.random.RandomState(np.random.SeedSequence(seed).generate_state(4)),
