@@ -346,8 +346,13 @@ class AdaBoostClassifier(ClassifierMixin, _BaseAdaBoost):
         X = self._check_X(X, reset=False)
         if self.n_classes_ == 1:
             return np.zeros((X.shape[0], 1))
-        pred = sum(self._votes(X)) / self.estimator_weights_.sum()
-        return self._binary_fold(pred)
+        preds = self._member_predictions(X)
+        w = self.estimator_weights_[: preds.shape[1]]
+        K = self.n_classes_
+        # A member votes w for its class and -w / (K - 1) for the others.
+        hits = np.column_stack([(preds == c) @ w for c in self.classes_])
+        pred = hits * (K / (K - 1)) - w.sum() / (K - 1)
+        return self._binary_fold(pred / self.estimator_weights_.sum())
 
     def _binary_fold(self, pred):
         if self.n_classes_ == 2:
