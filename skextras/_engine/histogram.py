@@ -120,9 +120,12 @@ def build_histograms(X_binned, rows, starts, stops, gradients, hessians, feature
 @njit
 def subtract_histogram(parent, child, features, out):
     """``out[f] = parent[f] - child[f]`` for ``f in features`` (the sibling's histogram)."""
+    n_bins, n_stats = parent.shape[1], parent.shape[2]
     for fi in range(features.size):
         f = features[fi]
-        out[f] = parent[f] - child[f]
+        for b in range(n_bins):
+            for c in range(n_stats):
+                out[f, b, c] = parent[f, b, c] - child[f, b, c]
 
 
 @njit
