@@ -332,3 +332,18 @@ def test_pandas_feature_names_in_constraints_and_saved_model(tmp_path):
     assert loaded.evals_result_ == model.evals_result_
     with pytest.raises(ValueError, match="unknown feature name"):
         NewtonBoostingRegressor(monotone_constraints={"height": 1}).fit(df, y)
+
+
+def test_thread_count_does_not_change_the_model():
+    rng = np.random.RandomState(9)
+    X = rng.normal(size=(60_000, 5))
+    X[rng.rand(60_000, 5) < 0.05] = np.nan
+    y = (np.nan_to_num(X[:, 0]) + X[:, 1] ** 2 + rng.normal(size=60_000) > 1).astype(int)
+    kw = dict(n_estimators=3, max_depth=4, random_state=0)
+    one = NewtonBoostingClassifier(n_jobs=1, **kw).fit(X, y)
+    two = NewtonBoostingClassifier(n_jobs=2, **kw).fit(X, y)
+    np.testing.assert_array_equal(one.predict_proba(X), two.predict_proba(X))
+    np.testing.assert_array_equal(one.apply(X), two.apply(X))
+    np.testing.assert_array_equal(
+        one.predict(X[:500], pred_contribs=True), two.predict(X[:500], pred_contribs=True)
+    )

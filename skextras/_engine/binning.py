@@ -2,9 +2,8 @@
 
 import numpy as np
 import scipy.sparse as sp
-from numba import prange
 
-from ._numba import njit, pnjit, threads
+from ._numba import njit, parallel_rows, threads
 
 
 @njit
@@ -93,15 +92,14 @@ def _search(thresholds, x):
     return b
 
 
-@pnjit
-def _bin_dense(X, thresholds, n_thresholds, missing_bin, out):
+@njit
+def _bin_dense(X, thresholds, missing_bin, out, first, last):
     # Categorical codes need no branch: their thresholds are code + 0.5, so the search puts
     # each code in its own bin and unseen codes in the nearest one, as raw-value prediction does.
     # Row chunks keep a C-ordered X block in cache while its columns are binned one by one.
-    n, p = X.shape
-    for chunk in prange((n + _ROW_CHUNK - 1) // _ROW_CHUNK):
-        start = chunk * _ROW_CHUNK
-        stop = min(start + _ROW_CHUNK, n)
+    p = X.shape[1]
+    for start in range(first, last, _ROW_CHUNK):
+        stop = min(start + _ROW_CHUNK, last)
         for j in range(p):
             t = thresholds[j]
             for i in range(start, stop):
@@ -123,9 +121,9 @@ def _bin_sparse_column(indptr, indices, data, j, thresholds, missing_bin, out):
             out[indices[k], j] = np.searchsorted(thresholds, x)
 
 
-@pnjit
-def _bin_csc(indptr, indices, data, thresholds, n_thresholds, missing_bin, out):
-    for j in prange(out.shape[1]):
+@njit
+def _bin_csc(indptr, indices, data, thresholds, n_thresholds, missing_bin, out, first, last):
+    for j in range(first, last):
         t = thresholds[j, : n_thresholds[j]]
         _bin_sparse_column(indptr, indices, data, j, t, missing_bin, out)
 
@@ -253,7 +251,9 @@ class BinMapper:
         with threads(self.n_threads):
             if sp.issparse(X):
                 X = X.tocsc()
-                _bin_csc(
+                parallel_rows(
+                    _bin_csc,
+                    p,
                     X.indptr,
                     X.indices,
                     X.data.astype(np.float64, copy=False),
@@ -261,10 +261,11 @@ class BinMapper:
                     n_thresholds,
                     missing,
                     out,
+                    min_rows=1,
                 )
             else:
                 X = np.asarray(X, dtype=np.float64)
-                _bin_dense(X, thresholds, n_thresholds, missing, out)
+                parallel_rows(_bin_dense, n, X, thresholds, missing, out)
         return out
 
     def fit_transform(self, X, sample_weight=None):

@@ -8,40 +8,24 @@ finder). The larger child of a split gets its histogram as parent minus the smal
 which halves the work per level.
 """
 
+from functools import partial
+
 import numba
 import numpy as np
-from numba import prange
 
-from ._numba import njit, pnjit
+from ._numba import njit, run_in_threads
 
 
 @njit
-def _gather_block(rows, gradients, hessians, gh, start, stop):
+def _gather(rows, gradients, hessians):
+    """Gradients and hessians of ``rows`` in one contiguous (n_rows, K + 1) array."""
     n_outputs = gradients.shape[1]
-    for i in range(start, stop):
+    gh = np.empty((rows.size, n_outputs + 1))
+    for i in range(rows.size):
         r = rows[i]
         for k in range(n_outputs):
             gh[i, k] = gradients[r, k]
         gh[i, n_outputs] = hessians[r]
-
-
-_GATHER_BLOCK = 65536
-
-
-@pnjit
-def _gather_parallel(rows, gradients, hessians, gh):
-    for block in prange((rows.size + _GATHER_BLOCK - 1) // _GATHER_BLOCK):
-        start = block * _GATHER_BLOCK
-        _gather_block(rows, gradients, hessians, gh, start, min(start + _GATHER_BLOCK, rows.size))
-
-
-def _gather(rows, gradients, hessians, parallel):
-    """Gradients and hessians of ``rows`` in one contiguous (n_rows, K + 1) array."""
-    gh = np.empty((rows.size, gradients.shape[1] + 1))
-    if parallel:
-        _gather_parallel(rows, gradients, hessians, gh)
-    else:
-        _gather_block(rows, gradients, hessians, gh, 0, rows.size)
     return gh
 
 
@@ -65,12 +49,12 @@ def _feature_histogram(col, rows, gh, hf):
                 hf[b, n_outputs + 1] += 1.0
 
 
-@pnjit
-def _build_parallel(X_binned, rows, gh, starts, stops, gh_starts, features, hists):
-    # One parallel region for all the nodes of a level: tasks are (feature, node) pairs,
-    # feature-major so that threads get balanced shares of every node.
+@njit
+def _build_tasks(X_binned, rows, gh, starts, stops, gh_starts, features, hists, first, last):
+    # Tasks are (feature, node) pairs, feature-major, so that a contiguous range of tasks
+    # covers whole features of every node: equal ranges are equal work.
     n_nodes = starts.size
-    for task in prange(features.size * n_nodes):
+    for task in range(first, last):
         f = features[task // n_nodes]
         j = task % n_nodes
         g0 = gh_starts[j]
@@ -78,18 +62,8 @@ def _build_parallel(X_binned, rows, gh, starts, stops, gh_starts, features, hist
         _feature_histogram(X_binned[:, f], node_rows, gh[g0 : g0 + node_rows.size], hists[j, f])
 
 
-@njit
-def _build_serial(X_binned, rows, gh, starts, stops, gh_starts, features, hists):
-    for j in range(starts.size):
-        g0 = gh_starts[j]
-        node_rows = rows[starts[j] : stops[j]]
-        for fi in range(features.size):
-            f = features[fi]
-            _feature_histogram(X_binned[:, f], node_rows, gh[g0 : g0 + node_rows.size], hists[j, f])
-
-
-# Below this many (row, feature) cells the histograms are built on one thread: waking the
-# pool costs more than it saves.
+# Below this many (row, feature) cells the histograms are built on one thread: handing work
+# to other threads costs more than it saves.
 _PARALLEL_MIN_CELLS = 200_000
 
 
@@ -97,8 +71,8 @@ def build_histograms(X_binned, rows, starts, stops, gradients, hessians, feature
     """Fill ``hists[j, f]`` for every node j (rows ``rows[starts[j]:stops[j]]``), f in features.
 
     X_binned: uint8 (n, p) Fortran; rows: int32 row indices; gradients: (n, K); hessians: (n,);
-    hists: float64 (n_nodes, p, n_bins, K + 2). Large batches are split across threads by
-    (feature, node) (``_numba.threads`` sets how many).
+    hists: float64 (n_nodes, p, n_bins, K + 2). Large batches are split across
+    ``numba.get_num_threads()`` threads (set by ``_numba.threads``) by (feature, node).
     """
     starts = np.asarray(starts, dtype=np.int64)
     stops = np.asarray(stops, dtype=np.int64)
@@ -110,19 +84,28 @@ def build_histograms(X_binned, rows, starts, stops, gradients, hessians, feature
         if starts.size == 1
         else np.concatenate([rows[a:b] for a, b in zip(starts, stops, strict=True)])
     )
-    n_cells = node_rows.size * features.size
-    parallel = n_cells >= _PARALLEL_MIN_CELLS and numba.get_num_threads() > 1
-    gh = _gather(node_rows, gradients, hessians, parallel and node_rows.size >= 2 * _GATHER_BLOCK)
-    build = _build_parallel if parallel else _build_serial
-    build(X_binned, rows, gh, starts, stops, gh_starts, features, hists)
+    n_tasks = features.size * starts.size
+    n_threads = (
+        numba.get_num_threads() if node_rows.size * features.size >= _PARALLEL_MIN_CELLS else 1
+    )
+    n_threads = min(n_threads, n_tasks)
+    gh = _gather(node_rows, gradients, hessians)
+    bounds = np.linspace(0, n_tasks, n_threads + 1).astype(np.int64)
+    args = (X_binned, rows, gh, starts, stops, gh_starts, features, hists)
+    run_in_threads(
+        [partial(_build_tasks, *args, bounds[t], bounds[t + 1]) for t in range(n_threads)]
+    )
 
 
 @njit
 def subtract_histogram(parent, child, features, out):
     """``out[f] = parent[f] - child[f]`` for ``f in features`` (the sibling's histogram)."""
+    n_bins, n_stats = parent.shape[1], parent.shape[2]
     for fi in range(features.size):
         f = features[fi]
-        out[f] = parent[f] - child[f]
+        for b in range(n_bins):
+            for c in range(n_stats):
+                out[f, b, c] = parent[f, b, c] - child[f, b, c]
 
 
 @njit

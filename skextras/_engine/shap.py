@@ -7,9 +7,8 @@ column holds the expected output (the cover-weighted mean of the leaf values).
 
 import numpy as np
 import scipy.sparse as sp
-from numba import prange
 
-from ._numba import njit, pnjit, threads
+from ._numba import njit, parallel_rows, threads
 
 # Path element fields, stored as columns of a float64 (max_depth + 2, 4) array per level.
 _FEATURE, _ZERO, _ONE, _WEIGHT = range(4)
@@ -113,7 +112,7 @@ def _tree_shap(x, root, feature, threshold, missing_go_left, left, right, value,
             s_one[top], s_feature[top] = one, f
 
 
-@pnjit
+@njit
 def _shap_dense(
     X,
     expected,
@@ -128,10 +127,12 @@ def _shap_dense(
     value,
     cover,
     out,
+    first,
+    last,
 ):
     n, p = X.shape
     n_trees = starts.size - 1
-    for i in prange(n):
+    for i in range(first, last):
         paths = np.zeros((max_depth + 2, max_depth + 2, 4))
         for t in range(n_trees):
             k = tree_output[t]
@@ -184,7 +185,9 @@ def shap_forest(trees, X, tree_output, n_outputs, n_threads=None):
         for lo in range(0, n, chunk):
             block = X[lo : lo + chunk]
             block = block.toarray() if sp.issparse(block) else block
-            _shap_dense(
+            parallel_rows(
+                _shap_dense,
+                min(chunk, n - lo),
                 np.ascontiguousarray(block, dtype=np.float64),
                 expected,
                 starts,

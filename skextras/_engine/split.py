@@ -147,6 +147,53 @@ def _gain_single(gl, hl, cl, gr, hr, cr, parent_score, params, constraint, lower
 
 
 @njit
+def _best_split_plain(hf, n_bins, missing_bin, parent, parent_score, params, out_left):
+    """``_best_split_single`` without L1, weight clipping, constraints or random thresholds:
+    the same arithmetic as ``_gain_single``, with the parameters read once."""
+    lam = params[LAMBDA]
+    mcw = params[MIN_CHILD_WEIGHT]
+    min_rows = max(params[MIN_SAMPLES_LEAF], 1.0)
+    g_all, h_all, c_all = parent[0], parent[1], parent[2]
+    g_miss, h_miss, c_miss = hf[missing_bin, 0], hf[missing_bin, 1], hf[missing_bin, 2]
+    has_missing = c_miss > 0 or h_miss != 0.0
+    last = n_bins - 1 if has_missing else n_bins - 2
+    best = -np.inf
+    best_bin = -1
+    best_missing_left = False
+    gl = 0.0
+    hl = 0.0
+    cl = 0.0
+    for b in range(last + 1):
+        hb = hf[b, 1]
+        cb = hf[b, 2]
+        if cb == 0.0 and hb == 0.0 and b < n_bins - 1:
+            continue
+        gl += hf[b, 0]
+        hl += hb
+        cl += cb
+        for with_missing in range(2 if has_missing and b < n_bins - 1 else 1):
+            g1 = gl + g_miss if with_missing else gl
+            h1 = hl + h_miss if with_missing else hl
+            c1 = cl + c_miss if with_missing else cl
+            g2 = g_all - g1
+            h2 = h_all - h1
+            c2 = c_all - c1
+            if h1 <= 0.0 or h2 <= 0.0 or h1 < mcw or h2 < mcw or c1 < min_rows or c2 < min_rows:
+                continue
+            d1 = h1 + lam
+            d2 = h2 + lam
+            s1 = g1 * g1 / d1 if d1 > 0.0 else 0.0
+            s2 = g2 * g2 / d2 if d2 > 0.0 else 0.0
+            gain = np.float32(s1 + s2 - parent_score)
+            if gain > best:
+                best = gain
+                best_bin = b
+                best_missing_left = with_missing == 1
+                out_left[0], out_left[1], out_left[2] = g1, h1, c1
+    return best, best_bin, best_missing_left
+
+
+@njit
 def _best_split_single(
     hf,
     n_bins,
@@ -265,6 +312,15 @@ def _best_split_feature(
         if lo < 0:
             return -np.inf, -1, False
         chosen = lo + int(rand_u * (hi - lo)) if hi > lo else n_bins - 1
+    plain = (
+        chosen == -2
+        and constraint == 0
+        and params[ALPHA] == 0.0
+        and params[MAX_DELTA_STEP] == 0.0
+        and params[CONSTRAINED] == 0.0
+    )
+    if n_outputs == 1 and params[CRITERION] == 0.0 and plain:
+        return _best_split_plain(hf, n_bins, missing_bin, parent, parent_score, params, out_left)
     if n_outputs == 1 and params[CRITERION] == 0.0:
         return _best_split_single(
             hf,

@@ -2,9 +2,8 @@
 
 import numpy as np
 import scipy.sparse as sp
-from numba import prange
 
-from ._numba import njit, pnjit, threads
+from ._numba import njit, parallel_rows, threads
 
 _ARRAYS = {
     "feature": np.int32,
@@ -76,20 +75,31 @@ def _leaf_binned(X, i, node, feature, bin_threshold, missing_go_left, left, righ
     return node
 
 
-@pnjit
-def _apply_dense(X, starts, feature, threshold, missing_go_left, left, right, out):
+@njit
+def _apply_dense(X, starts, feature, threshold, missing_go_left, left, right, out, first, last):
     """Leaf (local node id) of every row in every tree: out (n, n_trees)."""
-    for i in prange(X.shape[0]):
+    for i in range(first, last):
         for t in range(starts.size - 1):
             s = starts[t]
             out[i, t] = _leaf_dense(X, i, s, feature, threshold, missing_go_left, left, right) - s
 
 
-@pnjit
+@njit
 def _apply_csr(
-    indptr, indices, data, n_rows, starts, feature, threshold, missing_go_left, left, right, out
+    indptr,
+    indices,
+    data,
+    starts,
+    feature,
+    threshold,
+    missing_go_left,
+    left,
+    right,
+    out,
+    first,
+    last,
 ):
-    for i in prange(n_rows):
+    for i in range(first, last):
         for t in range(starts.size - 1):
             s = starts[t]
             leaf = _leaf_csr(
@@ -98,11 +108,11 @@ def _apply_csr(
             out[i, t] = leaf - s
 
 
-@pnjit
+@njit
 def _apply_binned(
-    X, starts, feature, bin_threshold, missing_go_left, left, right, missing_bin, out
+    X, starts, feature, bin_threshold, missing_go_left, left, right, missing_bin, out, first, last
 ):
-    for i in prange(X.shape[0]):
+    for i in range(first, last):
         for t in range(starts.size - 1):
             s = starts[t]
             leaf = _leaf_binned(
@@ -111,23 +121,9 @@ def _apply_binned(
             out[i, t] = leaf - s
 
 
-@pnjit
+@njit
 def _predict_dense(
-    X, starts, feature, threshold, missing_go_left, left, right, value, tree_output, out
-):
-    for i in prange(X.shape[0]):
-        for t in range(starts.size - 1):
-            leaf = _leaf_dense(X, i, starts[t], feature, threshold, missing_go_left, left, right)
-            for k in range(value.shape[1]):
-                out[i, tree_output[t] + k] += value[leaf, k]
-
-
-@pnjit
-def _predict_csr(
-    indptr,
-    indices,
-    data,
-    n_rows,
+    X,
     starts,
     feature,
     threshold,
@@ -137,8 +133,34 @@ def _predict_csr(
     value,
     tree_output,
     out,
+    first,
+    last,
 ):
-    for i in prange(n_rows):
+    for i in range(first, last):
+        for t in range(starts.size - 1):
+            leaf = _leaf_dense(X, i, starts[t], feature, threshold, missing_go_left, left, right)
+            for k in range(value.shape[1]):
+                out[i, tree_output[t] + k] += value[leaf, k]
+
+
+@njit
+def _predict_csr(
+    indptr,
+    indices,
+    data,
+    starts,
+    feature,
+    threshold,
+    missing_go_left,
+    left,
+    right,
+    value,
+    tree_output,
+    out,
+    first,
+    last,
+):
+    for i in range(first, last):
         for t in range(starts.size - 1):
             leaf = _leaf_csr(
                 indptr,
@@ -156,7 +178,7 @@ def _predict_csr(
                 out[i, tree_output[t] + k] += value[leaf, k]
 
 
-@pnjit
+@njit
 def _predict_binned(
     X,
     starts,
@@ -169,8 +191,10 @@ def _predict_binned(
     value,
     tree_output,
     out,
+    first,
+    last,
 ):
-    for i in prange(X.shape[0]):
+    for i in range(first, last):
         for t in range(starts.size - 1):
             leaf = _leaf_binned(
                 X, i, starts[t], feature, bin_threshold, missing_go_left, left, right, missing_bin
@@ -292,7 +316,9 @@ def apply_forest(trees, X, n_threads=None, binned=False):
     starts, a, left, right = _stack(trees)
     with threads(n_threads):
         if binned:
-            _apply_binned(
+            parallel_rows(
+                _apply_binned,
+                n,
                 np.asarray(X),
                 starts,
                 a["feature"],
@@ -305,11 +331,12 @@ def apply_forest(trees, X, n_threads=None, binned=False):
             )
         elif sp.issparse(X):
             X = _sorted_csr(X)
-            _apply_csr(
+            parallel_rows(
+                _apply_csr,
+                n,
                 X.indptr,
                 X.indices,
                 X.data.astype(np.float64, copy=False),
-                n,
                 starts,
                 a["feature"],
                 a["threshold"],
@@ -320,8 +347,17 @@ def apply_forest(trees, X, n_threads=None, binned=False):
             )
         else:
             X = np.ascontiguousarray(X, dtype=np.float64)
-            _apply_dense(
-                X, starts, a["feature"], a["threshold"], a["missing_go_left"], left, right, out
+            parallel_rows(
+                _apply_dense,
+                n,
+                X,
+                starts,
+                a["feature"],
+                a["threshold"],
+                a["missing_go_left"],
+                left,
+                right,
+                out,
             )
     return out
 
@@ -347,7 +383,9 @@ def predict_forest(trees, X, n_threads=None, binned=False, tree_output=None, n_o
     value = np.concatenate([t.value for t in trees])
     with threads(n_threads):
         if binned:
-            _predict_binned(
+            parallel_rows(
+                _predict_binned,
+                n,
                 np.asarray(X),
                 starts,
                 a["feature"],
@@ -362,11 +400,12 @@ def predict_forest(trees, X, n_threads=None, binned=False, tree_output=None, n_o
             )
         elif sp.issparse(X):
             X = _sorted_csr(X)
-            _predict_csr(
+            parallel_rows(
+                _predict_csr,
+                n,
                 X.indptr,
                 X.indices,
                 X.data.astype(np.float64, copy=False),
-                n,
                 starts,
                 a["feature"],
                 a["threshold"],
@@ -379,7 +418,9 @@ def predict_forest(trees, X, n_threads=None, binned=False, tree_output=None, n_o
             )
         else:
             X = np.ascontiguousarray(X, dtype=np.float64)
-            _predict_dense(
+            parallel_rows(
+                _predict_dense,
+                n,
                 X,
                 starts,
                 a["feature"],
