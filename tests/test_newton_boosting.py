@@ -369,3 +369,29 @@ def test_metric_list_and_maximised_auc_early_stopping_match_xgboost(shared_data)
                 ours.evals_result_[name][metric], ref.evals_result()[name][metric], atol=1e-5
             )
     assert ours.best_iteration_ == ref.best_iteration
+
+
+@pytest.mark.parametrize(
+    "objective, metrics",
+    [
+        ("count:poisson", ["poisson-nloglik"]),
+        ("reg:gamma", ["gamma-nloglik"]),
+        ("reg:tweedie", ["tweedie-nloglik@1.5"]),
+        ("reg:squarederror", ["rmse", "mae", "mape", "rmsle", "mphe"]),
+    ],
+)
+def test_regression_eval_metrics_match_xgboost(shared_data, objective, metrics):
+    X, y, Xt, yt = _load(shared_data, "regression")
+    params = dict(
+        n_estimators=3, max_depth=3, base_score=1.0, objective=objective, eval_metric=metrics
+    )
+    ours = NewtonBoostingRegressor(**params).fit(X, y + 0.1, eval_set=[(Xt, yt + 0.1)])
+    ref = xgb.XGBRegressor(**_xgb_params(params)).fit(
+        X, y + 0.1, eval_set=[(Xt, yt + 0.1)], verbose=False
+    )
+    for metric in metrics:
+        np.testing.assert_allclose(
+            ours.evals_result_["validation_0"][metric],
+            ref.evals_result()["validation_0"][metric],
+            rtol=1e-5,
+        )
