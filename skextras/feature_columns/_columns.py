@@ -103,8 +103,8 @@ class DenseColumn(FeatureColumn):
         return sp.csr_matrix(self._dense(feats, tables))
 
     def feature_names(self):
-        w = self.width()
-        return [f"{self.name}_{j}" for j in range(w)]
+        name = self.name
+        return [f"{name}_{j}" for j in range(self.width())]
 
     def _tables(self):
         """(table key, shape, initializer) of the embedding tables this column needs."""

@@ -169,9 +169,6 @@ class DenseFeatures(TransformerMixin, _ColumnsLayer):
         for col in columns:
             if isinstance(col, SequenceNumericColumn) or _is_sequence(col):
                 raise ValueError(f"{col.name!r} is a sequence column: use SequenceFeatures")
-        self.feature_names_out_ = np.array(
-            [f for col in columns for f in col.feature_names()], dtype=object
-        )
         return self
 
     def transform(self, X):
@@ -186,8 +183,10 @@ class DenseFeatures(TransformerMixin, _ColumnsLayer):
 
     def get_feature_names_out(self, input_features=None):
         """Output names: ``<column name>_<j>`` (numeric columns of width 1: the key)."""
-        check_is_fitted(self, "feature_names_out_")
-        return self.feature_names_out_.copy()
+        check_is_fitted(self, "embedding_weights_")
+        return np.array(
+            [f for col in self._sorted_columns() for f in col.feature_names()], dtype=object
+        )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
