@@ -14,7 +14,15 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 
-from ._inputs import Ragged, as_ragged, fingerprint64, is_text
+from ._inputs import (
+    Ragged,
+    feature_ragged,
+    fingerprint64,
+    get_feature,
+    hash_values,
+    is_text,
+    memoize,
+)
 from ._kernels import COMBINERS, cross_hashed, embed_combine
 
 SparseIds = namedtuple("SparseIds", ["indices", "values", "dense_shape", "weights"])
@@ -23,12 +31,6 @@ SparseIds.__doc__ = """TF's id (and weight) SparseTensors as numpy arrays.
 indices : int64 [nnz, 2] (row, position); values : int64 [nnz]; dense_shape : (n, k);
 weights : float32 [nnz] or None.
 """
-
-
-def _get(feats, key):
-    if key not in feats:
-        raise KeyError(f"feature {key!r} is missing from X (got {sorted(feats)})")
-    return feats[key]
 
 
 class FeatureColumn(BaseEstimator):
@@ -60,6 +62,10 @@ class CategoricalColumn(FeatureColumn):
 
     def _ids(self, feats):
         raise NotImplementedError
+
+    def cached_ids(self, feats):
+        """``_ids`` computed once per transform however many columns read them."""
+        return memoize(feats, ("ids", id(self)), lambda: self._ids(feats))
 
     def ids(self, X, output="tensor"):
         """The sparse ids (and weights) TF's ``get_sparse_tensors`` gives for ``X``.
@@ -145,7 +151,7 @@ class NumericColumn(DenseColumn):
             raise ValueError(f"numeric_column {key!r} needs a dense numeric array, got {kind}")
 
     def _dense(self, feats, tables):
-        x = _get(feats, self.key)
+        x = get_feature(feats, self.key)
         self._check_input(self.key, x)
         x = x.reshape(x.shape[0], -1)
         if x.shape[1] != self.width():
@@ -208,7 +214,7 @@ class BucketizedColumn(DenseColumn, CategoricalColumn):
         return Ragged(ids, splits, np.tile(np.arange(k, dtype=np.int64), n), k, dense=False)
 
     def _sparse(self, feats, tables):
-        rag = self._ids(feats)
+        rag = self.cached_ids(feats)
         data = np.ones(rag.values.size, dtype=np.float32)
         return sp.csr_matrix((data, rag.values, rag.row_splits), shape=(rag.n_rows, self.width()))
 
@@ -237,9 +243,9 @@ class HashedCategoricalColumn(CategoricalColumn):
         _check_kind(self, key, value, "OUSiu")
 
     def _ids(self, feats):
-        rag = as_ragged(_get(feats, self.key))
+        rag = feature_ragged(feats, self.key)
         self._check_input(self.key, rag.values)
-        ids = (fingerprint64(rag.values) % np.uint64(self._n_buckets())).astype(np.int64)
+        ids = (hash_values(rag) % np.uint64(self._n_buckets())).astype(np.int64)
         return rag.with_values(ids)
 
 
@@ -270,7 +276,7 @@ class _VocabularyColumn(CategoricalColumn):
         text = is_text(self._vocabulary())
         _check_kind(self, key, value, "OUS" if text else "iu")
 
-    def _lookup(self, values):
+    def _lookup(self, rag):
         vocab = self._vocabulary()
         num_oov = int(self.num_oov_buckets)
         if num_oov < 0:
@@ -278,7 +284,10 @@ class _VocabularyColumn(CategoricalColumn):
         default = -1 if self.default_value is None else int(self.default_value)
         if num_oov and default != -1:
             raise ValueError("Can't specify both default_value and num_oov_buckets")
-        codes, uniques = pd.factorize(values, use_na_sentinel=False)
+        if rag.codes is not None:
+            codes, uniques = rag.codes, rag.uniques
+        else:
+            codes, uniques = pd.factorize(rag.values, use_na_sentinel=False)
         index = pd.Index(vocab).get_indexer(np.asarray(uniques))
         miss = index < 0
         if num_oov:
@@ -289,9 +298,9 @@ class _VocabularyColumn(CategoricalColumn):
         return index.astype(np.int64)[codes]
 
     def _ids(self, feats):
-        rag = as_ragged(_get(feats, self.key))
+        rag = feature_ragged(feats, self.key)
         self._check_input(self.key, rag.values)
-        return rag.with_values(self._lookup(rag.values))
+        return rag.with_values(self._lookup(rag))
 
 
 class VocabularyListCategoricalColumn(_VocabularyColumn):
@@ -375,9 +384,9 @@ class IdentityCategoricalColumn(CategoricalColumn):
         _check_kind(self, key, value, "iu")
 
     def _ids(self, feats):
-        rag = as_ragged(_get(feats, self.key))
+        rag = feature_ragged(feats, self.key)
         self._check_input(self.key, rag.values)
-        ids = rag.values.astype(np.int64)
+        ids = rag.values.astype(np.int64, copy=False)
         if self.default_value is not None:
             bad = (ids < 0) | (ids >= self._n_buckets())
             ids = np.where(bad, np.int64(self.default_value), ids)
@@ -432,15 +441,15 @@ class CrossedColumn(CategoricalColumn):
         sparse, dense = [], []
         for leaf in self._leaves():
             if isinstance(leaf, str):
-                rag = as_ragged(_get(feats, leaf), drop_missing=False)
+                rag = feature_ragged(feats, leaf, drop_missing=False)
                 self._check_input(leaf, rag.values)
                 if is_text(rag.values):
-                    vals = fingerprint64(rag.values)
+                    vals = hash_values(rag)
                 else:
                     vals = rag.values.astype(np.int64).view(np.uint64)
                 (dense if rag.dense else sparse).append(rag.with_values(vals))
             else:
-                rag = leaf._ids(feats)
+                rag = leaf.cached_ids(feats)
                 sparse.append(rag.with_values(rag.values.astype(np.int64).view(np.uint64)))
         return sparse + dense
 
@@ -482,8 +491,8 @@ class WeightedCategoricalColumn(CategoricalColumn):
             _check_kind(self, key, value, "f")
 
     def _ids(self, feats):
-        rag = self.categorical_column._ids(feats)
-        w = _get(feats, self.weight_feature_key)
+        rag = self.categorical_column.cached_ids(feats)
+        w = get_feature(feats, self.weight_feature_key)
         self._check_input(self.weight_feature_key, w)
         # Weights pair with the values still present: a weight whose value was the
         # missing marker is ignored.
@@ -512,7 +521,7 @@ class IndicatorColumn(DenseColumn):
         return self.categorical_column._n_buckets()
 
     def _sparse(self, feats, tables):
-        rag = self.categorical_column._ids(feats)
+        rag = self.categorical_column.cached_ids(feats)
         depth = self.width()
         ok = (rag.values >= 0) & (rag.values < depth)
         data = np.ones(rag.values.size, np.float32) if rag.weights is None else rag.weights
@@ -524,7 +533,7 @@ class IndicatorColumn(DenseColumn):
         return out
 
     def _dense(self, feats, tables):
-        rag = self.categorical_column._ids(feats)
+        rag = self.categorical_column.cached_ids(feats)
         depth = self.width()
         ok = (rag.values >= 0) & (rag.values < depth)
         out = np.zeros(rag.n_rows * depth, dtype=np.float32)
@@ -613,7 +622,7 @@ class EmbeddingColumn(DenseColumn):
         if self.combiner not in COMBINERS:
             raise ValueError(f"combiner must be one of {sorted(COMBINERS)}, got {self.combiner!r}")
         table = tables[self.table_name]
-        rag = self.categorical_column._ids(feats)
+        rag = self.categorical_column.cached_ids(feats)
         keep = rag.values >= 0
         if rag.weights is not None and self.combiner != "sum":
             # TF prunes weights <= 0 for mean and sqrtn only.

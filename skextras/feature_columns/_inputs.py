@@ -29,6 +29,9 @@ class Ragged:
     dense : bool
         True when the values came from a dense array (TF crosses dense inputs last).
     weights : float32 ndarray of shape (nnz,) or None
+    codes, uniques : ndarray or None
+        For text values, ``values == uniques[codes]``: hashing and lookups work on the
+        distinct strings only.
     """
 
     values: np.ndarray
@@ -37,6 +40,8 @@ class Ragged:
     width: int
     dense: bool = False
     weights: np.ndarray | None = None
+    codes: np.ndarray | None = None
+    uniques: np.ndarray | None = None
 
     @property
     def n_rows(self):
@@ -53,10 +58,77 @@ class Ragged:
         splits = np.zeros(self.n_rows + 1, dtype=np.int64)
         np.cumsum(counts, out=splits[1:])
         weights = None if self.weights is None else self.weights[mask]
-        return Ragged(self.values[mask], splits, self.cols[mask], self.width, self.dense, weights)
+        codes = None if self.codes is None else self.codes[mask]
+        return Ragged(
+            self.values[mask],
+            splits,
+            self.cols[mask],
+            self.width,
+            self.dense,
+            weights,
+            codes,
+            self.uniques,
+        )
 
     def with_values(self, values, weights=None):
         return Ragged(values, self.row_splits, self.cols, self.width, self.dense, weights)
+
+
+class Features(dict):
+    """Feature dict with a cache shared by the columns during one transform (as TF's
+    FeatureTransformationCache): each raw feature is parsed and each column's ids are
+    computed once even when several columns use them."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.cache = {}
+
+
+def get_feature(feats, key):
+    if key not in feats:
+        raise KeyError(f"feature {key!r} is missing from X (got {sorted(feats)})")
+    return feats[key]
+
+
+def memoize(feats, key, fn):
+    """``fn()`` cached under ``key`` in ``feats.cache`` (plain dicts: no caching)."""
+    cache = getattr(feats, "cache", None)
+    if cache is None:
+        return fn()
+    if key not in cache:
+        cache[key] = fn()
+    return cache[key]
+
+
+def feature_ragged(feats, key, drop_missing=True):
+    """Raw feature ``key`` as :class:`Ragged` (text factorised), cached per transform."""
+    return memoize(
+        feats,
+        ("ragged", key, drop_missing),
+        lambda: _encode_text(as_ragged(get_feature(feats, key), drop_missing=False), drop_missing),
+    )
+
+
+def _encode_text(rag, drop_missing):
+    if is_text(rag.values) and rag.values.size:
+        codes, uniques = pd.factorize(rag.values, use_na_sentinel=False)
+        uniques = np.asarray(uniques)
+        rag = Ragged(
+            rag.values, rag.row_splits, rag.cols, rag.width, rag.dense, None, codes, uniques
+        )
+        if drop_missing and rag.dense:
+            return rag.keep(~np.asarray(uniques == "", dtype=bool)[codes])
+        return rag
+    if drop_missing and rag.dense:
+        return rag.keep(missing_mask(rag.values, invert=True))
+    return rag
+
+
+def hash_values(rag):
+    """Fingerprint64 of a Ragged's values, hashing each distinct string once."""
+    if rag.codes is not None:
+        return _fingerprint_unique(rag.uniques)[rag.codes]
+    return fingerprint64(rag.values)
 
 
 def to_feature_dict(X):
@@ -67,7 +139,7 @@ def to_feature_dict(X):
         items = list(X.items())
     else:
         raise TypeError(f"X must be a dict of arrays or a pandas DataFrame, got {type(X).__name__}")
-    out = {}
+    out = Features()
     n = None
     for key, value in items:
         feature = _as_feature(key, value)
