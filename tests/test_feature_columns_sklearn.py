@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import LogisticRegression
@@ -254,3 +256,15 @@ def test_vocabulary_default_and_oov_together_raises():
     col = fc.categorical_column_with_vocabulary_list("s", ["a"], default_value=0, num_oov_buckets=2)
     with pytest.raises(ValueError, match="both default_value and num_oov_buckets"):
         col.ids({"s": np.array(["a"])})
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.text(max_size=80), min_size=1, max_size=20))
+def test_fingerprint64_text_equals_utf8_bytes(strings):
+    text = np.array(strings + ["x\x00", "\x00"], dtype=object)
+    raw = np.array([s.encode("utf-8") for s in text], dtype=object)
+    from skextras.feature_columns._farmhash import fingerprint64_buffer
+
+    offsets = np.concatenate([[0], np.cumsum([len(b) for b in raw])]).astype(np.int64)
+    buf = np.frombuffer(b"".join(raw), dtype=np.uint8)
+    np.testing.assert_array_equal(fc.fingerprint64(text), fingerprint64_buffer(buf, offsets))

@@ -193,25 +193,21 @@ def fingerprint64_buffer(buf, offsets):
 
 
 @nb.njit(cache=True)
-def utf8_encode_rows(codes):
-    """UTF-8 encode each row of a (n, width) uint32 code-point array (zero = end of text)."""
-    n, w = codes.shape
+def utf8_encode_rows(codes, lengths):
+    """UTF-8 encode the first ``lengths[i]`` code points of each row of ``codes`` (uint32)."""
+    n = codes.shape[0]
     offsets = np.zeros(n + 1, dtype=np.int64)
     for i in range(n):
         size = 0
-        for j in range(w):
+        for j in range(lengths[i]):
             c = codes[i, j]
-            if c == 0:
-                break
             size += 1 if c < 0x80 else 2 if c < 0x800 else 3 if c < 0x10000 else 4
         offsets[i + 1] = offsets[i] + size
     buf = np.empty(offsets[n], dtype=np.uint8)
     for i in range(n):
         p = offsets[i]
-        for j in range(w):
+        for j in range(lengths[i]):
             c = codes[i, j]
-            if c == 0:
-                break
             if c < 0x80:
                 buf[p] = c
                 p += 1

@@ -260,9 +260,20 @@ def _fingerprint_unique(uniques):
         lengths = np.char.str_len(uniques).astype(np.int64)
         starts = np.arange(uniques.size, dtype=np.int64) * width
         return _hash_spans(raw, starts, lengths)
+    lengths = None
+    if uniques.dtype == object:
+        # numpy's fixed-width text drops trailing NULs, so take the lengths from the objects.
+        try:
+            lengths = np.fromiter(map(len, uniques), np.int64, uniques.size)
+        except TypeError:
+            lengths = None
     text = uniques.astype(str)
+    if lengths is None:
+        lengths = np.char.str_len(text).astype(np.int64)
     codes = text.view(np.uint32).reshape(text.size, -1)
-    buf, offsets = utf8_encode_rows(np.ascontiguousarray(codes))
+    if codes.shape[1] < lengths.max(initial=0):
+        codes = np.pad(codes, ((0, 0), (0, int(lengths.max()) - codes.shape[1])))
+    buf, offsets = utf8_encode_rows(np.ascontiguousarray(codes), lengths)
     return fingerprint64_buffer(buf, offsets)
 
 
