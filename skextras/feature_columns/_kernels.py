@@ -97,6 +97,11 @@ def embed_combine(table, ids, row_splits, weights, has_weights, combiner, max_no
         if combiner == 1:
             for j in range(d):
                 out[i, j] = acc[j] / wsum if wsum != 0 else np.float32(0.0)
+        elif combiner == 2 and not has_weights:
+            # TF's SparseSegmentSqrtN scales by a float32 reciprocal square root.
+            scale = np.float32(1.0) / np.float32(np.sqrt(wsum))
+            for j in range(d):
+                out[i, j] = acc[j] * scale
         elif combiner == 2:
             root = np.float32(np.sqrt(wsum))
             for j in range(d):
