@@ -268,3 +268,12 @@ def test_fingerprint64_text_equals_utf8_bytes(strings):
     offsets = np.concatenate([[0], np.cumsum([len(b) for b in raw])]).astype(np.int64)
     buf = np.frombuffer(b"".join(raw), dtype=np.uint8)
     np.testing.assert_array_equal(fc.fingerprint64(text), fingerprint64_buffer(buf, offsets))
+
+
+@pytest.mark.parametrize("module", ["skextras.feature_columns._layers", "skextras.io.tfrecord"])
+def test_docstring_examples_run(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.attempted > 0 and result.failed == 0

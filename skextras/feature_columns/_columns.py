@@ -23,7 +23,7 @@ from ._inputs import (
     is_text,
     memoize,
 )
-from ._kernels import COMBINERS, cross_hashed, embed_combine
+from ._kernels import COMBINERS, cross_hashed, embed_combine, multi_hot
 
 SparseIds = namedtuple("SparseIds", ["indices", "values", "dense_shape", "weights"])
 SparseIds.__doc__ = """TF's id (and weight) SparseTensors as numpy arrays.
@@ -284,23 +284,34 @@ class _VocabularyColumn(CategoricalColumn):
         default = -1 if self.default_value is None else int(self.default_value)
         if num_oov and default != -1:
             raise ValueError("Can't specify both default_value and num_oov_buckets")
-        if rag.codes is not None:
-            codes, uniques = rag.codes, rag.uniques
-        else:
-            codes, uniques = pd.factorize(rag.values, use_na_sentinel=False)
-        index = pd.Index(vocab).get_indexer(np.asarray(uniques))
+        index = _vocab_index(vocab, rag)
         miss = index < 0
         if num_oov:
-            oov = fingerprint64(np.asarray(uniques)[miss]) % np.uint64(num_oov)
+            oov = hash_values(rag)[miss] % np.uint64(num_oov)
             index[miss] = len(vocab) + oov.astype(np.int64)
         else:
             index[miss] = default
-        return index.astype(np.int64)[codes]
+        return index
 
     def _ids(self, feats):
         rag = feature_ragged(feats, self.key)
         self._check_input(self.key, rag.values)
         return rag.with_values(self._lookup(rag))
+
+
+def _vocab_index(vocab, rag):
+    """Position of each value in ``vocab`` (-1 if absent).
+
+    Text is matched on Fingerprint64 (an integer hash table), then the matches are
+    compared as strings so that a hash collision can never give a wrong id.
+    """
+    if not is_text(vocab):
+        return pd.Index(vocab).get_indexer(rag.values)
+    index = pd.Index(fingerprint64(vocab)).get_indexer(hash_values(rag))
+    hit = index >= 0
+    if not np.asarray(rag.values[hit] == vocab[index[hit]], dtype=bool).all():
+        return pd.Index(vocab).get_indexer(rag.values)
+    return index
 
 
 class VocabularyListCategoricalColumn(_VocabularyColumn):
@@ -534,15 +545,9 @@ class IndicatorColumn(DenseColumn):
 
     def _dense(self, feats, tables):
         rag = self.categorical_column.cached_ids(feats)
-        depth = self.width()
-        ok = (rag.values >= 0) & (rag.values < depth)
-        out = np.zeros(rag.n_rows * depth, dtype=np.float32)
-        flat = rag.rows[ok] * depth + rag.values[ok]
-        if rag.weights is None:
-            out += np.bincount(flat, minlength=out.size).astype(np.float32)
-        else:
-            np.add.at(out, flat, rag.weights[ok])
-        return out.reshape(rag.n_rows, depth)
+        has_w = rag.weights is not None
+        weights = rag.weights if has_w else np.empty(0, np.float32)
+        return multi_hot(rag.n_rows, self.width(), rag.rows, rag.values, weights, has_w)
 
 
 def _truncated_normal(rng, shape, stddev):

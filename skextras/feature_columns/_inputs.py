@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ._farmhash import fingerprint64_buffer, int_decimal_rows, utf8_encode_rows
+from ._farmhash import fingerprint64_buffer, fingerprint64_codepoints, int_decimal_rows
 
 
 @dataclass
@@ -29,9 +29,9 @@ class Ragged:
     dense : bool
         True when the values came from a dense array (TF crosses dense inputs last).
     weights : float32 ndarray of shape (nnz,) or None
-    codes, uniques : ndarray or None
-        For text values, ``values == uniques[codes]``: hashing and lookups work on the
-        distinct strings only.
+    hashes : uint64 ndarray of shape (nnz,) or None
+        Fingerprint64 of text values, computed once per transform and used by hashing,
+        crossing and (verified) vocabulary lookups.
     """
 
     values: np.ndarray
@@ -40,8 +40,7 @@ class Ragged:
     width: int
     dense: bool = False
     weights: np.ndarray | None = None
-    codes: np.ndarray | None = None
-    uniques: np.ndarray | None = None
+    hashes: np.ndarray | None = None
 
     @property
     def n_rows(self):
@@ -58,16 +57,9 @@ class Ragged:
         splits = np.zeros(self.n_rows + 1, dtype=np.int64)
         np.cumsum(counts, out=splits[1:])
         weights = None if self.weights is None else self.weights[mask]
-        codes = None if self.codes is None else self.codes[mask]
+        hashes = None if self.hashes is None else self.hashes[mask]
         return Ragged(
-            self.values[mask],
-            splits,
-            self.cols[mask],
-            self.width,
-            self.dense,
-            weights,
-            codes,
-            self.uniques,
+            self.values[mask], splits, self.cols[mask], self.width, self.dense, weights, hashes
         )
 
     def with_values(self, values, weights=None):
@@ -101,34 +93,30 @@ def memoize(feats, key, fn):
 
 
 def feature_ragged(feats, key, drop_missing=True):
-    """Raw feature ``key`` as :class:`Ragged` (text factorised), cached per transform."""
-    return memoize(
-        feats,
-        ("ragged", key, drop_missing),
-        lambda: _encode_text(as_ragged(get_feature(feats, key), drop_missing=False), drop_missing),
+    """Raw feature ``key`` as :class:`Ragged` (text fingerprinted), cached per transform.
+
+    With ``drop_missing``, dense features lose TF's missing markers ('' and -1).
+    """
+    rag, present = memoize(
+        feats, ("ragged", key), lambda: _with_hashes(as_ragged(get_feature(feats, key), False))
     )
-
-
-def _encode_text(rag, drop_missing):
-    if is_text(rag.values) and rag.values.size:
-        codes, uniques = pd.factorize(rag.values, use_na_sentinel=False)
-        uniques = np.asarray(uniques)
-        rag = Ragged(
-            rag.values, rag.row_splits, rag.cols, rag.width, rag.dense, None, codes, uniques
-        )
-        if drop_missing and rag.dense:
-            return rag.keep(~np.asarray(uniques == "", dtype=bool)[codes])
+    if not drop_missing or not rag.dense or present.all():
         return rag
-    if drop_missing and rag.dense:
-        return rag.keep(missing_mask(rag.values, invert=True))
-    return rag
+    return memoize(feats, ("present", key), lambda: rag.keep(present))
+
+
+def _with_hashes(rag):
+    """(rag with text fingerprints attached, mask of values that are not missing markers)."""
+    if is_text(rag.values) and rag.values.size:
+        hashes, lengths = _text_fingerprints(rag.values)
+        rag = Ragged(rag.values, rag.row_splits, rag.cols, rag.width, rag.dense, None, hashes)
+        return rag, lengths > 0
+    return rag, missing_mask(rag.values, invert=True)
 
 
 def hash_values(rag):
-    """Fingerprint64 of a Ragged's values, hashing each distinct string once."""
-    if rag.codes is not None:
-        return _fingerprint_unique(rag.uniques)[rag.codes]
-    return fingerprint64(rag.values)
+    """Fingerprint64 of a Ragged's values (cached for text)."""
+    return rag.hashes if rag.hashes is not None else fingerprint64(rag.values)
 
 
 def to_feature_dict(X):
@@ -236,45 +224,58 @@ def as_ragged(feature, drop_missing=True):
 
 
 def fingerprint64(values):
-    """Farmhash Fingerprint64 of each value, uint64; integers hash as their decimal text.
-
-    Text is factorised first, so each distinct string is encoded and hashed once.
-    """
+    """Farmhash Fingerprint64 of each value, uint64; integers hash as their decimal text."""
     values = np.asarray(values)
     if values.dtype.kind in "iu":
         buf, offsets = int_decimal_rows(values.astype(np.int64, copy=False).reshape(-1))
         return fingerprint64_buffer(buf, offsets).reshape(values.shape)
     if values.dtype.kind == "b":
         raise TypeError("boolean features cannot be hashed; cast them to int or str")
-    flat = values.reshape(-1)
-    if flat.size == 0:
-        return np.zeros(values.shape, dtype=np.uint64)
-    codes, uniques = pd.factorize(flat, use_na_sentinel=False)
-    return _fingerprint_unique(np.asarray(uniques))[codes].reshape(values.shape)
+    return _text_fingerprints(values.reshape(-1))[0].reshape(values.shape)
 
 
-def _fingerprint_unique(uniques):
-    if uniques.dtype.kind == "S":
-        width = uniques.dtype.itemsize
-        raw = np.frombuffer(uniques.tobytes(), dtype=np.uint8)
-        lengths = np.char.str_len(uniques).astype(np.int64)
-        starts = np.arange(uniques.size, dtype=np.int64) * width
-        return _hash_spans(raw, starts, lengths)
+def _text_fingerprints(values):
+    """(Fingerprint64 of each text value's UTF-8 bytes, length of each value).
+
+    Missing values of pandas (None / NaN) count as the empty string. Columns with few
+    distinct values (judged on a sample) are factorised first and each distinct string is
+    hashed once; high-cardinality columns are hashed value by value, which is cheaper.
+    """
+    if values.size == 0:
+        return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
+    if values.dtype == object and values.size > 4 * _SAMPLE:
+        sample = values[:: values.size // _SAMPLE]
+        if len(pd.unique(sample)) < 0.2 * sample.size:
+            codes, uniques = pd.factorize(values, use_na_sentinel=False)
+            hashes, lengths = _hash_text(np.asarray(uniques, dtype=object))
+            return hashes[codes], lengths[codes]
+    return _hash_text(values)
+
+
+_SAMPLE = 1000
+
+
+def _hash_text(values):
+    if values.dtype.kind == "S":
+        width = values.dtype.itemsize
+        raw = np.frombuffer(values.tobytes(), dtype=np.uint8)
+        lengths = np.char.str_len(values).astype(np.int64)
+        starts = np.arange(values.size, dtype=np.int64) * width
+        return _hash_spans(raw, starts, lengths), lengths
     lengths = None
-    if uniques.dtype == object:
-        # numpy's fixed-width text drops trailing NULs, so take the lengths from the objects.
+    if values.dtype == object:
+        # numpy's fixed-width text drops trailing NULs, so the lengths come from the objects.
         try:
-            lengths = np.fromiter(map(len, uniques), np.int64, uniques.size)
+            lengths = np.fromiter(map(len, values), np.int64, values.size)
         except TypeError:
-            lengths = None
-    text = uniques.astype(str)
+            values = np.where(pd.isna(values), "", values)
+    text = values.astype(str)
     if lengths is None:
         lengths = np.char.str_len(text).astype(np.int64)
     codes = text.view(np.uint32).reshape(text.size, -1)
     if codes.shape[1] < lengths.max(initial=0):
         codes = np.pad(codes, ((0, 0), (0, int(lengths.max()) - codes.shape[1])))
-    buf, offsets = utf8_encode_rows(np.ascontiguousarray(codes), lengths)
-    return fingerprint64_buffer(buf, offsets)
+    return fingerprint64_codepoints(np.ascontiguousarray(codes), lengths), lengths
 
 
 def _hash_spans(raw, starts, lengths):

@@ -45,6 +45,19 @@ def cross_hashed(values, splits, hash_key, num_buckets):
 
 
 @nb.njit(cache=True)
+def multi_hot(n_rows, depth, rows, ids, weights, has_weights):
+    """Dense [n_rows, depth] float32 sums of 1 (or of the weight) at (row, id), summed in
+    input order as TF's one_hot + reduce_sum / scatter_nd; ids outside [0, depth) are
+    ignored like TF's one_hot."""
+    out = np.zeros((n_rows, depth), dtype=np.float32)
+    for k in range(ids.shape[0]):
+        j = ids[k]
+        if 0 <= j < depth:
+            out[rows[k], j] += weights[k] if has_weights else np.float32(1.0)
+    return out
+
+
+@nb.njit(cache=True)
 def _clip_row(row, max_norm):
     # tf.clip_by_norm: t * clip / max(||t||, clip), all in float32.
     d = row.shape[0]

@@ -193,6 +193,7 @@ class DenseFeatures(TransformerMixin, _ColumnsLayer):
         tags.input_tags.two_d_array = False
         tags.input_tags.dict = True
         tags.input_tags.string = True
+        tags.input_tags.allow_nan = True
         tags.requires_fit = True
         return tags
 
