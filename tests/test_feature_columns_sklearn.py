@@ -277,3 +277,26 @@ def test_docstring_examples_run(module):
 
     result = doctest.testmod(importlib.import_module(module))
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_config_json_and_weights_restore_layer_without_data(tmp_path):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from test_feature_columns import FIXTURES, _spec, columns, features, tf_dense
+
+    case = next(c for c in _spec.CASES if c["name"] == "several_columns")
+    layer = fc.DenseFeatures(columns(case)).fit(features(case))
+    layer.save_weights(tmp_path / "w.npz")
+    text = json.dumps(layer.get_config())
+    restored = fc.DenseFeatures.from_config(json.loads(text)).load_weights(tmp_path / "w.npz")
+    out = restored.transform(features(case))
+    np.testing.assert_array_equal(out, tf_dense(FIXTURES["several_columns"]["output"]))
+    assert list(restored.get_feature_names_out()) == list(layer.get_feature_names_out())
+
+
+def test_config_rejects_callables():
+    layer = fc.DenseFeatures([fc.numeric_column("x", normalizer_fn=np.log1p)])
+    with pytest.raises(ValueError, match="normalizer_fn"):
+        layer.get_config()

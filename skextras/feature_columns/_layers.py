@@ -96,14 +96,38 @@ class _ColumnsLayer(BaseEstimator):
         np.savez(path, **self.embedding_weights_)
 
     def load_weights(self, path):
-        """Read embedding tables written by :meth:`save_weights`; shapes must match."""
-        check_is_fitted(self, "embedding_weights_")
+        """Read embedding tables written by :meth:`save_weights` (shapes must match the
+        columns). An unfitted layer becomes fitted: with :meth:`get_config` /
+        :meth:`from_config` this restores a saved layer without data."""
+        shapes = {}
+        for col in self._sorted_columns():
+            for name, shape, _ in col._tables():
+                shapes[name] = shape
+        tables = {}
         with np.load(path, allow_pickle=False) as data:
-            for name, table in self.embedding_weights_.items():
-                if name not in data or data[name].shape != table.shape:
-                    raise ValueError(f"{path}: no table {name!r} of shape {table.shape}")
-                self.embedding_weights_[name] = data[name].astype(np.float32)
+            for name, shape in shapes.items():
+                if name not in data or data[name].shape != shape:
+                    raise ValueError(f"{path}: no table {name!r} of shape {shape}")
+                tables[name] = data[name].astype(np.float32)
+        if not hasattr(self, "feature_names_in_"):
+            keys = dict.fromkeys(k for c in self._sorted_columns() for k in c.input_keys())
+            self.feature_names_in_ = np.array(list(keys), dtype=object)
+            self.n_features_in_ = len(keys)
+        self.embedding_weights_ = tables
         return self
+
+    def get_config(self):
+        """The layer's parameters as JSON-compatible data (columns included)."""
+        from ._config import to_config
+
+        return {k: to_config(v) for k, v in super().get_params(deep=False).items()}
+
+    @classmethod
+    def from_config(cls, config):
+        """A new (unfitted) layer from :meth:`get_config` output."""
+        from ._config import from_config
+
+        return cls(**{k: from_config(v) for k, v in config.items()})
 
 
 def _check_leaves(col, key, value):
