@@ -33,6 +33,11 @@ weights : float32 [nnz] or None.
 """
 
 
+def _n_rows(feats):
+    first = next(iter(feats.values()))
+    return first.n_rows if isinstance(first, Ragged) else first.shape[0]
+
+
 class FeatureColumn(BaseEstimator):
     """Base of all columns: a name and the raw feature keys it reads."""
 
@@ -104,6 +109,10 @@ class DenseColumn(FeatureColumn):
 
     def _dense(self, feats, tables):
         raise NotImplementedError
+
+    def _dense_into(self, feats, tables, out):
+        """Write the dense output into ``out`` (a column block of the layer's output)."""
+        out[:] = self._dense(feats, tables)
 
     def _sparse(self, feats, tables):
         return sp.csr_matrix(self._dense(feats, tables))
@@ -543,11 +552,16 @@ class IndicatorColumn(DenseColumn):
         out.sum_duplicates()
         return out
 
-    def _dense(self, feats, tables):
+    def _dense_into(self, feats, tables, out):
         rag = self.categorical_column.cached_ids(feats)
         has_w = rag.weights is not None
         weights = rag.weights if has_w else np.empty(0, np.float32)
-        return multi_hot(rag.n_rows, self.width(), rag.rows, rag.values, weights, has_w)
+        multi_hot(out, rag.rows, rag.values, weights, has_w)
+
+    def _dense(self, feats, tables):
+        out = np.empty((_n_rows(feats), self.width()), dtype=np.float32)
+        self._dense_into(feats, tables, out)
+        return out
 
 
 def _truncated_normal(rng, shape, stddev):
@@ -624,6 +638,11 @@ class EmbeddingColumn(DenseColumn):
         return [(self.table_name, shape, self.initializer)]
 
     def _dense(self, feats, tables):
+        out = np.empty((_n_rows(feats), self.width()), dtype=np.float32)
+        self._dense_into(feats, tables, out)
+        return out
+
+    def _dense_into(self, feats, tables, out):
         if self.combiner not in COMBINERS:
             raise ValueError(f"combiner must be one of {sorted(COMBINERS)}, got {self.combiner!r}")
         table = tables[self.table_name]
@@ -641,8 +660,15 @@ class EmbeddingColumn(DenseColumn):
         has_w = rag.weights is not None
         weights = rag.weights if has_w else np.empty(0, np.float32)
         max_norm = 0.0 if self.max_norm is None else float(self.max_norm)
-        return embed_combine(
-            table, rag.values, rag.row_splits, weights, has_w, COMBINERS[self.combiner], max_norm
+        embed_combine(
+            out,
+            table,
+            rag.values,
+            rag.row_splits,
+            weights,
+            has_w,
+            COMBINERS[self.combiner],
+            max_norm,
         )
 
 

@@ -45,16 +45,16 @@ def cross_hashed(values, splits, hash_key, num_buckets):
 
 
 @nb.njit(cache=True)
-def multi_hot(n_rows, depth, rows, ids, weights, has_weights):
-    """Dense [n_rows, depth] float32 sums of 1 (or of the weight) at (row, id), summed in
-    input order as TF's one_hot + reduce_sum / scatter_nd; ids outside [0, depth) are
-    ignored like TF's one_hot."""
-    out = np.zeros((n_rows, depth), dtype=np.float32)
+def multi_hot(out, rows, ids, weights, has_weights):
+    """Fill ``out`` [n_rows, depth] float32 with sums of 1 (or of the weight) at (row, id),
+    summed in input order as TF's one_hot + reduce_sum / scatter_nd; ids outside
+    [0, depth) are ignored like TF's one_hot."""
+    depth = out.shape[1]
+    out[:, :] = 0
     for k in range(ids.shape[0]):
         j = ids[k]
         if 0 <= j < depth:
             out[rows[k], j] += weights[k] if has_weights else np.float32(1.0)
-    return out
 
 
 @nb.njit(cache=True)
@@ -76,19 +76,20 @@ def _clip_row(row, max_norm):
 
 
 @nb.njit(cache=True)
-def embed_combine(table, ids, row_splits, weights, has_weights, combiner, max_norm):
-    """Combine the embedding rows of each example's ids (safe_embedding_lookup_sparse).
+def embed_combine(out, table, ids, row_splits, weights, has_weights, combiner, max_norm):
+    """Fill ``out`` [n, d] with the combined embedding rows of each example's ids
+    (safe_embedding_lookup_sparse).
 
     ``ids`` must already be pruned of invalid ids (and of weights <= 0). Empty rows give
     zeros. ``max_norm`` <= 0 means no clipping.
     """
     n = row_splits.shape[0] - 1
     d = table.shape[1]
-    out = np.zeros((n, d), dtype=np.float32)
     clip = np.float32(max_norm)
     for i in range(n):
         start, stop = row_splits[i], row_splits[i + 1]
         if stop == start:
+            out[i, :] = 0
             continue
         acc = np.zeros(d, dtype=np.float32)
         wsum = np.float32(0.0)
@@ -122,4 +123,3 @@ def embed_combine(table, ids, row_splits, weights, has_weights, combiner, max_no
         else:
             for j in range(d):
                 out[i, j] = acc[j]
-    return out

@@ -6,7 +6,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ._columns import DenseColumn, FeatureColumn, make_table
+from ._columns import DenseColumn, FeatureColumn, _n_rows, make_table
 from ._inputs import to_feature_dict
 from ._sequence import SequenceNumericColumn, sequence_dense
 
@@ -202,8 +202,13 @@ class DenseFeatures(TransformerMixin, _ColumnsLayer):
         if self.sparse_output:
             parts = [col._sparse(feats, tables) for col in columns]
             return sp.hstack(parts, format="csr", dtype=np.float32)
-        parts = [col._dense(feats, tables) for col in columns]
-        return np.concatenate(parts, axis=1).astype(np.float32, copy=False)
+        widths = [col.width() for col in columns]
+        out = np.empty((_n_rows(feats), sum(widths)), dtype=np.float32)
+        start = 0
+        for col, width in zip(columns, widths, strict=True):
+            col._dense_into(feats, tables, out[:, start : start + width])
+            start += width
+        return out
 
     def get_feature_names_out(self, input_features=None):
         """Output names: ``<column name>_<j>`` (numeric columns of width 1: the key)."""

@@ -100,7 +100,9 @@ def sequence_dense(column, feats, tables):
         splits = np.zeros(n * steps + 1, dtype=np.int64)
         np.cumsum(np.bincount(cells, minlength=n * steps), out=splits[1:])
         max_norm = 0.0 if column.max_norm is None else float(column.max_norm)
-        out = embed_combine(
+        out = np.empty((n * steps, column.width()), dtype=np.float32)
+        embed_combine(
+            out,
             table,
             rag.values[ok][order],
             splits,
