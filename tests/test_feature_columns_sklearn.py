@@ -300,3 +300,21 @@ def test_config_rejects_callables():
     layer = fc.DenseFeatures([fc.numeric_column("x", normalizer_fn=np.log1p)])
     with pytest.raises(ValueError, match="normalizer_fn"):
         layer.get_config()
+
+
+def test_pandas_missing_values_become_tf_missing_markers():
+    X = pd.DataFrame(
+        {
+            "i": pd.array([1, None, 3], dtype="Int64"),
+            "s": pd.Series(["a", None, "b"], dtype="string"),
+            "c": pd.Categorical(["b", "a", None]),
+        }
+    )
+    cols = [
+        fc.indicator_column(fc.categorical_column_with_identity("i", 4)),
+        fc.indicator_column(fc.categorical_column_with_vocabulary_list("s", ["a", "b"])),
+        fc.indicator_column(fc.categorical_column_with_vocabulary_list("c", ["a", "b"])),
+    ]
+    out = fc.DenseFeatures(cols).fit_transform(X)
+    expected = [[0, 1, 0, 1, 0, 0, 1, 0], [1, 0, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 1, 0, 1]]
+    np.testing.assert_array_equal(out, expected)

@@ -143,7 +143,7 @@ def _as_feature(key, value):
     if isinstance(value, Ragged):
         return value
     if isinstance(value, pd.Series):
-        value = value.to_numpy()
+        value = _series_to_numpy(value)
     if isinstance(value, np.ndarray) and (value.dtype != object or value.ndim != 1):
         return value if value.ndim else value.reshape(1)
     seq = value if isinstance(value, (list, tuple, np.ndarray)) else list(value)
@@ -154,6 +154,21 @@ def _as_feature(key, value):
     if arr.dtype == object and arr.ndim == 1:
         arr = _normalise_text(arr)
     return arr
+
+
+def _series_to_numpy(series):
+    """A pandas column as numpy; pandas' missing values become TF's missing markers
+    (-1 for nullable integers, '' for strings, NaN for floats)."""
+    dtype = series.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        return series.astype(dtype.categories.dtype).pipe(_series_to_numpy)
+    if pd.api.types.is_integer_dtype(dtype) and series.hasnans:
+        return series.to_numpy(dtype=np.int64, na_value=-1)
+    if pd.api.types.is_string_dtype(dtype) and not pd.api.types.is_object_dtype(dtype):
+        return series.to_numpy(dtype=object, na_value="")
+    if pd.api.types.is_float_dtype(dtype) and isinstance(dtype, pd.api.extensions.ExtensionDtype):
+        return series.to_numpy(dtype=np.float64, na_value=np.nan)
+    return series.to_numpy()
 
 
 def _ragged_from_lists(key, seq):
