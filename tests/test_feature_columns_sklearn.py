@@ -318,3 +318,30 @@ def test_pandas_missing_values_become_tf_missing_markers():
     out = fc.DenseFeatures(cols).fit_transform(X)
     expected = [[0, 1, 0, 1, 0, 0, 1, 0], [1, 0, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 1, 0, 1]]
     np.testing.assert_array_equal(out, expected)
+
+
+def test_vocabulary_lookup_survives_fingerprint_collision():
+    from skextras.feature_columns._columns import _verified_index
+
+    vocab = np.array(["a", "b"], dtype=object)
+    values = np.array(["b", "impostor"], dtype=object)
+    fake = fc.fingerprint64(np.array(["b", "a"], dtype=object))
+    np.testing.assert_array_equal(_verified_index(vocab, values, fake), [1, -1])
+
+
+@pytest.mark.parametrize("n_distinct", [3, 20_000])
+def test_factorised_and_direct_text_paths_agree(n_distinct):
+    rng = np.random.default_rng(1)
+    pool = np.array([f"v{i}é" for i in range(n_distinct)] + [""], dtype=object)
+    big = pool[rng.integers(0, pool.size, 20_000)]
+    vocab = list(pool[:50:2])
+    cols = [
+        fc.categorical_column_with_vocabulary_list("s", vocab, num_oov_buckets=3),
+        fc.categorical_column_with_hash_bucket("s", 1000),
+    ]
+    for col in cols:
+        whole = col.ids({"s": big}).values
+        pieces = np.concatenate(
+            [col.ids({"s": big[i : i + 500]}).values for i in range(0, 20_000, 500)]
+        )
+        np.testing.assert_array_equal(whole, pieces)

@@ -312,14 +312,21 @@ def _vocab_index(vocab, rag):
     """Position of each value in ``vocab`` (-1 if absent).
 
     Text is matched on Fingerprint64 (an integer hash table), then the matches are
-    compared as strings so that a hash collision can never give a wrong id.
+    compared as strings so that a hash collision can never give a wrong id. Factorised
+    text is looked up once per distinct value.
     """
     if not is_text(vocab):
         return pd.Index(vocab).get_indexer(rag.values)
-    index = pd.Index(fingerprint64(vocab)).get_indexer(hash_values(rag))
+    if rag.codes is not None:
+        return _verified_index(vocab, rag.uniques, fingerprint64(rag.uniques))[rag.codes]
+    return _verified_index(vocab, rag.values, hash_values(rag))
+
+
+def _verified_index(vocab, values, hashes):
+    index = pd.Index(fingerprint64(vocab)).get_indexer(hashes)
     hit = index >= 0
-    if not np.asarray(rag.values[hit] == vocab[index[hit]], dtype=bool).all():
-        return pd.Index(vocab).get_indexer(rag.values)
+    if not np.asarray(values[hit] == vocab[index[hit]], dtype=bool).all():
+        return pd.Index(vocab).get_indexer(values)
     return index
 
 

@@ -32,6 +32,9 @@ class Ragged:
     hashes : uint64 ndarray of shape (nnz,) or None
         Fingerprint64 of text values, computed once per transform and used by hashing,
         crossing and (verified) vocabulary lookups.
+    codes, uniques : ndarray or None
+        When the text was factorised: ``values == uniques[codes]``, so lookups can work on
+        the distinct strings.
     """
 
     values: np.ndarray
@@ -41,6 +44,8 @@ class Ragged:
     dense: bool = False
     weights: np.ndarray | None = None
     hashes: np.ndarray | None = None
+    codes: np.ndarray | None = None
+    uniques: np.ndarray | None = None
 
     @property
     def n_rows(self):
@@ -58,8 +63,17 @@ class Ragged:
         np.cumsum(counts, out=splits[1:])
         weights = None if self.weights is None else self.weights[mask]
         hashes = None if self.hashes is None else self.hashes[mask]
+        codes = None if self.codes is None else self.codes[mask]
         return Ragged(
-            self.values[mask], splits, self.cols[mask], self.width, self.dense, weights, hashes
+            self.values[mask],
+            splits,
+            self.cols[mask],
+            self.width,
+            self.dense,
+            weights,
+            hashes,
+            codes,
+            self.uniques,
         )
 
     def with_values(self, values, weights=None):
@@ -108,8 +122,10 @@ def feature_ragged(feats, key, drop_missing=True):
 def _with_hashes(rag):
     """(rag with text fingerprints attached, mask of values that are not missing markers)."""
     if is_text(rag.values) and rag.values.size:
-        hashes, lengths = _text_fingerprints(rag.values)
-        rag = Ragged(rag.values, rag.row_splits, rag.cols, rag.width, rag.dense, None, hashes)
+        hashes, lengths, codes, uniques = _text_fingerprints(rag.values)
+        rag = Ragged(
+            rag.values, rag.row_splits, rag.cols, rag.width, rag.dense, None, hashes, codes, uniques
+        )
         return rag, lengths > 0
     return rag, missing_mask(rag.values, invert=True)
 
@@ -250,21 +266,23 @@ def fingerprint64(values):
 
 
 def _text_fingerprints(values):
-    """(Fingerprint64 of each text value's UTF-8 bytes, length of each value).
+    """(Fingerprint64 of each text value's UTF-8 bytes, length of each value, codes,
+    uniques); codes and uniques are None unless the values were factorised.
 
     Missing values of pandas (None / NaN) count as the empty string. Columns with few
     distinct values (judged on a sample) are factorised first and each distinct string is
     hashed once; high-cardinality columns are hashed value by value, which is cheaper.
     """
     if values.size == 0:
-        return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
+        return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64), None, None
     if values.dtype == object and values.size > 4 * _SAMPLE:
         sample = values[:: values.size // _SAMPLE]
         if len(pd.unique(sample)) < 0.2 * sample.size:
             codes, uniques = pd.factorize(values, use_na_sentinel=False)
-            hashes, lengths = _hash_text(np.asarray(uniques, dtype=object))
-            return hashes[codes], lengths[codes]
-    return _hash_text(values)
+            uniques = np.asarray(uniques, dtype=object)
+            hashes, lengths = _hash_text(uniques)
+            return hashes[codes], lengths[codes], codes, uniques
+    return (*_hash_text(values), None, None)
 
 
 _SAMPLE = 1000
@@ -284,8 +302,11 @@ def _hash_text(values):
             lengths = np.fromiter(map(len, values), np.int64, values.size)
         except TypeError:
             values = np.where(pd.isna(values), "", values)
-    text = values.astype(str)
-    if lengths is None:
+    if lengths is not None:
+        # With the width known numpy converts in one pass over the objects, not two.
+        text = values.astype(f"U{max(int(lengths.max()), 1)}")
+    else:
+        text = values.astype(str)
         lengths = np.char.str_len(text).astype(np.int64)
     codes = text.view(np.uint32).reshape(text.size, -1)
     if codes.shape[1] < lengths.max(initial=0):
