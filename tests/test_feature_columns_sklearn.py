@@ -233,6 +233,26 @@ def test_weighted_ids_return_weights():
             {"x": np.ones(2)},
             "Duplicate column names",
         ),
+        (
+            [fc.bucketized_column(fc.numeric_column("x"), [])],
+            {"x": np.ones(2)},
+            "boundaries must not be empty",
+        ),
+        (
+            [fc.indicator_column(fc.categorical_column_with_identity("x", 3, default_value=5))],
+            {"x": np.array([1])},
+            "default_value 5 not in range",
+        ),
+        (
+            [
+                fc.indicator_column(
+                    fc.weighted_categorical_column(fc.categorical_column_with_identity("x", 3), "w")
+                )
+            ],
+            {"x": np.array([[1, 2]]), "w": np.array([[0.5]])},
+            "weights 'w' have 1 columns",
+        ),
+        (fc.numeric_column("x"), {"x": np.ones(2)}, "'columns' parameter"),
     ],
 )
 def test_bad_input_raises_clear_error(columns, X, match):

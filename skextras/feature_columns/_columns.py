@@ -198,6 +198,12 @@ class BucketizedColumn(DenseColumn, CategoricalColumn):
             raise ValueError(
                 f"source_column must be a numeric_column, got {type(self.source_column).__name__}"
             )
+        if len(_check_shape(self.source_column.shape)) > 1:
+            raise ValueError(
+                f"source_column must be one-dimensional, got shape {self.source_column.shape!r}"
+            )
+        if len(self.boundaries) == 0:
+            raise ValueError("boundaries must not be empty")
         b = np.asarray(self.boundaries, dtype=np.float32)
         if b.ndim != 1 or (b.size > 1 and not np.all(b[1:] > b[:-1])):
             raise ValueError(f"boundaries must be a sorted list, got {self.boundaries!r}")
@@ -405,6 +411,10 @@ class IdentityCategoricalColumn(CategoricalColumn):
     def _n_buckets(self):
         if int(self.num_buckets) < 1:
             raise ValueError(f"num_buckets must be >= 1, got {self.num_buckets!r}")
+        if self.default_value is not None and not 0 <= self.default_value < self.num_buckets:
+            raise ValueError(
+                f"default_value {self.default_value!r} not in range [0, {self.num_buckets})"
+            )
         return int(self.num_buckets)
 
     def _check_input(self, key, value):
@@ -524,9 +534,17 @@ class WeightedCategoricalColumn(CategoricalColumn):
         # Weights pair with the values still present: a weight whose value was the
         # missing marker is ignored.
         if isinstance(w, Ragged):
+            lengths = np.diff(w.row_splits)[rag.rows]
+            if np.any(rag.cols >= lengths):
+                raise ValueError(f"weights {self.weight_feature_key!r} are shorter than the values")
             weights = w.values[w.row_splits[rag.rows] + rag.cols]
         else:
             w = w.reshape(w.shape[0], -1)
+            if rag.cols.size and rag.cols.max() >= w.shape[1]:
+                raise ValueError(
+                    f"weights {self.weight_feature_key!r} have {w.shape[1]} columns, fewer than "
+                    f"the values of {self.categorical_column.name!r}"
+                )
             weights = w[rag.rows, rag.cols]
         return rag.with_values(rag.values, weights.astype(np.float32))
 

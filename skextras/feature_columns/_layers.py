@@ -182,6 +182,12 @@ class DenseFeatures(TransformerMixin, _ColumnsLayer):
            [0., 1., 0., 0., 0.]], dtype=float32)
     """
 
+    _parameter_constraints = {
+        "columns": [list, tuple],
+        "sparse_output": ["boolean"],
+        "random_state": ["random_state"],
+    }
+
     def __init__(self, columns, sparse_output=False, random_state=None):
         self.columns = columns
         self.sparse_output = sparse_output
@@ -189,6 +195,7 @@ class DenseFeatures(TransformerMixin, _ColumnsLayer):
 
     def fit(self, X, y=None):
         """Check the features' keys and dtypes and initialise the embedding tables."""
+        self._validate_params()
         columns = self._fit_columns(X)
         for col in columns:
             if isinstance(col, SequenceNumericColumn) or _is_sequence(col):
@@ -254,12 +261,15 @@ class SequenceFeatures(_ColumnsLayer):
            [3., 0.]], dtype=float32), array([2, 1]))
     """
 
+    _parameter_constraints = {"columns": [list, tuple], "random_state": ["random_state"]}
+
     def __init__(self, columns, random_state=None):
         self.columns = columns
         self.random_state = random_state
 
     def fit(self, X, y=None):
         """Check the features and initialise the embedding tables."""
+        self._validate_params()
         self._fit_columns(X)
         return self
 
