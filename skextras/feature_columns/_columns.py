@@ -545,7 +545,14 @@ class WeightedCategoricalColumn(CategoricalColumn):
                     f"weights {self.weight_feature_key!r} have {w.shape[1]} columns, fewer than "
                     f"the values of {self.categorical_column.name!r}"
                 )
-            weights = w[rag.rows, rag.cols]
+            nonzero = w[w != 0]
+            if nonzero.size == rag.values.size:
+                # TF sparsifies dense weights by dropping zeros and pairs them with the ids
+                # in order, even where that shifts a weight onto another value.
+                weights = nonzero
+            else:
+                # TF raises here; we pair by position and ignore weights of missing values.
+                weights = w[rag.rows, rag.cols]
         return rag.with_values(rag.values, weights.astype(np.float32))
 
 

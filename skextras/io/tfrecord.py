@@ -135,11 +135,13 @@ def write_tfrecord(path, records, compression=None):
                 count += 1
             fh.write(comp.flush())
         return count
-    opener = gzip.open if compression == "GZIP" else open
-    with opener(path, "wb") as fh:
-        for rec in records:
-            fh.write(_frame(bytes(rec)))
-            count += 1
+    with open(path, "wb") as raw:
+        # mtime=0 keeps GZIP output byte-for-byte reproducible.
+        fh = gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) if compression == "GZIP" else raw
+        with fh:
+            for rec in records:
+                fh.write(_frame(bytes(rec)))
+                count += 1
     return count
 
 

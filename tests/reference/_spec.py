@@ -208,6 +208,21 @@ def _dense_cases():
             {**STR2D, "w2": feat("float32", W2)},
         ),
     ]
+    shifted = {
+        "i2": feat("int64", [[1, 2], [3, -1], [4, 0]]),
+        "w2": feat("float32", [[0.0, 2.0], [1.0, 5.0], [0.5, 0.25]]),
+    }
+    weighted_id = col(
+        "weighted_categorical_column", col("categorical_column_with_identity", "i2", 5), "w2"
+    )
+    cases += [
+        ("weighted_zero_weight_shifts_indicator", [col("indicator_column", weighted_id)], shifted),
+        (
+            "weighted_zero_weight_shifts_embedding",
+            [col("embedding_column", weighted_id, 2, combiner="sum", initializer=table(5, 2))],
+            shifted,
+        ),
+    ]
     for comb in ("sum", "mean", "sqrtn"):
         cases += [
             (
