@@ -111,7 +111,8 @@ class DenseColumn(FeatureColumn):
         raise NotImplementedError
 
     def _dense_into(self, feats, tables, out):
-        """Write the dense output into ``out`` (a column block of the layer's output)."""
+        """Write the dense output into ``out``, a zero-filled column block of the layer's
+        output."""
         out[:] = self._dense(feats, tables)
 
     def _sparse(self, feats, tables):
@@ -585,13 +586,14 @@ class IndicatorColumn(DenseColumn):
         return out
 
     def _dense_into(self, feats, tables, out):
+        """``out`` must hold zeros (the layer allocates its output with np.zeros)."""
         rag = self.categorical_column.cached_ids(feats)
         has_w = rag.weights is not None
         weights = rag.weights if has_w else np.empty(0, np.float32)
         multi_hot(out, rag.rows, rag.values, weights, has_w)
 
     def _dense(self, feats, tables):
-        out = np.empty((_n_rows(feats), self.width()), dtype=np.float32)
+        out = np.zeros((_n_rows(feats), self.width()), dtype=np.float32)
         self._dense_into(feats, tables, out)
         return out
 
@@ -683,7 +685,8 @@ class EmbeddingColumn(DenseColumn):
         if rag.weights is not None and self.combiner != "sum":
             # TF prunes weights <= 0 for mean and sqrtn only.
             keep &= rag.weights > 0
-        rag = rag.keep(keep)
+        if not keep.all():
+            rag = rag.keep(keep)
         if rag.values.size and rag.values.max() >= table.shape[0]:
             raise ValueError(
                 f"{self.name}: id {int(rag.values.max())} is out of range for an embedding "

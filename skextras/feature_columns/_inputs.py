@@ -6,7 +6,7 @@ Here a dense feature stays a numpy array and a multivalent feature given as list
 is also the shape of every id tensor the categorical columns produce.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -46,6 +46,7 @@ class Ragged:
     hashes: np.ndarray | None = None
     codes: np.ndarray | None = None
     uniques: np.ndarray | None = None
+    _rows: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def n_rows(self):
@@ -53,8 +54,11 @@ class Ragged:
 
     @property
     def rows(self):
-        """Row index of each value."""
-        return np.repeat(np.arange(self.n_rows, dtype=np.int64), np.diff(self.row_splits))
+        """Row index of each value (computed once)."""
+        if self._rows is None:
+            counts = np.diff(self.row_splits)
+            self._rows = np.repeat(np.arange(self.n_rows, dtype=np.int64), counts)
+        return self._rows
 
     def keep(self, mask):
         """The entries where ``mask`` is true, keeping their positions."""
@@ -77,7 +81,9 @@ class Ragged:
         )
 
     def with_values(self, values, weights=None):
-        return Ragged(values, self.row_splits, self.cols, self.width, self.dense, weights)
+        out = Ragged(values, self.row_splits, self.cols, self.width, self.dense, weights)
+        out._rows = self._rows
+        return out
 
 
 class Features(dict):

@@ -210,7 +210,7 @@ class DenseFeatures(TransformerMixin, _ColumnsLayer):
             parts = [col._sparse(feats, tables) for col in columns]
             return sp.hstack(parts, format="csr", dtype=np.float32)
         widths = [col.width() for col in columns]
-        out = np.empty((_n_rows(feats), sum(widths)), dtype=np.float32)
+        out = np.zeros((_n_rows(feats), sum(widths)), dtype=np.float32)
         start = 0
         for col, width in zip(columns, widths, strict=True):
             col._dense_into(feats, tables, out[:, start : start + width])
