@@ -118,7 +118,7 @@ def feature_ragged(feats, key, drop_missing=True):
     With ``drop_missing``, dense features lose TF's missing markers ('' and -1).
     """
     rag, present = memoize(
-        feats, ("ragged", key), lambda: _with_hashes(as_ragged(get_feature(feats, key), False))
+        feats, ("ragged", key), lambda: _with_hashes(as_ragged(get_feature(feats, key)))
     )
     if not drop_missing or not rag.dense or present.all():
         return rag
@@ -133,7 +133,7 @@ def _with_hashes(rag):
             rag.values, rag.row_splits, rag.cols, rag.width, rag.dense, None, hashes, codes, uniques
         )
         return rag, lengths > 0
-    return rag, missing_mask(rag.values, invert=True)
+    return rag, present_mask(rag.values)
 
 
 def hash_values(rag):
@@ -221,43 +221,25 @@ def is_text(arr):
     return arr.dtype.kind in "OUS"
 
 
-def dense_to_ragged(arr, drop_missing=True):
-    """A dense [n] or [n, k] array as :class:`Ragged`, dropping TF's missing markers.
-
-    Missing markers are ``''`` for text and ``-1`` for integers, as TF's
-    ``_to_sparse_input_and_drop_ignore_values``.
-    """
-    arr = arr.reshape(arr.shape[0], -1)
+def as_ragged(feature):
+    """Any feature as :class:`Ragged`, every value kept (dense ones flagged ``dense``)."""
+    if isinstance(feature, Ragged):
+        return feature
+    arr = feature.reshape(feature.shape[0], -1)
     n, k = arr.shape
     splits = np.arange(0, n * k + 1, k, dtype=np.int64)
     cols = np.tile(np.arange(k, dtype=np.int64), n)
-    ragged = Ragged(arr.reshape(-1), splits, cols, k, dense=True)
-    if not drop_missing:
-        return ragged
-    return ragged.keep(missing_mask(ragged.values, invert=True))
+    return Ragged(arr.reshape(-1), splits, cols, k, dense=True)
 
 
-def missing_mask(values, invert=False):
-    """Where ``values`` holds TF's missing marker ('' for text, -1 for integers)."""
+def present_mask(values):
+    """Where ``values`` is not TF's missing marker ('' for text, -1 for integers), as in
+    TF's ``_to_sparse_input_and_drop_ignore_values``."""
+    if values.dtype.kind in "iu":
+        return values != -1
     if is_text(values):
-        mask = values == ""
-        mask = np.asarray(mask, dtype=bool)
-    elif values.dtype.kind in "iu":
-        mask = values == -1
-    else:
-        mask = np.zeros(values.shape, dtype=bool)
-    return ~mask if invert else mask
-
-
-def as_ragged(feature, drop_missing=True):
-    """Any feature as :class:`Ragged`.
-
-    Only dense input loses its missing markers: lists are a SparseTensor to TF, whose
-    values are all present (``''`` in a list is a real value).
-    """
-    if isinstance(feature, Ragged):
-        return feature
-    return dense_to_ragged(feature, drop_missing)
+        return np.asarray(values != "", dtype=bool)
+    return np.ones(values.shape, dtype=bool)
 
 
 def fingerprint64(values):
