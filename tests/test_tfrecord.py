@@ -239,3 +239,27 @@ def test_tfrecord_round_trip(tmp_path_factory, records, compression):
 def test_varints_round_trip(values):
     arr = np.array(values, dtype=np.int64)
     np.testing.assert_array_equal(decode_varints(encode_varints(arr)), arr)
+
+
+def test_cli_prints_and_exports_records(tmp_path, capsys):
+    import argparse
+
+    from skextras.io._cli import add_arguments, run
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    out_csv = tmp_path / "x.csv"
+    args = parser.parse_args(
+        [str(DATA / "tf_examples.tfrecord.gz"), "--compression", "GZIP", "--to-csv", str(out_csv)]
+    )
+    assert run(args) == 0
+    printed = capsys.readouterr().out
+    assert "3 records, 6 features" in printed and "paris" in printed
+    assert out_csv.read_text(encoding="utf-8").splitlines()[0].split(",")[0] in {
+        "label",
+        "age",
+        "city",
+        "tags",
+        "ids",
+        "scores",
+    }
