@@ -263,3 +263,26 @@ def test_cli_prints_and_exports_records(tmp_path, capsys):
         "ids",
         "scores",
     }
+
+
+def test_zlib_reader_streams_records_across_chunks(tmp_path):
+    from skextras.io.tfrecord import _ZlibReader
+
+    records = [bytes([i % 251]) * (i * 37) for i in range(60)]
+    path = tmp_path / "big.tfrecord.zlib"
+    write_tfrecord(path, records, "ZLIB")
+    reader = _ZlibReader(path, chunk=64)
+    head = reader.read(12)
+    reader.close()
+    assert len(head) == 12
+    assert list(read_tfrecord(path, "ZLIB")) == records
+
+
+def test_examples_frame_feeds_dense_features():
+    from skextras import feature_columns as fc
+
+    frame = read_examples_to_frame(DATA / "tf_examples.tfrecord")
+    tags = fc.categorical_column_with_vocabulary_list("tags", ["a", "é", "x"])
+    layer = fc.DenseFeatures([fc.numeric_column("age"), fc.indicator_column(tags)])
+    out = layer.fit_transform(frame[["age", "tags"]])
+    np.testing.assert_array_equal(out, [[31.5, 1, 1, 0], [0, 0, 0, 0], [7.25, 0, 0, 1]])
