@@ -290,7 +290,10 @@ def test_fingerprint64_text_equals_utf8_bytes(strings):
     np.testing.assert_array_equal(fc.fingerprint64(text), fingerprint64_buffer(buf, offsets))
 
 
-@pytest.mark.parametrize("module", ["skextras.feature_columns._layers", "skextras.io.tfrecord"])
+@pytest.mark.parametrize(
+    "module",
+    ["skextras.feature_columns._layers", "skextras.feature_columns._api", "skextras.io.tfrecord"],
+)
 def test_docstring_examples_run(module):
     import doctest
     import importlib
