@@ -412,3 +412,16 @@ def test_sequence_features_lengths_must_agree():
     X = {"a": [[1.0, 2.0], [3.0]], "b": [[1.0], [3.0]]}
     with pytest.raises(ValueError, match="sequence lengths of column 'b'"):
         layer.fit(X).transform(X)
+
+
+def test_assigned_embedding_weights_are_checked_and_cast():
+    emb = fc.embedding_column(fc.categorical_column_with_identity("i", 3), 2, combiner="sum")
+    X = {"i": np.array([[0, 2]])}
+    layer = fc.DenseFeatures([emb]).fit(X)
+    layer.embedding_weights_["i_embedding"] = [[0.1, 0.2], [0.0, 0.0], [0.3, 0.4]]
+    out = layer.transform(X)
+    expected = np.float32(0.1) + np.float32(0.3), np.float32(0.2) + np.float32(0.4)
+    np.testing.assert_array_equal(out, [expected])
+    layer.embedding_weights_["i_embedding"] = np.zeros((4, 2))
+    with pytest.raises(ValueError, match=r"embedding_weights_\['i_embedding'\] must have shape"):
+        layer.transform(X)

@@ -22,6 +22,7 @@ from ._inputs import (
     hash_values,
     is_text,
     memoize,
+    to_feature_dict,
 )
 from ._kernels import COMBINERS, cross_hashed, embed_combine, multi_hot
 
@@ -84,8 +85,6 @@ class CategoricalColumn(FeatureColumn):
             (row, position) (explicit zeros kept), or (ids, weights) CSR matrices for a
             weighted column.
         """
-        from ._inputs import to_feature_dict
-
         rag = self._ids(to_feature_dict(X))
         shape = (rag.n_rows, rag.width)
         if output == "tensor":

@@ -88,7 +88,22 @@ class _ColumnsLayer(BaseEstimator):
 
     def _transform_setup(self, X):
         check_is_fitted(self, "embedding_weights_")
-        return self._sorted_columns(), to_feature_dict(X)
+        columns = self._sorted_columns()
+        self._check_tables(columns)
+        return columns, to_feature_dict(X)
+
+    def _check_tables(self, columns):
+        """Tables assigned by the user must keep their shape; they are used as float32."""
+        for col in columns:
+            for name, shape, _ in col._tables():
+                table = self.embedding_weights_.get(name)
+                if table is None or np.shape(table) != shape:
+                    raise ValueError(
+                        f"embedding_weights_[{name!r}] must have shape {shape}, got "
+                        f"{None if table is None else np.shape(table)}"
+                    )
+                if not (isinstance(table, np.ndarray) and table.dtype == np.float32):
+                    self.embedding_weights_[name] = np.ascontiguousarray(table, np.float32)
 
     def save_weights(self, path):
         """Write the embedding tables to an ``.npz`` file (no pickle)."""
