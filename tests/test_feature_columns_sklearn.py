@@ -425,3 +425,10 @@ def test_assigned_embedding_weights_are_checked_and_cast():
     layer.embedding_weights_["i_embedding"] = np.zeros((4, 2))
     with pytest.raises(ValueError, match=r"embedding_weights_\['i_embedding'\] must have shape"):
         layer.transform(X)
+
+
+def test_list_column_with_missing_rows():
+    X = pd.DataFrame({"t": [np.nan, ["a", "b"], None, []]})
+    col = fc.indicator_column(fc.categorical_column_with_vocabulary_list("t", ["a", "b"]))
+    out = fc.DenseFeatures([col]).fit_transform(X)
+    np.testing.assert_array_equal(out, [[0, 0], [1, 1], [0, 0], [0, 0]])

@@ -169,8 +169,7 @@ def _as_feature(key, value):
     if isinstance(value, np.ndarray) and (value.dtype != object or value.ndim != 1):
         return value if value.ndim else value.reshape(1)
     seq = value if isinstance(value, (list, tuple, np.ndarray)) else list(value)
-    first = next((v for v in seq if v is not None), None)
-    if isinstance(first, (list, tuple, np.ndarray)):
+    if any(isinstance(v, _LIST_LIKE) for v in seq):
         return _ragged_from_lists(key, seq)
     arr = np.asarray(seq)
     if arr.dtype == object and arr.ndim == 1:
@@ -193,11 +192,16 @@ def _series_to_numpy(series):
     return series.to_numpy()
 
 
+_LIST_LIKE = (list, tuple, np.ndarray)
+
+
 def _ragged_from_lists(key, seq):
-    lengths = np.fromiter((0 if v is None else len(v) for v in seq), np.int64, len(seq))
+    """Rows of lists as :class:`Ragged`; a missing row (None / NaN) is an empty list."""
+    seq = [v if isinstance(v, _LIST_LIKE) else () for v in seq]
+    lengths = np.fromiter(map(len, seq), np.int64, len(seq))
     splits = np.zeros(len(seq) + 1, dtype=np.int64)
     np.cumsum(lengths, out=splits[1:])
-    flat = [x for v in seq if v is not None for x in v]
+    flat = [x for v in seq for x in v]
     values = np.asarray(flat) if flat else np.array([], dtype=object)
     if values.ndim != 1:
         raise ValueError(f"feature {key!r}: each row must be a flat list of scalars")
