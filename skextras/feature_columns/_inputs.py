@@ -169,7 +169,7 @@ def _as_feature(key, value):
     if isinstance(value, np.ndarray) and (value.dtype != object or value.ndim != 1):
         return value if value.ndim else value.reshape(1)
     seq = value if isinstance(value, (list, tuple, np.ndarray)) else list(value)
-    if any(isinstance(v, _LIST_LIKE) for v in seq):
+    if isinstance(_first_present(seq), _LIST_LIKE):
         return _ragged_from_lists(key, seq)
     arr = np.asarray(seq)
     if arr.dtype == object and arr.ndim == 1:
@@ -193,6 +193,14 @@ def _series_to_numpy(series):
 
 
 _LIST_LIKE = (list, tuple, np.ndarray)
+
+
+def _first_present(seq):
+    """The first value that is not None / NaN (decides whether a column holds lists)."""
+    for v in seq:
+        if v is not None and not (isinstance(v, float) and v != v):
+            return v
+    return None
 
 
 def _ragged_from_lists(key, seq):
