@@ -219,12 +219,16 @@ def test_weighted_ids_return_weights():
         ),
         ([fc.categorical_column_with_identity("x", 3)], {"x": np.array([1])}, "dense columns"),
         (
-            [fc.bucketized_column(fc.numeric_column("x"), [2.0, 1.0])],
+            [fc.bucketized_column(fc.numeric_column("x"), [0.0]).set_params(boundaries=[2, 1])],
             {"x": np.ones(2)},
             "boundaries must be a sorted list",
         ),
         (
-            [fc.indicator_column(fc.categorical_column_with_hash_bucket("x", 0))],
+            [
+                fc.indicator_column(
+                    fc.categorical_column_with_hash_bucket("x", 2).set_params(hash_bucket_size=0)
+                )
+            ],
             {"x": np.array(["a"])},
             "hash_bucket_size must be >= 1",
         ),
@@ -234,7 +238,7 @@ def test_weighted_ids_return_weights():
             "Duplicate column names",
         ),
         (
-            [fc.bucketized_column(fc.numeric_column("x"), [])],
+            [fc.bucketized_column(fc.numeric_column("x"), [0.0]).set_params(boundaries=[])],
             {"x": np.ones(2)},
             "boundaries must not be empty",
         ),
@@ -270,6 +274,17 @@ def test_embedding_id_out_of_range_raises():
     layer = fc.DenseFeatures([emb]).fit({"i": np.array([0])})
     with pytest.raises(ValueError, match="out of range"):
         layer.transform({"i": np.array([7])})
+
+
+def test_factories_validate_eagerly_like_tensorflow():
+    with pytest.raises(ValueError, match="does not support HashedCategoricalColumn"):
+        fc.crossed_column([fc.categorical_column_with_hash_bucket("s", 5), "i"], 7)
+    with pytest.raises(ValueError, match="keys must have at least 2"):
+        fc.crossed_column(["s"], 7)
+    with pytest.raises(ValueError, match="boundaries must be a sorted list"):
+        fc.bucketized_column(fc.numeric_column("x"), [1.0, 1.0])
+    with pytest.raises(ValueError, match="hash_bucket_size must be >= 1"):
+        fc.categorical_column_with_hash_bucket("s", 0)
 
 
 def test_vocabulary_default_and_oov_together_raises():
@@ -432,3 +447,28 @@ def test_list_column_with_missing_rows():
     col = fc.indicator_column(fc.categorical_column_with_vocabulary_list("t", ["a", "b"]))
     out = fc.DenseFeatures([col]).fit_transform(X)
     np.testing.assert_array_equal(out, [[0, 0], [1, 1], [0, 0], [0, 0]])
+
+
+@pytest.mark.parametrize("n_rows", [0, 1])
+@pytest.mark.parametrize("sparse_output", [False, True])
+def test_zero_and_one_row_batches(n_rows, sparse_output):
+    X = {
+        "x": np.arange(3.0),
+        "s": np.array(["a", "b", ""], dtype=object),
+        "t": [["a"], [], ["b", "c"]],
+        "i": np.array([[1, -1], [0, 2], [-1, -1]]),
+    }
+    s = fc.categorical_column_with_hash_bucket("s", 5)
+    cols = [
+        fc.numeric_column("x"),
+        fc.indicator_column(s),
+        fc.embedding_column(fc.categorical_column_with_vocabulary_list("t", ["a", "b"]), 2),
+        fc.indicator_column(fc.crossed_column(["s", "i"], 7)),
+    ]
+    layer = fc.DenseFeatures(cols, sparse_output=sparse_output, random_state=0).fit(X)
+    full = layer.transform(X)
+    part = layer.transform({k: v[:n_rows] for k, v in X.items()})
+    if sparse_output:
+        full, part = full.toarray(), part.toarray()
+    assert part.shape == (n_rows, full.shape[1])
+    np.testing.assert_array_equal(part, full[:n_rows])

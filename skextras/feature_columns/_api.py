@@ -72,7 +72,9 @@ def bucketized_column(source_column, boundaries):
     >>> col.ids({"x": np.array([-5.0, 0.0, np.nan])}).values
     array([0, 1, 2])
     """
-    return BucketizedColumn(source_column, boundaries)
+    column = BucketizedColumn(source_column, boundaries)
+    column._edges()
+    return column
 
 
 def categorical_column_with_hash_bucket(key, hash_bucket_size, dtype="string"):
@@ -89,7 +91,9 @@ def categorical_column_with_hash_bucket(key, hash_bucket_size, dtype="string"):
     -------
     HashedCategoricalColumn
     """
-    return HashedCategoricalColumn(key, hash_bucket_size, dtype)
+    column = HashedCategoricalColumn(key, hash_bucket_size, dtype)
+    column._n_buckets()
+    return column
 
 
 def categorical_column_with_vocabulary_list(
@@ -176,7 +180,9 @@ def crossed_column(keys, hash_bucket_size, hash_key=None):
     CrossedColumn
         Named by the sorted leaf names joined with ``_X_``.
     """
-    return CrossedColumn(keys, hash_bucket_size, hash_key)
+    column = CrossedColumn(keys, hash_bucket_size, hash_key)
+    column._validate()
+    return column
 
 
 def weighted_categorical_column(categorical_column, weight_feature_key, dtype="float32"):

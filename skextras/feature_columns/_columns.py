@@ -16,6 +16,7 @@ from sklearn.base import BaseEstimator
 
 from ._inputs import (
     Ragged,
+    as_2d,
     feature_ragged,
     fingerprint64,
     get_feature,
@@ -162,7 +163,7 @@ class NumericColumn(DenseColumn):
     def _dense(self, feats, tables):
         x = get_feature(feats, self.key)
         self._check_input(self.key, x)
-        x = x.reshape(x.shape[0], -1)
+        x = as_2d(x)
         if x.shape[1] != self.width():
             raise ValueError(
                 f"numeric_column {self.key!r}: shape {tuple(self.shape)} needs "
@@ -490,9 +491,15 @@ class CrossedColumn(CategoricalColumn):
                 sparse.append(rag.with_values(rag.values.astype(np.int64).view(np.uint64)))
         return sparse + dense
 
-    def _ids(self, feats):
+    def _validate(self):
+        """TF's checks of crossed_column's arguments (also run by the factory)."""
         if len(self.keys) < 2:
             raise ValueError(f"keys must have at least 2 keys, got {self.keys!r}")
+        self._leaves()
+        self._n_buckets()
+
+    def _ids(self, feats):
+        self._validate()
         comps = self._components(feats)
         values = np.concatenate([c.values for c in comps])
         starts = np.cumsum([0] + [c.values.size for c in comps[:-1]])
@@ -539,7 +546,7 @@ class WeightedCategoricalColumn(CategoricalColumn):
                 raise ValueError(f"weights {self.weight_feature_key!r} are shorter than the values")
             weights = w.values[w.row_splits[rag.rows] + rag.cols]
         else:
-            w = w.reshape(w.shape[0], -1)
+            w = as_2d(w)
             if rag.cols.size and rag.cols.max() >= w.shape[1]:
                 raise ValueError(
                     f"weights {self.weight_feature_key!r} have {w.shape[1]} columns, fewer than "

@@ -6,6 +6,7 @@ Here a dense feature stays a numpy array and a multivalent feature given as list
 is also the shape of every id tensor the categorical columns produce.
 """
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -233,11 +234,16 @@ def is_text(arr):
     return arr.dtype.kind in "OUS"
 
 
+def as_2d(arr):
+    """``[n]`` or ``[n, ...]`` as ``[n, k]`` (zero rows included)."""
+    return arr.reshape(arr.shape[0], math.prod(arr.shape[1:]))
+
+
 def as_ragged(feature):
     """Any feature as :class:`Ragged`, every value kept (dense ones flagged ``dense``)."""
     if isinstance(feature, Ragged):
         return feature
-    arr = feature.reshape(feature.shape[0], -1)
+    arr = as_2d(feature)
     n, k = arr.shape
     splits = np.arange(0, n * k + 1, k, dtype=np.int64)
     cols = np.tile(np.arange(k, dtype=np.int64), n)
