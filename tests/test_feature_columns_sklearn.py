@@ -472,3 +472,9 @@ def test_zero_and_one_row_batches(n_rows, sparse_output):
         full, part = full.toarray(), part.toarray()
     assert part.shape == (n_rows, full.shape[1])
     np.testing.assert_array_equal(part, full[:n_rows])
+
+
+def test_transform_missing_feature_names_it():
+    layer = fc.DenseFeatures([fc.numeric_column("x")]).fit({"x": np.ones(2)})
+    with pytest.raises(ValueError, match="feature 'x' is missing from X"):
+        layer.transform({"y": np.ones(2)})

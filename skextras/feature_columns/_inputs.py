@@ -99,7 +99,7 @@ class Features(dict):
 
 def get_feature(feats, key):
     if key not in feats:
-        raise KeyError(f"feature {key!r} is missing from X (got {sorted(feats)})")
+        raise ValueError(f"feature {key!r} is missing from X (got {sorted(feats)})")
     return feats[key]
 
 
