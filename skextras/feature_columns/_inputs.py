@@ -6,6 +6,7 @@ Here a dense feature stays a numpy array and a multivalent feature given as list
 is also the shape of every id tensor the categorical columns produce.
 """
 
+import itertools
 import math
 from dataclasses import dataclass, field
 
@@ -206,11 +207,14 @@ def _first_present(seq):
 
 def _ragged_from_lists(key, seq):
     """Rows of lists as :class:`Ragged`; a missing row (None / NaN) is an empty list."""
-    seq = [v if isinstance(v, _LIST_LIKE) else () for v in seq]
-    lengths = np.fromiter(map(len, seq), np.int64, len(seq))
+    try:
+        lengths = np.fromiter(map(len, seq), np.int64, len(seq))
+    except TypeError:
+        seq = [v if isinstance(v, _LIST_LIKE) else () for v in seq]
+        lengths = np.fromiter(map(len, seq), np.int64, len(seq))
     splits = np.zeros(len(seq) + 1, dtype=np.int64)
     np.cumsum(lengths, out=splits[1:])
-    flat = [x for v in seq for x in v]
+    flat = list(itertools.chain.from_iterable(seq))
     values = np.asarray(flat) if flat else np.array([], dtype=object)
     if values.ndim != 1:
         raise ValueError(f"feature {key!r}: each row must be a flat list of scalars")
