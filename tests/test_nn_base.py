@@ -18,6 +18,15 @@ from skextras.nn import MLPClassifier, MLPRegressor, TorchClassifier  # noqa: E4
 from skextras.nn.launch import spawn  # noqa: E402
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    # Tiny networks gain nothing from intra-op threads and lose a lot on a shared machine.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def _net(n_features, n_outputs, hidden=8):
     return torch.nn.Sequential(
         torch.nn.Linear(n_features, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, n_outputs)
@@ -171,6 +180,7 @@ def _ddp_data():
 
 
 def _ddp_fit(path):
+    torch.set_num_threads(1)
     X, y = _ddp_data()
     reg = MLPRegressor((16,), batch_size=32, max_epochs=3, n_iter_no_change=None, random_state=0)
     reg.fit(X, y)

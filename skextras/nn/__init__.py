@@ -22,10 +22,13 @@ from skextras.nn._base import (
     TorchRegressorMixin,
     TorchTransformerMixin,
 )
+from skextras.nn.diffusion import DiffusionModel, RectifiedFlow
 from skextras.nn.flows import GlowFlow, NICEFlow, RealNVPFlow
 from skextras.nn.mlp import MLPClassifier, MLPRegressor
 
 __all__ = [
+    "DiffusionModel",
+    "RectifiedFlow",
     "GlowFlow",
     "NICEFlow",
     "RealNVPFlow",

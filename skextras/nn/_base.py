@@ -266,6 +266,12 @@ class TorchEstimator(BaseEstimator):
             self._data_init(self.module_, data)
         self.optimizer_ = self._make_optimizer()
         self._n_steps = 0
+        self._schedule_epochs = self.max_epochs
+
+    def _restart_schedule(self, n_epochs):
+        """Start a new warm-up / cosine cycle of ``n_epochs`` (a new training phase)."""
+        self._n_steps = 0
+        self._schedule_epochs = n_epochs
 
     def _make_optimizer(self):
         params = self.module_.parameters()
@@ -282,7 +288,7 @@ class TorchEstimator(BaseEstimator):
             return (step + 1) / warmup
         if self.lr_schedule == "constant":
             return 1.0
-        horizon = max(self.max_epochs * steps_per_epoch - warmup, 1)
+        horizon = max(self._schedule_epochs * steps_per_epoch - warmup, 1)
         progress = min((step - warmup) / horizon, 1.0)
         return 0.5 * (1.0 + math.cos(math.pi * progress))
 
@@ -475,6 +481,7 @@ class TorchEstimator(BaseEstimator):
         self.best_loss_ = np.inf
         self._no_improvement = 0
         self._n_steps = 0
+        self._schedule_epochs = self.max_epochs
         self.module_ = self._build_module().to(self.device_)
         self.optimizer_ = self._make_optimizer()
 
