@@ -25,11 +25,13 @@ from skextras.nn._base import (
 from skextras.nn.diffusion import DiffusionModel, RectifiedFlow
 from skextras.nn.flows import GlowFlow, NICEFlow, RealNVPFlow
 from skextras.nn.mlp import MLPClassifier, MLPRegressor
+from skextras.nn.vae import VAE, GumbelSoftmaxVAE
 
 __all__ = [
     "DiffusionModel",
     "RectifiedFlow",
     "GlowFlow",
+    "GumbelSoftmaxVAE",
     "NICEFlow",
     "RealNVPFlow",
     "MLPClassifier",
@@ -41,4 +43,5 @@ __all__ = [
     "TorchRegressor",
     "TorchRegressorMixin",
     "TorchTransformerMixin",
+    "VAE",
 ]
