@@ -40,7 +40,7 @@ def moons():
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 def test_every_activation_learns_two_moons(moons, activation):
     X_train, X_test, y_train, y_test = moons
-    clf = MLPClassifier((32, 32), activation, lr=1e-2, max_epochs=100, random_state=0)
+    clf = MLPClassifier((32, 32), activation, lr=1e-2, max_epochs=300, random_state=0)
     clf.set_params(n_iter_no_change=None)
     assert clf.fit(X_train, y_train).score(X_test, y_test) > 0.93
 
