@@ -746,24 +746,7 @@ class TorchClassifier(TorchClassifierMixin, TorchEstimator):
         **module_params,
     ):
         self.module = module
-        super().__init__(
-            lr=lr,
-            weight_decay=weight_decay,
-            optimizer=optimizer,
-            lr_schedule=lr_schedule,
-            warmup_epochs=warmup_epochs,
-            batch_size=batch_size,
-            max_epochs=max_epochs,
-            validation_fraction=validation_fraction,
-            n_iter_no_change=n_iter_no_change,
-            tol=tol,
-            clip_grad_norm=clip_grad_norm,
-            random_state=random_state,
-            verbose=verbose,
-            device=device,
-            distributed=distributed,
-            **module_params,
-        )
+        TorchEstimator.__init__(self, **base_params(locals()))
 
     def _build_module(self):
         shapes = {"n_features": self.n_features_in_, "n_outputs": len(self.classes_)}
