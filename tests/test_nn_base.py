@@ -196,3 +196,26 @@ def test_ddp_two_processes_match_one_process_with_same_global_batch(tmp_path):
     ddp = torch.load(tmp_path / "ddp.pt", weights_only=True)
     for name, value in single.module_.state_dict().items():
         torch.testing.assert_close(ddp[name], value, rtol=1e-5, atol=1e-6)
+
+
+def test_launch_command_runs_a_script_in_two_ranks(tmp_path):
+    script = tmp_path / "train.py"
+    script.write_text(
+        "import torch\n"
+        "from sklearn.datasets import make_regression\n"
+        "from skextras.nn import MLPRegressor\n"
+        "torch.set_num_threads(1)\n"
+        "X, y = make_regression(64, 3, random_state=0)\n"
+        "reg = MLPRegressor((4,), batch_size=16, max_epochs=2, distributed=True, random_state=0)\n"
+        "reg.fit(X, y / y.std())\n"
+        "rank, world = torch.distributed.get_rank(), torch.distributed.get_world_size()\n"
+        "print(f'rank {rank} of {world} loss {reg.history_[-1][\"train_loss\"]:.6f}')\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    command = [sys.executable, "-m", "skextras.nn.launch", "--nproc", "2", str(script)]
+    out = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    lines = sorted(out.stdout.split("\n"))[1:]
+    assert [line.split(" loss")[0] for line in lines] == ["rank 0 of 2", "rank 1 of 2"]
+    # The epoch loss is all-reduced, so both ranks report the same number.
+    assert lines[0].split("loss")[1] == lines[1].split("loss")[1]
