@@ -221,3 +221,13 @@ def test_launch_command_runs_a_script_in_two_ranks(tmp_path):
     assert [r[:2] for r in ranks] == [("0", "2"), ("1", "2")], report
     # The epoch loss is all-reduced, so both ranks report the same number.
     assert ranks[0][2] == ranks[1][2], report
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_fit_matches_cpu_predictions(blobs):
+    X, y = blobs
+    kwargs = dict(hidden_layer_sizes=(8,), max_epochs=5, random_state=0)
+    gpu = MLPClassifier(device="cuda", **kwargs).fit(X, y)
+    cpu = MLPClassifier(device="cpu", **kwargs).fit(X, y)
+    assert gpu.module_.net[0].weight.is_cuda
+    np.testing.assert_allclose(gpu.predict_proba(X), cpu.predict_proba(X), atol=1e-3)

@@ -198,10 +198,10 @@ class TorchEstimator(BaseEstimator):
             self._extra_names = tuple(dict.fromkeys((*self._extra_names, name)))
         return super().set_params(**params)
 
-    def _module_params(self, prefixed=False):
-        cut = 0 if prefixed else len(_MODULE_PREFIX)
+    def _module_params(self):
+        """The ``module__*`` parameters without their prefix: the network's arguments."""
         names = [k for k in self._extra_names if k.startswith(_MODULE_PREFIX)]
-        return {k[cut:]: getattr(self, k) for k in names}
+        return {k[len(_MODULE_PREFIX) :]: getattr(self, k) for k in names}
 
     def _validate_params(self):
         super()._validate_params()
