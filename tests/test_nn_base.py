@@ -15,7 +15,19 @@ from sklearn.model_selection import GridSearchCV  # noqa: E402
 from sklearn.utils._param_validation import InvalidParameterError  # noqa: E402
 from sklearn.utils.estimator_checks import check_estimator  # noqa: E402
 
-from skextras.nn import MLPClassifier, MLPRegressor, TorchClassifier  # noqa: E402
+from skextras.nn import (  # noqa: E402
+    VAE,
+    DiffusionModel,
+    GlowFlow,
+    GumbelSoftmaxVAE,
+    MLPClassifier,
+    MLPRegressor,
+    NICEFlow,
+    RealNVPFlow,
+    RectifiedFlow,
+    TorchClassifier,
+    TorchRegressor,
+)
 from skextras.nn.launch import spawn  # noqa: E402
 
 
@@ -41,6 +53,28 @@ def blobs():
 
 @pytest.mark.parametrize("estimator", [MLPClassifier(), MLPRegressor()], ids=type)
 def test_check_estimator_passes_with_defaults(estimator):
+    check_estimator(estimator)
+
+
+SHORT = dict(max_epochs=5, random_state=0)
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [
+        TorchClassifier(_net, random_state=0),
+        TorchRegressor(_net, random_state=0),
+        NICEFlow(**SHORT),
+        RealNVPFlow(**SHORT),
+        GlowFlow(**SHORT),
+        RectifiedFlow(n_steps=4, **SHORT),
+        DiffusionModel(n_steps=4, **SHORT),
+        VAE(**SHORT),
+        GumbelSoftmaxVAE(**SHORT),
+    ],
+    ids=type,
+)
+def test_check_estimator_passes_for_every_model(estimator):
     check_estimator(estimator)
 
 

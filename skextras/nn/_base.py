@@ -690,7 +690,8 @@ class TorchDensityMixin(DensityMixin):
         return self._partial_fit(X)
 
     def _make_fit_data(self, X, y, reset):
-        return (validate_data(self, X, reset=reset, dtype=np.float32),)
+        # Two samples at least: the models standardise the data and need a spread.
+        return (validate_data(self, X, reset=reset, dtype=np.float32, ensure_min_samples=2),)
 
     def score(self, X, y=None):
         """Mean log-likelihood of ``X`` (nats per sample)."""

@@ -268,7 +268,7 @@ class RectifiedFlow(TorchDensityMixin, TorchEstimator):
         with seeded_torch(random_state, self.device_):
             x0 = torch.randn(n_samples, self.n_features_in_, device=self.device_)
         x1 = self._integrate(x0, steps or self.n_steps, sampler or self.sampler)
-        return self.module_.standardize.inverse(x1).cpu().numpy()
+        return self.module_.standardize.inverse(x1).cpu().numpy().astype(float)
 
     def straightness(self, n_samples=1000, steps=None, random_state=0):
         """Mean ``E_t ||(x1 - x0) - v(x_t, t)||^2`` along Euler-integrated paths.
@@ -575,7 +575,7 @@ class DiffusionModel(TorchDensityMixin, TorchEstimator):
             x = x * math.sqrt(1 + grid[0] ** 2)
             for sigma, sigma_next in zip(grid[:-1], grid[1:], strict=True):
                 x = self._step(x, sigma, sigma_next, sampler)
-            return self.module_.standardize.inverse(x).cpu().numpy()
+            return self.module_.standardize.inverse(x).cpu().numpy().astype(float)
 
     def score_samples(self, X, steps=None):
         """Log-likelihood (nats) from the probability-flow ODE ``dx/dsigma = (x - D) / sigma``,

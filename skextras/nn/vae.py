@@ -138,7 +138,7 @@ class _VAEEstimator(TorchTransformerMixin, TorchEstimator):
         Z = check_array(Z, dtype=np.float32)
         if Z.shape[1] != self._n_features_out:
             raise ValueError(f"Z has {Z.shape[1]} columns, expected {self._n_features_out}")
-        return self._apply(self.module_.decoded_mean, Z)
+        return self._apply(self.module_.decoded_mean, Z).astype(float)
 
     def _fitted_state(self):
         return {"_n_features_out": self._n_features_out}
@@ -233,14 +233,14 @@ class VAE(_VAEEstimator):
 
     def transform(self, X):
         """Posterior means ``mu(x)``, shape (n_samples, n_components)."""
-        return self._apply(lambda x: self.module_.encode(x)[0], self._validated(X))
+        return self._apply(lambda x: self.module_.encode(x)[0], self._validated(X)).astype(float)
 
     def sample(self, n_samples=1, random_state=None):
         """Decoded means of ``z ~ N(0, I)``, shape (n_samples, n_features_in_)."""
         check_is_fitted(self)
         with seeded_torch(random_state, self.device_):
             z = torch.randn(n_samples, self.n_components).numpy()
-        return self._apply(self.module_.decoded_mean, z)
+        return self._apply(self.module_.decoded_mean, z).astype(float)
 
 
 class GumbelSoftmaxVAE(_VAEEstimator):
@@ -372,7 +372,8 @@ class GumbelSoftmaxVAE(_VAEEstimator):
         """Posterior probabilities ``q(z_l = k | x)``, shape (n_samples, n_latents *
         n_categories), latent-major: columns ``l * n_categories + k``."""
         X = self._validated(X)
-        return self._apply(lambda x: torch.softmax(self.module_.logits(x), -1).flatten(1), X)
+        proba = self._apply(lambda x: torch.softmax(self.module_.logits(x), -1).flatten(1), X)
+        return proba.astype(float)
 
     def predict_codes(self, X):
         """Most probable category of each latent, shape (n_samples, n_latents)."""
@@ -385,7 +386,7 @@ class GumbelSoftmaxVAE(_VAEEstimator):
         rng = np.random.default_rng(check_random_state(random_state).randint(2**31))
         draws = rng.integers(self.n_categories, size=(n_samples, self.n_latents))
         codes = np.eye(self.n_categories, dtype=np.float32)[draws].reshape(n_samples, -1)
-        return self._apply(self.module_.decoded_mean, codes)
+        return self._apply(self.module_.decoded_mean, codes).astype(float)
 
     def _fitted_state(self):
         return {**super()._fitted_state(), "temperature_": self.temperature_}
