@@ -214,23 +214,40 @@ def _ddp_data():
     return X, y / y.std()
 
 
-def _ddp_fit(path):
+def _ddp_models():
+    # A regressor, and a flow whose actnorm layers are initialised from the data.
+    common = dict(batch_size=32, max_epochs=3, n_iter_no_change=None, random_state=0)
+    return {"mlp": MLPRegressor((16,), **common), "glow": GlowFlow(2, (8,), **common)}
+
+
+def _ddp_fit(folder):
     torch.set_num_threads(1)
     X, y = _ddp_data()
-    reg = MLPRegressor((16,), batch_size=32, max_epochs=3, n_iter_no_change=None, random_state=0)
-    reg.fit(X, y)
-    if torch.distributed.get_rank() == 0:
-        torch.save(reg.module_.state_dict(), path)
+    for name, model in _ddp_models().items():
+        seen = []  # rows of every Linear call: the last one is a training step's shard
+
+        def count(module, args, seen=seen):
+            if isinstance(module, torch.nn.Linear):
+                seen.append(len(args[0]))
+
+        hook = torch.nn.modules.module.register_module_forward_pre_hook(count)
+        model.fit(X, y)
+        hook.remove()
+        if torch.distributed.get_rank() == 0:
+            state = {**model.module_.state_dict(), "rows_per_step": torch.tensor(seen[-1])}
+            torch.save(state, f"{folder}/{name}.pt")
 
 
 def test_ddp_two_processes_match_one_process_with_same_global_batch(tmp_path):
     X, y = _ddp_data()
-    single = MLPRegressor((16,), batch_size=32, max_epochs=3, n_iter_no_change=None, random_state=0)
-    single.fit(X, y)
-    spawn(_ddp_fit, nprocs=2, args=(str(tmp_path / "ddp.pt"),), backend="gloo", timeout=60)
-    ddp = torch.load(tmp_path / "ddp.pt", weights_only=True)
-    for name, value in single.module_.state_dict().items():
-        torch.testing.assert_close(ddp[name], value, rtol=1e-5, atol=1e-6)
+    spawn(_ddp_fit, nprocs=2, args=(str(tmp_path),), backend="gloo", timeout=60)
+    for name, single in _ddp_models().items():
+        single.fit(X, y)
+        ddp = torch.load(tmp_path / f"{name}.pt", weights_only=True)
+        # Each rank computed its step on half of the global batch of 32.
+        assert ddp.pop("rows_per_step").item() == 16
+        for key, value in single.module_.state_dict().items():
+            torch.testing.assert_close(ddp[key], value, rtol=1e-5, atol=1e-6)
 
 
 def test_launch_command_runs_a_script_in_two_ranks(tmp_path):
