@@ -240,7 +240,7 @@ def _ddp_fit(folder):
 
 def test_ddp_two_processes_match_one_process_with_same_global_batch(tmp_path):
     X, y = _ddp_data()
-    spawn(_ddp_fit, nprocs=2, args=(str(tmp_path),), backend="gloo", timeout=60)
+    spawn(_ddp_fit, nprocs=2, args=(str(tmp_path),), backend="gloo", timeout=300)
     for name, single in _ddp_models().items():
         single.fit(X, y)
         ddp = torch.load(tmp_path / f"{name}.pt", weights_only=True)
@@ -265,7 +265,7 @@ def test_launch_command_runs_a_script_in_two_ranks(tmp_path):
     )
     env = {**os.environ, "PYTHONPATH": os.getcwd()}
     command = [sys.executable, "-m", "skextras.nn.launch", "--nproc", "2", str(script)]
-    out = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    out = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     report = f"stdout:\n{out.stdout}\nstderr:\n{out.stderr}"
     assert out.returncode == 0, report
     ranks = sorted(re.findall(r"rank (\d) of (\d) loss (\S+)", out.stdout))
