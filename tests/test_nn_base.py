@@ -164,6 +164,8 @@ def test_partial_fit_continues_training_and_checks_labels(blobs):
     assert clf.n_epochs_ == 3 and len(clf.history_) == 3
     with pytest.raises(ValueError, match="not in classes_"):
         clf.partial_fit(X[:5], np.full(5, 7))
+    clf.fit(X, np.where(y == 1, 2, y))  # a fresh fit forgets the classes given earlier
+    assert list(clf.classes_) == [0, 2] and clf.n_epochs_ <= clf.max_epochs
 
 
 def test_save_load_round_trip_predicts_identically(tmp_path, blobs):

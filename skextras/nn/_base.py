@@ -566,6 +566,7 @@ class TorchClassifierMixin(ClassifierMixin):
 
     def fit(self, X, y):
         """Fit the network to ``X`` (n_samples, n_features) and labels ``y``; return self."""
+        self._partial_classes = None  # a new fit takes its classes from y
         return self._fit(X, y)
 
     def partial_fit(self, X, y, classes=None):
