@@ -395,13 +395,13 @@ class TorchEstimator(BaseEstimator):
         return total / n
 
     # ------------------------------------------------------------------ inference
-    def _apply(self, fn, X, dtype=torch.float32):
+    def _apply(self, fn, X):
         """Run ``fn`` on chunks of ``X`` (eval mode, no grad) and stack the numpy results."""
         self.module_.eval()
         outputs = []
         with torch.no_grad():
             for start in range(0, len(X), _PREDICT_CHUNK):
-                chunk = _to_tensor(X[start : start + _PREDICT_CHUNK], self.device_, dtype)
+                chunk = _to_tensor(X[start : start + _PREDICT_CHUNK], self.device_)
                 # Pad to a multiple of the BLAS row tile so that a sample's result never
                 # depends on how many others share its batch.
                 n_rows = len(chunk)
