@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.torch
 
 from scipy.spatial.distance import cdist  # noqa: E402
 from sklearn.datasets import make_moons  # noqa: E402

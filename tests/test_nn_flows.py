@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.torch
 
 from sklearn.datasets import make_moons  # noqa: E402
 from sklearn.mixture import GaussianMixture  # noqa: E402
