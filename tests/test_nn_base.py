@@ -271,7 +271,7 @@ def test_launch_command_runs_a_script_in_two_ranks(tmp_path):
     out = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     report = f"stdout:\n{out.stdout}\nstderr:\n{out.stderr}"
     assert out.returncode == 0, report
-    ranks = sorted(re.findall(r"rank (\d) of (\d) loss (\S+)", out.stdout))
+    ranks = sorted(re.findall(r"rank (\d) of (\d) loss ([-+0-9.e]+)", out.stdout))
     assert [r[:2] for r in ranks] == [("0", "2"), ("1", "2")], report
     # The epoch loss is all-reduced, so both ranks report the same number.
     assert ranks[0][2] == ranks[1][2], report
