@@ -1,4 +1,4 @@
-"""The ``skextras`` command: ``demo``, ``map`` (detection mAP evaluation)."""
+"""The ``skextras`` command: ``demo``, ``map`` (detection mAP), ``tfrecord`` (inspect a file)."""
 
 import argparse
 import sys
@@ -16,6 +16,12 @@ def _map(args):
     return run(args)
 
 
+def _tfrecord(args):
+    from skextras.io._cli import run
+
+    return run(args)
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="skextras", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -29,6 +35,12 @@ def build_parser():
 
     add_arguments(map_parser)
     map_parser.set_defaults(func=_map)
+
+    tfrecord = commands.add_parser("tfrecord", help="print a TFRecord file of tf.Examples")
+    from skextras.io._cli import add_arguments as add_tfrecord_arguments
+
+    add_tfrecord_arguments(tfrecord)
+    tfrecord.set_defaults(func=_tfrecord)
     return parser
 
 

@@ -347,3 +347,51 @@ def test_thread_count_does_not_change_the_model():
     np.testing.assert_array_equal(
         one.predict(X[:500], pred_contribs=True), two.predict(X[:500], pred_contribs=True)
     )
+
+
+def test_metric_list_and_maximised_auc_early_stopping_match_xgboost(shared_data):
+    X, y, Xt, yt = _load(shared_data, "binary")
+    params = dict(
+        n_estimators=30,
+        learning_rate=0.8,
+        max_depth=6,
+        base_score=0.5,
+        early_stopping_rounds=4,
+        eval_metric=["error", "auc"],
+    )
+    ours = NewtonBoostingClassifier(**params).fit(X, y, eval_set=[(X, y), (Xt, yt)])
+    ref = xgb.XGBClassifier(**_xgb_params(params)).fit(
+        X, y, eval_set=[(X, y), (Xt, yt)], verbose=False
+    )
+    for name in ("validation_0", "validation_1"):
+        for metric in ("error", "auc"):
+            np.testing.assert_allclose(
+                ours.evals_result_[name][metric], ref.evals_result()[name][metric], atol=1e-5
+            )
+    assert ours.best_iteration_ == ref.best_iteration
+
+
+@pytest.mark.parametrize(
+    "objective, metrics",
+    [
+        ("count:poisson", ["poisson-nloglik"]),
+        ("reg:gamma", ["gamma-nloglik"]),
+        ("reg:tweedie", ["tweedie-nloglik@1.5"]),
+        ("reg:squarederror", ["rmse", "mae", "mape", "rmsle", "mphe"]),
+    ],
+)
+def test_regression_eval_metrics_match_xgboost(shared_data, objective, metrics):
+    X, y, Xt, yt = _load(shared_data, "regression")
+    params = dict(
+        n_estimators=3, max_depth=3, base_score=1.0, objective=objective, eval_metric=metrics
+    )
+    ours = NewtonBoostingRegressor(**params).fit(X, y + 0.1, eval_set=[(Xt, yt + 0.1)])
+    ref = xgb.XGBRegressor(**_xgb_params(params)).fit(
+        X, y + 0.1, eval_set=[(Xt, yt + 0.1)], verbose=False
+    )
+    for metric in metrics:
+        np.testing.assert_allclose(
+            ours.evals_result_["validation_0"][metric],
+            ref.evals_result()["validation_0"][metric],
+            rtol=1e-5,
+        )

@@ -239,3 +239,50 @@ def test_tfrecord_round_trip(tmp_path_factory, records, compression):
 def test_varints_round_trip(values):
     arr = np.array(values, dtype=np.int64)
     np.testing.assert_array_equal(decode_varints(encode_varints(arr)), arr)
+
+
+def test_cli_prints_and_exports_records(tmp_path, capsys):
+    import argparse
+
+    from skextras.io._cli import add_arguments, run
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    out_csv = tmp_path / "x.csv"
+    args = parser.parse_args(
+        [str(DATA / "tf_examples.tfrecord.gz"), "--compression", "GZIP", "--to-csv", str(out_csv)]
+    )
+    assert run(args) == 0
+    printed = capsys.readouterr().out
+    assert "3 records, 6 features" in printed and "paris" in printed
+    assert out_csv.read_text(encoding="utf-8").splitlines()[0].split(",")[0] in {
+        "label",
+        "age",
+        "city",
+        "tags",
+        "ids",
+        "scores",
+    }
+
+
+def test_zlib_reader_streams_records_across_chunks(tmp_path):
+    from skextras.io.tfrecord import _ZlibReader
+
+    records = [bytes([i % 251]) * (i * 37) for i in range(60)]
+    path = tmp_path / "big.tfrecord.zlib"
+    write_tfrecord(path, records, "ZLIB")
+    reader = _ZlibReader(path, chunk=64)
+    head = reader.read(12)
+    reader.close()
+    assert len(head) == 12
+    assert list(read_tfrecord(path, "ZLIB")) == records
+
+
+def test_examples_frame_feeds_dense_features():
+    from skextras import feature_columns as fc
+
+    frame = read_examples_to_frame(DATA / "tf_examples.tfrecord")
+    tags = fc.categorical_column_with_vocabulary_list("tags", ["a", "é", "x"])
+    layer = fc.DenseFeatures([fc.numeric_column("age"), fc.indicator_column(tags)])
+    out = layer.fit_transform(frame[["age", "tags"]])
+    np.testing.assert_array_equal(out, [[31.5, 1, 1, 0], [0, 0, 0, 0], [7.25, 0, 0, 1]])

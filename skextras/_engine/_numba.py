@@ -38,6 +38,7 @@ def threads(n_jobs=None):
 
 
 _POOL = None
+_POOL_PID = None
 
 
 def run_in_threads(calls):
@@ -48,12 +49,14 @@ def run_in_threads(calls):
     costs more than the parallelism gains (2 threads measured slower than 1 with ``prange``).
     The engine therefore parallelises only through this function and ``parallel_rows``.
     """
-    global _POOL
+    global _POOL, _POOL_PID
     if len(calls) == 1:
         calls[0]()
         return
-    if _POOL is None:
+    # A forked child inherits the pool object but not its threads: make a new one there.
+    if _POOL is None or _POOL_PID != os.getpid():
         _POOL = ThreadPoolExecutor(max_workers=numba.config.NUMBA_NUM_THREADS)
+        _POOL_PID = os.getpid()
     futures = [_POOL.submit(call) for call in calls[1:]]
     calls[0]()
     for future in futures:

@@ -140,6 +140,11 @@ def resolve_metrics(eval_metric, default):
             resolved.append((name, lambda y, p, w, f=metric: float(f(y, p)), False))
         elif metric in METRICS:
             resolved.append((metric, *METRICS[metric]))
+        elif isinstance(metric, str) and metric.startswith("tweedie-nloglik@"):
+            rho = float(metric.split("@", 1)[1])
+            resolved.append(
+                (metric, lambda y, p, w, rho=rho: _tweedie_nloglik(y, p, w, rho), False)
+            )
         else:
             raise ValueError(
                 f"eval_metric {metric!r} is not supported; use a callable or one of "

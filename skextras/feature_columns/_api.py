@@ -18,9 +18,31 @@ from ._sequence import SequenceCategoricalColumn, SequenceNumericColumn
 
 
 def numeric_column(key, shape=(1,), default_value=None, dtype="float32", normalizer_fn=None):
-    """Real-valued feature; output float32 of width ``prod(shape)``.
+    """Real-valued feature; dense output float32 of width ``prod(shape)``.
 
-    ``normalizer_fn`` maps the raw array (before the float32 cast) to an array.
+    Parameters
+    ----------
+    key : str
+        Feature name in ``X``.
+    shape : int or tuple of int, default=(1,)
+        Values per row; the input is ``[n]`` or ``[n, *shape]``.
+    default_value : float, optional
+        Kept for TF compatibility (TF uses it when parsing examples).
+    dtype : str, default="float32"
+    normalizer_fn : callable, optional
+        Applied to the raw ``[n, prod(shape)]`` array before the float32 cast.
+
+    Returns
+    -------
+    NumericColumn
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skextras import feature_columns as fc
+    >>> fc.DenseFeatures([fc.numeric_column("x", shape=2)]).fit_transform(
+    ...     {"x": np.array([[1.0, 2.0]])})
+    array([[1., 2.]], dtype=float32)
     """
     return NumericColumn(key, shape, default_value, dtype, normalizer_fn)
 
@@ -28,22 +50,81 @@ def numeric_column(key, shape=(1,), default_value=None, dtype="float32", normali
 def bucketized_column(source_column, boundaries):
     """Bucket id = number of ``boundaries`` <= value, per element of ``source_column``.
 
-    Boundaries are compared as float32 (TF's op attribute); NaN and +inf land in the last
-    bucket, -inf in the first.
+    Parameters
+    ----------
+    source_column : NumericColumn
+        One-dimensional numeric column; element i of its shape gets ids offset by
+        ``i * (len(boundaries) + 1)``.
+    boundaries : sorted list of float
+        Compared as float32 (TF's op attribute): NaN and +inf land in the last bucket,
+        -inf in the first.
+
+    Returns
+    -------
+    BucketizedColumn
+        Dense (one-hot of width ``(len(boundaries) + 1) * prod(shape)``) and categorical.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skextras import feature_columns as fc
+    >>> col = fc.bucketized_column(fc.numeric_column("x"), [0.0, 1.0])
+    >>> col.ids({"x": np.array([-5.0, 0.0, np.nan])}).values
+    array([0, 1, 2])
     """
-    return BucketizedColumn(source_column, boundaries)
+    column = BucketizedColumn(source_column, boundaries)
+    column._edges()
+    return column
 
 
 def categorical_column_with_hash_bucket(key, hash_bucket_size, dtype="string"):
-    """Id = Fingerprint64(value) mod ``hash_bucket_size``; integers hash as decimal text."""
-    return HashedCategoricalColumn(key, hash_bucket_size, dtype)
+    """Id = Fingerprint64(UTF-8 value) mod ``hash_bucket_size``.
+
+    Parameters
+    ----------
+    key : str
+    hash_bucket_size : int >= 1
+    dtype : {"string", "int64"}, default="string"
+        Integer features are hashed as their decimal text, as TF does.
+
+    Returns
+    -------
+    HashedCategoricalColumn
+    """
+    column = HashedCategoricalColumn(key, hash_bucket_size, dtype)
+    column._n_buckets()
+    return column
 
 
 def categorical_column_with_vocabulary_list(
     key, vocabulary_list, dtype=None, default_value=-1, num_oov_buckets=0
 ):
-    """Id = position in ``vocabulary_list``; unknown values get ``default_value`` or, with
-    ``num_oov_buckets``, len(vocabulary) + Fingerprint64(value) mod num_oov_buckets."""
+    """Id = position of the value in ``vocabulary_list``.
+
+    Parameters
+    ----------
+    key : str
+    vocabulary_list : list of str or int
+        Unique entries.
+    dtype : str, optional
+    default_value : int, default=-1
+        Id of values not in the vocabulary (-1: ignored by indicator and embedding).
+    num_oov_buckets : int, default=0
+        If > 0, unknown values get ``len(vocabulary_list) + Fingerprint64(value) mod
+        num_oov_buckets`` instead (cannot be combined with ``default_value``).
+
+    Returns
+    -------
+    VocabularyListCategoricalColumn
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skextras import feature_columns as fc
+    >>> col = fc.categorical_column_with_vocabulary_list("s", ["a", "b"], num_oov_buckets=1)
+    >>> col.ids({"s": np.array([["b", ""], ["zz", "a"]], dtype=object)}).values
+    array([1, 2, 0])
+    """
     return VocabularyListCategoricalColumn(
         key, vocabulary_list, dtype, default_value, num_oov_buckets
     )
@@ -65,22 +146,74 @@ def categorical_column_with_vocabulary_file(
 
 
 def categorical_column_with_identity(key, num_buckets, default_value=None):
-    """Integer values are the ids; out-of-range values get ``default_value`` if given."""
+    """Integer values used as ids directly.
+
+    Parameters
+    ----------
+    key : str
+    num_buckets : int >= 1
+    default_value : int, optional
+        Id of values outside ``[0, num_buckets)``; without it they keep their value (TF):
+        indicator columns ignore them and embedding columns raise.
+
+    Returns
+    -------
+    IdentityCategoricalColumn
+    """
     return IdentityCategoricalColumn(key, num_buckets, default_value)
 
 
 def crossed_column(keys, hash_bucket_size, hash_key=None):
-    """Hashed Cartesian product of raw keys and categorical columns (FingerprintCat64)."""
-    return CrossedColumn(keys, hash_bucket_size, hash_key)
+    """Hashed Cartesian product of raw features and categorical columns.
+
+    Parameters
+    ----------
+    keys : list of str or categorical columns (not hashed or weighted), length >= 2
+        Raw string / integer features are crossed as given (dense ``''`` and ``-1``
+        included); categorical columns contribute their ids. Nested crosses are flattened.
+    hash_bucket_size : int >= 1
+    hash_key : int, optional
+        Seed of the FingerprintCat64 fold, default 0xDECAFCAFFE as TF.
+
+    Returns
+    -------
+    CrossedColumn
+        Named by the sorted leaf names joined with ``_X_``.
+    """
+    column = CrossedColumn(keys, hash_bucket_size, hash_key)
+    column._validate()
+    return column
 
 
 def weighted_categorical_column(categorical_column, weight_feature_key, dtype="float32"):
-    """Attach the float weights feature ``weight_feature_key`` to each id."""
+    """Attach the float weights feature ``weight_feature_key`` to each id.
+
+    Parameters
+    ----------
+    categorical_column : categorical column
+    weight_feature_key : str
+        Float feature shaped like the values (dense: zeros are dropped and the rest
+        paired with the ids in order, as TF).
+    dtype : str, default="float32"
+
+    Returns
+    -------
+    WeightedCategoricalColumn
+    """
     return WeightedCategoricalColumn(categorical_column, weight_feature_key, dtype)
 
 
 def indicator_column(categorical_column):
-    """Multi-hot of width ``num_buckets``: counts, or summed weights if weighted."""
+    """Multi-hot of width ``num_buckets``: counts, or summed weights if weighted.
+
+    Parameters
+    ----------
+    categorical_column : categorical column
+
+    Returns
+    -------
+    IndicatorColumn
+    """
     return IndicatorColumn(categorical_column)
 
 
@@ -95,11 +228,29 @@ def embedding_column(
     trainable=True,
     use_safe_embedding_lookup=True,
 ):
-    """Combine (sum / mean / sqrtn) rows of a ``[num_buckets, dimension]`` table.
+    """Combine the rows of a ``[num_buckets, dimension]`` table picked by the ids.
 
-    ``initializer`` is an array of that shape, a callable ``(shape, dtype) -> array``, or
-    None for TF's truncated normal with stddev 1/sqrt(dimension) (seeded by the layer's
-    ``random_state``).
+    Parameters
+    ----------
+    categorical_column : categorical column
+    dimension : int >= 1
+    combiner : {"mean", "sum", "sqrtn"}, default="mean"
+        sum(w e), sum(w e) / sum(w), sum(w e) / sqrt(sum(w^2)); empty rows give zeros.
+    initializer : array, callable or None
+        An array ``[num_buckets, dimension]``, a callable ``(shape, dtype) -> array``, or
+        None for TF's truncated normal with stddev 1/sqrt(dimension) (seeded by the
+        layer's ``random_state``).
+    ckpt_to_load_from, tensor_name_in_ckpt : None
+        Not supported; pass the checkpoint's array as ``initializer``.
+    max_norm : float, optional
+        Each looked-up row is clipped to this L2 norm before combining.
+    trainable, use_safe_embedding_lookup : bool
+        Kept for TF compatibility.
+
+    Returns
+    -------
+    EmbeddingColumn
+        Its table is ``DenseFeatures.embedding_weights_["<name>_embedding"]``.
     """
     if not isinstance(categorical_column, CategoricalColumn):
         raise ValueError(

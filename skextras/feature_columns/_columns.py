@@ -14,8 +14,18 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 
-from ._inputs import Ragged, as_ragged, fingerprint64, is_text
-from ._kernels import COMBINERS, cross_hashed, embed_combine
+from ._inputs import (
+    Ragged,
+    as_2d,
+    feature_ragged,
+    fingerprint64,
+    get_feature,
+    hash_values,
+    is_text,
+    memoize,
+    to_feature_dict,
+)
+from ._kernels import COMBINERS, cross_hashed, embed_combine, multi_hot
 
 SparseIds = namedtuple("SparseIds", ["indices", "values", "dense_shape", "weights"])
 SparseIds.__doc__ = """TF's id (and weight) SparseTensors as numpy arrays.
@@ -25,10 +35,9 @@ weights : float32 [nnz] or None.
 """
 
 
-def _get(feats, key):
-    if key not in feats:
-        raise KeyError(f"feature {key!r} is missing from X (got {sorted(feats)})")
-    return feats[key]
+def _n_rows(feats):
+    first = next(iter(feats.values()))
+    return first.n_rows if isinstance(first, Ragged) else first.shape[0]
 
 
 class FeatureColumn(BaseEstimator):
@@ -61,6 +70,10 @@ class CategoricalColumn(FeatureColumn):
     def _ids(self, feats):
         raise NotImplementedError
 
+    def cached_ids(self, feats):
+        """``_ids`` computed once per transform however many columns read them."""
+        return memoize(feats, ("ids", id(self)), lambda: self._ids(feats))
+
     def ids(self, X, output="tensor"):
         """The sparse ids (and weights) TF's ``get_sparse_tensors`` gives for ``X``.
 
@@ -73,8 +86,6 @@ class CategoricalColumn(FeatureColumn):
             (row, position) (explicit zeros kept), or (ids, weights) CSR matrices for a
             weighted column.
         """
-        from ._inputs import to_feature_dict
-
         rag = self._ids(to_feature_dict(X))
         shape = (rag.n_rows, rag.width)
         if output == "tensor":
@@ -99,12 +110,17 @@ class DenseColumn(FeatureColumn):
     def _dense(self, feats, tables):
         raise NotImplementedError
 
+    def _dense_into(self, feats, tables, out):
+        """Write the dense output into ``out``, a zero-filled column block of the layer's
+        output."""
+        out[:] = self._dense(feats, tables)
+
     def _sparse(self, feats, tables):
         return sp.csr_matrix(self._dense(feats, tables))
 
     def feature_names(self):
-        w = self.width()
-        return [f"{self.name}_{j}" for j in range(w)]
+        name = self.name
+        return [f"{name}_{j}" for j in range(self.width())]
 
     def _tables(self):
         """(table key, shape, initializer) of the embedding tables this column needs."""
@@ -145,9 +161,9 @@ class NumericColumn(DenseColumn):
             raise ValueError(f"numeric_column {key!r} needs a dense numeric array, got {kind}")
 
     def _dense(self, feats, tables):
-        x = _get(feats, self.key)
+        x = get_feature(feats, self.key)
         self._check_input(self.key, x)
-        x = x.reshape(x.shape[0], -1)
+        x = as_2d(x)
         if x.shape[1] != self.width():
             raise ValueError(
                 f"numeric_column {self.key!r}: shape {tuple(self.shape)} needs "
@@ -183,6 +199,12 @@ class BucketizedColumn(DenseColumn, CategoricalColumn):
             raise ValueError(
                 f"source_column must be a numeric_column, got {type(self.source_column).__name__}"
             )
+        if len(_check_shape(self.source_column.shape)) > 1:
+            raise ValueError(
+                f"source_column must be one-dimensional, got shape {self.source_column.shape!r}"
+            )
+        if len(self.boundaries) == 0:
+            raise ValueError("boundaries must not be empty")
         b = np.asarray(self.boundaries, dtype=np.float32)
         if b.ndim != 1 or (b.size > 1 and not np.all(b[1:] > b[:-1])):
             raise ValueError(f"boundaries must be a sorted list, got {self.boundaries!r}")
@@ -208,7 +230,7 @@ class BucketizedColumn(DenseColumn, CategoricalColumn):
         return Ragged(ids, splits, np.tile(np.arange(k, dtype=np.int64), n), k, dense=False)
 
     def _sparse(self, feats, tables):
-        rag = self._ids(feats)
+        rag = self.cached_ids(feats)
         data = np.ones(rag.values.size, dtype=np.float32)
         return sp.csr_matrix((data, rag.values, rag.row_splits), shape=(rag.n_rows, self.width()))
 
@@ -237,9 +259,9 @@ class HashedCategoricalColumn(CategoricalColumn):
         _check_kind(self, key, value, "OUSiu")
 
     def _ids(self, feats):
-        rag = as_ragged(_get(feats, self.key))
+        rag = feature_ragged(feats, self.key)
         self._check_input(self.key, rag.values)
-        ids = (fingerprint64(rag.values) % np.uint64(self._n_buckets())).astype(np.int64)
+        ids = (hash_values(rag) % np.uint64(self._n_buckets())).astype(np.int64)
         return rag.with_values(ids)
 
 
@@ -270,7 +292,7 @@ class _VocabularyColumn(CategoricalColumn):
         text = is_text(self._vocabulary())
         _check_kind(self, key, value, "OUS" if text else "iu")
 
-    def _lookup(self, values):
+    def _lookup(self, rag):
         vocab = self._vocabulary()
         num_oov = int(self.num_oov_buckets)
         if num_oov < 0:
@@ -278,20 +300,41 @@ class _VocabularyColumn(CategoricalColumn):
         default = -1 if self.default_value is None else int(self.default_value)
         if num_oov and default != -1:
             raise ValueError("Can't specify both default_value and num_oov_buckets")
-        codes, uniques = pd.factorize(values, use_na_sentinel=False)
-        index = pd.Index(vocab).get_indexer(np.asarray(uniques))
+        index = _vocab_index(vocab, rag)
         miss = index < 0
         if num_oov:
-            oov = fingerprint64(np.asarray(uniques)[miss]) % np.uint64(num_oov)
+            oov = hash_values(rag)[miss] % np.uint64(num_oov)
             index[miss] = len(vocab) + oov.astype(np.int64)
         else:
             index[miss] = default
-        return index.astype(np.int64)[codes]
+        return index
 
     def _ids(self, feats):
-        rag = as_ragged(_get(feats, self.key))
+        rag = feature_ragged(feats, self.key)
         self._check_input(self.key, rag.values)
-        return rag.with_values(self._lookup(rag.values))
+        return rag.with_values(self._lookup(rag))
+
+
+def _vocab_index(vocab, rag):
+    """Position of each value in ``vocab`` (-1 if absent).
+
+    Text is matched on Fingerprint64 (an integer hash table), then the matches are
+    compared as strings so that a hash collision can never give a wrong id. Factorised
+    text is looked up once per distinct value.
+    """
+    if not is_text(vocab):
+        return pd.Index(vocab).get_indexer(rag.values)
+    if rag.codes is not None:
+        return _verified_index(vocab, rag.uniques, fingerprint64(rag.uniques))[rag.codes]
+    return _verified_index(vocab, rag.values, hash_values(rag))
+
+
+def _verified_index(vocab, values, hashes):
+    index = pd.Index(fingerprint64(vocab)).get_indexer(hashes)
+    hit = index >= 0
+    if not np.asarray(values[hit] == vocab[index[hit]], dtype=bool).all():
+        return pd.Index(vocab).get_indexer(values)
+    return index
 
 
 class VocabularyListCategoricalColumn(_VocabularyColumn):
@@ -369,15 +412,19 @@ class IdentityCategoricalColumn(CategoricalColumn):
     def _n_buckets(self):
         if int(self.num_buckets) < 1:
             raise ValueError(f"num_buckets must be >= 1, got {self.num_buckets!r}")
+        if self.default_value is not None and not 0 <= self.default_value < self.num_buckets:
+            raise ValueError(
+                f"default_value {self.default_value!r} not in range [0, {self.num_buckets})"
+            )
         return int(self.num_buckets)
 
     def _check_input(self, key, value):
         _check_kind(self, key, value, "iu")
 
     def _ids(self, feats):
-        rag = as_ragged(_get(feats, self.key))
+        rag = feature_ragged(feats, self.key)
         self._check_input(self.key, rag.values)
-        ids = rag.values.astype(np.int64)
+        ids = rag.values.astype(np.int64, copy=False)
         if self.default_value is not None:
             bad = (ids < 0) | (ids >= self._n_buckets())
             ids = np.where(bad, np.int64(self.default_value), ids)
@@ -432,21 +479,27 @@ class CrossedColumn(CategoricalColumn):
         sparse, dense = [], []
         for leaf in self._leaves():
             if isinstance(leaf, str):
-                rag = as_ragged(_get(feats, leaf), drop_missing=False)
+                rag = feature_ragged(feats, leaf, drop_missing=False)
                 self._check_input(leaf, rag.values)
                 if is_text(rag.values):
-                    vals = fingerprint64(rag.values)
+                    vals = hash_values(rag)
                 else:
                     vals = rag.values.astype(np.int64).view(np.uint64)
                 (dense if rag.dense else sparse).append(rag.with_values(vals))
             else:
-                rag = leaf._ids(feats)
+                rag = leaf.cached_ids(feats)
                 sparse.append(rag.with_values(rag.values.astype(np.int64).view(np.uint64)))
         return sparse + dense
 
-    def _ids(self, feats):
+    def _validate(self):
+        """TF's checks of crossed_column's arguments (also run by the factory)."""
         if len(self.keys) < 2:
             raise ValueError(f"keys must have at least 2 keys, got {self.keys!r}")
+        self._leaves()
+        self._n_buckets()
+
+    def _ids(self, feats):
+        self._validate()
         comps = self._components(feats)
         values = np.concatenate([c.values for c in comps])
         starts = np.cumsum([0] + [c.values.size for c in comps[:-1]])
@@ -482,16 +535,31 @@ class WeightedCategoricalColumn(CategoricalColumn):
             _check_kind(self, key, value, "f")
 
     def _ids(self, feats):
-        rag = self.categorical_column._ids(feats)
-        w = _get(feats, self.weight_feature_key)
+        rag = self.categorical_column.cached_ids(feats)
+        w = get_feature(feats, self.weight_feature_key)
         self._check_input(self.weight_feature_key, w)
         # Weights pair with the values still present: a weight whose value was the
         # missing marker is ignored.
         if isinstance(w, Ragged):
+            lengths = np.diff(w.row_splits)[rag.rows]
+            if np.any(rag.cols >= lengths):
+                raise ValueError(f"weights {self.weight_feature_key!r} are shorter than the values")
             weights = w.values[w.row_splits[rag.rows] + rag.cols]
         else:
-            w = w.reshape(w.shape[0], -1)
-            weights = w[rag.rows, rag.cols]
+            w = as_2d(w)
+            if rag.cols.size and rag.cols.max() >= w.shape[1]:
+                raise ValueError(
+                    f"weights {self.weight_feature_key!r} have {w.shape[1]} columns, fewer than "
+                    f"the values of {self.categorical_column.name!r}"
+                )
+            nonzero = w[w != 0]
+            if nonzero.size == rag.values.size:
+                # TF sparsifies dense weights by dropping zeros and pairs them with the ids
+                # in order, even where that shifts a weight onto another value.
+                weights = nonzero
+            else:
+                # TF raises here; we pair by position and ignore weights of missing values.
+                weights = w[rag.rows, rag.cols]
         return rag.with_values(rag.values, weights.astype(np.float32))
 
 
@@ -512,7 +580,7 @@ class IndicatorColumn(DenseColumn):
         return self.categorical_column._n_buckets()
 
     def _sparse(self, feats, tables):
-        rag = self.categorical_column._ids(feats)
+        rag = self.categorical_column.cached_ids(feats)
         depth = self.width()
         ok = (rag.values >= 0) & (rag.values < depth)
         data = np.ones(rag.values.size, np.float32) if rag.weights is None else rag.weights
@@ -523,17 +591,17 @@ class IndicatorColumn(DenseColumn):
         out.sum_duplicates()
         return out
 
+    def _dense_into(self, feats, tables, out):
+        """``out`` must hold zeros (the layer allocates its output with np.zeros)."""
+        rag = self.categorical_column.cached_ids(feats)
+        has_w = rag.weights is not None
+        weights = rag.weights if has_w else np.empty(0, np.float32)
+        multi_hot(out, rag.rows, rag.values, weights, has_w)
+
     def _dense(self, feats, tables):
-        rag = self.categorical_column._ids(feats)
-        depth = self.width()
-        ok = (rag.values >= 0) & (rag.values < depth)
-        out = np.zeros(rag.n_rows * depth, dtype=np.float32)
-        flat = rag.rows[ok] * depth + rag.values[ok]
-        if rag.weights is None:
-            out += np.bincount(flat, minlength=out.size).astype(np.float32)
-        else:
-            np.add.at(out, flat, rag.weights[ok])
-        return out.reshape(rag.n_rows, depth)
+        out = np.zeros((_n_rows(feats), self.width()), dtype=np.float32)
+        self._dense_into(feats, tables, out)
+        return out
 
 
 def _truncated_normal(rng, shape, stddev):
@@ -610,15 +678,21 @@ class EmbeddingColumn(DenseColumn):
         return [(self.table_name, shape, self.initializer)]
 
     def _dense(self, feats, tables):
+        out = np.empty((_n_rows(feats), self.width()), dtype=np.float32)
+        self._dense_into(feats, tables, out)
+        return out
+
+    def _dense_into(self, feats, tables, out):
         if self.combiner not in COMBINERS:
             raise ValueError(f"combiner must be one of {sorted(COMBINERS)}, got {self.combiner!r}")
         table = tables[self.table_name]
-        rag = self.categorical_column._ids(feats)
+        rag = self.categorical_column.cached_ids(feats)
         keep = rag.values >= 0
         if rag.weights is not None and self.combiner != "sum":
             # TF prunes weights <= 0 for mean and sqrtn only.
             keep &= rag.weights > 0
-        rag = rag.keep(keep)
+        if not keep.all():
+            rag = rag.keep(keep)
         if rag.values.size and rag.values.max() >= table.shape[0]:
             raise ValueError(
                 f"{self.name}: id {int(rag.values.max())} is out of range for an embedding "
@@ -627,8 +701,15 @@ class EmbeddingColumn(DenseColumn):
         has_w = rag.weights is not None
         weights = rag.weights if has_w else np.empty(0, np.float32)
         max_norm = 0.0 if self.max_norm is None else float(self.max_norm)
-        return embed_combine(
-            table, rag.values, rag.row_splits, weights, has_w, COMBINERS[self.combiner], max_norm
+        embed_combine(
+            out,
+            table,
+            rag.values,
+            rag.row_splits,
+            weights,
+            has_w,
+            COMBINERS[self.combiner],
+            max_norm,
         )
 
 

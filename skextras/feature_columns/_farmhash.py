@@ -192,45 +192,41 @@ def fingerprint64_buffer(buf, offsets):
     return out
 
 
+@nb.njit(inline="always", cache=True)
+def _put_utf8(buf, p, c):
+    """Write code point ``c`` as UTF-8 at ``buf[p]``; returns the next position."""
+    if c < 0x80:
+        buf[p] = c
+        return p + 1
+    if c < 0x800:
+        buf[p] = 0xC0 | (c >> 6)
+        buf[p + 1] = 0x80 | (c & 0x3F)
+        return p + 2
+    if c < 0x10000:
+        buf[p] = 0xE0 | (c >> 12)
+        buf[p + 1] = 0x80 | ((c >> 6) & 0x3F)
+        buf[p + 2] = 0x80 | (c & 0x3F)
+        return p + 3
+    buf[p] = 0xF0 | (c >> 18)
+    buf[p + 1] = 0x80 | ((c >> 12) & 0x3F)
+    buf[p + 2] = 0x80 | ((c >> 6) & 0x3F)
+    buf[p + 3] = 0x80 | (c & 0x3F)
+    return p + 4
+
+
 @nb.njit(cache=True)
-def utf8_encode_rows(codes):
-    """UTF-8 encode each row of a (n, width) uint32 code-point array (zero = end of text)."""
+def fingerprint64_codepoints(codes, lengths):
+    """Fingerprint64 of the UTF-8 text of each row of ``codes`` (uint32 code points, the
+    first ``lengths[i]`` of row i), encoding into a scratch buffer row by row."""
     n, w = codes.shape
-    offsets = np.zeros(n + 1, dtype=np.int64)
+    scratch = np.empty(4 * w + 1, dtype=np.uint8)
+    out = np.empty(n, dtype=np.uint64)
     for i in range(n):
-        size = 0
-        for j in range(w):
-            c = codes[i, j]
-            if c == 0:
-                break
-            size += 1 if c < 0x80 else 2 if c < 0x800 else 3 if c < 0x10000 else 4
-        offsets[i + 1] = offsets[i] + size
-    buf = np.empty(offsets[n], dtype=np.uint8)
-    for i in range(n):
-        p = offsets[i]
-        for j in range(w):
-            c = codes[i, j]
-            if c == 0:
-                break
-            if c < 0x80:
-                buf[p] = c
-                p += 1
-            elif c < 0x800:
-                buf[p] = 0xC0 | (c >> 6)
-                buf[p + 1] = 0x80 | (c & 0x3F)
-                p += 2
-            elif c < 0x10000:
-                buf[p] = 0xE0 | (c >> 12)
-                buf[p + 1] = 0x80 | ((c >> 6) & 0x3F)
-                buf[p + 2] = 0x80 | (c & 0x3F)
-                p += 3
-            else:
-                buf[p] = 0xF0 | (c >> 18)
-                buf[p + 1] = 0x80 | ((c >> 12) & 0x3F)
-                buf[p + 2] = 0x80 | ((c >> 6) & 0x3F)
-                buf[p + 3] = 0x80 | (c & 0x3F)
-                p += 4
-    return buf, offsets
+        p = 0
+        for j in range(lengths[i]):
+            p = _put_utf8(scratch, p, codes[i, j])
+        out[i] = fingerprint64_at(scratch, 0, p)
+    return out
 
 
 @nb.njit(cache=True)

@@ -6,12 +6,14 @@ Here a dense feature stays a numpy array and a multivalent feature given as list
 is also the shape of every id tensor the categorical columns produce.
 """
 
-from dataclasses import dataclass
+import itertools
+import math
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from ._farmhash import fingerprint64_buffer, int_decimal_rows, utf8_encode_rows
+from ._farmhash import fingerprint64_buffer, fingerprint64_codepoints, int_decimal_rows
 
 
 @dataclass
@@ -29,6 +31,12 @@ class Ragged:
     dense : bool
         True when the values came from a dense array (TF crosses dense inputs last).
     weights : float32 ndarray of shape (nnz,) or None
+    hashes : uint64 ndarray of shape (nnz,) or None
+        Fingerprint64 of text values, computed once per transform and used by hashing,
+        crossing and (verified) vocabulary lookups.
+    codes, uniques : ndarray or None
+        When the text was factorised: ``values == uniques[codes]``, so lookups can work on
+        the distinct strings.
     """
 
     values: np.ndarray
@@ -37,6 +45,10 @@ class Ragged:
     width: int
     dense: bool = False
     weights: np.ndarray | None = None
+    hashes: np.ndarray | None = None
+    codes: np.ndarray | None = None
+    uniques: np.ndarray | None = None
+    _rows: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def n_rows(self):
@@ -44,8 +56,11 @@ class Ragged:
 
     @property
     def rows(self):
-        """Row index of each value."""
-        return np.repeat(np.arange(self.n_rows, dtype=np.int64), np.diff(self.row_splits))
+        """Row index of each value (computed once)."""
+        if self._rows is None:
+            counts = np.diff(self.row_splits)
+            self._rows = np.repeat(np.arange(self.n_rows, dtype=np.int64), counts)
+        return self._rows
 
     def keep(self, mask):
         """The entries where ``mask`` is true, keeping their positions."""
@@ -53,10 +68,79 @@ class Ragged:
         splits = np.zeros(self.n_rows + 1, dtype=np.int64)
         np.cumsum(counts, out=splits[1:])
         weights = None if self.weights is None else self.weights[mask]
-        return Ragged(self.values[mask], splits, self.cols[mask], self.width, self.dense, weights)
+        hashes = None if self.hashes is None else self.hashes[mask]
+        codes = None if self.codes is None else self.codes[mask]
+        return Ragged(
+            self.values[mask],
+            splits,
+            self.cols[mask],
+            self.width,
+            self.dense,
+            weights,
+            hashes,
+            codes,
+            self.uniques,
+        )
 
     def with_values(self, values, weights=None):
-        return Ragged(values, self.row_splits, self.cols, self.width, self.dense, weights)
+        out = Ragged(values, self.row_splits, self.cols, self.width, self.dense, weights)
+        out._rows = self._rows
+        return out
+
+
+class Features(dict):
+    """Feature dict with a cache shared by the columns during one transform (as TF's
+    FeatureTransformationCache): each raw feature is parsed and each column's ids are
+    computed once even when several columns use them."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.cache = {}
+
+
+def get_feature(feats, key):
+    if key not in feats:
+        raise ValueError(f"feature {key!r} is missing from X (got {sorted(feats)})")
+    return feats[key]
+
+
+def memoize(feats, key, fn):
+    """``fn()`` cached under ``key`` in ``feats.cache`` (plain dicts: no caching)."""
+    cache = getattr(feats, "cache", None)
+    if cache is None:
+        return fn()
+    if key not in cache:
+        cache[key] = fn()
+    return cache[key]
+
+
+def feature_ragged(feats, key, drop_missing=True):
+    """Raw feature ``key`` as :class:`Ragged` (text fingerprinted), cached per transform.
+
+    With ``drop_missing``, dense features lose TF's missing markers ('' and -1).
+    """
+    rag, present = memoize(
+        feats, ("ragged", key), lambda: _with_hashes(as_ragged(get_feature(feats, key)))
+    )
+    if not drop_missing or not rag.dense or present.all():
+        return rag
+    return memoize(feats, ("present", key), lambda: rag.keep(present))
+
+
+def _with_hashes(rag):
+    """(rag with text fingerprints attached, mask of values that are not missing markers)."""
+    if is_text(rag.values) and rag.values.size:
+        hashes, lengths, codes, uniques = _text_fingerprints(rag.values)
+        rag = Ragged(
+            rag.values, rag.row_splits, rag.cols, rag.width, rag.dense, None, hashes, codes, uniques
+        )
+        return rag, lengths > 0
+    return rag, present_mask(rag.values)
+
+
+def hash_values(rag):
+    """Fingerprint64 of a Ragged's values (cached for text)."""
+    return rag.hashes if rag.hashes is not None else fingerprint64(rag.values)
 
 
 def to_feature_dict(X):
@@ -67,7 +151,7 @@ def to_feature_dict(X):
         items = list(X.items())
     else:
         raise TypeError(f"X must be a dict of arrays or a pandas DataFrame, got {type(X).__name__}")
-    out = {}
+    out = Features()
     n = None
     for key, value in items:
         feature = _as_feature(key, value)
@@ -83,12 +167,11 @@ def _as_feature(key, value):
     if isinstance(value, Ragged):
         return value
     if isinstance(value, pd.Series):
-        value = value.to_numpy()
+        value = _series_to_numpy(value)
     if isinstance(value, np.ndarray) and (value.dtype != object or value.ndim != 1):
         return value if value.ndim else value.reshape(1)
     seq = value if isinstance(value, (list, tuple, np.ndarray)) else list(value)
-    first = next((v for v in seq if v is not None), None)
-    if isinstance(first, (list, tuple, np.ndarray)):
+    if isinstance(_first_present(seq), _LIST_LIKE):
         return _ragged_from_lists(key, seq)
     arr = np.asarray(seq)
     if arr.dtype == object and arr.ndim == 1:
@@ -96,11 +179,42 @@ def _as_feature(key, value):
     return arr
 
 
+def _series_to_numpy(series):
+    """A pandas column as numpy; pandas' missing values become TF's missing markers
+    (-1 for nullable integers, '' for strings, NaN for floats)."""
+    dtype = series.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        return series.astype(dtype.categories.dtype).pipe(_series_to_numpy)
+    if pd.api.types.is_integer_dtype(dtype) and series.hasnans:
+        return series.to_numpy(dtype=np.int64, na_value=-1)
+    if pd.api.types.is_string_dtype(dtype) and not pd.api.types.is_object_dtype(dtype):
+        return series.to_numpy(dtype=object, na_value="")
+    if pd.api.types.is_float_dtype(dtype) and isinstance(dtype, pd.api.extensions.ExtensionDtype):
+        return series.to_numpy(dtype=np.float64, na_value=np.nan)
+    return series.to_numpy()
+
+
+_LIST_LIKE = (list, tuple, np.ndarray)
+
+
+def _first_present(seq):
+    """The first value that is not None / NaN (decides whether a column holds lists)."""
+    for v in seq:
+        if v is not None and not (isinstance(v, float) and v != v):
+            return v
+    return None
+
+
 def _ragged_from_lists(key, seq):
-    lengths = np.fromiter((0 if v is None else len(v) for v in seq), np.int64, len(seq))
+    """Rows of lists as :class:`Ragged`; a missing row (None / NaN) is an empty list."""
+    try:
+        lengths = np.fromiter(map(len, seq), np.int64, len(seq))
+    except TypeError:
+        seq = [v if isinstance(v, _LIST_LIKE) else () for v in seq]
+        lengths = np.fromiter(map(len, seq), np.int64, len(seq))
     splits = np.zeros(len(seq) + 1, dtype=np.int64)
     np.cumsum(lengths, out=splits[1:])
-    flat = [x for v in seq if v is not None for x in v]
+    flat = list(itertools.chain.from_iterable(seq))
     values = np.asarray(flat) if flat else np.array([], dtype=object)
     if values.ndim != 1:
         raise ValueError(f"feature {key!r}: each row must be a flat list of scalars")
@@ -124,74 +238,90 @@ def is_text(arr):
     return arr.dtype.kind in "OUS"
 
 
-def dense_to_ragged(arr, drop_missing=True):
-    """A dense [n] or [n, k] array as :class:`Ragged`, dropping TF's missing markers.
+def as_2d(arr):
+    """``[n]`` or ``[n, ...]`` as ``[n, k]`` (zero rows included)."""
+    return arr.reshape(arr.shape[0], math.prod(arr.shape[1:]))
 
-    Missing markers are ``''`` for text and ``-1`` for integers, as TF's
-    ``_to_sparse_input_and_drop_ignore_values``.
-    """
-    arr = arr.reshape(arr.shape[0], -1)
+
+def as_ragged(feature):
+    """Any feature as :class:`Ragged`, every value kept (dense ones flagged ``dense``)."""
+    if isinstance(feature, Ragged):
+        return feature
+    arr = as_2d(feature)
     n, k = arr.shape
     splits = np.arange(0, n * k + 1, k, dtype=np.int64)
     cols = np.tile(np.arange(k, dtype=np.int64), n)
-    ragged = Ragged(arr.reshape(-1), splits, cols, k, dense=True)
-    if not drop_missing:
-        return ragged
-    return ragged.keep(missing_mask(ragged.values, invert=True))
+    return Ragged(arr.reshape(-1), splits, cols, k, dense=True)
 
 
-def missing_mask(values, invert=False):
-    """Where ``values`` holds TF's missing marker ('' for text, -1 for integers)."""
+def present_mask(values):
+    """Where ``values`` is not TF's missing marker ('' for text, -1 for integers), as in
+    TF's ``_to_sparse_input_and_drop_ignore_values``."""
+    if values.dtype.kind in "iu":
+        return values != -1
     if is_text(values):
-        mask = values == ""
-        mask = np.asarray(mask, dtype=bool)
-    elif values.dtype.kind in "iu":
-        mask = values == -1
-    else:
-        mask = np.zeros(values.shape, dtype=bool)
-    return ~mask if invert else mask
-
-
-def as_ragged(feature, drop_missing=True):
-    """Any feature as :class:`Ragged`.
-
-    Only dense input loses its missing markers: lists are a SparseTensor to TF, whose
-    values are all present (``''`` in a list is a real value).
-    """
-    if isinstance(feature, Ragged):
-        return feature
-    return dense_to_ragged(feature, drop_missing)
+        return np.asarray(values != "", dtype=bool)
+    return np.ones(values.shape, dtype=bool)
 
 
 def fingerprint64(values):
-    """Farmhash Fingerprint64 of each value, uint64; integers hash as their decimal text.
-
-    Text is factorised first, so each distinct string is encoded and hashed once.
-    """
+    """Farmhash Fingerprint64 of each value, uint64; integers hash as their decimal text."""
     values = np.asarray(values)
     if values.dtype.kind in "iu":
         buf, offsets = int_decimal_rows(values.astype(np.int64, copy=False).reshape(-1))
         return fingerprint64_buffer(buf, offsets).reshape(values.shape)
     if values.dtype.kind == "b":
         raise TypeError("boolean features cannot be hashed; cast them to int or str")
-    flat = values.reshape(-1)
-    if flat.size == 0:
-        return np.zeros(values.shape, dtype=np.uint64)
-    codes, uniques = pd.factorize(flat, use_na_sentinel=False)
-    return _fingerprint_unique(np.asarray(uniques))[codes].reshape(values.shape)
+    return _text_fingerprints(values.reshape(-1))[0].reshape(values.shape)
 
 
-def _fingerprint_unique(uniques):
-    if uniques.dtype.kind == "S":
-        width = uniques.dtype.itemsize
-        raw = np.frombuffer(uniques.tobytes(), dtype=np.uint8)
-        lengths = np.char.str_len(uniques).astype(np.int64)
-        starts = np.arange(uniques.size, dtype=np.int64) * width
-        return _hash_spans(raw, starts, lengths)
-    text = uniques.astype(str)
+def _text_fingerprints(values):
+    """(Fingerprint64 of each text value's UTF-8 bytes, length of each value, codes,
+    uniques); codes and uniques are None unless the values were factorised.
+
+    Missing values of pandas (None / NaN) count as the empty string. Columns with few
+    distinct values (judged on a sample) are factorised first and each distinct string is
+    hashed once; high-cardinality columns are hashed value by value, which is cheaper.
+    """
+    if values.size == 0:
+        return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64), None, None
+    if values.dtype == object and values.size > 4 * _SAMPLE:
+        sample = values[:: values.size // _SAMPLE]
+        if len(pd.unique(sample)) < 0.2 * sample.size:
+            codes, uniques = pd.factorize(values, use_na_sentinel=False)
+            uniques = np.asarray(uniques, dtype=object)
+            hashes, lengths = _hash_text(uniques)
+            return hashes[codes], lengths[codes], codes, uniques
+    return (*_hash_text(values), None, None)
+
+
+_SAMPLE = 1000
+
+
+def _hash_text(values):
+    if values.dtype.kind == "S":
+        width = values.dtype.itemsize
+        raw = np.frombuffer(values.tobytes(), dtype=np.uint8)
+        lengths = np.char.str_len(values).astype(np.int64)
+        starts = np.arange(values.size, dtype=np.int64) * width
+        return _hash_spans(raw, starts, lengths), lengths
+    lengths = None
+    if values.dtype == object:
+        # numpy's fixed-width text drops trailing NULs, so the lengths come from the objects.
+        try:
+            lengths = np.fromiter(map(len, values), np.int64, values.size)
+        except TypeError:
+            values = np.where(pd.isna(values), "", values)
+    if lengths is not None:
+        # With the width known numpy converts in one pass over the objects, not two.
+        text = values.astype(f"U{max(int(lengths.max()), 1)}")
+    else:
+        text = values.astype(str)
+        lengths = np.char.str_len(text).astype(np.int64)
     codes = text.view(np.uint32).reshape(text.size, -1)
-    buf, offsets = utf8_encode_rows(np.ascontiguousarray(codes))
-    return fingerprint64_buffer(buf, offsets)
+    if codes.shape[1] < lengths.max(initial=0):
+        codes = np.pad(codes, ((0, 0), (0, int(lengths.max()) - codes.shape[1])))
+    return fingerprint64_codepoints(np.ascontiguousarray(codes), lengths), lengths
 
 
 def _hash_spans(raw, starts, lengths):

@@ -45,46 +45,51 @@ def cross_hashed(values, splits, hash_key, num_buckets):
 
 
 @nb.njit(cache=True)
-def _clip_row(row, max_norm):
-    # tf.clip_by_norm: t * clip / max(||t||, clip), all in float32.
-    d = row.shape[0]
+def multi_hot(out, rows, ids, weights, has_weights):
+    """Add to ``out`` [n_rows, depth] (float32, zeros on entry) 1 (or the weight) at each
+    (row, id), summed in input order as TF's one_hot + reduce_sum / scatter_nd; ids
+    outside [0, depth) are ignored like TF's one_hot."""
+    depth = out.shape[1]
+    for k in range(ids.shape[0]):
+        j = ids[k]
+        if 0 <= j < depth:
+            out[rows[k], j] += weights[k] if has_weights else np.float32(1.0)
+
+
+@nb.njit(inline="always", cache=True)
+def _clipped(row, max_norm, buf):
+    """tf.clip_by_norm of one row into ``buf``: t * clip / max(||t||, clip), in float32."""
     l2sum = np.float32(0.0)
-    for j in range(d):
+    for j in range(row.shape[0]):
         l2sum += row[j] * row[j]
-    if l2sum > 0:
-        norm = np.float32(np.sqrt(l2sum))
-    else:
-        norm = l2sum
+    norm = np.float32(np.sqrt(l2sum)) if l2sum > 0 else l2sum
     denom = norm if norm > max_norm else max_norm
-    out = np.empty(d, dtype=np.float32)
-    for j in range(d):
-        out[j] = (row[j] * max_norm) / denom
-    return out
+    for j in range(row.shape[0]):
+        buf[j] = (row[j] * max_norm) / denom
+    return buf
 
 
 @nb.njit(cache=True)
-def embed_combine(table, ids, row_splits, weights, has_weights, combiner, max_norm):
-    """Combine the embedding rows of each example's ids (safe_embedding_lookup_sparse).
+def embed_combine(out, table, ids, row_splits, weights, has_weights, combiner, max_norm):
+    """Fill ``out`` [n, d] with the combined embedding rows of each example's ids
+    (safe_embedding_lookup_sparse), in TF's float32 operation order.
 
     ``ids`` must already be pruned of invalid ids (and of weights <= 0). Empty rows give
     zeros. ``max_norm`` <= 0 means no clipping.
     """
     n = row_splits.shape[0] - 1
     d = table.shape[1]
-    out = np.zeros((n, d), dtype=np.float32)
     clip = np.float32(max_norm)
+    acc = np.empty(d, dtype=np.float32)
+    buf = np.empty(d, dtype=np.float32)
     for i in range(n):
         start, stop = row_splits[i], row_splits[i + 1]
-        if stop == start:
-            continue
-        acc = np.zeros(d, dtype=np.float32)
+        acc[:] = 0
         wsum = np.float32(0.0)
         for k in range(start, stop):
-            row = table[ids[k]]
-            if max_norm > 0:
-                row = _clip_row(row, clip)
-            w = weights[k] if has_weights else np.float32(1.0)
+            row = _clipped(table[ids[k]], clip, buf) if max_norm > 0 else table[ids[k]]
             if has_weights:
+                w = weights[k]
                 for j in range(d):
                     acc[j] += row[j] * w
                 wsum += w * w if combiner == 2 else w
@@ -92,16 +97,19 @@ def embed_combine(table, ids, row_splits, weights, has_weights, combiner, max_no
                 for j in range(d):
                     acc[j] += row[j]
         if not has_weights:
-            count = np.float32(stop - start)
-            wsum = count
-        if combiner == 1:
+            wsum = np.float32(stop - start)
+        if combiner == 0 or stop == start:
+            for j in range(d):
+                out[i, j] = acc[j]
+        elif combiner == 1:
             for j in range(d):
                 out[i, j] = acc[j] / wsum if wsum != 0 else np.float32(0.0)
-        elif combiner == 2:
+        elif not has_weights:
+            # TF's SparseSegmentSqrtN scales by a float32 reciprocal square root.
+            scale = np.float32(1.0) / np.float32(np.sqrt(wsum))
+            for j in range(d):
+                out[i, j] = acc[j] * scale
+        else:
             root = np.float32(np.sqrt(wsum))
             for j in range(d):
                 out[i, j] = acc[j] / root if root != 0 else np.float32(0.0)
-        else:
-            for j in range(d):
-                out[i, j] = acc[j]
-    return out

@@ -6,7 +6,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ._columns import DenseColumn, FeatureColumn, make_table
+from ._columns import DenseColumn, FeatureColumn, _n_rows, make_table
 from ._inputs import to_feature_dict
 from ._sequence import SequenceNumericColumn, sequence_dense
 
@@ -88,7 +88,22 @@ class _ColumnsLayer(BaseEstimator):
 
     def _transform_setup(self, X):
         check_is_fitted(self, "embedding_weights_")
-        return self._sorted_columns(), to_feature_dict(X)
+        columns = self._sorted_columns()
+        self._check_tables(columns)
+        return columns, to_feature_dict(X)
+
+    def _check_tables(self, columns):
+        """Tables assigned by the user must keep their shape; they are used as float32."""
+        for col in columns:
+            for name, shape, _ in col._tables():
+                table = self.embedding_weights_.get(name)
+                if table is None or np.shape(table) != shape:
+                    raise ValueError(
+                        f"embedding_weights_[{name!r}] must have shape {shape}, got "
+                        f"{None if table is None else np.shape(table)}"
+                    )
+                if not (isinstance(table, np.ndarray) and table.dtype == np.float32):
+                    self.embedding_weights_[name] = np.ascontiguousarray(table, np.float32)
 
     def save_weights(self, path):
         """Write the embedding tables to an ``.npz`` file (no pickle)."""
@@ -96,14 +111,38 @@ class _ColumnsLayer(BaseEstimator):
         np.savez(path, **self.embedding_weights_)
 
     def load_weights(self, path):
-        """Read embedding tables written by :meth:`save_weights`; shapes must match."""
-        check_is_fitted(self, "embedding_weights_")
+        """Read embedding tables written by :meth:`save_weights` (shapes must match the
+        columns). An unfitted layer becomes fitted: with :meth:`get_config` /
+        :meth:`from_config` this restores a saved layer without data."""
+        shapes = {}
+        for col in self._sorted_columns():
+            for name, shape, _ in col._tables():
+                shapes[name] = shape
+        tables = {}
         with np.load(path, allow_pickle=False) as data:
-            for name, table in self.embedding_weights_.items():
-                if name not in data or data[name].shape != table.shape:
-                    raise ValueError(f"{path}: no table {name!r} of shape {table.shape}")
-                self.embedding_weights_[name] = data[name].astype(np.float32)
+            for name, shape in shapes.items():
+                if name not in data or data[name].shape != shape:
+                    raise ValueError(f"{path}: no table {name!r} of shape {shape}")
+                tables[name] = data[name].astype(np.float32)
+        if not hasattr(self, "feature_names_in_"):
+            keys = dict.fromkeys(k for c in self._sorted_columns() for k in c.input_keys())
+            self.feature_names_in_ = np.array(list(keys), dtype=object)
+            self.n_features_in_ = len(keys)
+        self.embedding_weights_ = tables
         return self
+
+    def get_config(self):
+        """The layer's parameters as JSON-compatible data (columns included)."""
+        from ._config import to_config
+
+        return {k: to_config(v) for k, v in super().get_params(deep=False).items()}
+
+    @classmethod
+    def from_config(cls, config):
+        """A new (unfitted) layer from :meth:`get_config` output."""
+        from ._config import from_config
+
+        return cls(**{k: from_config(v) for k, v in config.items()})
 
 
 def _check_leaves(col, key, value):
@@ -158,6 +197,12 @@ class DenseFeatures(TransformerMixin, _ColumnsLayer):
            [0., 1., 0., 0., 0.]], dtype=float32)
     """
 
+    _parameter_constraints = {
+        "columns": [list, tuple],
+        "sparse_output": ["boolean"],
+        "random_state": ["random_state"],
+    }
+
     def __init__(self, columns, sparse_output=False, random_state=None):
         self.columns = columns
         self.sparse_output = sparse_output
@@ -165,13 +210,11 @@ class DenseFeatures(TransformerMixin, _ColumnsLayer):
 
     def fit(self, X, y=None):
         """Check the features' keys and dtypes and initialise the embedding tables."""
+        self._validate_params()
         columns = self._fit_columns(X)
         for col in columns:
             if isinstance(col, SequenceNumericColumn) or _is_sequence(col):
                 raise ValueError(f"{col.name!r} is a sequence column: use SequenceFeatures")
-        self.feature_names_out_ = np.array(
-            [f for col in columns for f in col.feature_names()], dtype=object
-        )
         return self
 
     def transform(self, X):
@@ -181,19 +224,27 @@ class DenseFeatures(TransformerMixin, _ColumnsLayer):
         if self.sparse_output:
             parts = [col._sparse(feats, tables) for col in columns]
             return sp.hstack(parts, format="csr", dtype=np.float32)
-        parts = [col._dense(feats, tables) for col in columns]
-        return np.concatenate(parts, axis=1).astype(np.float32, copy=False)
+        widths = [col.width() for col in columns]
+        out = np.zeros((_n_rows(feats), sum(widths)), dtype=np.float32)
+        start = 0
+        for col, width in zip(columns, widths, strict=True):
+            col._dense_into(feats, tables, out[:, start : start + width])
+            start += width
+        return out
 
     def get_feature_names_out(self, input_features=None):
         """Output names: ``<column name>_<j>`` (numeric columns of width 1: the key)."""
-        check_is_fitted(self, "feature_names_out_")
-        return self.feature_names_out_.copy()
+        check_is_fitted(self, "embedding_weights_")
+        return np.array(
+            [f for col in self._sorted_columns() for f in col.feature_names()], dtype=object
+        )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.two_d_array = False
         tags.input_tags.dict = True
         tags.input_tags.string = True
+        tags.input_tags.allow_nan = True
         tags.requires_fit = True
         return tags
 
@@ -225,12 +276,15 @@ class SequenceFeatures(_ColumnsLayer):
            [3., 0.]], dtype=float32), array([2, 1]))
     """
 
+    _parameter_constraints = {"columns": [list, tuple], "random_state": ["random_state"]}
+
     def __init__(self, columns, random_state=None):
         self.columns = columns
         self.random_state = random_state
 
     def fit(self, X, y=None):
         """Check the features and initialise the embedding tables."""
+        self._validate_params()
         self._fit_columns(X)
         return self
 

@@ -11,9 +11,8 @@ from ._columns import (
     EmbeddingColumn,
     IndicatorColumn,
     _check_shape,
-    _get,
 )
-from ._inputs import as_ragged
+from ._inputs import feature_ragged
 from ._kernels import COMBINERS, embed_combine
 
 
@@ -35,7 +34,7 @@ class SequenceNumericColumn(DenseColumn):
         return math.prod(_check_shape(self.shape))
 
     def _sequence(self, feats, tables):
-        rag = as_ragged(_get(feats, self.key), drop_missing=False)
+        rag = feature_ragged(feats, self.key, drop_missing=False)
         if rag.values.size and rag.values.dtype.kind not in "biuf":
             raise ValueError(f"sequence_numeric_column {self.key!r} needs numeric values")
         k = self.width()
@@ -72,7 +71,7 @@ class SequenceCategoricalColumn(CategoricalColumn):
         return self.categorical_column._n_buckets()
 
     def _ids(self, feats):
-        return self.categorical_column._ids(feats)
+        return self.categorical_column.cached_ids(feats)
 
 
 def sequence_dense(column, feats, tables):
@@ -85,7 +84,7 @@ def sequence_dense(column, feats, tables):
             f"SequenceFeatures needs sequence columns, got {type(column).__name__} "
             f"{column.name!r}; use DenseFeatures for non-sequence columns"
         )
-    rag = cat._ids(feats)
+    rag = cat.cached_ids(feats)
     n, steps = rag.n_rows, rag.width
     if isinstance(column, IndicatorColumn):
         depth = column.width()
@@ -101,7 +100,9 @@ def sequence_dense(column, feats, tables):
         splits = np.zeros(n * steps + 1, dtype=np.int64)
         np.cumsum(np.bincount(cells, minlength=n * steps), out=splits[1:])
         max_norm = 0.0 if column.max_norm is None else float(column.max_norm)
-        out = embed_combine(
+        out = np.empty((n * steps, column.width()), dtype=np.float32)
+        embed_combine(
+            out,
             table,
             rag.values[ok][order],
             splits,

@@ -38,12 +38,37 @@ def _check_compression(compression):
     return compression or None
 
 
+class _ZlibReader(io.RawIOBase):
+    """Streaming reader of a zlib-compressed file (TF's ZLIB option)."""
+
+    def __init__(self, path, chunk=1 << 20):
+        self._raw = open(path, "rb")
+        self._inflate = zlib.decompressobj()
+        self._buffer = b""
+        self._chunk = chunk
+
+    def read(self, size=-1):
+        while size < 0 or len(self._buffer) < size:
+            data = self._raw.read(self._chunk)
+            if not data:
+                self._buffer += self._inflate.flush()
+                break
+            self._buffer += self._inflate.decompress(data)
+        if size < 0:
+            size = len(self._buffer)
+        out, self._buffer = self._buffer[:size], self._buffer[size:]
+        return out
+
+    def close(self):
+        self._raw.close()
+        super().close()
+
+
 def _open_read(path, compression):
     if compression == "GZIP":
         return gzip.open(path, "rb")
     if compression == "ZLIB":
-        with open(path, "rb") as fh:
-            return io.BytesIO(zlib.decompress(fh.read()))
+        return _ZlibReader(path)
     return open(path, "rb")
 
 
@@ -135,11 +160,13 @@ def write_tfrecord(path, records, compression=None):
                 count += 1
             fh.write(comp.flush())
         return count
-    opener = gzip.open if compression == "GZIP" else open
-    with opener(path, "wb") as fh:
-        for rec in records:
-            fh.write(_frame(bytes(rec)))
-            count += 1
+    with open(path, "wb") as raw:
+        # mtime=0 keeps GZIP output byte-for-byte reproducible.
+        fh = gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) if compression == "GZIP" else raw
+        with fh:
+            for rec in records:
+                fh.write(_frame(bytes(rec)))
+                count += 1
     return count
 
 

@@ -22,11 +22,16 @@ from skextras.nn._base import (
     TorchRegressorMixin,
     TorchTransformerMixin,
 )
+from skextras.nn.diffusion import DiffusionModel, RectifiedFlow
 from skextras.nn.flows import GlowFlow, NICEFlow, RealNVPFlow
 from skextras.nn.mlp import MLPClassifier, MLPRegressor
+from skextras.nn.vae import VAE, GumbelSoftmaxVAE
 
 __all__ = [
+    "DiffusionModel",
+    "RectifiedFlow",
     "GlowFlow",
+    "GumbelSoftmaxVAE",
     "NICEFlow",
     "RealNVPFlow",
     "MLPClassifier",
@@ -38,4 +43,5 @@ __all__ = [
     "TorchRegressor",
     "TorchRegressorMixin",
     "TorchTransformerMixin",
+    "VAE",
 ]

@@ -198,10 +198,10 @@ class TorchEstimator(BaseEstimator):
             self._extra_names = tuple(dict.fromkeys((*self._extra_names, name)))
         return super().set_params(**params)
 
-    def _module_params(self, prefixed=False):
-        cut = 0 if prefixed else len(_MODULE_PREFIX)
+    def _module_params(self):
+        """The ``module__*`` parameters without their prefix: the network's arguments."""
         names = [k for k in self._extra_names if k.startswith(_MODULE_PREFIX)]
-        return {k[cut:]: getattr(self, k) for k in names}
+        return {k[len(_MODULE_PREFIX) :]: getattr(self, k) for k in names}
 
     def _validate_params(self):
         super()._validate_params()
@@ -266,6 +266,12 @@ class TorchEstimator(BaseEstimator):
             self._data_init(self.module_, data)
         self.optimizer_ = self._make_optimizer()
         self._n_steps = 0
+        self._schedule_epochs = self.max_epochs
+
+    def _restart_schedule(self, n_epochs):
+        """Start a new warm-up / cosine cycle of ``n_epochs`` (a new training phase)."""
+        self._n_steps = 0
+        self._schedule_epochs = n_epochs
 
     def _make_optimizer(self):
         params = self.module_.parameters()
@@ -282,7 +288,7 @@ class TorchEstimator(BaseEstimator):
             return (step + 1) / warmup
         if self.lr_schedule == "constant":
             return 1.0
-        horizon = max(self.max_epochs * steps_per_epoch - warmup, 1)
+        horizon = max(self._schedule_epochs * steps_per_epoch - warmup, 1)
         progress = min((step - warmup) / horizon, 1.0)
         return 0.5 * (1.0 + math.cos(math.pi * progress))
 
@@ -389,13 +395,13 @@ class TorchEstimator(BaseEstimator):
         return total / n
 
     # ------------------------------------------------------------------ inference
-    def _apply(self, fn, X, dtype=torch.float32):
+    def _apply(self, fn, X):
         """Run ``fn`` on chunks of ``X`` (eval mode, no grad) and stack the numpy results."""
         self.module_.eval()
         outputs = []
         with torch.no_grad():
             for start in range(0, len(X), _PREDICT_CHUNK):
-                chunk = _to_tensor(X[start : start + _PREDICT_CHUNK], self.device_, dtype)
+                chunk = _to_tensor(X[start : start + _PREDICT_CHUNK], self.device_)
                 # Pad to a multiple of the BLAS row tile so that a sample's result never
                 # depends on how many others share its batch.
                 n_rows = len(chunk)
@@ -475,6 +481,7 @@ class TorchEstimator(BaseEstimator):
         self.best_loss_ = np.inf
         self._no_improvement = 0
         self._n_steps = 0
+        self._schedule_epochs = self.max_epochs
         self.module_ = self._build_module().to(self.device_)
         self.optimizer_ = self._make_optimizer()
 
@@ -559,6 +566,7 @@ class TorchClassifierMixin(ClassifierMixin):
 
     def fit(self, X, y):
         """Fit the network to ``X`` (n_samples, n_features) and labels ``y``; return self."""
+        self._partial_classes = None  # a new fit takes its classes from y
         return self._fit(X, y)
 
     def partial_fit(self, X, y, classes=None):
@@ -683,7 +691,8 @@ class TorchDensityMixin(DensityMixin):
         return self._partial_fit(X)
 
     def _make_fit_data(self, X, y, reset):
-        return (validate_data(self, X, reset=reset, dtype=np.float32),)
+        # Two samples at least: the models standardise the data and need a spread.
+        return (validate_data(self, X, reset=reset, dtype=np.float32, ensure_min_samples=2),)
 
     def score(self, X, y=None):
         """Mean log-likelihood of ``X`` (nats per sample)."""
@@ -739,24 +748,7 @@ class TorchClassifier(TorchClassifierMixin, TorchEstimator):
         **module_params,
     ):
         self.module = module
-        super().__init__(
-            lr=lr,
-            weight_decay=weight_decay,
-            optimizer=optimizer,
-            lr_schedule=lr_schedule,
-            warmup_epochs=warmup_epochs,
-            batch_size=batch_size,
-            max_epochs=max_epochs,
-            validation_fraction=validation_fraction,
-            n_iter_no_change=n_iter_no_change,
-            tol=tol,
-            clip_grad_norm=clip_grad_norm,
-            random_state=random_state,
-            verbose=verbose,
-            device=device,
-            distributed=distributed,
-            **module_params,
-        )
+        TorchEstimator.__init__(self, **base_params(locals()))
 
     def _build_module(self):
         shapes = {"n_features": self.n_features_in_, "n_outputs": len(self.classes_)}

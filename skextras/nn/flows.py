@@ -386,7 +386,8 @@ class _FlowEstimator(TorchDensityMixin, TorchTransformerMixin, TorchEstimator):
     def _check_n_features(self, n_features):
         if n_features < 2:
             raise ValueError(
-                f"{type(self).__name__} needs at least 2 features to couple, got {n_features}"
+                f"{type(self).__name__} needs at least 2 features to couple; got "
+                f"n_features={n_features}"
             )
 
     def _data_init(self, module, data):
@@ -401,7 +402,7 @@ class _FlowEstimator(TorchDensityMixin, TorchTransformerMixin, TorchEstimator):
 
     def transform(self, X):
         """Latent code ``z = f(x)`` (standard normal under the model), same width as ``X``."""
-        return self._apply(lambda x: self.module_.encode(x)[0], self._validated(X))
+        return self._apply(lambda x: self.module_.encode(x)[0], self._validated(X)).astype(float)
 
     def inverse_transform(self, Z):
         """Data ``x = f^{-1}(z)`` of latent codes ``Z`` of shape (n_samples, n_features_in_)."""
@@ -409,7 +410,7 @@ class _FlowEstimator(TorchDensityMixin, TorchTransformerMixin, TorchEstimator):
         Z = check_array(Z, dtype=np.float32)
         if Z.shape[1] != self._n_features_out:
             raise ValueError(f"Z has {Z.shape[1]} columns, expected {self._n_features_out}")
-        return self._apply(self.module_.decode, Z)
+        return self._apply(self.module_.decode, Z).astype(float)
 
     def sample(self, n_samples=1, random_state=None):
         """Draw ``n_samples`` from the model: decode standard normal latents.
@@ -421,7 +422,7 @@ class _FlowEstimator(TorchDensityMixin, TorchTransformerMixin, TorchEstimator):
         check_is_fitted(self)
         with seeded_torch(random_state, self.device_):
             z = torch.randn(n_samples, self._n_features_out).numpy()
-        return self._apply(self.module_.decode, z)
+        return self._apply(self.module_.decode, z).astype(float)
 
     def _fitted_state(self):
         return {"_n_features_out": self._n_features_out}

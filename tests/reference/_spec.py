@@ -208,6 +208,21 @@ def _dense_cases():
             {**STR2D, "w2": feat("float32", W2)},
         ),
     ]
+    shifted = {
+        "i2": feat("int64", [[1, 2], [3, -1], [4, 0]]),
+        "w2": feat("float32", [[0.0, 2.0], [1.0, 5.0], [0.5, 0.25]]),
+    }
+    weighted_id = col(
+        "weighted_categorical_column", col("categorical_column_with_identity", "i2", 5), "w2"
+    )
+    cases += [
+        ("weighted_zero_weight_shifts_indicator", [col("indicator_column", weighted_id)], shifted),
+        (
+            "weighted_zero_weight_shifts_embedding",
+            [col("embedding_column", weighted_id, 2, combiner="sum", initializer=table(5, 2))],
+            shifted,
+        ),
+    ]
     for comb in ("sum", "mean", "sqrtn"):
         cases += [
             (
@@ -235,6 +250,25 @@ def _dense_cases():
                 {**STR2D, "w2": feat("float32", W2)},
             ),
         ]
+    bucket_g2 = col("bucketized_column", col("numeric_column", "g2"), [-1.0, 0.0, 3.0])
+    g2 = {"g2": feat("float32", [-1.0, 2.0, 0.0, NAN, 5.0, -3.0])}
+    cases += [
+        (
+            "bucketized_categorical_embedding",
+            [col("embedding_column", bucket_g2, 2, combiner="sum", initializer=table(4, 2))],
+            g2,
+        ),
+        (
+            "cross_nested_indicator",
+            [
+                col(
+                    "indicator_column",
+                    col("crossed_column", [col("crossed_column", ["s2", "i2"], 5), bucket_g2], 23),
+                )
+            ],
+            {**STR2D, **g2, "i2": feat("int64", INTS2D)},
+        ),
+    ]
     cases += [
         (
             "shared_embeddings_mean",
@@ -318,6 +352,11 @@ def _sequence_cases():
             "sequence_numeric",
             [col("sequence_numeric_column", "v", default_value=-1.0)],
             {"v": feat("float32", [[1.5, 2.0], [], [NAN], [3.0, -INF]], ragged=True)},
+        ),
+        (
+            "sequence_numeric_shape2",
+            [col("sequence_numeric_column", "v2", shape=[2])],
+            {"v2": feat("float32", [[1.0, 2.0, 3.0, 4.0], [], [5.0, -6.5]], ragged=True)},
         ),
         ("sequence_identity_indicator", [col("indicator_column", seq_id)], feats),
         (
