@@ -107,6 +107,50 @@ def _partition_level(X, rows, starts, stops, features, bins, missing_left, missi
 
 
 @njit
+def _find_best_splits(
+    hists,
+    slots,
+    features,
+    offsets,
+    rand_u,
+    n_bins_non_missing,
+    missing_bin,
+    stats,
+    params,
+    monotone,
+    lower,
+    upper,
+):
+    """``find_best_split`` of node i = 0, 1, ... (histogram ``hists[slots[i]]``, candidates
+    ``features[offsets[i]:offsets[i + 1]]``, node sums ``stats[i]``); returns the per-node
+    gains, features, bins, missing_left flags and left sums (n_nodes, K + 2)."""
+    n_nodes = slots.size
+    gains = np.empty(n_nodes)
+    best_features = np.empty(n_nodes, dtype=np.int64)
+    bins = np.empty(n_nodes, dtype=np.int64)
+    missing_left = np.empty(n_nodes, dtype=np.bool_)
+    lefts = np.empty_like(stats)
+    for i in range(n_nodes):
+        a, b = offsets[i], offsets[i + 1]
+        u = rand_u[a:b] if rand_u.size > 0 else rand_u
+        gain, feature, bin_, ml, left = find_best_split(
+            hists[slots[i]],
+            features[a:b],
+            n_bins_non_missing,
+            missing_bin,
+            stats[i],
+            params,
+            monotone,
+            lower[i],
+            upper[i],
+            u,
+        )
+        gains[i], best_features[i], bins[i], missing_left[i] = gain, feature, bin_, ml
+        lefts[i] = left
+    return gains, best_features, bins, missing_left, lefts
+
+
+@njit
 def _node_values(stats, lower, upper, params, entropy):
     """Values (n_nodes, K) of nodes from their ``stats`` rows (G_0..G_{K-1}, H, count):
     class frequencies for the entropy criterion, XGBoost's leaf weights otherwise."""
@@ -315,26 +359,38 @@ class TreeGrower:
             and stats[-2] >= self.min_split_hessian
         )
 
-    def _find_split(self, node):
-        features = self._candidate_features(node)
-        if self.params.splitter == "random":
-            rand_u = self.rng.random_sample(features.size)
-        else:
-            rand_u = np.empty(0)
-        gain, feature, bin_, missing_left, left_stats = find_best_split(
-            self.hist_store[node.hist],
-            features,
+    def _find_splits(self, nodes):
+        """Best splits of ``nodes`` (histograms built) in one numba call; each node's candidate
+        features (and random thresholds) are drawn in turn, in the order of ``nodes``."""
+        if not nodes:
+            return
+        random = self.params.splitter == "random"
+        features, rand_u = [], []
+        for node in nodes:
+            features.append(self._candidate_features(node))
+            if random:
+                rand_u.append(self.rng.random_sample(features[-1].size))
+        offsets = np.zeros(len(nodes) + 1, dtype=np.int64)
+        np.cumsum([f.size for f in features], out=offsets[1:])
+        gains, best_features, bins, missing_left, lefts = _find_best_splits(
+            self.hist_store,
+            np.array([node.hist for node in nodes], dtype=np.int64),
+            np.concatenate(features).astype(np.int32),
+            offsets,
+            np.concatenate(rand_u) if random else np.empty(0),
             self.n_bins_non_missing,
             self.missing_bin,
-            node.stats,
+            np.array([node.stats for node in nodes]),
             self.split_params,
             self.monotone,
-            node.lower,
-            node.upper,
-            rand_u,
+            np.array([node.lower for node in nodes]),
+            np.array([node.upper for node in nodes]),
         )
-        if gain > self.min_gain and math.isfinite(gain):
-            node.split = (gain, int(feature), int(bin_), bool(missing_left), left_stats)
+        for i, node in enumerate(nodes):
+            gain = float(gains[i])
+            if gain > self.min_gain and math.isfinite(gain):
+                split = (gain, int(best_features[i]), int(bins[i]), bool(missing_left[i]))
+                node.split = (*split, lefts[i])
 
     def _release_hist(self, node):
         if node.hist is not None:
@@ -429,10 +485,15 @@ class TreeGrower:
                 self.n_bins_non_missing,
                 store[large.hist],
             )
+        self._find_splits(
+            [
+                child
+                for _, left, right in splits
+                for child in (left, right)
+                if child.hist is not None and self._can_split(child)
+            ]
+        )
         for _, left, right in splits:
-            for child in (left, right):
-                if child.hist is not None and self._can_split(child):
-                    self._find_split(child)
             for child in (left, right):
                 if child.split is None:
                     self._release_hist(child)
@@ -447,7 +508,7 @@ class TreeGrower:
         root = self._make_node(0, self.rows.size, 0, stats, -np.inf, np.inf, frozenset())
         if self._can_split(root):
             self._build_hists([root])
-            self._find_split(root)
+            self._find_splits([root])
         lossguide = p.grow_policy == "lossguide"
         open_nodes = []
         counter = 0
