@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._numba import njit, threads
-from .histogram import build_histograms, node_sums, subtract_histogram
+from .histogram import build_histograms, node_sums, subtract_histograms
 from .split import (
     ALPHA,
     CONSTRAINED,
@@ -426,15 +426,15 @@ class TreeGrower:
             self.buffer,
         )
         return [
-            (node, *self._make_children(node, int(k)))
-            for node, k in zip(nodes, n_left, strict=True)
+            (node, *self._make_children(node, k))
+            for node, k in zip(nodes, n_left.tolist(), strict=True)
         ]
 
     def _make_children(self, node, n_left):
         _, feature, _, _, left_stats = node.split
         right_stats = node.stats - left_stats
         lower_l, upper_l, lower_r, upper_r = node.lower, node.upper, node.lower, node.upper
-        c = self.monotone[feature]
+        c = self.monotone[feature] if self.constrained else 0
         if c != 0:
             w_l = self._weights(left_stats, node.lower, node.upper)[0]
             w_r = self._weights(right_stats, node.lower, node.upper)[0]
@@ -475,16 +475,15 @@ class TreeGrower:
                     continue
             self._release_hist(parent)
         self._build_hists(built)
-        store = self.hist_store
-        for parent, small, large in subtracted:
+        subtract_histograms(
+            self.hist_store,
+            np.array([parent.hist for parent, _, _ in subtracted], dtype=np.int64),
+            np.array([small.hist for _, small, _ in subtracted], dtype=np.int64),
+            self.base_features,
+            self.n_bins_non_missing,
+        )
+        for parent, _, large in subtracted:
             large.hist, parent.hist = parent.hist, None
-            subtract_histogram(
-                store[large.hist],
-                store[small.hist],
-                self.base_features,
-                self.n_bins_non_missing,
-                store[large.hist],
-            )
         self._find_splits(
             [
                 child

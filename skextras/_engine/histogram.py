@@ -109,17 +109,21 @@ def build_histograms(
 
 
 @njit
-def subtract_histogram(parent, child, features, n_bins_non_missing, out):
-    """``out[f] = parent[f] - child[f]`` for ``f in features`` (the sibling's histogram), on
-    the bins that are read: the first ``n_bins_non_missing[f]`` and the missing one (last)."""
-    missing_bin, n_stats = parent.shape[1] - 1, parent.shape[2]
-    for fi in range(features.size):
-        f = features[fi]
-        for b in range(n_bins_non_missing[f]):
+def subtract_histograms(hists, parent_slots, child_slots, features, n_bins_non_missing):
+    """``hists[parent_slots[j]] -= hists[child_slots[j]]`` for every j: in place, the parent's
+    histogram becomes the sibling's. Only features in ``features`` and the bins that are
+    read (the first ``n_bins_non_missing[f]`` and the missing one, last) are updated."""
+    missing_bin, n_stats = hists.shape[2] - 1, hists.shape[3]
+    for j in range(parent_slots.size):
+        out = hists[parent_slots[j]]
+        child = hists[child_slots[j]]
+        for fi in range(features.size):
+            f = features[fi]
+            for b in range(n_bins_non_missing[f]):
+                for c in range(n_stats):
+                    out[f, b, c] = out[f, b, c] - child[f, b, c]
             for c in range(n_stats):
-                out[f, b, c] = parent[f, b, c] - child[f, b, c]
-        for c in range(n_stats):
-            out[f, missing_bin, c] = parent[f, missing_bin, c] - child[f, missing_bin, c]
+                out[f, missing_bin, c] = out[f, missing_bin, c] - child[f, missing_bin, c]
 
 
 @njit
