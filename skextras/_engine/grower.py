@@ -321,11 +321,14 @@ class TreeGrower:
 
     # -- histograms and splits --------------------------------------------------------------
     def _take_slots(self, n):
-        """``n`` free histogram slots, doubling the store when too few are left."""
+        """``n`` free histogram slots, growing the store fourfold when too few are left.
+
+        Pages of the store that are never written cost nothing, while growing copies the
+        store: a large factor makes fewer copies."""
         store = self.hist_store
         missing = n - len(self.free_slots)
         if missing > 0:
-            capacity = max(2 * store.shape[0], store.shape[0] + missing)
+            capacity = max(4 * store.shape[0], store.shape[0] + missing)
             self.hist_store = np.empty((capacity, *store.shape[1:]))
             self.hist_store[: store.shape[0]] = store
             self.free_slots.extend(range(capacity - 1, store.shape[0] - 1, -1))
