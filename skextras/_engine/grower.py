@@ -8,12 +8,13 @@ how ``max_leaves`` trees are grown in LightGBM and XGBoost's ``grow_policy="loss
 """
 
 import heapq
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ._numba import njit, threads
-from .histogram import build_histograms, node_sums, subtract_histogram
+from .histogram import build_histograms, node_sums, subtract_histograms
 from .split import (
     ALPHA,
     CONSTRAINED,
@@ -103,6 +104,66 @@ def _partition_level(X, rows, starts, stops, features, bins, missing_left, missi
             buffer,
         )
     return n_left
+
+
+@njit
+def _find_best_splits(
+    hists,
+    slots,
+    features,
+    offsets,
+    rand_u,
+    n_bins_non_missing,
+    missing_bin,
+    stats,
+    params,
+    monotone,
+    lower,
+    upper,
+):
+    """``find_best_split`` of node i = 0, 1, ... (histogram ``hists[slots[i]]``, candidates
+    ``features[offsets[i]:offsets[i + 1]]``, node sums ``stats[i]``); returns the per-node
+    gains, features, bins, missing_left flags and left sums (n_nodes, K + 2)."""
+    n_nodes = slots.size
+    gains = np.empty(n_nodes)
+    best_features = np.empty(n_nodes, dtype=np.int64)
+    bins = np.empty(n_nodes, dtype=np.int64)
+    missing_left = np.empty(n_nodes, dtype=np.bool_)
+    lefts = np.empty_like(stats)
+    for i in range(n_nodes):
+        a, b = offsets[i], offsets[i + 1]
+        u = rand_u[a:b] if rand_u.size > 0 else rand_u
+        gain, feature, bin_, ml, left = find_best_split(
+            hists[slots[i]],
+            features[a:b],
+            n_bins_non_missing,
+            missing_bin,
+            stats[i],
+            params,
+            monotone,
+            lower[i],
+            upper[i],
+            u,
+        )
+        gains[i], best_features[i], bins[i], missing_left[i] = gain, feature, bin_, ml
+        lefts[i] = left
+    return gains, best_features, bins, missing_left, lefts
+
+
+@njit
+def _node_values(stats, lower, upper, params, entropy):
+    """Values (n_nodes, K) of nodes from their ``stats`` rows (G_0..G_{K-1}, H, count):
+    class frequencies for the entropy criterion, XGBoost's leaf weights otherwise."""
+    n_outputs = stats.shape[1] - 2
+    value = np.zeros((stats.shape[0], n_outputs))
+    for i in range(stats.shape[0]):
+        h = stats[i, n_outputs]
+        for k in range(n_outputs):
+            if entropy:
+                value[i, k] = -stats[i, k] / h if h > 0 else 0.0
+            else:
+                value[i, k] = leaf_weight(stats[i, k], h, params, lower[i], upper[i])
+    return value
 
 
 @njit
@@ -212,16 +273,28 @@ class TreeGrower:
         self.split_params[MIN_SAMPLES_LEAF] = params.min_samples_leaf
         self.split_params[CRITERION] = CRITERIA[params.criterion]
         self.split_params[CONSTRAINED] = float(self.constrained)
+        self.max_depth = math.inf if params.max_depth is None else params.max_depth
+        self.min_split_rows = max(params.min_samples_split, 2 * params.min_samples_leaf)
+        self.min_split_hessian = 2 * params.min_child_weight
+        self.min_gain = max(params.gamma, _MIN_GAIN)
         self.level_features = {}
         self.nodes = []
-        self.hist_pool = []
+        # Histograms live in one growing store of slots, recycled as nodes close: fresh
+        # memory costs a page fault per 4 KiB, more than building a small node's histogram.
+        self.hist_store = np.empty((0, p, self.n_bins, self.n_outputs + 2))
+        self.free_slots = []
 
     # -- feature sampling ---------------------------------------------------------------
+    def _choose(self, features, k):
+        """``np.sort(rng.choice(features, k, replace=False))`` without ``choice``'s overhead:
+        legacy ``choice`` without replacement takes the first k of ``rng.permutation``, so
+        the draws and the random stream are the same."""
+        return np.sort(features[self.rng.permutation(features.size)[:k]])
+
     def _sample(self, features, fraction):
         if fraction >= 1.0 or features.size == 0:
             return features
-        k = max(1, int(fraction * features.size))
-        return np.sort(self.rng.choice(features, k, replace=False)).astype(np.int32)
+        return self._choose(features, max(1, int(fraction * features.size)))
 
     def _candidate_features(self, node):
         level = self.level_features.get(node.depth)
@@ -230,29 +303,42 @@ class TreeGrower:
             self.level_features[node.depth] = level
         features = self._sample(level, self.params.colsample_bynode)
         if self.interaction_sets is not None and node.path_features:
-            # XGBoost's rule: features already on the path, plus every feature of each
-            # constraint set that contains the whole path.
-            allowed = set(node.path_features)
-            for s in self.interaction_sets:
-                if node.path_features <= s:
-                    allowed |= s
-            features = np.array([f for f in features if f in allowed], dtype=np.int32)
+            features = self._allowed(features, node.path_features)
         max_features = self.params.max_features
         if max_features is not None and max_features < features.size:
-            features = np.sort(self.rng.choice(features, max_features, replace=False))
-        return features.astype(np.int32)
+            features = self._choose(features, max_features)
+        return features
+
+    def _allowed(self, features, path_features):
+        """Candidate ``features`` allowed under the interaction constraints below a path."""
+        # XGBoost's rule: features already on the path, plus every feature of each
+        # constraint set that contains the whole path.
+        allowed = set(path_features)
+        for s in self.interaction_sets:
+            if path_features <= s:
+                allowed |= s
+        return np.array([f for f in features if f in allowed], dtype=np.int32)
 
     # -- histograms and splits --------------------------------------------------------------
-    def _new_hist(self):
-        if self.hist_pool:
-            return self.hist_pool.pop()
-        return np.empty((self.X.shape[1], self.n_bins, self.n_outputs + 2))
+    def _take_slots(self, n):
+        """``n`` free histogram slots, growing the store fourfold when too few are left.
+
+        Pages of the store that are never written cost nothing, while growing copies the
+        store: a large factor makes fewer copies."""
+        store = self.hist_store
+        missing = n - len(self.free_slots)
+        if missing > 0:
+            capacity = max(4 * store.shape[0], store.shape[0] + missing)
+            self.hist_store = np.empty((capacity, *store.shape[1:]))
+            self.hist_store[: store.shape[0]] = store
+            self.free_slots.extend(range(capacity - 1, store.shape[0] - 1, -1))
+        return [self.free_slots.pop() for _ in range(n)]
 
     def _build_hists(self, nodes):
         """Histograms of ``nodes`` from their rows, in one batch."""
         if not nodes:
             return
-        hists = np.empty((len(nodes), self.X.shape[1], self.n_bins, self.n_outputs + 2))
+        slots = self._take_slots(len(nodes))
         build_histograms(
             self.X,
             self.rows,
@@ -261,45 +347,57 @@ class TreeGrower:
             self.gradients,
             self.hessians,
             self.base_features,
-            hists,
+            self.n_bins_non_missing,
+            self.hist_store,
+            np.array(slots, dtype=np.int64),
         )
-        for node, hist in zip(nodes, hists, strict=True):
-            node.hist = hist
+        for node, slot in zip(nodes, slots, strict=True):
+            node.hist = slot
 
     def _can_split(self, node):
-        p = self.params
-        n_rows = node.stats[-1]
+        stats = node.stats
         return (
-            (p.max_depth is None or node.depth < p.max_depth)
-            and n_rows >= max(p.min_samples_split, 2 * p.min_samples_leaf)
-            and node.stats[-2] >= 2 * p.min_child_weight
+            node.depth < self.max_depth
+            and stats[-1] >= self.min_split_rows
+            and stats[-2] >= self.min_split_hessian
         )
 
-    def _find_split(self, node):
-        features = self._candidate_features(node)
-        if self.params.splitter == "random":
-            rand_u = self.rng.random_sample(features.size)
-        else:
-            rand_u = np.empty(0)
-        gain, feature, bin_, missing_left, left_stats = find_best_split(
-            node.hist,
-            features,
+    def _find_splits(self, nodes):
+        """Best splits of ``nodes`` (histograms built) in one numba call; each node's candidate
+        features (and random thresholds) are drawn in turn, in the order of ``nodes``."""
+        if not nodes:
+            return
+        random = self.params.splitter == "random"
+        features, rand_u = [], []
+        for node in nodes:
+            features.append(self._candidate_features(node))
+            if random:
+                rand_u.append(self.rng.random_sample(features[-1].size))
+        offsets = np.zeros(len(nodes) + 1, dtype=np.int64)
+        np.cumsum([f.size for f in features], out=offsets[1:])
+        gains, best_features, bins, missing_left, lefts = _find_best_splits(
+            self.hist_store,
+            np.array([node.hist for node in nodes], dtype=np.int64),
+            np.concatenate(features).astype(np.int32),
+            offsets,
+            np.concatenate(rand_u) if random else np.empty(0),
             self.n_bins_non_missing,
             self.missing_bin,
-            node.stats,
+            np.array([node.stats for node in nodes]),
             self.split_params,
             self.monotone,
-            node.lower,
-            node.upper,
-            rand_u,
+            np.array([node.lower for node in nodes]),
+            np.array([node.upper for node in nodes]),
         )
-        if gain > max(self.params.gamma, _MIN_GAIN) and np.isfinite(gain):
-            node.split = (gain, int(feature), int(bin_), bool(missing_left), left_stats)
+        for i, node in enumerate(nodes):
+            gain = float(gains[i])
+            if gain > self.min_gain and math.isfinite(gain):
+                split = (gain, int(best_features[i]), int(bins[i]), bool(missing_left[i]))
+                node.split = (*split, lefts[i])
 
     def _release_hist(self, node):
-        # Only whole arrays go back to the pool; batch-built histograms are views of a block.
-        if node.hist is not None and node.hist.base is None:
-            self.hist_pool.append(node.hist)
+        if node.hist is not None:
+            self.free_slots.append(node.hist)
         node.hist = None
 
     # -- growth ---------------------------------------------------------------------------
@@ -331,15 +429,15 @@ class TreeGrower:
             self.buffer,
         )
         return [
-            (node, *self._make_children(node, int(k)))
-            for node, k in zip(nodes, n_left, strict=True)
+            (node, *self._make_children(node, k))
+            for node, k in zip(nodes, n_left.tolist(), strict=True)
         ]
 
     def _make_children(self, node, n_left):
         _, feature, _, _, left_stats = node.split
         right_stats = node.stats - left_stats
         lower_l, upper_l, lower_r, upper_r = node.lower, node.upper, node.lower, node.upper
-        c = self.monotone[feature]
+        c = self.monotone[feature] if self.constrained else 0
         if c != 0:
             w_l = self._weights(left_stats, node.lower, node.upper)[0]
             w_r = self._weights(right_stats, node.lower, node.upper)[0]
@@ -348,7 +446,10 @@ class TreeGrower:
                 upper_l, lower_r = mid, mid
             else:
                 lower_l, upper_r = mid, mid
-        path = node.path_features | {feature}
+        # Paths matter only to interaction constraints: skip the per-node set otherwise.
+        path = node.path_features
+        if self.interaction_sets is not None:
+            path = path | {feature}
         mid_row = node.start + n_left
         left = self._make_node(
             node.start, mid_row, node.depth + 1, left_stats, lower_l, upper_l, path
@@ -363,7 +464,7 @@ class TreeGrower:
         """Histograms and best splits of the children of ``splits`` [(parent, left, right)].
 
         The smaller child of each split is built from its rows (all of them in one batch),
-        the larger one, if it may split, as parent minus smaller.
+        the larger one, if it may split, as parent minus smaller, in the parent's slot.
         """
         built, subtracted = [], []
         for parent, left, right in splits:
@@ -374,15 +475,27 @@ class TreeGrower:
                 built.append(small)
                 if large in need:
                     subtracted.append((parent, small, large))
-        self._build_hists(built)
-        for parent, small, large in subtracted:
-            large.hist = self._new_hist()
-            subtract_histogram(parent.hist, small.hist, self.base_features, large.hist)
-        for parent, left, right in splits:
-            for child in (left, right):
-                if child.hist is not None and self._can_split(child):
-                    self._find_split(child)
+                    continue
             self._release_hist(parent)
+        self._build_hists(built)
+        subtract_histograms(
+            self.hist_store,
+            np.array([parent.hist for parent, _, _ in subtracted], dtype=np.int64),
+            np.array([small.hist for _, small, _ in subtracted], dtype=np.int64),
+            self.base_features,
+            self.n_bins_non_missing,
+        )
+        for parent, _, large in subtracted:
+            large.hist, parent.hist = parent.hist, None
+        self._find_splits(
+            [
+                child
+                for _, left, right in splits
+                for child in (left, right)
+                if child.hist is not None and self._can_split(child)
+            ]
+        )
+        for _, left, right in splits:
             for child in (left, right):
                 if child.split is None:
                     self._release_hist(child)
@@ -397,7 +510,7 @@ class TreeGrower:
         root = self._make_node(0, self.rows.size, 0, stats, -np.inf, np.inf, frozenset())
         if self._can_split(root):
             self._build_hists([root])
-            self._find_split(root)
+            self._find_splits([root])
         lossguide = p.grow_policy == "lossguide"
         open_nodes = []
         counter = 0
@@ -446,9 +559,15 @@ class TreeGrower:
         left = np.full(n, -1, dtype=np.int32)
         right = np.full(n, -1, dtype=np.int32)
         gain = np.zeros(n)
-        value = np.zeros((n, k))
+        stats = np.array([nd.stats for nd in nodes])
+        value = _node_values(
+            stats,
+            np.array([nd.lower for nd in nodes]),
+            np.array([nd.upper for nd in nodes]),
+            self.split_params,
+            self.params.criterion == "entropy",
+        )
         for node in nodes:
-            value[node.id] = self._weights(node.stats, node.lower, node.upper)
             if node.children is not None:
                 g, f, b, ml, _ = node.split
                 feature[node.id] = f
@@ -468,8 +587,8 @@ class TreeGrower:
             right=right,
             value=value * self.params.learning_rate,
             gain=gain,
-            cover=np.array([nd.stats[k] for nd in nodes]),
-            n_samples=np.array([nd.stats[k + 1] for nd in nodes], dtype=np.int64),
+            cover=stats[:, k].copy(),
+            n_samples=stats[:, k + 1].astype(np.int64),
             depth=np.array([nd.depth for nd in nodes], dtype=np.int32),
         )
 
