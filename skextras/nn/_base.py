@@ -30,7 +30,7 @@ from sklearn.base import (
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 _MODULE_PREFIX = "module__"
 _PREDICT_CHUNK = 8192
@@ -677,6 +677,14 @@ class TorchTransformerMixin(TransformerMixin):
     def _validated(self, X):
         check_is_fitted(self)
         return validate_data(self, X, reset=False, dtype=np.float32)
+
+    def _validated_codes(self, Z):
+        """``Z`` as float32, checked to have the ``_n_features_out`` columns of a latent code."""
+        check_is_fitted(self)
+        Z = check_array(Z, dtype=np.float32)
+        if Z.shape[1] != self._n_features_out:
+            raise ValueError(f"Z has {Z.shape[1]} columns, expected {self._n_features_out}")
+        return Z
 
 
 class TorchDensityMixin(DensityMixin):

@@ -78,6 +78,21 @@ def integrate_log_density(drift, x, grid):
     return x, integral
 
 
+def _ode_log_likelihood(estimator, X, drift, grid, prior_log_prob):
+    """Log-likelihood (nats) of validated ``X`` under a fitted ODE model.
+
+    Standardises ``X`` with the model, integrates ``drift`` along ``grid`` and adds the log
+    prior of the end point to the divergence integral and the standardisation's log-det.
+    """
+
+    def log_density(x):
+        z, logdet = estimator.module_.standardize(x)
+        end, integral = integrate_log_density(drift, z, grid)
+        return prior_log_prob(end) + integral + logdet
+
+    return estimator._apply(log_density, X).astype(np.float64)
+
+
 # ---------------------------------------------------------------------- rectified flow
 class VelocityField(torch.nn.Module):
     """``v(x, t)`` of a rectified flow; ``forward`` is the flow-matching loss per sample.
@@ -290,16 +305,9 @@ class RectifiedFlow(TorchDensityMixin, TorchEstimator):
         Heun steps; the divergence is exact up to 32 features, Hutchinson's beyond."""
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=np.float32)
-        steps = steps or self.n_steps
-        grid = np.linspace(1.0, 0.0, steps + 1).tolist()
-
-        def log_density(x):
-            z, logdet = self.module_.standardize(x)
-            drift = lambda v, t: self.module_.net(v, torch.tensor(t, device=v.device))  # noqa: E731
-            x0, integral = integrate_log_density(drift, z, grid)
-            return standard_normal_log_prob(x0) + integral + logdet
-
-        return self._apply(log_density, X).astype(np.float64)
+        grid = np.linspace(1.0, 0.0, (steps or self.n_steps) + 1).tolist()
+        drift = lambda v, t: self.module_.net(v, torch.tensor(t, device=v.device))  # noqa: E731
+        return _ode_log_likelihood(self, X, drift, grid, standard_normal_log_prob)
 
     def _fitted_state(self):
         return {"_n_fit_samples": self._n_fit_samples}
@@ -586,15 +594,11 @@ class DiffusionModel(TorchDensityMixin, TorchEstimator):
         X = validate_data(self, X, reset=False, dtype=np.float32)
         sigma_min, sigma_max = self._sigma_range()
         grid = np.geomspace(sigma_min, sigma_max, (steps or self.n_steps) + 1).tolist()
+        drift = lambda v, s: (v - self.module_.denoise(v, s)) / s  # noqa: E731
+        var = 1 + sigma_max**2
 
-        def log_density(x):
-            z, logdet = self.module_.standardize(x)
-            drift = lambda v, s: (v - self.module_.denoise(v, s)) / s  # noqa: E731
-            end, integral = integrate_log_density(drift, z, grid)
-            var = 1 + sigma_max**2
-            prior = standard_normal_log_prob(end / math.sqrt(var)) - 0.5 * z.shape[1] * math.log(
-                var
-            )
-            return prior + integral + logdet
+        def prior_log_prob(end):
+            scaled = end / math.sqrt(var)
+            return standard_normal_log_prob(scaled) - 0.5 * end.shape[1] * math.log(var)
 
-        return self._apply(log_density, X).astype(np.float64)
+        return _ode_log_likelihood(self, X, drift, grid, prior_log_prob)

@@ -13,7 +13,7 @@ from numbers import Integral
 import numpy as np
 import torch
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_array, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 
 from skextras.nn._base import (
     TorchDensityMixin,
@@ -406,11 +406,7 @@ class _FlowEstimator(TorchDensityMixin, TorchTransformerMixin, TorchEstimator):
 
     def inverse_transform(self, Z):
         """Data ``x = f^{-1}(z)`` of latent codes ``Z`` of shape (n_samples, n_features_in_)."""
-        check_is_fitted(self)
-        Z = check_array(Z, dtype=np.float32)
-        if Z.shape[1] != self._n_features_out:
-            raise ValueError(f"Z has {Z.shape[1]} columns, expected {self._n_features_out}")
-        return self._apply(self.module_.decode, Z).astype(float)
+        return self._apply(self.module_.decode, self._validated_codes(Z)).astype(float)
 
     def sample(self, n_samples=1, random_state=None):
         """Draw ``n_samples`` from the model: decode standard normal latents.

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_array, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 
 from skextras.nn._base import TorchEstimator, TorchTransformerMixin, base_params, seeded_torch
 from skextras.nn.mlp import ACTIVATIONS, MLP
@@ -134,11 +134,7 @@ class _VAEEstimator(TorchTransformerMixin, TorchEstimator):
 
     def inverse_transform(self, Z):
         """Decoded data means (probabilities for ``likelihood="bernoulli"``) of codes ``Z``."""
-        check_is_fitted(self)
-        Z = check_array(Z, dtype=np.float32)
-        if Z.shape[1] != self._n_features_out:
-            raise ValueError(f"Z has {Z.shape[1]} columns, expected {self._n_features_out}")
-        return self._apply(self.module_.decoded_mean, Z).astype(float)
+        return self._apply(self.module_.decoded_mean, self._validated_codes(Z)).astype(float)
 
     def _fitted_state(self):
         return {"_n_features_out": self._n_features_out}
