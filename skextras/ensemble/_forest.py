@@ -22,6 +22,7 @@ from skextras._engine.tree import apply_forest, predict_forest
 from skextras.ensemble._base import check_X
 from skextras.ensemble._persistence import JSONPersistMixin
 from skextras.ensemble._tree import (
+    SPLIT_CONSTRAINTS,
     _seed_of,
     check_X_y,
     class_targets,
@@ -29,30 +30,14 @@ from skextras.ensemble._tree import (
     gain_scale_for,
     grow,
     make_tree_params,
+    split_params,
     tree_importances,
     values_to_proba,
 )
 
 _TREE_CONSTRAINTS = {
-    "max_depth": [Interval(Integral, 1, None, closed="left"), None],
-    "min_samples_split": [
-        Interval(Integral, 2, None, closed="left"),
-        Interval(Real, 0.0, 1.0, closed="right"),
-    ],
-    "min_samples_leaf": [
-        Interval(Integral, 1, None, closed="left"),
-        Interval(Real, 0.0, 1.0, closed="neither"),
-    ],
+    **SPLIT_CONSTRAINTS,
     "min_weight_fraction_leaf": [Interval(Real, 0.0, 0.5, closed="both")],
-    "max_features": [
-        Interval(Integral, 1, None, closed="left"),
-        Interval(Real, 0.0, 1.0, closed="right"),
-        StrOptions({"sqrt", "log2"}),
-        None,
-    ],
-    "max_leaf_nodes": [Interval(Integral, 2, None, closed="left"), None],
-    "min_impurity_decrease": [Interval(Real, 0.0, None, closed="left")],
-    "max_bin": [Interval(Integral, 3, 256, closed="both")],
     "monotonic_cst": ["array-like", None],
 }
 
@@ -219,13 +204,8 @@ class _BaseForest(JSONPersistMixin, BaseEstimator):
     def _tree_params(self, weight, shape):
         return make_tree_params(
             total_weight=weight.sum(),
-            max_depth=self.max_depth,
-            min_samples_split=self.min_samples_split,
-            min_samples_leaf=self.min_samples_leaf,
+            **split_params(self),
             min_weight_fraction_leaf=self.min_weight_fraction_leaf,
-            max_features=self.max_features,
-            max_leaf_nodes=self.max_leaf_nodes,
-            min_impurity_decrease=self.min_impurity_decrease,
             n_samples=shape[0],
             n_features=shape[1],
             criterion=self.criterion,

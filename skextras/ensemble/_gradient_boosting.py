@@ -27,7 +27,14 @@ from skextras.ensemble._base import check_X
 from skextras.ensemble._forest import _TREE_CONSTRAINTS, effective_n_jobs
 from skextras.ensemble._losses import LeafFit, make_loss
 from skextras.ensemble._persistence import JSONPersistMixin
-from skextras.ensemble._tree import _seed_of, check_X_y, fit_bin_mapper, grow, make_tree_params
+from skextras.ensemble._tree import (
+    _seed_of,
+    check_X_y,
+    fit_bin_mapper,
+    grow,
+    make_tree_params,
+    split_params,
+)
 
 _NEWTON_LOSSES = ("squared_error", "log_loss", "exponential")
 
@@ -288,13 +295,8 @@ class _BaseGradientBoosting(JSONPersistMixin, BaseEstimator):
     def _params(self, weight, shape):
         return make_tree_params(
             total_weight=weight.sum(),
-            max_depth=self.max_depth,
-            min_samples_split=self.min_samples_split,
-            min_samples_leaf=self.min_samples_leaf,
+            **split_params(self),
             min_weight_fraction_leaf=self.min_weight_fraction_leaf,
-            max_features=self.max_features,
-            max_leaf_nodes=self.max_leaf_nodes,
-            min_impurity_decrease=self.min_impurity_decrease,
             n_samples=shape[0],
             n_features=shape[1],
             criterion="squared_error",
