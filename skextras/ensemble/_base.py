@@ -50,6 +50,19 @@ def check_X(estimator, X, reset):
     )
 
 
+class HistInputMixin:
+    """Input handling shared by the engine's estimators: dense with NaN, CSR or CSC."""
+
+    def _check_X(self, X, reset):
+        return check_X(self, X, reset)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.input_tags.allow_nan = True
+        return tags
+
+
 def check_X_y(estimator, X, y, sample_weight=None, y_numeric=True):
     """Validate X, y and sample_weight (non-negative, finite, positive sum)."""
     _reject_strings(X)

@@ -19,7 +19,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from skextras._engine.tree import apply_forest, predict_forest
-from skextras.ensemble._base import check_X
+from skextras.ensemble._base import HistInputMixin
 from skextras.ensemble._persistence import JSONPersistMixin
 from skextras.ensemble._tree import (
     SPLIT_CONSTRAINTS,
@@ -82,7 +82,7 @@ def effective_n_jobs(n_jobs):
     return max(1, n_cpu + 1 + n_jobs if n_jobs < 0 else n_jobs)
 
 
-class _BaseForest(JSONPersistMixin, BaseEstimator):
+class _BaseForest(HistInputMixin, JSONPersistMixin, BaseEstimator):
     """What random forests and extra trees share: bagging, threading, OOB, introspection."""
 
     _parameter_constraints: dict = {
@@ -101,9 +101,6 @@ class _BaseForest(JSONPersistMixin, BaseEstimator):
         ],
     }
     _splitter = "best"
-
-    def _check_X(self, X, reset):
-        return check_X(self, X, reset)
 
     def fit(self, X, y, sample_weight=None):
         """Grow the forest on (X, y).
@@ -297,12 +294,6 @@ class _BaseForest(JSONPersistMixin, BaseEstimator):
             return np.zeros(self.n_features_in_)
         mean = np.mean(per_tree, axis=0)
         return mean / mean.sum()
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
-        tags.input_tags.allow_nan = True
-        return tags
 
 
 class _ForestClassifierMixin(ClassifierMixin):

@@ -23,7 +23,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from skextras._engine.tree import predict_forest
-from skextras.ensemble._base import check_X
+from skextras.ensemble._base import HistInputMixin
 from skextras.ensemble._forest import _TREE_CONSTRAINTS, effective_n_jobs
 from skextras.ensemble._losses import LeafFit, make_loss
 from skextras.ensemble._persistence import JSONPersistMixin
@@ -61,7 +61,7 @@ def interaction_groups(interaction_cst, n_features):
     return groups + ([rest] if rest else [])
 
 
-class _BaseGradientBoosting(JSONPersistMixin, BaseEstimator):
+class _BaseGradientBoosting(HistInputMixin, JSONPersistMixin, BaseEstimator):
     _parameter_constraints: dict = {
         **_TREE_CONSTRAINTS,
         "learning_rate": [Interval(Real, 0.0, None, closed="left")],
@@ -77,9 +77,6 @@ class _BaseGradientBoosting(JSONPersistMixin, BaseEstimator):
         "interaction_cst": [list, tuple, StrOptions({"pairwise", "no_interactions"}), None],
         "n_jobs": [Integral, None],
     }
-
-    def _check_X(self, X, reset):
-        return check_X(self, X, reset)
 
     def fit(self, X, y, sample_weight=None):
         """Fit the boosted ensemble.
@@ -396,12 +393,6 @@ class _BaseGradientBoosting(JSONPersistMixin, BaseEstimator):
             for k, tree in enumerate(stage):
                 out[:, i, k] = tree.apply(X)
         return out
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
-        tags.input_tags.allow_nan = True
-        return tags
 
 
 class GradientBoostingClassifier(ClassifierMixin, _BaseGradientBoosting):

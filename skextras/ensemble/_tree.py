@@ -23,7 +23,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from skextras._engine.binning import BinMapper
 from skextras._engine.grower import TreeParams, grow_tree
-from skextras.ensemble._base import _reject_strings, check_X
+from skextras.ensemble._base import HistInputMixin, _reject_strings
 
 # Children must carry some weight; relative to the node's total so normalised weights work.
 _MIN_CHILD_WEIGHT_REL = 1e-10
@@ -237,16 +237,13 @@ def grow(
     return out
 
 
-class _BaseHistTree(BaseEstimator):
+class _BaseHistTree(HistInputMixin, BaseEstimator):
     """A single tree grown by the histogram engine (the default AdaBoost base)."""
 
     _parameter_constraints: dict = {
         **SPLIT_CONSTRAINTS,
         "random_state": ["random_state"],
     }
-
-    def _check_X(self, X, reset):
-        return check_X(self, X, reset)
 
     def _bin(self, X, sample_weight):
         """Bin X once: returns (X_binned, bin_mapper) for repeated ``_fit_binned`` calls."""
@@ -296,12 +293,6 @@ class _BaseHistTree(BaseEstimator):
         """Leaf node id of each row, shape (n_samples,)."""
         check_is_fitted(self)
         return self.tree_.apply(self._check_X(X, reset=False))
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
-        tags.input_tags.allow_nan = True
-        return tags
 
 
 def tree_importances(tree, n_features):
