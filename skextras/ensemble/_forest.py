@@ -19,7 +19,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from skextras._engine.tree import apply_forest, predict_forest
-from skextras.ensemble._base import HistInputMixin
+from skextras.ensemble._base import HistInputMixin, check_monotonic_cst
 from skextras.ensemble._persistence import JSONPersistMixin
 from skextras.ensemble._tree import (
     SPLIT_CONSTRAINTS,
@@ -212,14 +212,7 @@ class _BaseForest(HistInputMixin, JSONPersistMixin, BaseEstimator):
         )
 
     def _check_monotonic(self):
-        if self.monotonic_cst is None:
-            return
-        cst = np.asarray(self.monotonic_cst)
-        if cst.shape != (self.n_features_in_,) or not np.isin(cst, (-1, 0, 1)).all():
-            raise ValueError(
-                f"monotonic_cst must be an array of -1, 0, 1 of length n_features="
-                f"{self.n_features_in_}, got {self.monotonic_cst!r}."
-            )
+        check_monotonic_cst(self)
 
     def _oob_sums(self, X_binned, n_outputs):
         n = X_binned.shape[0]

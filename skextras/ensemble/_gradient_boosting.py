@@ -23,7 +23,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from skextras._engine.tree import predict_forest
-from skextras.ensemble._base import HistInputMixin
+from skextras.ensemble._base import HistInputMixin, check_monotonic_cst
 from skextras.ensemble._forest import _TREE_CONSTRAINTS, effective_n_jobs
 from skextras.ensemble._losses import LeafFit, make_loss
 from skextras.ensemble._persistence import JSONPersistMixin
@@ -308,12 +308,7 @@ class _BaseGradientBoosting(HistInputMixin, JSONPersistMixin, BaseEstimator):
     def _check_constraints(self):
         if self.monotonic_cst is None:
             return
-        cst = np.asarray(self.monotonic_cst)
-        if cst.shape != (self.n_features_in_,) or not np.isin(cst, (-1, 0, 1)).all():
-            raise ValueError(
-                f"monotonic_cst must be an array of -1, 0, 1 of length n_features="
-                f"{self.n_features_in_}, got {self.monotonic_cst!r}."
-            )
+        check_monotonic_cst(self)
         if self.loss not in _NEWTON_LOSSES:
             raise ValueError(
                 f"monotonic_cst is supported with loss in {_NEWTON_LOSSES}, got loss={self.loss!r}."
