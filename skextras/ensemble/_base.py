@@ -50,6 +50,31 @@ def check_X(estimator, X, reset):
     )
 
 
+def check_monotonic_cst(estimator):
+    """Raise unless ``monotonic_cst`` is None or one -1 / 0 / 1 per feature seen in fit."""
+    if estimator.monotonic_cst is None:
+        return
+    cst = np.asarray(estimator.monotonic_cst)
+    if cst.shape != (estimator.n_features_in_,) or not np.isin(cst, (-1, 0, 1)).all():
+        raise ValueError(
+            f"monotonic_cst must be an array of -1, 0, 1 of length n_features="
+            f"{estimator.n_features_in_}, got {estimator.monotonic_cst!r}."
+        )
+
+
+class HistInputMixin:
+    """Input handling shared by the engine's estimators: dense with NaN, CSR or CSC."""
+
+    def _check_X(self, X, reset):
+        return check_X(self, X, reset)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.input_tags.allow_nan = True
+        return tags
+
+
 def check_X_y(estimator, X, y, sample_weight=None, y_numeric=True):
     """Validate X, y and sample_weight (non-negative, finite, positive sum)."""
     _reject_strings(X)

@@ -19,9 +19,10 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from skextras._engine.tree import apply_forest, predict_forest
-from skextras.ensemble._base import check_X
+from skextras.ensemble._base import HistInputMixin, check_monotonic_cst
 from skextras.ensemble._persistence import JSONPersistMixin
 from skextras.ensemble._tree import (
+    SPLIT_CONSTRAINTS,
     _seed_of,
     check_X_y,
     class_targets,
@@ -29,30 +30,14 @@ from skextras.ensemble._tree import (
     gain_scale_for,
     grow,
     make_tree_params,
+    split_params,
     tree_importances,
     values_to_proba,
 )
 
 _TREE_CONSTRAINTS = {
-    "max_depth": [Interval(Integral, 1, None, closed="left"), None],
-    "min_samples_split": [
-        Interval(Integral, 2, None, closed="left"),
-        Interval(Real, 0.0, 1.0, closed="right"),
-    ],
-    "min_samples_leaf": [
-        Interval(Integral, 1, None, closed="left"),
-        Interval(Real, 0.0, 1.0, closed="neither"),
-    ],
+    **SPLIT_CONSTRAINTS,
     "min_weight_fraction_leaf": [Interval(Real, 0.0, 0.5, closed="both")],
-    "max_features": [
-        Interval(Integral, 1, None, closed="left"),
-        Interval(Real, 0.0, 1.0, closed="right"),
-        StrOptions({"sqrt", "log2"}),
-        None,
-    ],
-    "max_leaf_nodes": [Interval(Integral, 2, None, closed="left"), None],
-    "min_impurity_decrease": [Interval(Real, 0.0, None, closed="left")],
-    "max_bin": [Interval(Integral, 3, 256, closed="both")],
     "monotonic_cst": ["array-like", None],
 }
 
@@ -97,7 +82,7 @@ def effective_n_jobs(n_jobs):
     return max(1, n_cpu + 1 + n_jobs if n_jobs < 0 else n_jobs)
 
 
-class _BaseForest(JSONPersistMixin, BaseEstimator):
+class _BaseForest(HistInputMixin, JSONPersistMixin, BaseEstimator):
     """What random forests and extra trees share: bagging, threading, OOB, introspection."""
 
     _parameter_constraints: dict = {
@@ -116,9 +101,6 @@ class _BaseForest(JSONPersistMixin, BaseEstimator):
         ],
     }
     _splitter = "best"
-
-    def _check_X(self, X, reset):
-        return check_X(self, X, reset)
 
     def fit(self, X, y, sample_weight=None):
         """Grow the forest on (X, y).
@@ -219,13 +201,8 @@ class _BaseForest(JSONPersistMixin, BaseEstimator):
     def _tree_params(self, weight, shape):
         return make_tree_params(
             total_weight=weight.sum(),
-            max_depth=self.max_depth,
-            min_samples_split=self.min_samples_split,
-            min_samples_leaf=self.min_samples_leaf,
+            **split_params(self),
             min_weight_fraction_leaf=self.min_weight_fraction_leaf,
-            max_features=self.max_features,
-            max_leaf_nodes=self.max_leaf_nodes,
-            min_impurity_decrease=self.min_impurity_decrease,
             n_samples=shape[0],
             n_features=shape[1],
             criterion=self.criterion,
@@ -235,14 +212,7 @@ class _BaseForest(JSONPersistMixin, BaseEstimator):
         )
 
     def _check_monotonic(self):
-        if self.monotonic_cst is None:
-            return
-        cst = np.asarray(self.monotonic_cst)
-        if cst.shape != (self.n_features_in_,) or not np.isin(cst, (-1, 0, 1)).all():
-            raise ValueError(
-                f"monotonic_cst must be an array of -1, 0, 1 of length n_features="
-                f"{self.n_features_in_}, got {self.monotonic_cst!r}."
-            )
+        check_monotonic_cst(self)
 
     def _oob_sums(self, X_binned, n_outputs):
         n = X_binned.shape[0]
@@ -317,12 +287,6 @@ class _BaseForest(JSONPersistMixin, BaseEstimator):
             return np.zeros(self.n_features_in_)
         mean = np.mean(per_tree, axis=0)
         return mean / mean.sum()
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
-        tags.input_tags.allow_nan = True
-        return tags
 
 
 class _ForestClassifierMixin(ClassifierMixin):

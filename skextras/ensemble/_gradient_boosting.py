@@ -23,11 +23,18 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from skextras._engine.tree import predict_forest
-from skextras.ensemble._base import check_X
+from skextras.ensemble._base import HistInputMixin, check_monotonic_cst
 from skextras.ensemble._forest import _TREE_CONSTRAINTS, effective_n_jobs
 from skextras.ensemble._losses import LeafFit, make_loss
 from skextras.ensemble._persistence import JSONPersistMixin
-from skextras.ensemble._tree import _seed_of, check_X_y, fit_bin_mapper, grow, make_tree_params
+from skextras.ensemble._tree import (
+    _seed_of,
+    check_X_y,
+    fit_bin_mapper,
+    grow,
+    make_tree_params,
+    split_params,
+)
 
 _NEWTON_LOSSES = ("squared_error", "log_loss", "exponential")
 
@@ -54,7 +61,7 @@ def interaction_groups(interaction_cst, n_features):
     return groups + ([rest] if rest else [])
 
 
-class _BaseGradientBoosting(JSONPersistMixin, BaseEstimator):
+class _BaseGradientBoosting(HistInputMixin, JSONPersistMixin, BaseEstimator):
     _parameter_constraints: dict = {
         **_TREE_CONSTRAINTS,
         "learning_rate": [Interval(Real, 0.0, None, closed="left")],
@@ -70,9 +77,6 @@ class _BaseGradientBoosting(JSONPersistMixin, BaseEstimator):
         "interaction_cst": [list, tuple, StrOptions({"pairwise", "no_interactions"}), None],
         "n_jobs": [Integral, None],
     }
-
-    def _check_X(self, X, reset):
-        return check_X(self, X, reset)
 
     def fit(self, X, y, sample_weight=None):
         """Fit the boosted ensemble.
@@ -288,13 +292,8 @@ class _BaseGradientBoosting(JSONPersistMixin, BaseEstimator):
     def _params(self, weight, shape):
         return make_tree_params(
             total_weight=weight.sum(),
-            max_depth=self.max_depth,
-            min_samples_split=self.min_samples_split,
-            min_samples_leaf=self.min_samples_leaf,
+            **split_params(self),
             min_weight_fraction_leaf=self.min_weight_fraction_leaf,
-            max_features=self.max_features,
-            max_leaf_nodes=self.max_leaf_nodes,
-            min_impurity_decrease=self.min_impurity_decrease,
             n_samples=shape[0],
             n_features=shape[1],
             criterion="squared_error",
@@ -309,12 +308,7 @@ class _BaseGradientBoosting(JSONPersistMixin, BaseEstimator):
     def _check_constraints(self):
         if self.monotonic_cst is None:
             return
-        cst = np.asarray(self.monotonic_cst)
-        if cst.shape != (self.n_features_in_,) or not np.isin(cst, (-1, 0, 1)).all():
-            raise ValueError(
-                f"monotonic_cst must be an array of -1, 0, 1 of length n_features="
-                f"{self.n_features_in_}, got {self.monotonic_cst!r}."
-            )
+        check_monotonic_cst(self)
         if self.loss not in _NEWTON_LOSSES:
             raise ValueError(
                 f"monotonic_cst is supported with loss in {_NEWTON_LOSSES}, got loss={self.loss!r}."
@@ -394,12 +388,6 @@ class _BaseGradientBoosting(JSONPersistMixin, BaseEstimator):
             for k, tree in enumerate(stage):
                 out[:, i, k] = tree.apply(X)
         return out
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
-        tags.input_tags.allow_nan = True
-        return tags
 
 
 class GradientBoostingClassifier(ClassifierMixin, _BaseGradientBoosting):

@@ -25,6 +25,7 @@ from .._engine.shap import shap_forest
 from .._engine.tree import apply_forest, predict_forest
 from ._base import (
     IMPORTANCE_TYPES,
+    HistInputMixin,
     check_X,
     check_X_y,
     feature_importances,
@@ -51,7 +52,7 @@ def _fraction():
     return [Interval(Real, 0, 1, closed="right")]
 
 
-class _BaseNewtonBoosting(BaseEstimator):
+class _BaseNewtonBoosting(HistInputMixin, BaseEstimator):
     _parameter_constraints = {
         "n_estimators": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
@@ -130,12 +131,6 @@ class _BaseNewtonBoosting(BaseEstimator):
         self.importance_type = importance_type
         self.random_state = random_state
         self.n_jobs = n_jobs
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        tags.input_tags.sparse = True
-        return tags
 
     # -- parameters that need the data ------------------------------------------------------
     def _feature_index(self, key, name):

@@ -23,7 +23,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from skextras._engine.binning import BinMapper
 from skextras._engine.grower import TreeParams, grow_tree
-from skextras.ensemble._base import _reject_strings, check_X
+from skextras.ensemble._base import HistInputMixin, _reject_strings
 
 # Children must carry some weight; relative to the node's total so normalised weights work.
 _MIN_CHILD_WEIGHT_REL = 1e-10
@@ -64,6 +64,42 @@ def resolve_max_features(max_features, n_features):
             raise ValueError(f"max_features={max_features} must be <= n_features={n_features}.")
         return int(max_features)
     return max(1, int(max_features * n_features))
+
+
+# Size and split limits every tree-growing estimator takes under scikit-learn's names.
+SPLIT_CONSTRAINTS = {
+    "max_depth": [Interval(Integral, 1, None, closed="left"), None],
+    "min_samples_split": [
+        Interval(Integral, 2, None, closed="left"),
+        Interval(Real, 0.0, 1.0, closed="right"),
+    ],
+    "min_samples_leaf": [
+        Interval(Integral, 1, None, closed="left"),
+        Interval(Real, 0.0, 1.0, closed="neither"),
+    ],
+    "max_features": [
+        Interval(Integral, 1, None, closed="left"),
+        Interval(Real, 0.0, 1.0, closed="right"),
+        StrOptions({"sqrt", "log2"}),
+        None,
+    ],
+    "max_leaf_nodes": [Interval(Integral, 2, None, closed="left"), None],
+    "min_impurity_decrease": [Interval(Real, 0.0, None, closed="left")],
+    "max_bin": [Interval(Integral, 3, 256, closed="both")],
+}
+_SPLIT_PARAMS = (
+    "max_depth",
+    "min_samples_split",
+    "min_samples_leaf",
+    "max_features",
+    "max_leaf_nodes",
+    "min_impurity_decrease",
+)
+
+
+def split_params(estimator):
+    """The estimator's size and split limits, as keywords for :func:`make_tree_params`."""
+    return {name: getattr(estimator, name) for name in _SPLIT_PARAMS}
 
 
 def make_tree_params(
@@ -201,33 +237,13 @@ def grow(
     return out
 
 
-class _BaseHistTree(BaseEstimator):
+class _BaseHistTree(HistInputMixin, BaseEstimator):
     """A single tree grown by the histogram engine (the default AdaBoost base)."""
 
     _parameter_constraints: dict = {
-        "max_depth": [Interval(Integral, 1, None, closed="left"), None],
-        "min_samples_split": [
-            Interval(Integral, 2, None, closed="left"),
-            Interval(Real, 0.0, 1.0, closed="right"),
-        ],
-        "min_samples_leaf": [
-            Interval(Integral, 1, None, closed="left"),
-            Interval(Real, 0.0, 1.0, closed="neither"),
-        ],
-        "max_features": [
-            Interval(Integral, 1, None, closed="left"),
-            Interval(Real, 0.0, 1.0, closed="right"),
-            StrOptions({"sqrt", "log2"}),
-            None,
-        ],
-        "max_leaf_nodes": [Interval(Integral, 2, None, closed="left"), None],
-        "min_impurity_decrease": [Interval(Real, 0.0, None, closed="left")],
-        "max_bin": [Interval(Integral, 3, 256, closed="both")],
+        **SPLIT_CONSTRAINTS,
         "random_state": ["random_state"],
     }
-
-    def _check_X(self, X, reset):
-        return check_X(self, X, reset)
 
     def _bin(self, X, sample_weight):
         """Bin X once: returns (X_binned, bin_mapper) for repeated ``_fit_binned`` calls."""
@@ -260,12 +276,7 @@ class _BaseHistTree(BaseEstimator):
     def _params(self, total_weight, n_samples, n_features, gain_scale=1.0):
         return make_tree_params(
             total_weight=total_weight,
-            max_depth=self.max_depth,
-            min_samples_split=self.min_samples_split,
-            min_samples_leaf=self.min_samples_leaf,
-            max_features=self.max_features,
-            max_leaf_nodes=self.max_leaf_nodes,
-            min_impurity_decrease=self.min_impurity_decrease,
+            **split_params(self),
             n_samples=n_samples,
             n_features=n_features,
             criterion=getattr(self, "criterion", "squared_error"),
@@ -282,12 +293,6 @@ class _BaseHistTree(BaseEstimator):
         """Leaf node id of each row, shape (n_samples,)."""
         check_is_fitted(self)
         return self.tree_.apply(self._check_X(X, reset=False))
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
-        tags.input_tags.allow_nan = True
-        return tags
 
 
 def tree_importances(tree, n_features):
