@@ -307,58 +307,37 @@ def _stack(trees):
     return starts, stacked, left, right
 
 
+def _walk_forest(kernels, trees, X, n_threads, binned, extra):
+    """Run one of ``kernels`` (keys "binned", "csr", "dense") over the rows of X.
+
+    Every kernel takes the row data, then the stacked trees' split arrays, then ``extra``
+    (the outputs and whatever the kernel writes them from).
+    """
+    starts, a, left, right = _stack(trees)
+    if binned:
+        kernel, data = kernels["binned"], (np.asarray(X),)
+        split = (a["bin_threshold"], a["missing_go_left"], left, right, trees[0].missing_bin)
+    else:
+        if sp.issparse(X):
+            X = _sorted_csr(X)
+            kernel = kernels["csr"]
+            data = (X.indptr, X.indices, X.data.astype(np.float64, copy=False))
+        else:
+            kernel, data = kernels["dense"], (np.ascontiguousarray(X, dtype=np.float64),)
+        split = (a["threshold"], a["missing_go_left"], left, right)
+    with threads(n_threads):
+        parallel_rows(kernel, X.shape[0], *data, starts, a["feature"], *split, *extra)
+
+
+_APPLY_KERNELS = {"binned": _apply_binned, "csr": _apply_csr, "dense": _apply_dense}
+_PREDICT_KERNELS = {"binned": _predict_binned, "csr": _predict_csr, "dense": _predict_dense}
+
+
 def apply_forest(trees, X, n_threads=None, binned=False):
     """Leaf node ids (n, n_trees) of each row in each tree (ids local to each tree)."""
-    n = X.shape[0]
-    out = np.empty((n, len(trees)), dtype=np.int64)
-    if not trees:
-        return out
-    starts, a, left, right = _stack(trees)
-    with threads(n_threads):
-        if binned:
-            parallel_rows(
-                _apply_binned,
-                n,
-                np.asarray(X),
-                starts,
-                a["feature"],
-                a["bin_threshold"],
-                a["missing_go_left"],
-                left,
-                right,
-                trees[0].missing_bin,
-                out,
-            )
-        elif sp.issparse(X):
-            X = _sorted_csr(X)
-            parallel_rows(
-                _apply_csr,
-                n,
-                X.indptr,
-                X.indices,
-                X.data.astype(np.float64, copy=False),
-                starts,
-                a["feature"],
-                a["threshold"],
-                a["missing_go_left"],
-                left,
-                right,
-                out,
-            )
-        else:
-            X = np.ascontiguousarray(X, dtype=np.float64)
-            parallel_rows(
-                _apply_dense,
-                n,
-                X,
-                starts,
-                a["feature"],
-                a["threshold"],
-                a["missing_go_left"],
-                left,
-                right,
-                out,
-            )
+    out = np.empty((X.shape[0], len(trees)), dtype=np.int64)
+    if trees:
+        _walk_forest(_APPLY_KERNELS, trees, X, n_threads, binned, (out,))
     return out
 
 
@@ -369,69 +348,16 @@ def predict_forest(trees, X, n_threads=None, binned=False, tree_output=None, n_o
     tree) makes tree t add to columns ``tree_output[t]..tree_output[t]+K-1`` of an output with
     ``n_outputs`` columns (one single-output tree per class in softmax boosting).
     """
-    n = X.shape[0]
     k = trees[0].n_outputs if trees else 1
     if tree_output is None:
         tree_output = np.zeros(len(trees), dtype=np.int64)
     tree_output = np.asarray(tree_output, dtype=np.int64)
     if n_outputs is None:
         n_outputs = int(tree_output.max(initial=0)) + k
-    out = np.zeros((n, n_outputs))
-    if not trees:
-        return out
-    starts, a, left, right = _stack(trees)
-    value = np.concatenate([t.value for t in trees])
-    with threads(n_threads):
-        if binned:
-            parallel_rows(
-                _predict_binned,
-                n,
-                np.asarray(X),
-                starts,
-                a["feature"],
-                a["bin_threshold"],
-                a["missing_go_left"],
-                left,
-                right,
-                trees[0].missing_bin,
-                value,
-                tree_output,
-                out,
-            )
-        elif sp.issparse(X):
-            X = _sorted_csr(X)
-            parallel_rows(
-                _predict_csr,
-                n,
-                X.indptr,
-                X.indices,
-                X.data.astype(np.float64, copy=False),
-                starts,
-                a["feature"],
-                a["threshold"],
-                a["missing_go_left"],
-                left,
-                right,
-                value,
-                tree_output,
-                out,
-            )
-        else:
-            X = np.ascontiguousarray(X, dtype=np.float64)
-            parallel_rows(
-                _predict_dense,
-                n,
-                X,
-                starts,
-                a["feature"],
-                a["threshold"],
-                a["missing_go_left"],
-                left,
-                right,
-                value,
-                tree_output,
-                out,
-            )
+    out = np.zeros((X.shape[0], n_outputs))
+    if trees:
+        value = np.concatenate([t.value for t in trees])
+        _walk_forest(_PREDICT_KERNELS, trees, X, n_threads, binned, (value, tree_output, out))
     return out
 
 
