@@ -40,10 +40,6 @@ _RANDOM_ROWS = "bootstrap draws rows, so weights are not equivalent to repeated 
 EXPECTED_FAILURES = {
     "RandomForestClassifier": _RANDOM_ROWS,
     "RandomForestRegressor": _RANDOM_ROWS,
-    "ExtraTreesClassifier": (
-        "random thresholds are drawn per node, and the repeated-row fit grows a different "
-        "tree shape, so the draws land on different nodes"
-    ),
     "AdaBoostRegressor": "AdaBoost.R2 draws a weighted bootstrap: " + _RANDOM_ROWS,
 }
 

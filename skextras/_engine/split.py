@@ -25,6 +25,19 @@ LAMBDA, ALPHA, MAX_DELTA_STEP, MIN_CHILD_WEIGHT, MIN_SAMPLES_LEAF, CRITERION, CO
 N_SPLIT_PARAMS = 7
 
 
+def split_params_vector(params, constrained):
+    """The float vector the split kernels read, from a ``TreeParams``."""
+    out = np.zeros(N_SPLIT_PARAMS)
+    out[LAMBDA] = params.reg_lambda
+    out[ALPHA] = params.reg_alpha
+    out[MAX_DELTA_STEP] = params.max_delta_step
+    out[MIN_CHILD_WEIGHT] = params.min_child_weight
+    out[MIN_SAMPLES_LEAF] = params.min_samples_leaf
+    out[CRITERION] = CRITERIA[params.criterion]
+    out[CONSTRAINED] = float(constrained)
+    return out
+
+
 @njit
 def leaf_weight(g, h, params, lower, upper):
     """XGBoost's leaf weight of one output (before the learning rate), boxed in [lower, upper]."""

@@ -6,6 +6,7 @@ is ever copied. Trees are grown on a thread pool (the engine's kernels release t
 """
 
 import warnings
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
@@ -18,6 +19,8 @@ from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
+from skextras._engine._numba import run_in_threads
+from skextras._engine.deep_grower import bin_tables, supports
 from skextras._engine.tree import apply_forest, predict_forest
 from skextras.ensemble._base import HistInputMixin, check_monotonic_cst
 from skextras.ensemble._persistence import JSONPersistMixin
@@ -52,9 +55,20 @@ def _bootstrap_indices(bagging, i, n_samples):
 
 
 def _grow_trees(
-    tree_ids, X_binned, y, weight, params, mapper, seed, bagging, balanced_subsample, targets
+    tree_ids,
+    X_binned,
+    y,
+    weight,
+    params,
+    mapper,
+    seed,
+    bagging,
+    balanced_subsample,
+    targets,
+    deep=None,
 ):
-    """Grow the trees ``tree_ids`` (a worker's share): bootstrap counts times weights."""
+    """Grow the trees ``tree_ids`` (a worker's share): bootstrap counts times weights.
+    ``deep``: the engine's whole-tree numba grower options (see ``_tree.grow``)."""
     trees = []
     for i in tree_ids:
         idx = _bootstrap_indices(bagging, i, y.shape[0])
@@ -68,7 +82,7 @@ def _grow_trees(
             g, h = class_targets(y, w, targets[1], targets[2])
         else:
             g, h = -w * y, w
-        trees.append(grow(X_binned, g, h, mapper, params, [seed, int(i), 1]))
+        trees.append(grow(X_binned, g, h, mapper, params, [seed, int(i), 1], deep=deep))
     return trees
 
 
@@ -178,8 +192,10 @@ class _BaseForest(HistInputMixin, JSONPersistMixin, BaseEstimator):
         return _bootstrap_indices(self._bagging(n_samples), i, n_samples)
 
     def _grow_all(self, X_binned, y, weight, params, tree_ids):
-        """Grow the trees ``tree_ids``; n_jobs > 1 uses worker processes, because the
-        engine's per-node bookkeeping is Python and would serialise threads on the GIL."""
+        """Grow the trees ``tree_ids``. Trees the engine grows in one GIL-free numba call run
+        on threads; otherwise (constraints, leaf budgets) n_jobs > 1 uses worker processes,
+        because the level-wise grower's per-node bookkeeping is Python."""
+        targets = self._target_spec()
         task = dict(
             X_binned=X_binned,
             y=y,
@@ -189,13 +205,26 @@ class _BaseForest(HistInputMixin, JSONPersistMixin, BaseEstimator):
             seed=self._seed,
             bagging=self._bagging(y.shape[0]),
             balanced_subsample=getattr(self, "class_weight", None) == "balanced_subsample",
-            targets=self._target_spec(),
+            targets=targets,
         )
+        deep = supports(params)
+        if deep:
+            task["deep"] = dict(
+                tables=bin_tables(self._bin_mapper), classification=targets[0] == "class"
+            )
         n_jobs = min(effective_n_jobs(self.n_jobs), len(tree_ids))
         if n_jobs <= 1:
             return _grow_trees(list(tree_ids), **task)
         chunks = [list(c) for c in np.array_split(np.asarray(tree_ids), n_jobs) if len(c)]
-        parts = Parallel(n_jobs=n_jobs)(delayed(_grow_trees)(c, **task) for c in chunks)
+        if not deep:
+            parts = Parallel(n_jobs=n_jobs)(delayed(_grow_trees)(c, **task) for c in chunks)
+            return [tree for part in parts for tree in part]
+        parts = [None] * len(chunks)
+
+        def grow_chunk(k):
+            parts[k] = _grow_trees(chunks[k], **task)
+
+        run_in_threads([partial(grow_chunk, k) for k in range(len(chunks))])
         return [tree for part in parts for tree in part]
 
     def _tree_params(self, weight, shape):

@@ -22,6 +22,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from skextras._engine.binning import BinMapper
+from skextras._engine.deep_grower import grow_deep_tree, supports
 from skextras._engine.grower import TreeParams, grow_tree
 from skextras.ensemble._base import HistInputMixin, _reject_strings
 
@@ -191,6 +192,7 @@ def grow(
     sample_mask=None,
     n_threads=1,
     return_leaf_of_row=False,
+    deep=None,
 ):
     """Grow one engine tree with its own random stream derived from ``seed``.
 
@@ -199,6 +201,9 @@ def grow(
     gradient (split choice is invariant to both); the tree's values, gains and covers are
     mapped back. The factors are powers of two, so the round trip is exact. With
     ``return_leaf_of_row`` also returns the leaf id of every training row (-1 outside the mask).
+    ``deep`` (forests) grows the tree in one numba call on this thread when the engine's
+    deep grower supports ``params``: a dict with ``tables`` (``bin_tables(bin_mapper)``) and
+    ``classification`` (stop at pure nodes).
     """
     g = np.asarray(gradients, dtype=np.float64)
     h = np.asarray(hessians, dtype=np.float64)
@@ -219,17 +224,32 @@ def grow(
         min_child_weight=params.min_child_weight * a,
         gamma=params.gamma * a / (c * c),
     )
-    out = grow_tree(
-        X_binned,
-        np.ascontiguousarray(g if a == c else g * (a / c)),
-        np.ascontiguousarray(h if a == 1.0 else h * a),
-        bin_mapper,
-        scaled,
-        np.random.RandomState(np.random.SeedSequence(seed).generate_state(4)),
-        sample_mask=sample_mask,
-        n_threads=n_threads,
-        return_leaf_of_row=return_leaf_of_row,
-    )
+    g = np.ascontiguousarray(g if a == c else g * (a / c))
+    h = np.ascontiguousarray(h if a == 1.0 else h * a)
+    if deep is not None and not return_leaf_of_row and supports(scaled, sample_mask):
+        purity_scale = c if deep["classification"] else 0.0
+        out = grow_deep_tree(
+            X_binned,
+            g,
+            h,
+            bin_mapper,
+            scaled,
+            seed,
+            tables=deep["tables"],
+            purity_scale=purity_scale,
+        )
+    else:
+        out = grow_tree(
+            X_binned,
+            g,
+            h,
+            bin_mapper,
+            scaled,
+            np.random.RandomState(np.random.SeedSequence(seed).generate_state(4)),
+            sample_mask=sample_mask,
+            n_threads=n_threads,
+            return_leaf_of_row=return_leaf_of_row,
+        )
     tree = out[0] if return_leaf_of_row else out
     tree.value = tree.value * c
     tree.gain = tree.gain * (c * c / a)

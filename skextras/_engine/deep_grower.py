@@ -1,0 +1,705 @@
+"""Grow one deep tree entirely inside numba: the random forests' grower.
+
+Forest trees have thousands of nodes, so the per-node bookkeeping of :mod:`.grower` (Python
+objects, one numba call per level) would cost more than the arithmetic. Here a whole tree is
+grown in one ``nogil`` call, depth-first from a stack, on one thread; forests grow several
+trees at once on the engine's thread pool.
+
+At each node the candidate features are drawn as scikit-learn draws them: without replacement,
+skipping features that are constant in the node, until ``max_features`` non-constant ones were
+scanned (all of them when ``max_features`` is None). A node's histogram is built from its rows
+for each drawn feature only, over the node's occupied bin range; when that range is much wider
+than the node has rows (deep nodes, continuous features), the rows are sorted by bin instead,
+so that a node costs about its row count rather than the bin count. ``splitter="random"``
+(ExtraTrees) draws one threshold per feature uniformly in value between the node's smallest
+and largest bin (bin centres), as scikit-learn draws it between the smallest and largest value.
+
+Gains, leaf values, the float32 comparison of gains and the handling of the missing-value bin
+(tried on each side) are those of :mod:`.split`; ties go to the feature drawn first.
+"""
+
+import numpy as np
+
+from ._numba import njit
+from .grower import _MIN_GAIN, _check_params, _node_values
+from .split import (
+    CRITERIA,
+    CRITERION,
+    LAMBDA,
+    MIN_CHILD_WEIGHT,
+    MIN_SAMPLES_LEAF,
+    _entropy_score,
+    split_params_vector,
+)
+from .tree import Tree
+
+# A node whose occupied bin range is this many times wider than its row count is scanned by
+# sorting its rows by bin instead of through a histogram.
+_SORT_RATIO = 4
+
+
+# -- random numbers: xorshift64*, one explicit state per tree ------------------------------
+@njit(inline="always")
+def _next(state):
+    x = state[0]
+    x ^= x >> np.uint64(12)
+    x ^= x << np.uint64(25)
+    x ^= x >> np.uint64(27)
+    state[0] = x
+    return x * np.uint64(0x2545F4914F6CDD1D)
+
+
+@njit(inline="always")
+def _uniform(state):
+    """A float64 uniform in [0, 1)."""
+    return np.float64(_next(state) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+
+
+@njit(inline="always")
+def _below(state, n):
+    """An integer uniform in [0, n)."""
+    return min(int(_uniform(state) * n), n - 1)
+
+
+# -- scores ---------------------------------------------------------------------------------
+@njit(inline="always")
+def _score(stats, n_outputs, lam, entropy):
+    """Node score (higher is better): sum_k G_k^2 / (H + lambda), or the entropy score."""
+    if entropy:
+        return _entropy_score(stats, n_outputs)
+    h = stats[n_outputs]
+    if h <= 0.0 or h + lam <= 0.0:
+        return 0.0
+    s = 0.0
+    for k in range(n_outputs):
+        s += stats[k] * stats[k]
+    return s / (h + lam)
+
+
+@njit(inline="always")
+def _split_gain(left, parent, right, n_outputs, params, entropy, parent_score):
+    """float32 gain of sending ``left`` left (``right`` is filled), or -inf if not allowed."""
+    for c in range(n_outputs + 2):
+        right[c] = parent[c] - left[c]
+    h_l = left[n_outputs]
+    h_r = right[n_outputs]
+    mcw = params[MIN_CHILD_WEIGHT]
+    min_rows = max(params[MIN_SAMPLES_LEAF], 1.0)
+    if (
+        h_l <= 0.0
+        or h_r <= 0.0
+        or h_l < mcw
+        or h_r < mcw
+        or left[n_outputs + 1] < min_rows
+        or right[n_outputs + 1] < min_rows
+    ):
+        return -np.inf
+    lam = params[LAMBDA]
+    s = _score(left, n_outputs, lam, entropy) + _score(right, n_outputs, lam, entropy)
+    return np.float32(s - parent_score)
+
+
+@njit(inline="always")
+def _gain_single(g, h, c, parent, lam, mcw, min_rows, parent_score):
+    """``_split_gain`` of one output and the newton criterion, on scalars."""
+    g2 = parent[0] - g
+    h2 = parent[1] - h
+    c2 = parent[2] - c
+    if h <= 0.0 or h2 <= 0.0 or h < mcw or h2 < mcw or c < min_rows or c2 < min_rows:
+        return -np.inf
+    d1 = h + lam
+    d2 = h2 + lam
+    s1 = g * g / d1 if d1 > 0.0 else 0.0
+    s2 = g2 * g2 / d2 if d2 > 0.0 else 0.0
+    return np.float32(s1 + s2 - parent_score)
+
+
+@njit(inline="always")
+def _consider_single(left, miss, has_missing, allow_all_left, parent, work, params, state):
+    """``_consider`` for one output and the newton criterion (binary gini, squared error)."""
+    lam = params[LAMBDA]
+    mcw = params[MIN_CHILD_WEIGHT]
+    min_rows = max(params[MIN_SAMPLES_LEAF], 1.0)
+    g, h, c = left[0], left[1], left[2]
+    if allow_all_left:
+        gain = _gain_single(g, h, c, parent, lam, mcw, min_rows, state[3])
+        if gain > state[0]:
+            state[0] = gain
+            state[1] = 0.0
+            state[2] = 1.0
+            work[2, 0], work[2, 1], work[2, 2] = g, h, c
+    if has_missing:
+        g, h, c = g + miss[0], h + miss[1], c + miss[2]
+        gain = _gain_single(g, h, c, parent, lam, mcw, min_rows, state[3])
+        if gain > state[0]:
+            state[0] = gain
+            state[1] = 1.0
+            state[2] = 1.0
+            work[2, 0], work[2, 1], work[2, 2] = g, h, c
+
+
+@njit(inline="always")
+def _consider(left, miss, has_missing, allow_all_left, parent, work, n_outputs, params, state):
+    """Try the partition ``left`` (missing rows right) and, with missing rows, ``left + miss``.
+
+    ``state`` = (best gain, best missing_left, improved flag) is updated in place; ``work``
+    holds scratch rows (0: right, 1: left with missing) and row 2 receives the best left.
+    """
+    entropy = params[CRITERION] == 1.0
+    parent_score = state[3]
+    if n_outputs == 1 and not entropy:
+        _consider_single(left, miss, has_missing, allow_all_left, parent, work, params, state)
+        return
+    if allow_all_left:
+        gain = _split_gain(left, parent, work[0], n_outputs, params, entropy, parent_score)
+        if gain > state[0]:
+            state[0] = gain
+            state[1] = 0.0
+            state[2] = 1.0
+            work[2, :] = left
+    if has_missing:
+        for c in range(n_outputs + 2):
+            work[1, c] = left[c] + miss[c]
+        gain = _split_gain(work[1], parent, work[0], n_outputs, params, entropy, parent_score)
+        if gain > state[0]:
+            state[0] = gain
+            state[1] = 1.0
+            state[2] = 1.0
+            work[2, :] = work[1]
+
+
+# -- per-feature statistics of a node -----------------------------------------------------------
+@njit(inline="always")
+def _gather_keys(col, rows, start, stop, missing_bin, keys):
+    """``keys[:m]`` = bins of the node's rows; returns the smallest and largest non-missing
+    bin ((-1, -1) when every row is missing) and whether a row is missing. The missing bin is
+    the largest, so a plain minimum finds the smallest non-missing bin."""
+    lo = missing_bin
+    hi = -1
+    n_missing = 0
+    for i in range(stop - start):
+        b = np.int64(col[rows[start + i]])
+        keys[i] = b
+        is_missing = b == missing_bin
+        lo = min(lo, b)
+        hi = max(hi, -1 if is_missing else b)
+        n_missing += is_missing
+    if hi < 0:
+        lo = -1
+    return lo, hi, n_missing > 0
+
+
+@njit(inline="always")
+def _add(out, gh, i):
+    """out += (g_0..g_{K-1}, h) of row ``i`` of ``gh``, and one to the count."""
+    n = gh.shape[1]
+    for c in range(n):
+        out[c] += gh[i, c]
+    out[n] += 1.0
+
+
+@njit(inline="always")
+def _scan_single(hist, first, last, ids, compact, miss, has_missing, parent, work, params, state):
+    """Best threshold for one output and the newton criterion, on scalars, over histogram rows
+    ``first..last``: bins themselves, or with ``compact`` the bins ``ids[j]`` of row j.
+
+    The children's score is ``(G_l^2 (H_r + lambda) + G_r^2 (H_l + lambda)) / ((H_l + lambda)
+    (H_r + lambda))``, one division per candidate.
+    """
+    lam = params[LAMBDA]
+    mcw = params[MIN_CHILD_WEIGHT]
+    min_rows = max(params[MIN_SAMPLES_LEAF], 1.0)
+    g_all, h_all, c_all = parent[0], parent[1], parent[2]
+    g_miss, h_miss, c_miss = miss[0], miss[1], miss[2]
+    parent_score = state[3]
+    best = state[0]
+    best_bin = -1
+    best_ml = False
+    best_g = best_h = best_c = 0.0
+    gl = hl = cl = 0.0
+    for j in range(first, last + 1):
+        cb = hist[j, 2]
+        if cb == 0.0:
+            continue
+        gl += hist[j, 0]
+        hl += hist[j, 1]
+        cl += cb
+        for with_missing in range(2 if has_missing else 1):
+            g1 = gl + g_miss if with_missing else gl
+            h1 = hl + h_miss if with_missing else hl
+            c1 = cl + c_miss if with_missing else cl
+            g2 = g_all - g1
+            h2 = h_all - h1
+            c2 = c_all - c1
+            if h1 <= 0.0 or h2 <= 0.0 or h1 < mcw or h2 < mcw or c1 < min_rows or c2 < min_rows:
+                continue
+            d1 = h1 + lam
+            d2 = h2 + lam
+            gain = np.float32((g1 * g1 * d2 + g2 * g2 * d1) / (d1 * d2) - parent_score)
+            if gain > best:
+                best = gain
+                best_bin = ids[j] if compact else j
+                best_ml = with_missing == 1
+                best_g, best_h, best_c = g1, h1, c1
+    if best_bin >= 0:
+        state[0] = best
+        state[1] = 1.0 if best_ml else 0.0
+        work[2, 0], work[2, 1], work[2, 2] = best_g, best_h, best_c
+    return best_bin
+
+
+@njit(inline="always")
+def _scan_histogram(gh, start, m, lo, hi, keys, hist, ctx):
+    """Best threshold in bins lo..hi through a histogram of the node's rows."""
+    n_outputs, missing_bin, miss, has_missing, parent, work, params, state, left = ctx
+    hist[lo : hi + 1] = 0.0
+    hist[missing_bin] = 0.0
+    n_gh = n_outputs + 1
+    if n_gh == 2:
+        for i in range(m):
+            b = keys[i]
+            hist[b, 0] += gh[start + i, 0]
+            hist[b, 1] += gh[start + i, 1]
+            hist[b, 2] += 1.0
+    else:
+        for i in range(m):
+            b = keys[i]
+            for c in range(n_gh):
+                hist[b, c] += gh[start + i, c]
+            hist[b, n_gh] += 1.0
+    miss[:] = hist[missing_bin]
+    if n_gh == 2 and params[CRITERION] == 0.0:
+        return _scan_single(
+            hist, lo, hi, keys, False, miss, has_missing, parent, work, params, state
+        )
+    left[:] = 0.0
+    best_bin = -1
+    for b in range(lo, hi + 1):
+        if hist[b, n_outputs + 1] == 0.0:
+            continue
+        for c in range(n_outputs + 2):
+            left[c] += hist[b, c]
+        state[2] = 0.0
+        _consider(
+            left, miss, has_missing, b < hi or has_missing, parent, work, n_outputs, params, state
+        )
+        if state[2] == 1.0:
+            best_bin = b
+    return best_bin
+
+
+@njit(inline="always")
+def _scan_sorted(gh, start, m, hi, keys, order, hist, ids, ctx):
+    """Best threshold as ``_scan_histogram`` finds it, from the node's rows sorted by bin
+    (insertion sort: this path is taken for nodes with few rows); missing rows sort last."""
+    n_outputs, missing_bin, miss, has_missing, parent, work, params, state, left = ctx
+    for i in range(m):
+        order[i] = i
+    for i in range(1, m):
+        o = order[i]
+        k = keys[o]
+        j = i - 1
+        while j >= 0 and keys[order[j]] > k:
+            order[j + 1] = order[j]
+            j -= 1
+        order[j + 1] = o
+    miss[:] = 0.0
+    n_present = m
+    while n_present > 0 and keys[order[n_present - 1]] == missing_bin:
+        n_present -= 1
+        _add(miss, gh, start + order[n_present])
+    if n_outputs == 1 and params[CRITERION] == 0.0:
+        # One histogram row per distinct bin, then the scalar scan.
+        n_items = 0
+        i = 0
+        while i < n_present:
+            b = keys[order[i]]
+            hist[n_items] = 0.0
+            while i < n_present and keys[order[i]] == b:
+                _add(hist[n_items], gh, start + order[i])
+                i += 1
+            ids[n_items] = b
+            n_items += 1
+        return _scan_single(
+            hist, 0, n_items - 1, ids, True, miss, has_missing, parent, work, params, state
+        )
+    left[:] = 0.0
+    best_bin = -1
+    i = 0
+    while i < n_present:
+        b = keys[order[i]]
+        while i < n_present and keys[order[i]] == b:
+            _add(left, gh, start + order[i])
+            i += 1
+        state[2] = 0.0
+        _consider(
+            left, miss, has_missing, b < hi or has_missing, parent, work, n_outputs, params, state
+        )
+        if state[2] == 1.0:
+            best_bin = b
+    return best_bin
+
+
+@njit(inline="always")
+def _scan_random(gh, start, m, lo, hi, keys, centres, u, ctx):
+    """ExtraTrees: the threshold bin under a value drawn uniformly between the centres of
+    bins ``lo`` and ``hi``; returns it after ``_consider``-ing its partition (-1 if invalid)."""
+    n_outputs, missing_bin, miss, has_missing, parent, work, params, state, left = ctx
+    if hi > lo:
+        t = centres[lo] + u * (centres[hi] - centres[lo])
+        chosen = lo
+        while chosen + 1 < hi and centres[chosen + 1] <= t:
+            chosen += 1
+    else:
+        chosen = hi
+    left[:] = 0.0
+    miss[:] = 0.0
+    n_gh = n_outputs + 1
+    for i in range(m):
+        b = keys[i]
+        to_miss = np.float64(b == missing_bin)
+        to_left = np.float64(b <= chosen)  # never the missing bin: it is the largest
+        for c in range(n_gh):
+            v = gh[start + i, c]
+            left[c] += to_left * v
+            miss[c] += to_miss * v
+        left[n_gh] += to_left
+        miss[n_gh] += to_miss
+    state[2] = 0.0
+    _consider(
+        left, miss, has_missing, chosen < hi or has_missing, parent, work, n_outputs, params, state
+    )
+    return chosen if state[2] == 1.0 else -1
+
+
+@njit(inline="always")
+def _partition_rows(rows, gh, start, stop, keys, threshold, missing_left, missing_bin, rbuf, gbuf):
+    """Stable partition of rows[start:stop] and their gh rows by the split feature's bins
+    ``keys[:stop - start]``: left rows first; returns the left count.
+
+    Branch-free: every row is written to both sides and the side it belongs to advances (a
+    split's direction is unpredictable, and a mispredicted branch costs more)."""
+    n_gh = gh.shape[1]
+    n_left = 0
+    n_right = 0
+    for i in range(start, stop):
+        r = rows[i]
+        b = keys[i - start]
+        go_left = np.int64(missing_left if b == missing_bin else b <= threshold)
+        rows[start + n_left] = r
+        rbuf[n_right] = r
+        for c in range(n_gh):
+            v = gh[i, c]
+            gh[start + n_left, c] = v
+            gbuf[n_right, c] = v
+        n_left += go_left
+        n_right += 1 - go_left
+    for i in range(n_right):
+        rows[start + n_left + i] = rbuf[i]
+        for c in range(n_gh):
+            gh[start + n_left + i, c] = gbuf[i, c]
+    return n_left
+
+
+# -- the tree -----------------------------------------------------------------------------------
+@njit
+def _grow(
+    X,
+    gh,
+    rows,
+    features,
+    missing_bin,
+    centres,
+    params,
+    max_features,
+    max_depth,
+    min_split_rows,
+    min_split_hessian,
+    min_gain,
+    random_split,
+    purity_scale,
+    rng_state,
+):
+    """Grow a tree over ``rows`` with their (g_0..g_{K-1}, h) rows ``gh`` (both permuted in
+    place); returns the node arrays."""
+    n_outputs = gh.shape[1] - 1
+    n_stats = n_outputs + 2
+    n_rows = rows.size
+    capacity = 2 * max(n_rows, 1) + 1
+    feature = np.full(capacity, -1, dtype=np.int32)
+    bin_threshold = np.zeros(capacity, dtype=np.uint8)
+    missing_left = np.zeros(capacity, dtype=np.bool_)
+    left_child = np.full(capacity, -1, dtype=np.int32)
+    right_child = np.full(capacity, -1, dtype=np.int32)
+    gain = np.zeros(capacity)
+    stats = np.zeros((capacity, n_stats))
+    depth = np.zeros(capacity, dtype=np.int32)
+    start = np.zeros(capacity, dtype=np.int64)
+    stop = np.zeros(capacity, dtype=np.int64)
+    # Features found constant in a node are constant in its subtree (bit f, for f < 64).
+    constant = np.zeros(capacity, dtype=np.uint64)
+
+    hist = np.empty((missing_bin + 1, n_stats))
+    keys = np.empty(n_rows, dtype=np.uint8)
+    best_keys = np.empty(n_rows, dtype=np.uint8)  # bins of the best feature so far
+    order = np.empty(n_rows, dtype=np.int64)
+    ids = np.empty(missing_bin + 1, dtype=np.int64)
+    rbuf = np.empty(n_rows, dtype=rows.dtype)
+    gbuf = np.empty_like(gh)
+    miss = np.zeros(n_stats)
+    left = np.zeros(n_stats)
+    work = np.zeros((3, n_stats))
+    best_left = np.zeros(n_stats)
+    state = np.zeros(4)
+    candidates = np.empty(features.size, dtype=np.int64)
+    lam = params[LAMBDA]
+    entropy = params[CRITERION] == 1.0
+
+    for i in range(n_rows):
+        _add(stats[0], gh, i)
+    start[0], stop[0] = 0, n_rows
+    n_nodes = 1
+    stack = np.empty(capacity, dtype=np.int64)
+    stack[0] = 0
+    n_stack = 1
+    while n_stack > 0:
+        n_stack -= 1
+        node = stack[n_stack]
+        parent = stats[node]
+        if (
+            depth[node] >= max_depth
+            or parent[n_outputs + 1] < min_split_rows
+            or parent[n_outputs] < min_split_hessian
+        ):
+            continue
+        a, b = start[node], stop[node]
+        if purity_scale > 0.0:
+            if _is_pure(parent, n_outputs, purity_scale):
+                continue
+        elif _constant_target(gh, a, b):
+            continue
+        m = b - a
+        known = constant[node]
+        n_candidates = 0
+        for f in features:
+            if f >= 64 or not (known >> np.uint64(f)) & np.uint64(1):
+                candidates[n_candidates] = f
+                n_candidates += 1
+        state[0] = -np.inf
+        state[3] = _score(parent, n_outputs, lam, entropy)
+        best_feature = -1
+        best_bin = -1
+        best_ml = False
+        n_found = 0
+        for i in range(n_candidates):
+            if n_found >= max_features:
+                break
+            j = i + _below(rng_state, n_candidates - i)
+            candidates[i], candidates[j] = candidates[j], candidates[i]
+            f = candidates[i]
+            lo, hi, has_missing = _gather_keys(X[:, f], rows, a, b, missing_bin, keys)
+            if hi < 0 or (hi == lo and not has_missing):
+                # Constant in the node: does not count (scikit-learn's rule).
+                if f < 64:
+                    known |= np.uint64(1) << np.uint64(f)
+                continue
+            n_found += 1
+            ctx = (n_outputs, missing_bin, miss, has_missing, parent, work, params, state, left)
+            previous = state[0]
+            if random_split:
+                u = _uniform(rng_state)
+                found = _scan_random(gh, a, m, lo, hi, keys, centres[f], u, ctx)
+            elif hi - lo > _SORT_RATIO * m:
+                found = _scan_sorted(gh, a, m, hi, keys, order, hist, ids, ctx)
+            else:
+                found = _scan_histogram(gh, a, m, lo, hi, keys, hist, ctx)
+            if state[0] > previous and found >= 0:
+                best_feature, best_bin, best_ml = f, found, state[1] == 1.0
+                best_left[:] = work[2]
+                keys, best_keys = best_keys, keys
+        if best_feature < 0:
+            continue
+        for c in range(n_stats):
+            work[0, c] = parent[c] - best_left[c]
+        split_gain = (
+            _score(best_left, n_outputs, lam, entropy)
+            + _score(work[0], n_outputs, lam, entropy)
+            - state[3]
+        )
+        if not (split_gain > min_gain and np.isfinite(split_gain)):
+            continue
+        n_left = _partition_rows(
+            rows, gh, a, b, best_keys, best_bin, best_ml, missing_bin, rbuf, gbuf
+        )
+        feature[node] = best_feature
+        bin_threshold[node] = best_bin
+        missing_left[node] = best_ml
+        gain[node] = split_gain
+        start[n_nodes], stop[n_nodes] = a, a + n_left
+        start[n_nodes + 1], stop[n_nodes + 1] = a + n_left, b
+        stats[n_nodes] = best_left
+        stats[n_nodes + 1] = work[0]
+        depth[n_nodes] = depth[n_nodes + 1] = depth[node] + 1
+        constant[n_nodes] = constant[n_nodes + 1] = known
+        left_child[node], right_child[node] = n_nodes, n_nodes + 1
+        # Right child on the stack first: the left subtree is grown first, as in sklearn.
+        stack[n_stack] = n_nodes + 1
+        stack[n_stack + 1] = n_nodes
+        n_stack += 2
+        n_nodes += 2
+    return (
+        feature[:n_nodes],
+        bin_threshold[:n_nodes],
+        missing_left[:n_nodes],
+        left_child[:n_nodes],
+        right_child[:n_nodes],
+        gain[:n_nodes],
+        stats[:n_nodes],
+        depth[:n_nodes],
+    )
+
+
+@njit(inline="always")
+def _is_pure(stats, n_outputs, scale):
+    """Whether a classification node holds one class: gradients are ``-weight * onehot / scale``
+    and hessians ``weight`` (each times the same factor)."""
+    h = stats[n_outputs]
+    tol = 1e-12 * h
+    if n_outputs == 1:
+        g = -stats[0] * scale
+        return g <= tol or g >= h - tol
+    for k in range(n_outputs):
+        if -stats[k] * scale >= h - tol:
+            return True
+    return False
+
+
+@njit
+def _constant_target(gh, start, stop):
+    """Whether the rows' targets ``-g / h`` (regression: gradients ``-w * y``) are all equal:
+    such a node is a leaf, as scikit-learn stops at zero impurity."""
+    if gh.shape[1] != 2:
+        return False
+    y0 = -gh[start, 0] / gh[start, 1]
+    tol = 1e-12 * max(abs(y0), 1.0)
+    for i in range(start + 1, stop):
+        if abs(-gh[i, 0] / gh[i, 1] - y0) > tol:
+            return False
+    return True
+
+
+def supports(params, sample_mask=None):
+    """Whether :func:`grow_deep_tree` grows the tree ``params`` describe.
+
+    It covers what forests use: depth-wise growth without a leaf budget, newton (lambda,
+    gamma, min_child_weight, min_samples_leaf) and entropy criteria, per-node ``max_features``
+    and both splitters; not L1 / max_delta_step, monotone or interaction constraints,
+    column subsampling by level / node, or row masks.
+    """
+    return (
+        sample_mask is None
+        and params.max_leaves == 0
+        and params.grow_policy == "depthwise"
+        and params.reg_alpha == 0.0
+        and params.max_delta_step == 0.0
+        and (params.monotone_constraints is None or not np.any(params.monotone_constraints))
+        and not params.interaction_constraints
+        and params.colsample_bylevel >= 1.0
+        and params.colsample_bynode >= 1.0
+        and params.splitter in ("best", "random")
+        and params.criterion in CRITERIA
+    )
+
+
+def bin_tables(bin_mapper):
+    """Per-feature tables the grower reads, computed once per forest: thresholds (p, n_bins)
+    (``inf`` past a feature's last threshold) and bin centres (p, n_bins), each non-missing
+    bin's representative value: the midpoint of its two thresholds (the one threshold for the
+    first and last bins)."""
+    n_bins = bin_mapper.missing_values_bin_idx_ + 1
+    p = len(bin_mapper.bin_thresholds_)
+    thresholds = np.full((p, n_bins), np.inf)
+    centres = np.zeros((p, n_bins))
+    for f, t in enumerate(bin_mapper.bin_thresholds_):
+        thresholds[f, : t.size] = t
+        if t.size == 0:
+            continue
+        centres[f, 0] = t[0]
+        centres[f, 1 : t.size] = 0.5 * (t[:-1] + t[1:])
+        centres[f, t.size] = t[-1]
+    return thresholds, centres
+
+
+def grow_deep_tree(
+    X_binned, gradients, hessians, bin_mapper, params, seed, *, tables=None, purity_scale=0.0
+):
+    """Grow one tree (``supports(params)`` must hold) on the calling thread, GIL released.
+
+    X_binned, gradients, hessians and bin_mapper are as for :func:`.grower.grow_tree`; rows
+    with zero hessian are left out. ``seed`` (int or sequence of ints) seeds the tree's own
+    random stream. ``tables`` is ``bin_tables(bin_mapper)``, computed once per forest.
+    ``purity_scale`` > 0 stops at pure nodes of a classification tree whose gradients are
+    ``-w * onehot / purity_scale`` and hessians ``w`` (both may carry one more common factor);
+    0 stops at nodes whose single-output targets ``-g / h`` are all equal (regression).
+    """
+    g = np.asarray(gradients, dtype=np.float64)
+    g = np.ascontiguousarray(g.reshape(g.shape[0], -1))
+    h = np.ascontiguousarray(hessians, dtype=np.float64)
+    p = X_binned.shape[1]
+    _check_params(params, p, g.shape[1])
+    base = np.ones(p, dtype=bool) if params.feature_mask is None else params.feature_mask
+    features = np.flatnonzero(base).astype(np.int64)
+    max_features = features.size if params.max_features is None else params.max_features
+    thresholds, centres = bin_tables(bin_mapper) if tables is None else tables
+    rng_state = np.random.SeedSequence(seed).generate_state(1, dtype=np.uint64)
+    rng_state[0] |= np.uint64(1)
+    missing_bin = int(bin_mapper.missing_values_bin_idx_)
+    rows = np.flatnonzero(h != 0.0).astype(np.int32)
+    gh = np.empty((rows.size, g.shape[1] + 1))
+    gh[:, :-1] = g[rows]
+    gh[:, -1] = h[rows]
+    arrays = _grow(
+        X_binned,
+        gh,
+        rows,
+        features,
+        missing_bin,
+        centres,
+        split_params_vector(params, constrained=False),
+        int(max_features),
+        np.iinfo(np.int64).max if params.max_depth is None else int(params.max_depth),
+        max(params.min_samples_split, 2 * params.min_samples_leaf),
+        2 * params.min_child_weight,
+        max(params.gamma, _MIN_GAIN),
+        params.splitter == "random",
+        float(purity_scale),
+        rng_state,
+    )
+    feature, bin_threshold, missing_left, left, right, gain, stats, depth = arrays
+    k = g.shape[1]
+    n = feature.size
+    infinite = np.full(n, np.inf)
+    value = _node_values(
+        stats,
+        -infinite,
+        infinite,
+        split_params_vector(params, constrained=False),
+        params.criterion == "entropy",
+    )
+    internal = feature >= 0
+    threshold = np.zeros(n)
+    threshold[internal] = thresholds[feature[internal], bin_threshold[internal]]
+    return Tree(
+        missing_bin=missing_bin,
+        feature=feature,
+        threshold=threshold,
+        bin_threshold=bin_threshold,
+        missing_go_left=missing_left,
+        left=left,
+        right=right,
+        value=value * params.learning_rate,
+        gain=gain,
+        cover=stats[:, k].copy(),
+        n_samples=stats[:, k + 1].astype(np.int64),
+        depth=depth,
+    )
