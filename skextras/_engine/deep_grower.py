@@ -15,13 +15,15 @@ so that a node costs about its row count rather than the bin count. ``splitter="
 and largest bin (bin centres), as scikit-learn draws it between the smallest and largest value.
 
 Gains, leaf values, the float32 comparison of gains and the handling of the missing-value bin
-(tried on each side) are those of :mod:`.split`; ties go to the feature drawn first.
+(tried on each side) are those of :mod:`.split`; ties go to the feature drawn first. As in
+scikit-learn, a node is split while it is impure and has a valid split, even one of zero gain
+(``gamma`` > 0 sets a minimum), so full-depth trees end in pure or inseparable leaves.
 """
 
 import numpy as np
 
 from ._numba import njit
-from .grower import _MIN_GAIN, _check_params, _node_values
+from .grower import _check_params, _node_values
 from .split import (
     CRITERIA,
     CRITERION,
@@ -670,7 +672,8 @@ def grow_deep_tree(
         np.iinfo(np.int64).max if params.max_depth is None else int(params.max_depth),
         max(params.min_samples_split, 2 * params.min_samples_leaf),
         2 * params.min_child_weight,
-        max(params.gamma, _MIN_GAIN),
+        # As scikit-learn: any valid split of an impure node, unless a minimum gain is set.
+        params.gamma if params.gamma > 0 else -np.inf,
         params.splitter == "random",
         float(purity_scale),
         rng_state,

@@ -20,6 +20,11 @@ _ARRAYS = {
 }
 
 
+# Rows are walked in blocks, each block through one tree after the other: a tree's arrays then
+# stay in cache while its block of rows goes through it (a deep forest does not fit in cache).
+_BLOCK = 1024
+
+
 @njit
 def _leaf_dense(X, i, node, feature, threshold, missing_go_left, left, right):
     while left[node] != -1:
@@ -78,10 +83,13 @@ def _leaf_binned(X, i, node, feature, bin_threshold, missing_go_left, left, righ
 @njit
 def _apply_dense(X, starts, feature, threshold, missing_go_left, left, right, out, first, last):
     """Leaf (local node id) of every row in every tree: out (n, n_trees)."""
-    for i in range(first, last):
+    for block in range(first, last, _BLOCK):
         for t in range(starts.size - 1):
-            s = starts[t]
-            out[i, t] = _leaf_dense(X, i, s, feature, threshold, missing_go_left, left, right) - s
+            for i in range(block, min(block + _BLOCK, last)):
+                s = starts[t]
+                out[i, t] = (
+                    _leaf_dense(X, i, s, feature, threshold, missing_go_left, left, right) - s
+                )
 
 
 @njit
@@ -99,26 +107,28 @@ def _apply_csr(
     first,
     last,
 ):
-    for i in range(first, last):
+    for block in range(first, last, _BLOCK):
         for t in range(starts.size - 1):
-            s = starts[t]
-            leaf = _leaf_csr(
-                indptr, indices, data, i, s, feature, threshold, missing_go_left, left, right
-            )
-            out[i, t] = leaf - s
+            for i in range(block, min(block + _BLOCK, last)):
+                s = starts[t]
+                leaf = _leaf_csr(
+                    indptr, indices, data, i, s, feature, threshold, missing_go_left, left, right
+                )
+                out[i, t] = leaf - s
 
 
 @njit
 def _apply_binned(
     X, starts, feature, bin_threshold, missing_go_left, left, right, missing_bin, out, first, last
 ):
-    for i in range(first, last):
+    for block in range(first, last, _BLOCK):
         for t in range(starts.size - 1):
-            s = starts[t]
-            leaf = _leaf_binned(
-                X, i, s, feature, bin_threshold, missing_go_left, left, right, missing_bin
-            )
-            out[i, t] = leaf - s
+            for i in range(block, min(block + _BLOCK, last)):
+                s = starts[t]
+                leaf = _leaf_binned(
+                    X, i, s, feature, bin_threshold, missing_go_left, left, right, missing_bin
+                )
+                out[i, t] = leaf - s
 
 
 @njit
@@ -136,11 +146,14 @@ def _predict_dense(
     first,
     last,
 ):
-    for i in range(first, last):
+    for block in range(first, last, _BLOCK):
         for t in range(starts.size - 1):
-            leaf = _leaf_dense(X, i, starts[t], feature, threshold, missing_go_left, left, right)
-            for k in range(value.shape[1]):
-                out[i, tree_output[t] + k] += value[leaf, k]
+            for i in range(block, min(block + _BLOCK, last)):
+                leaf = _leaf_dense(
+                    X, i, starts[t], feature, threshold, missing_go_left, left, right
+                )
+                for k in range(value.shape[1]):
+                    out[i, tree_output[t] + k] += value[leaf, k]
 
 
 @njit
@@ -160,22 +173,23 @@ def _predict_csr(
     first,
     last,
 ):
-    for i in range(first, last):
+    for block in range(first, last, _BLOCK):
         for t in range(starts.size - 1):
-            leaf = _leaf_csr(
-                indptr,
-                indices,
-                data,
-                i,
-                starts[t],
-                feature,
-                threshold,
-                missing_go_left,
-                left,
-                right,
-            )
-            for k in range(value.shape[1]):
-                out[i, tree_output[t] + k] += value[leaf, k]
+            for i in range(block, min(block + _BLOCK, last)):
+                leaf = _leaf_csr(
+                    indptr,
+                    indices,
+                    data,
+                    i,
+                    starts[t],
+                    feature,
+                    threshold,
+                    missing_go_left,
+                    left,
+                    right,
+                )
+                for k in range(value.shape[1]):
+                    out[i, tree_output[t] + k] += value[leaf, k]
 
 
 @njit
@@ -194,13 +208,22 @@ def _predict_binned(
     first,
     last,
 ):
-    for i in range(first, last):
+    for block in range(first, last, _BLOCK):
         for t in range(starts.size - 1):
-            leaf = _leaf_binned(
-                X, i, starts[t], feature, bin_threshold, missing_go_left, left, right, missing_bin
-            )
-            for k in range(value.shape[1]):
-                out[i, tree_output[t] + k] += value[leaf, k]
+            for i in range(block, min(block + _BLOCK, last)):
+                leaf = _leaf_binned(
+                    X,
+                    i,
+                    starts[t],
+                    feature,
+                    bin_threshold,
+                    missing_go_left,
+                    left,
+                    right,
+                    missing_bin,
+                )
+                for k in range(value.shape[1]):
+                    out[i, tree_output[t] + k] += value[leaf, k]
 
 
 class Tree:
