@@ -30,7 +30,6 @@ from .split import (
     LAMBDA,
     MIN_CHILD_WEIGHT,
     MIN_SAMPLES_LEAF,
-    _entropy_score,
     split_params_vector,
 )
 from .tree import Tree
@@ -63,28 +62,64 @@ def _below(state, n):
     return min(int(_uniform(state) * n), n - 1)
 
 
-# -- scores ---------------------------------------------------------------------------------
+# -- scratch rows ---------------------------------------------------------------------------------
+# The per-node sums live in rows of one (7, K + 2) scratch array ``w``, so that the kernels
+# pass indices, not array views (a view costs reference counting on every call).
+_RIGHT, _WITH_MISSING, _FEATURE_BEST, _LEFT, _MISSING, _BEST, _PARENT = range(7)
+
+
 @njit(inline="always")
-def _score(stats, n_outputs, lam, entropy):
-    """Node score (higher is better): sum_k G_k^2 / (H + lambda), or the entropy score."""
+def _set_row(dst, i, src, j):
+    for c in range(dst.shape[1]):
+        dst[i, c] = src[j, c]
+
+
+@njit(inline="always")
+def _zero_row(a, i):
+    for c in range(a.shape[1]):
+        a[i, c] = 0.0
+
+
+@njit(inline="always")
+def _add_gh(a, i, gh, r):
+    """a[i] += (g_0..g_{K-1}, h) of gh row ``r``, and one to the count."""
+    n = gh.shape[1]
+    for c in range(n):
+        a[i, c] += gh[r, c]
+    a[i, n] += 1.0
+
+
+# -- scores ---------------------------------------------------------------------------------------
+@njit(inline="always")
+def _score(a, i, n_outputs, lam, entropy):
+    """Score of the sums in row i of ``a`` (higher is better): sum_k G_k^2 / (H + lambda), or
+    for entropy ``sum_k c_k log2(c_k / H)`` with class weights ``c_k = -G_k``."""
+    h = a[i, n_outputs]
+    s = 0.0
     if entropy:
-        return _entropy_score(stats, n_outputs)
-    h = stats[n_outputs]
+        if h <= 0.0:
+            return 0.0
+        for k in range(n_outputs):
+            c = -a[i, k]
+            if c > 0.0:
+                s += c * np.log2(c / h)
+        return s
     if h <= 0.0 or h + lam <= 0.0:
         return 0.0
-    s = 0.0
     for k in range(n_outputs):
-        s += stats[k] * stats[k]
+        s += a[i, k] * a[i, k]
     return s / (h + lam)
 
 
 @njit(inline="always")
-def _split_gain(left, parent, right, n_outputs, params, entropy, parent_score):
-    """float32 gain of sending ``left`` left (``right`` is filled), or -inf if not allowed."""
-    for c in range(n_outputs + 2):
-        right[c] = parent[c] - left[c]
-    h_l = left[n_outputs]
-    h_r = right[n_outputs]
+def _try_left(w, row, n_outputs, params, entropy, state, missing_left):
+    """Score the split sending the sums ``w[row]`` left (the rest of ``w[_PARENT]`` right);
+    if it beats ``state[0]`` record it: state = (gain, missing_left, improved, parent score)."""
+    n_stats = n_outputs + 2
+    for c in range(n_stats):
+        w[_RIGHT, c] = w[_PARENT, c] - w[row, c]
+    h_l = w[row, n_outputs]
+    h_r = w[_RIGHT, n_outputs]
     mcw = params[MIN_CHILD_WEIGHT]
     min_rows = max(params[MIN_SAMPLES_LEAF], 1.0)
     if (
@@ -92,116 +127,35 @@ def _split_gain(left, parent, right, n_outputs, params, entropy, parent_score):
         or h_r <= 0.0
         or h_l < mcw
         or h_r < mcw
-        or left[n_outputs + 1] < min_rows
-        or right[n_outputs + 1] < min_rows
+        or w[row, n_outputs + 1] < min_rows
+        or w[_RIGHT, n_outputs + 1] < min_rows
     ):
-        return -np.inf
-    lam = params[LAMBDA]
-    s = _score(left, n_outputs, lam, entropy) + _score(right, n_outputs, lam, entropy)
-    return np.float32(s - parent_score)
-
-
-@njit(inline="always")
-def _gain_single(g, h, c, parent, lam, mcw, min_rows, parent_score):
-    """``_split_gain`` of one output and the newton criterion, on scalars."""
-    g2 = parent[0] - g
-    h2 = parent[1] - h
-    c2 = parent[2] - c
-    if h <= 0.0 or h2 <= 0.0 or h < mcw or h2 < mcw or c < min_rows or c2 < min_rows:
-        return -np.inf
-    d1 = h + lam
-    d2 = h2 + lam
-    s1 = g * g / d1 if d1 > 0.0 else 0.0
-    s2 = g2 * g2 / d2 if d2 > 0.0 else 0.0
-    return np.float32(s1 + s2 - parent_score)
-
-
-@njit(inline="always")
-def _consider_single(left, miss, has_missing, allow_all_left, parent, work, params, state):
-    """``_consider`` for one output and the newton criterion (binary gini, squared error)."""
-    lam = params[LAMBDA]
-    mcw = params[MIN_CHILD_WEIGHT]
-    min_rows = max(params[MIN_SAMPLES_LEAF], 1.0)
-    g, h, c = left[0], left[1], left[2]
-    if allow_all_left:
-        gain = _gain_single(g, h, c, parent, lam, mcw, min_rows, state[3])
-        if gain > state[0]:
-            state[0] = gain
-            state[1] = 0.0
-            state[2] = 1.0
-            work[2, 0], work[2, 1], work[2, 2] = g, h, c
-    if has_missing:
-        g, h, c = g + miss[0], h + miss[1], c + miss[2]
-        gain = _gain_single(g, h, c, parent, lam, mcw, min_rows, state[3])
-        if gain > state[0]:
-            state[0] = gain
-            state[1] = 1.0
-            state[2] = 1.0
-            work[2, 0], work[2, 1], work[2, 2] = g, h, c
-
-
-@njit(inline="always")
-def _consider(left, miss, has_missing, allow_all_left, parent, work, n_outputs, params, state):
-    """Try the partition ``left`` (missing rows right) and, with missing rows, ``left + miss``.
-
-    ``state`` = (best gain, best missing_left, improved flag) is updated in place; ``work``
-    holds scratch rows (0: right, 1: left with missing) and row 2 receives the best left.
-    """
-    entropy = params[CRITERION] == 1.0
-    parent_score = state[3]
-    if n_outputs == 1 and not entropy:
-        _consider_single(left, miss, has_missing, allow_all_left, parent, work, params, state)
         return
+    lam = params[LAMBDA]
+    s = _score(w, row, n_outputs, lam, entropy) + _score(w, _RIGHT, n_outputs, lam, entropy)
+    gain = np.float32(s - state[3])
+    if gain > state[0]:
+        state[0] = gain
+        state[1] = 1.0 if missing_left else 0.0
+        state[2] = 1.0
+        _set_row(w, _FEATURE_BEST, w, row)
+
+
+@njit(inline="always")
+def _consider(w, has_missing, allow_all_left, n_outputs, params, state):
+    """Try ``w[_LEFT]`` with the missing rows right (if ``allow_all_left``: with no missing
+    rows that would send everything left) and, with missing rows, ``w[_LEFT] + w[_MISSING]``."""
+    entropy = params[CRITERION] == 1.0
     if allow_all_left:
-        gain = _split_gain(left, parent, work[0], n_outputs, params, entropy, parent_score)
-        if gain > state[0]:
-            state[0] = gain
-            state[1] = 0.0
-            state[2] = 1.0
-            work[2, :] = left
+        _try_left(w, _LEFT, n_outputs, params, entropy, state, False)
     if has_missing:
         for c in range(n_outputs + 2):
-            work[1, c] = left[c] + miss[c]
-        gain = _split_gain(work[1], parent, work[0], n_outputs, params, entropy, parent_score)
-        if gain > state[0]:
-            state[0] = gain
-            state[1] = 1.0
-            state[2] = 1.0
-            work[2, :] = work[1]
-
-
-# -- per-feature statistics of a node -----------------------------------------------------------
-@njit(inline="always")
-def _gather_keys(col, rows, start, stop, missing_bin, keys):
-    """``keys[:m]`` = bins of the node's rows; returns the smallest and largest non-missing
-    bin ((-1, -1) when every row is missing) and whether a row is missing. The missing bin is
-    the largest, so a plain minimum finds the smallest non-missing bin."""
-    lo = missing_bin
-    hi = -1
-    n_missing = 0
-    for i in range(stop - start):
-        b = np.int64(col[rows[start + i]])
-        keys[i] = b
-        is_missing = b == missing_bin
-        lo = min(lo, b)
-        hi = max(hi, -1 if is_missing else b)
-        n_missing += is_missing
-    if hi < 0:
-        lo = -1
-    return lo, hi, n_missing > 0
+            w[_WITH_MISSING, c] = w[_LEFT, c] + w[_MISSING, c]
+        _try_left(w, _WITH_MISSING, n_outputs, params, entropy, state, True)
 
 
 @njit(inline="always")
-def _add(out, gh, i):
-    """out += (g_0..g_{K-1}, h) of row ``i`` of ``gh``, and one to the count."""
-    n = gh.shape[1]
-    for c in range(n):
-        out[c] += gh[i, c]
-    out[n] += 1.0
-
-
-@njit(inline="always")
-def _scan_single(hist, first, last, ids, compact, miss, has_missing, parent, work, params, state):
+def _scan_single(hist, first, last, ids, compact, w, has_missing, params, state):
     """Best threshold for one output and the newton criterion, on scalars, over histogram rows
     ``first..last``: bins themselves, or with ``compact`` the bins ``ids[j]`` of row j.
 
@@ -211,8 +165,8 @@ def _scan_single(hist, first, last, ids, compact, miss, has_missing, parent, wor
     lam = params[LAMBDA]
     mcw = params[MIN_CHILD_WEIGHT]
     min_rows = max(params[MIN_SAMPLES_LEAF], 1.0)
-    g_all, h_all, c_all = parent[0], parent[1], parent[2]
-    g_miss, h_miss, c_miss = miss[0], miss[1], miss[2]
+    g_all, h_all, c_all = w[_PARENT, 0], w[_PARENT, 1], w[_PARENT, 2]
+    g_miss, h_miss, c_miss = w[_MISSING, 0], w[_MISSING, 1], w[_MISSING, 2]
     parent_score = state[3]
     best = state[0]
     best_bin = -1
@@ -246,17 +200,39 @@ def _scan_single(hist, first, last, ids, compact, miss, has_missing, parent, wor
     if best_bin >= 0:
         state[0] = best
         state[1] = 1.0 if best_ml else 0.0
-        work[2, 0], work[2, 1], work[2, 2] = best_g, best_h, best_c
+        w[_FEATURE_BEST, 0], w[_FEATURE_BEST, 1], w[_FEATURE_BEST, 2] = best_g, best_h, best_c
     return best_bin
 
 
+# -- per-feature statistics of a node -----------------------------------------------------------
 @njit(inline="always")
-def _scan_histogram(gh, start, m, lo, hi, keys, hist, ctx):
+def _gather_keys(X, f, rows, start, stop, missing_bin, keys):
+    """``keys[:m]`` = bins of feature ``f`` of the node's rows; returns the smallest and
+    largest non-missing bin ((-1, -1) when every row is missing) and whether one is missing.
+    The missing bin is the largest, so a plain minimum finds the smallest non-missing bin."""
+    lo = missing_bin
+    hi = -1
+    n_missing = 0
+    for i in range(stop - start):
+        b = np.int64(X[rows[start + i], f])
+        keys[i] = b
+        is_missing = b == missing_bin
+        lo = min(lo, b)
+        hi = max(hi, -1 if is_missing else b)
+        n_missing += is_missing
+    if hi < 0:
+        lo = -1
+    return lo, hi, n_missing > 0
+
+
+@njit(inline="always")
+def _scan_histogram(gh, start, m, lo, hi, keys, hist, missing_bin, has_missing, w, params, state):
     """Best threshold in bins lo..hi through a histogram of the node's rows."""
-    n_outputs, missing_bin, miss, has_missing, parent, work, params, state, left = ctx
-    hist[lo : hi + 1] = 0.0
-    hist[missing_bin] = 0.0
-    n_gh = n_outputs + 1
+    n_gh = gh.shape[1]
+    n_outputs = n_gh - 1
+    for b in range(lo, hi + 1):
+        _zero_row(hist, b)
+    _zero_row(hist, missing_bin)
     if n_gh == 2:
         for i in range(m):
             b = keys[i]
@@ -265,36 +241,32 @@ def _scan_histogram(gh, start, m, lo, hi, keys, hist, ctx):
             hist[b, 2] += 1.0
     else:
         for i in range(m):
-            b = keys[i]
-            for c in range(n_gh):
-                hist[b, c] += gh[start + i, c]
-            hist[b, n_gh] += 1.0
-    miss[:] = hist[missing_bin]
+            _add_gh(hist, keys[i], gh, start + i)
+    _set_row(w, _MISSING, hist, missing_bin)
     if n_gh == 2 and params[CRITERION] == 0.0:
-        return _scan_single(
-            hist, lo, hi, keys, False, miss, has_missing, parent, work, params, state
-        )
-    left[:] = 0.0
+        return _scan_single(hist, lo, hi, keys, False, w, has_missing, params, state)
+    _zero_row(w, _LEFT)
     best_bin = -1
     for b in range(lo, hi + 1):
         if hist[b, n_outputs + 1] == 0.0:
             continue
         for c in range(n_outputs + 2):
-            left[c] += hist[b, c]
+            w[_LEFT, c] += hist[b, c]
         state[2] = 0.0
-        _consider(
-            left, miss, has_missing, b < hi or has_missing, parent, work, n_outputs, params, state
-        )
+        _consider(w, has_missing, b < hi or has_missing, n_outputs, params, state)
         if state[2] == 1.0:
             best_bin = b
     return best_bin
 
 
 @njit(inline="always")
-def _scan_sorted(gh, start, m, hi, keys, order, hist, ids, ctx):
+def _scan_sorted(
+    gh, start, m, hi, keys, order, hist, ids, missing_bin, has_missing, w, params, state
+):
     """Best threshold as ``_scan_histogram`` finds it, from the node's rows sorted by bin
-    (insertion sort: this path is taken for nodes with few rows); missing rows sort last."""
-    n_outputs, missing_bin, miss, has_missing, parent, work, params, state, left = ctx
+    (insertion sort: this path is taken for nodes with few rows); missing rows sort last, and
+    each distinct bin gets one compact histogram row."""
+    n_outputs = gh.shape[1] - 1
     for i in range(m):
         order[i] = i
     for i in range(1, m):
@@ -305,72 +277,63 @@ def _scan_sorted(gh, start, m, hi, keys, order, hist, ids, ctx):
             order[j + 1] = order[j]
             j -= 1
         order[j + 1] = o
-    miss[:] = 0.0
+    _zero_row(w, _MISSING)
     n_present = m
     while n_present > 0 and keys[order[n_present - 1]] == missing_bin:
         n_present -= 1
-        _add(miss, gh, start + order[n_present])
-    if n_outputs == 1 and params[CRITERION] == 0.0:
-        # One histogram row per distinct bin, then the scalar scan.
-        n_items = 0
-        i = 0
-        while i < n_present:
-            b = keys[order[i]]
-            hist[n_items] = 0.0
-            while i < n_present and keys[order[i]] == b:
-                _add(hist[n_items], gh, start + order[i])
-                i += 1
-            ids[n_items] = b
-            n_items += 1
-        return _scan_single(
-            hist, 0, n_items - 1, ids, True, miss, has_missing, parent, work, params, state
-        )
-    left[:] = 0.0
-    best_bin = -1
+        _add_gh(w, _MISSING, gh, start + order[n_present])
+    n_items = 0
     i = 0
     while i < n_present:
         b = keys[order[i]]
+        _zero_row(hist, n_items)
         while i < n_present and keys[order[i]] == b:
-            _add(left, gh, start + order[i])
+            _add_gh(hist, n_items, gh, start + order[i])
             i += 1
+        ids[n_items] = b
+        n_items += 1
+    if n_outputs == 1 and params[CRITERION] == 0.0:
+        return _scan_single(hist, 0, n_items - 1, ids, True, w, has_missing, params, state)
+    _zero_row(w, _LEFT)
+    best_bin = -1
+    for j in range(n_items):
+        for c in range(n_outputs + 2):
+            w[_LEFT, c] += hist[j, c]
         state[2] = 0.0
-        _consider(
-            left, miss, has_missing, b < hi or has_missing, parent, work, n_outputs, params, state
-        )
+        _consider(w, has_missing, ids[j] < hi or has_missing, n_outputs, params, state)
         if state[2] == 1.0:
-            best_bin = b
+            best_bin = ids[j]
     return best_bin
 
 
 @njit(inline="always")
-def _scan_random(gh, start, m, lo, hi, keys, centres, u, ctx):
+def _scan_random(
+    gh, start, m, lo, hi, keys, centres, f, u, missing_bin, has_missing, w, params, state
+):
     """ExtraTrees: the threshold bin under a value drawn uniformly between the centres of
     bins ``lo`` and ``hi``; returns it after ``_consider``-ing its partition (-1 if invalid)."""
-    n_outputs, missing_bin, miss, has_missing, parent, work, params, state, left = ctx
+    n_gh = gh.shape[1]
     if hi > lo:
-        t = centres[lo] + u * (centres[hi] - centres[lo])
+        t = centres[f, lo] + u * (centres[f, hi] - centres[f, lo])
         chosen = lo
-        while chosen + 1 < hi and centres[chosen + 1] <= t:
+        while chosen + 1 < hi and centres[f, chosen + 1] <= t:
             chosen += 1
     else:
         chosen = hi
-    left[:] = 0.0
-    miss[:] = 0.0
-    n_gh = n_outputs + 1
+    _zero_row(w, _LEFT)
+    _zero_row(w, _MISSING)
     for i in range(m):
         b = keys[i]
         to_miss = np.float64(b == missing_bin)
         to_left = np.float64(b <= chosen)  # never the missing bin: it is the largest
         for c in range(n_gh):
             v = gh[start + i, c]
-            left[c] += to_left * v
-            miss[c] += to_miss * v
-        left[n_gh] += to_left
-        miss[n_gh] += to_miss
+            w[_LEFT, c] += to_left * v
+            w[_MISSING, c] += to_miss * v
+        w[_LEFT, n_gh] += to_left
+        w[_MISSING, n_gh] += to_miss
     state[2] = 0.0
-    _consider(
-        left, miss, has_missing, chosen < hi or has_missing, parent, work, n_outputs, params, state
-    )
+    _consider(w, has_missing, chosen < hi or has_missing, n_gh - 1, params, state)
     return chosen if state[2] == 1.0 else -1
 
 
@@ -448,17 +411,14 @@ def _grow(
     ids = np.empty(missing_bin + 1, dtype=np.int64)
     rbuf = np.empty(n_rows, dtype=rows.dtype)
     gbuf = np.empty_like(gh)
-    miss = np.zeros(n_stats)
-    left = np.zeros(n_stats)
-    work = np.zeros((3, n_stats))
-    best_left = np.zeros(n_stats)
+    w = np.zeros((7, n_stats))
     state = np.zeros(4)
     candidates = np.empty(features.size, dtype=np.int64)
     lam = params[LAMBDA]
     entropy = params[CRITERION] == 1.0
 
     for i in range(n_rows):
-        _add(stats[0], gh, i)
+        _add_gh(stats, 0, gh, i)
     start[0], stop[0] = 0, n_rows
     n_nodes = 1
     stack = np.empty(capacity, dtype=np.int64)
@@ -467,16 +427,15 @@ def _grow(
     while n_stack > 0:
         n_stack -= 1
         node = stack[n_stack]
-        parent = stats[node]
         if (
             depth[node] >= max_depth
-            or parent[n_outputs + 1] < min_split_rows
-            or parent[n_outputs] < min_split_hessian
+            or stats[node, n_outputs + 1] < min_split_rows
+            or stats[node, n_outputs] < min_split_hessian
         ):
             continue
         a, b = start[node], stop[node]
         if purity_scale > 0.0:
-            if _is_pure(parent, n_outputs, purity_scale):
+            if _is_pure(stats, node, n_outputs, purity_scale):
                 continue
         elif _constant_target(gh, a, b):
             continue
@@ -487,8 +446,9 @@ def _grow(
             if f >= 64 or not (known >> np.uint64(f)) & np.uint64(1):
                 candidates[n_candidates] = f
                 n_candidates += 1
+        _set_row(w, _PARENT, stats, node)
         state[0] = -np.inf
-        state[3] = _score(parent, n_outputs, lam, entropy)
+        state[3] = _score(w, _PARENT, n_outputs, lam, entropy)
         best_feature = -1
         best_bin = -1
         best_ml = False
@@ -499,33 +459,63 @@ def _grow(
             j = i + _below(rng_state, n_candidates - i)
             candidates[i], candidates[j] = candidates[j], candidates[i]
             f = candidates[i]
-            lo, hi, has_missing = _gather_keys(X[:, f], rows, a, b, missing_bin, keys)
+            lo, hi, has_missing = _gather_keys(X, f, rows, a, b, missing_bin, keys)
             if hi < 0 or (hi == lo and not has_missing):
                 # Constant in the node: does not count (scikit-learn's rule).
                 if f < 64:
                     known |= np.uint64(1) << np.uint64(f)
                 continue
             n_found += 1
-            ctx = (n_outputs, missing_bin, miss, has_missing, parent, work, params, state, left)
             previous = state[0]
             if random_split:
                 u = _uniform(rng_state)
-                found = _scan_random(gh, a, m, lo, hi, keys, centres[f], u, ctx)
+                found = _scan_random(
+                    gh,
+                    a,
+                    m,
+                    lo,
+                    hi,
+                    keys,
+                    centres,
+                    f,
+                    u,
+                    missing_bin,
+                    has_missing,
+                    w,
+                    params,
+                    state,
+                )
             elif hi - lo > _SORT_RATIO * m:
-                found = _scan_sorted(gh, a, m, hi, keys, order, hist, ids, ctx)
+                found = _scan_sorted(
+                    gh,
+                    a,
+                    m,
+                    hi,
+                    keys,
+                    order,
+                    hist,
+                    ids,
+                    missing_bin,
+                    has_missing,
+                    w,
+                    params,
+                    state,
+                )
             else:
-                found = _scan_histogram(gh, a, m, lo, hi, keys, hist, ctx)
+                found = _scan_histogram(
+                    gh, a, m, lo, hi, keys, hist, missing_bin, has_missing, w, params, state
+                )
             if state[0] > previous and found >= 0:
                 best_feature, best_bin, best_ml = f, found, state[1] == 1.0
-                best_left[:] = work[2]
+                _set_row(w, _BEST, w, _FEATURE_BEST)
                 keys, best_keys = best_keys, keys
         if best_feature < 0:
             continue
         for c in range(n_stats):
-            work[0, c] = parent[c] - best_left[c]
+            w[_RIGHT, c] = w[_PARENT, c] - w[_BEST, c]
         split_gain = (
-            _score(best_left, n_outputs, lam, entropy)
-            + _score(work[0], n_outputs, lam, entropy)
+            _score(w, _BEST, n_outputs, lam, entropy)
+            + _score(w, _RIGHT, n_outputs, lam, entropy)
             - state[3]
         )
         if not (split_gain > min_gain and np.isfinite(split_gain)):
@@ -539,8 +529,8 @@ def _grow(
         gain[node] = split_gain
         start[n_nodes], stop[n_nodes] = a, a + n_left
         start[n_nodes + 1], stop[n_nodes + 1] = a + n_left, b
-        stats[n_nodes] = best_left
-        stats[n_nodes + 1] = work[0]
+        _set_row(stats, n_nodes, w, _BEST)
+        _set_row(stats, n_nodes + 1, w, _RIGHT)
         depth[n_nodes] = depth[n_nodes + 1] = depth[node] + 1
         constant[n_nodes] = constant[n_nodes + 1] = known
         left_child[node], right_child[node] = n_nodes, n_nodes + 1
@@ -562,16 +552,16 @@ def _grow(
 
 
 @njit(inline="always")
-def _is_pure(stats, n_outputs, scale):
-    """Whether a classification node holds one class: gradients are ``-weight * onehot / scale``
+def _is_pure(stats, i, n_outputs, scale):
+    """Whether classification node i holds one class: gradients are ``-weight * onehot / scale``
     and hessians ``weight`` (each times the same factor)."""
-    h = stats[n_outputs]
+    h = stats[i, n_outputs]
     tol = 1e-12 * h
     if n_outputs == 1:
-        g = -stats[0] * scale
+        g = -stats[i, 0] * scale
         return g <= tol or g >= h - tol
     for k in range(n_outputs):
-        if -stats[k] * scale >= h - tol:
+        if -stats[i, k] * scale >= h - tol:
             return True
     return False
 
