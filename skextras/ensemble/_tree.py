@@ -211,7 +211,8 @@ def grow(
         # Rows with zero hessian carry zero gradient in every caller: no masking needed.
         n_active = max(int(np.count_nonzero(h)), 1)
         h_sum = h.sum()
-        g2 = float(np.vdot(g, g))
+        # Not np.vdot: BLAS threads spin after the call and steal the cores from the grower.
+        g2 = float(np.square(g).sum())
     else:
         n_active = max(int(np.count_nonzero(sample_mask & (h > 0))), 1)
         h_sum = h[sample_mask].sum()
