@@ -206,7 +206,7 @@ def _scan_single(hist, first, last, ids, compact, w, has_missing, params, state)
 
 # -- per-feature statistics of a node -----------------------------------------------------------
 @njit(inline="always")
-def _gather_keys(X, f, rows, start, stop, missing_bin, keys):
+def _gather_keys(Xs, f, start, stop, missing_bin, keys):
     """``keys[:m]`` = bins of feature ``f`` of the node's rows; returns the smallest and
     largest non-missing bin ((-1, -1) when every row is missing) and whether one is missing.
     The missing bin is the largest, so a plain minimum finds the smallest non-missing bin."""
@@ -214,7 +214,7 @@ def _gather_keys(X, f, rows, start, stop, missing_bin, keys):
     hi = -1
     n_missing = 0
     for i in range(stop - start):
-        b = np.int64(X[rows[start + i], f])
+        b = np.int64(Xs[start + i, f])
         keys[i] = b
         is_missing = b == missing_bin
         lo = min(lo, b)
@@ -338,40 +338,39 @@ def _scan_random(
 
 
 @njit(inline="always")
-def _partition_rows(rows, gh, start, stop, keys, threshold, missing_left, missing_bin, rbuf, gbuf):
-    """Stable partition of rows[start:stop] and their gh rows by the split feature's bins
-    ``keys[:stop - start]``: left rows first; returns the left count.
-
-    Branch-free: every row is written to both sides and the side it belongs to advances (a
-    split's direction is unpredictable, and a mispredicted branch costs more)."""
-    n_gh = gh.shape[1]
+def _partition_into(
+    src_x, src_gh, dst_x, dst_gh, start, stop, keys, threshold, missing_left, missing_bin
+):
+    """Stable partition of the node's rows ``start:stop`` by the split feature's bins
+    ``keys[:stop - start]``, from the source buffers into the same slots of the destination
+    ones, left rows first; returns the left count. Rows move as 8-byte words."""
+    m = stop - start
     n_left = 0
-    n_right = 0
-    for i in range(start, stop):
-        r = rows[i]
-        b = keys[i - start]
+    for i in range(m):
+        b = keys[i]
+        n_left += np.int64(missing_left if b == missing_bin else b <= threshold)
+    n_words = src_x.shape[1]
+    n_gh = src_gh.shape[1]
+    next_left = start
+    next_right = start + n_left
+    for i in range(m):
+        b = keys[i]
         go_left = np.int64(missing_left if b == missing_bin else b <= threshold)
-        rows[start + n_left] = r
-        rbuf[n_right] = r
+        d = go_left * next_left + (1 - go_left) * next_right
+        next_left += go_left
+        next_right += 1 - go_left
+        for c in range(n_words):
+            dst_x[d, c] = src_x[start + i, c]
         for c in range(n_gh):
-            v = gh[i, c]
-            gh[start + n_left, c] = v
-            gbuf[n_right, c] = v
-        n_left += go_left
-        n_right += 1 - go_left
-    for i in range(n_right):
-        rows[start + n_left + i] = rbuf[i]
-        for c in range(n_gh):
-            gh[start + n_left + i, c] = gbuf[i, c]
+            dst_gh[d, c] = src_gh[start + i, c]
     return n_left
 
 
 # -- the tree -----------------------------------------------------------------------------------
 @njit
 def _grow(
-    X,
+    x_words,
     gh,
-    rows,
     features,
     missing_bin,
     centres,
@@ -385,11 +384,18 @@ def _grow(
     purity_scale,
     rng_state,
 ):
-    """Grow a tree over ``rows`` with their (g_0..g_{K-1}, h) rows ``gh`` (both permuted in
-    place); returns the node arrays."""
+    """Grow a tree over the rows of ``x_words`` (each row's bins, as uint64 words) and their
+    (g_0..g_{K-1}, h) rows ``gh``; returns the node arrays.
+
+    A node owns the slots ``start:stop`` of one of two buffer pairs, the pair of its depth's
+    parity; a split moves its rows into the same slots of the other pair, so rows stay
+    contiguous per node and every pass over them reads memory in order."""
     n_outputs = gh.shape[1] - 1
     n_stats = n_outputs + 2
-    n_rows = rows.size
+    n_rows = gh.shape[0]
+    words = (x_words, x_words.copy())
+    bins = (words[0].view(np.uint8), words[1].view(np.uint8))
+    ghs = (gh, gh.copy())
     capacity = 2 * max(n_rows, 1) + 1
     feature = np.full(capacity, -1, dtype=np.int32)
     bin_threshold = np.zeros(capacity, dtype=np.uint8)
@@ -409,8 +415,6 @@ def _grow(
     best_keys = np.empty(n_rows, dtype=np.uint8)  # bins of the best feature so far
     order = np.empty(n_rows, dtype=np.int64)
     ids = np.empty(missing_bin + 1, dtype=np.int64)
-    rbuf = np.empty(n_rows, dtype=rows.dtype)
-    gbuf = np.empty_like(gh)
     w = np.zeros((7, n_stats))
     state = np.zeros(4)
     candidates = np.empty(features.size, dtype=np.int64)
@@ -434,6 +438,9 @@ def _grow(
         ):
             continue
         a, b = start[node], stop[node]
+        parity = depth[node] % 2
+        Xs = bins[parity]
+        gh = ghs[parity]
         if purity_scale > 0.0:
             if _is_pure(stats, node, n_outputs, purity_scale):
                 continue
@@ -459,7 +466,7 @@ def _grow(
             j = i + _below(rng_state, n_candidates - i)
             candidates[i], candidates[j] = candidates[j], candidates[i]
             f = candidates[i]
-            lo, hi, has_missing = _gather_keys(X, f, rows, a, b, missing_bin, keys)
+            lo, hi, has_missing = _gather_keys(Xs, f, a, b, missing_bin, keys)
             if hi < 0 or (hi == lo and not has_missing):
                 # Constant in the node: does not count (scikit-learn's rule).
                 if f < 64:
@@ -520,8 +527,17 @@ def _grow(
         )
         if not (split_gain > min_gain and np.isfinite(split_gain)):
             continue
-        n_left = _partition_rows(
-            rows, gh, a, b, best_keys, best_bin, best_ml, missing_bin, rbuf, gbuf
+        n_left = _partition_into(
+            words[parity],
+            gh,
+            words[1 - parity],
+            ghs[1 - parity],
+            a,
+            b,
+            best_keys,
+            best_bin,
+            best_ml,
+            missing_bin,
         )
         feature[node] = best_feature
         bin_threshold[node] = best_bin
@@ -646,14 +662,17 @@ def grow_deep_tree(
     rng_state = np.random.SeedSequence(seed).generate_state(1, dtype=np.uint64)
     rng_state[0] |= np.uint64(1)
     missing_bin = int(bin_mapper.missing_values_bin_idx_)
-    rows = np.flatnonzero(h != 0.0).astype(np.int32)
+    rows = np.flatnonzero(h != 0.0)
     gh = np.empty((rows.size, g.shape[1] + 1))
     gh[:, :-1] = g[rows]
     gh[:, -1] = h[rows]
+    # Each row's bins, padded to whole 8-byte words, in a row-major copy that the grower
+    # permutes along with the rows.
+    x_bytes = np.zeros((rows.size, -(-p // 8) * 8), dtype=np.uint8)
+    x_bytes[:, :p] = X_binned[rows]
     arrays = _grow(
-        X_binned,
+        x_bytes.view(np.uint64),
         gh,
-        rows,
         features,
         missing_bin,
         centres,
