@@ -5,7 +5,7 @@ import pytest
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 from skextras._engine.binning import BinMapper
-from skextras._engine.deep_grower import bin_tables, grow_deep_tree, supports
+from skextras._engine.deep_grower import ForestContext, grow_deep_tree, supports
 from skextras._engine.grower import TreeParams, grow_tree
 
 
@@ -102,7 +102,8 @@ def test_random_splitter_thresholds_lie_inside_the_node_range():
     mapper = BinMapper(max_bin=64)
     Xb = mapper.fit_transform(X)
     params = TreeParams(max_depth=None, reg_lambda=0.0, min_child_weight=0.0, splitter="random")
-    tree = grow_deep_tree(Xb, -y, np.ones(y.size), mapper, params, 0, tables=bin_tables(mapper))
+    context = ForestContext(Xb, mapper)
+    tree = grow_deep_tree(Xb, -y, np.ones(y.size), mapper, params, 0, context=context)
     # Every split separates rows: both children hold some.
     internal = tree.left >= 0
     assert (tree.n_samples[tree.left[internal]] > 0).all()

@@ -20,6 +20,8 @@ scikit-learn, a node is split while it is impure and has a valid split, even one
 (``gamma`` > 0 sets a minimum), so full-depth trees end in pure or inseparable leaves.
 """
 
+import threading
+
 import numpy as np
 
 from ._numba import njit
@@ -61,6 +63,20 @@ def _below(state, n):
     """An integer uniform in [0, n)."""
     return min(int(_uniform(state) * n), n - 1)
 
+
+# -- node table columns (int64): split, children, depth, row slots, constant-feature bits ------
+(
+    _N_FEATURE,
+    _N_BIN,
+    _N_MISSING_LEFT,
+    _N_LEFT,
+    _N_RIGHT,
+    _N_DEPTH,
+    _N_START,
+    _N_STOP,
+    _N_CONSTANT,
+) = range(9)
+_N_COLUMNS = 9
 
 # -- scratch rows ---------------------------------------------------------------------------------
 # The per-node sums live in rows of one (7, K + 2) scratch array ``w``, so that the kernels
@@ -369,8 +385,14 @@ def _partition_into(
 # -- the tree -----------------------------------------------------------------------------------
 @njit
 def _grow(
-    x_words,
-    gh,
+    words,
+    ghs,
+    keys,
+    best_keys,
+    hist,
+    nodes,
+    node_stats,
+    stack,
     features,
     missing_bin,
     centres,
@@ -384,35 +406,20 @@ def _grow(
     purity_scale,
     rng_state,
 ):
-    """Grow a tree over the rows of ``x_words`` (each row's bins, as uint64 words) and their
-    (g_0..g_{K-1}, h) rows ``gh``; returns the node arrays.
+    """Grow a tree over the rows in ``words[0]`` (each row's bins as uint64 words) with their
+    (g_0..g_{K-1}, h) rows in ``ghs[0]``; returns the node count. Node i is ``nodes[i]`` (the
+    ``_N_*`` columns) with sums and gain in ``node_stats[i]``.
 
     A node owns the slots ``start:stop`` of one of two buffer pairs, the pair of its depth's
     parity; a split moves its rows into the same slots of the other pair, so rows stay
-    contiguous per node and every pass over them reads memory in order."""
-    n_outputs = gh.shape[1] - 1
+    contiguous per node and every pass over them reads memory in order. ``keys`` and
+    ``best_keys`` hold a node's bins of the feature being scanned and of the best one so far
+    (the latter partitions the rows). All buffers are the caller's, reused from tree to tree.
+    """
+    n_outputs = ghs[0].shape[1] - 1
     n_stats = n_outputs + 2
-    n_rows = gh.shape[0]
-    words = (x_words, x_words.copy())
+    n_rows = ghs[0].shape[0]
     bins = (words[0].view(np.uint8), words[1].view(np.uint8))
-    ghs = (gh, gh.copy())
-    capacity = 2 * max(n_rows, 1) + 1
-    feature = np.full(capacity, -1, dtype=np.int32)
-    bin_threshold = np.zeros(capacity, dtype=np.uint8)
-    missing_left = np.zeros(capacity, dtype=np.bool_)
-    left_child = np.full(capacity, -1, dtype=np.int32)
-    right_child = np.full(capacity, -1, dtype=np.int32)
-    gain = np.zeros(capacity)
-    stats = np.zeros((capacity, n_stats))
-    depth = np.zeros(capacity, dtype=np.int32)
-    start = np.zeros(capacity, dtype=np.int64)
-    stop = np.zeros(capacity, dtype=np.int64)
-    # Features found constant in a node are constant in its subtree (bit f, for f < 64).
-    constant = np.zeros(capacity, dtype=np.uint64)
-
-    hist = np.empty((missing_bin + 1, n_stats))
-    keys = np.empty(n_rows, dtype=np.uint8)
-    best_keys = np.empty(n_rows, dtype=np.uint8)  # bins of the best feature so far
     order = np.empty(n_rows, dtype=np.int64)
     ids = np.empty(missing_bin + 1, dtype=np.int64)
     w = np.zeros((7, n_stats))
@@ -421,39 +428,38 @@ def _grow(
     lam = params[LAMBDA]
     entropy = params[CRITERION] == 1.0
 
+    _new_node(nodes, node_stats, 0, 0, n_rows, 0, 0)
     for i in range(n_rows):
-        _add_gh(stats, 0, gh, i)
-    start[0], stop[0] = 0, n_rows
+        _add_gh(node_stats, 0, ghs[0], i)
     n_nodes = 1
-    stack = np.empty(capacity, dtype=np.int64)
     stack[0] = 0
     n_stack = 1
     while n_stack > 0:
         n_stack -= 1
         node = stack[n_stack]
         if (
-            depth[node] >= max_depth
-            or stats[node, n_outputs + 1] < min_split_rows
-            or stats[node, n_outputs] < min_split_hessian
+            nodes[node, _N_DEPTH] >= max_depth
+            or node_stats[node, n_outputs + 1] < min_split_rows
+            or node_stats[node, n_outputs] < min_split_hessian
         ):
             continue
-        a, b = start[node], stop[node]
-        parity = depth[node] % 2
+        a, b = nodes[node, _N_START], nodes[node, _N_STOP]
+        parity = nodes[node, _N_DEPTH] % 2
         Xs = bins[parity]
         gh = ghs[parity]
         if purity_scale > 0.0:
-            if _is_pure(stats, node, n_outputs, purity_scale):
+            if _is_pure(node_stats, node, n_outputs, purity_scale):
                 continue
         elif _constant_target(gh, a, b):
             continue
         m = b - a
-        known = constant[node]
+        known = nodes[node, _N_CONSTANT]
         n_candidates = 0
         for f in features:
-            if f >= 64 or not (known >> np.uint64(f)) & np.uint64(1):
+            if f >= 63 or not (known >> f) & 1:
                 candidates[n_candidates] = f
                 n_candidates += 1
-        _set_row(w, _PARENT, stats, node)
+        _set_row(w, _PARENT, node_stats, node)
         state[0] = -np.inf
         state[3] = _score(w, _PARENT, n_outputs, lam, entropy)
         best_feature = -1
@@ -469,8 +475,8 @@ def _grow(
             lo, hi, has_missing = _gather_keys(Xs, f, a, b, missing_bin, keys)
             if hi < 0 or (hi == lo and not has_missing):
                 # Constant in the node: does not count (scikit-learn's rule).
-                if f < 64:
-                    known |= np.uint64(1) << np.uint64(f)
+                if f < 63:
+                    known |= 1 << f
                 continue
             n_found += 1
             previous = state[0]
@@ -539,32 +545,43 @@ def _grow(
             best_ml,
             missing_bin,
         )
-        feature[node] = best_feature
-        bin_threshold[node] = best_bin
-        missing_left[node] = best_ml
-        gain[node] = split_gain
-        start[n_nodes], stop[n_nodes] = a, a + n_left
-        start[n_nodes + 1], stop[n_nodes + 1] = a + n_left, b
-        _set_row(stats, n_nodes, w, _BEST)
-        _set_row(stats, n_nodes + 1, w, _RIGHT)
-        depth[n_nodes] = depth[n_nodes + 1] = depth[node] + 1
-        constant[n_nodes] = constant[n_nodes + 1] = known
-        left_child[node], right_child[node] = n_nodes, n_nodes + 1
+        nodes[node, _N_FEATURE] = best_feature
+        nodes[node, _N_BIN] = best_bin
+        nodes[node, _N_MISSING_LEFT] = best_ml
+        nodes[node, _N_LEFT], nodes[node, _N_RIGHT] = n_nodes, n_nodes + 1
+        node_stats[node, n_stats] = split_gain
+        d = nodes[node, _N_DEPTH] + 1
+        _new_node(nodes, node_stats, n_nodes, a, a + n_left, d, known)
+        _new_node(nodes, node_stats, n_nodes + 1, a + n_left, b, d, known)
+        _set_row_part(node_stats, n_nodes, w, _BEST)
+        _set_row_part(node_stats, n_nodes + 1, w, _RIGHT)
         # Right child on the stack first: the left subtree is grown first, as in sklearn.
         stack[n_stack] = n_nodes + 1
         stack[n_stack + 1] = n_nodes
         n_stack += 2
         n_nodes += 2
-    return (
-        feature[:n_nodes],
-        bin_threshold[:n_nodes],
-        missing_left[:n_nodes],
-        left_child[:n_nodes],
-        right_child[:n_nodes],
-        gain[:n_nodes],
-        stats[:n_nodes],
-        depth[:n_nodes],
-    )
+    return n_nodes
+
+
+@njit(inline="always")
+def _new_node(nodes, node_stats, i, start, stop, depth, constant):
+    """Node i as a leaf over slots start:stop; its sums are the caller's to fill."""
+    nodes[i, _N_FEATURE] = -1
+    nodes[i, _N_BIN] = 0
+    nodes[i, _N_MISSING_LEFT] = 0
+    nodes[i, _N_LEFT] = nodes[i, _N_RIGHT] = -1
+    nodes[i, _N_DEPTH] = depth
+    nodes[i, _N_START], nodes[i, _N_STOP] = start, stop
+    nodes[i, _N_CONSTANT] = constant
+    for c in range(node_stats.shape[1]):
+        node_stats[i, c] = 0.0
+
+
+@njit(inline="always")
+def _set_row_part(dst, i, src, j):
+    """dst[i, :n] = src[j] for n = src's row length (dst may be wider)."""
+    for c in range(src.shape[1]):
+        dst[i, c] = src[j, c]
 
 
 @njit(inline="always")
@@ -620,10 +637,9 @@ def supports(params, sample_mask=None):
 
 
 def bin_tables(bin_mapper):
-    """Per-feature tables the grower reads, computed once per forest: thresholds (p, n_bins)
-    (``inf`` past a feature's last threshold) and bin centres (p, n_bins), each non-missing
-    bin's representative value: the midpoint of its two thresholds (the one threshold for the
-    first and last bins)."""
+    """Per-feature tables the grower reads: thresholds (p, n_bins) (``inf`` past a feature's
+    last threshold) and bin centres (p, n_bins), each non-missing bin's representative value:
+    the midpoint of its two thresholds (the one threshold for the first and last bins)."""
     n_bins = bin_mapper.missing_values_bin_idx_ + 1
     p = len(bin_mapper.bin_thresholds_)
     thresholds = np.full((p, n_bins), np.inf)
@@ -638,14 +654,68 @@ def bin_tables(bin_mapper):
     return thresholds, centres
 
 
+class ForestContext:
+    """What the trees grown on one binned matrix share: the bin tables, every row's bins as
+    8-byte words (row-major, so a tree copies its rows with a few word moves each), and one
+    workspace per thread, reused from tree to tree (fresh memory costs a page fault per
+    4 KiB, which for a forest of small trees is a good part of the work)."""
+
+    def __init__(self, X_binned, bin_mapper):
+        self.thresholds, self.centres = bin_tables(bin_mapper)
+        self.missing_bin = int(bin_mapper.missing_values_bin_idx_)
+        n, p = X_binned.shape
+        x = np.zeros((n, -(-p // 8) * 8), dtype=np.uint8)
+        x[:, :p] = X_binned
+        self.row_words = x.view(np.uint64)
+        self._local = threading.local()
+
+    def workspace(self, n_gh):
+        """This thread's buffers for targets of ``n_gh`` columns (K gradients + hessian)."""
+        ws = getattr(self._local, "workspace", None)
+        if ws is None or ws["ghs"].shape[2] != n_gh:
+            n, n_words = self.row_words.shape
+            capacity = 2 * max(n, 1) + 1
+            ws = dict(
+                words=np.empty((2, n, n_words), dtype=np.uint64),
+                ghs=np.empty((2, n, n_gh)),
+                keys=np.empty(n, dtype=np.uint8),
+                best_keys=np.empty(n, dtype=np.uint8),
+                hist=np.empty((self.missing_bin + 1, n_gh + 1)),
+                nodes=np.empty((capacity, _N_COLUMNS), dtype=np.int64),
+                node_stats=np.empty((capacity, n_gh + 2)),
+                stack=np.empty(capacity, dtype=np.int64),
+            )
+            self._local.workspace = ws
+        return ws
+
+
+@njit
+def _load_rows(row_words, gradients, hessians, words, gh):
+    """Copy the rows with a non-zero hessian (their bins and (g_0..g_{K-1}, h)) to the front
+    of ``words`` and ``gh``; returns their count."""
+    n_outputs = gradients.shape[1]
+    n = 0
+    for r in range(hessians.size):
+        h = hessians[r]
+        if h != 0.0:
+            for c in range(row_words.shape[1]):
+                words[n, c] = row_words[r, c]
+            for k in range(n_outputs):
+                gh[n, k] = gradients[r, k]
+            gh[n, n_outputs] = h
+            n += 1
+    return n
+
+
 def grow_deep_tree(
-    X_binned, gradients, hessians, bin_mapper, params, seed, *, tables=None, purity_scale=0.0
+    X_binned, gradients, hessians, bin_mapper, params, seed, *, context=None, purity_scale=0.0
 ):
     """Grow one tree (``supports(params)`` must hold) on the calling thread, GIL released.
 
     X_binned, gradients, hessians and bin_mapper are as for :func:`.grower.grow_tree`; rows
     with zero hessian are left out. ``seed`` (int or sequence of ints) seeds the tree's own
-    random stream. ``tables`` is ``bin_tables(bin_mapper)``, computed once per forest.
+    random stream. ``context`` is a :class:`ForestContext` of X_binned and bin_mapper, shared
+    by the trees of a forest (and by threads).
     ``purity_scale`` > 0 stops at pure nodes of a classification tree whose gradients are
     ``-w * onehot / purity_scale`` and hessians ``w`` (both may carry one more common factor);
     0 stops at nodes whose single-output targets ``-g / h`` are all equal (regression).
@@ -654,29 +724,32 @@ def grow_deep_tree(
     g = np.ascontiguousarray(g.reshape(g.shape[0], -1))
     h = np.ascontiguousarray(hessians, dtype=np.float64)
     p = X_binned.shape[1]
-    _check_params(params, p, g.shape[1])
+    k = g.shape[1]
+    _check_params(params, p, k)
+    if context is None:
+        context = ForestContext(X_binned, bin_mapper)
     base = np.ones(p, dtype=bool) if params.feature_mask is None else params.feature_mask
     features = np.flatnonzero(base).astype(np.int64)
     max_features = features.size if params.max_features is None else params.max_features
-    thresholds, centres = bin_tables(bin_mapper) if tables is None else tables
     rng_state = np.random.SeedSequence(seed).generate_state(1, dtype=np.uint64)
     rng_state[0] |= np.uint64(1)
-    missing_bin = int(bin_mapper.missing_values_bin_idx_)
-    rows = np.flatnonzero(h != 0.0)
-    gh = np.empty((rows.size, g.shape[1] + 1))
-    gh[:, :-1] = g[rows]
-    gh[:, -1] = h[rows]
-    # Each row's bins, padded to whole 8-byte words, in a row-major copy that the grower
-    # permutes along with the rows.
-    x_bytes = np.zeros((rows.size, -(-p // 8) * 8), dtype=np.uint8)
-    x_bytes[:, :p] = X_binned[rows]
-    arrays = _grow(
-        x_bytes.view(np.uint64),
-        gh,
+    ws = context.workspace(k + 1)
+    words, ghs = ws["words"], ws["ghs"]
+    n_rows = _load_rows(context.row_words, g, h, words[0], ghs[0])
+    split_params = split_params_vector(params, constrained=False)
+    n = _grow(
+        (words[0, :n_rows], words[1, :n_rows]),
+        (ghs[0, :n_rows], ghs[1, :n_rows]),
+        ws["keys"],
+        ws["best_keys"],
+        ws["hist"],
+        ws["nodes"],
+        ws["node_stats"],
+        ws["stack"],
         features,
-        missing_bin,
-        centres,
-        split_params_vector(params, constrained=False),
+        context.missing_bin,
+        context.centres,
+        split_params,
         int(max_features),
         np.iinfo(np.int64).max if params.max_depth is None else int(params.max_depth),
         max(params.min_samples_split, 2 * params.min_samples_leaf),
@@ -687,31 +760,26 @@ def grow_deep_tree(
         float(purity_scale),
         rng_state,
     )
-    feature, bin_threshold, missing_left, left, right, gain, stats, depth = arrays
-    k = g.shape[1]
-    n = feature.size
+    nodes = ws["nodes"][:n]
+    stats = ws["node_stats"][:n, : k + 2].copy()
+    feature = nodes[:, _N_FEATURE].astype(np.int32)
+    bin_threshold = nodes[:, _N_BIN].astype(np.uint8)
     infinite = np.full(n, np.inf)
-    value = _node_values(
-        stats,
-        -infinite,
-        infinite,
-        split_params_vector(params, constrained=False),
-        params.criterion == "entropy",
-    )
+    value = _node_values(stats, -infinite, infinite, split_params, params.criterion == "entropy")
     internal = feature >= 0
     threshold = np.zeros(n)
-    threshold[internal] = thresholds[feature[internal], bin_threshold[internal]]
+    threshold[internal] = context.thresholds[feature[internal], bin_threshold[internal]]
     return Tree(
-        missing_bin=missing_bin,
+        missing_bin=context.missing_bin,
         feature=feature,
         threshold=threshold,
         bin_threshold=bin_threshold,
-        missing_go_left=missing_left,
-        left=left,
-        right=right,
+        missing_go_left=nodes[:, _N_MISSING_LEFT].astype(bool),
+        left=nodes[:, _N_LEFT],
+        right=nodes[:, _N_RIGHT],
         value=value * params.learning_rate,
-        gain=gain,
+        gain=ws["node_stats"][:n, k + 2].copy(),
         cover=stats[:, k].copy(),
         n_samples=stats[:, k + 1].astype(np.int64),
-        depth=depth,
+        depth=nodes[:, _N_DEPTH],
     )

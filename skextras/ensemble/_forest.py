@@ -20,7 +20,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from skextras._engine._numba import run_in_threads
-from skextras._engine.deep_grower import bin_tables, supports
+from skextras._engine.deep_grower import ForestContext, supports
 from skextras._engine.tree import apply_forest, predict_forest
 from skextras.ensemble._base import HistInputMixin, check_monotonic_cst
 from skextras.ensemble._persistence import JSONPersistMixin
@@ -210,7 +210,8 @@ class _BaseForest(HistInputMixin, JSONPersistMixin, BaseEstimator):
         deep = supports(params)
         if deep:
             task["deep"] = dict(
-                tables=bin_tables(self._bin_mapper), classification=targets[0] == "class"
+                context=ForestContext(X_binned, self._bin_mapper),
+                classification=targets[0] == "class",
             )
         n_jobs = min(effective_n_jobs(self.n_jobs), len(tree_ids))
         if n_jobs <= 1:

@@ -202,8 +202,8 @@ def grow(
     mapped back. The factors are powers of two, so the round trip is exact. With
     ``return_leaf_of_row`` also returns the leaf id of every training row (-1 outside the mask).
     ``deep`` (forests) grows the tree in one numba call on this thread when the engine's
-    deep grower supports ``params``: a dict with ``tables`` (``bin_tables(bin_mapper)``) and
-    ``classification`` (stop at pure nodes).
+    deep grower supports ``params``: a dict with ``context`` (a ``ForestContext`` of X_binned)
+    and ``classification`` (stop at pure nodes).
     """
     g = np.asarray(gradients, dtype=np.float64)
     h = np.asarray(hessians, dtype=np.float64)
@@ -236,7 +236,7 @@ def grow(
             bin_mapper,
             scaled,
             seed,
-            tables=deep["tables"],
+            context=deep["context"],
             purity_scale=purity_scale,
         )
     else:
