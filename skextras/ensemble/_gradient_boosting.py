@@ -26,7 +26,7 @@ from skextras._engine._numba import njit
 from skextras._engine.tree import predict_forest
 from skextras.ensemble._base import HistInputMixin, check_monotonic_cst
 from skextras.ensemble._forest import _TREE_CONSTRAINTS, effective_n_jobs
-from skextras.ensemble._losses import LeafFit, make_loss
+from skextras.ensemble._losses import LeafFit, make_loss, run_blocks
 from skextras.ensemble._persistence import JSONPersistMixin
 from skextras.ensemble._tree import (
     _seed_of,
@@ -45,6 +45,15 @@ def _add_leaf_values(raw, k, values, leaves):
     """``raw[:, k] += values[leaves]`` without the gathered temporary."""
     for i in range(leaves.shape[0]):
         raw[i, k] += values[leaves[i]]
+
+
+def _add_tree(raw, k, values, leaves, n_threads):
+    """``_add_leaf_values`` over row blocks on ``n_threads`` threads."""
+
+    def task(b, start, stop):
+        _add_leaf_values(raw[start:stop], k, values, leaves[start:stop])
+
+    run_blocks(task, leaves.shape[0], n_threads)
 
 
 def interaction_groups(interaction_cst, n_features):
@@ -211,14 +220,14 @@ class _BaseGradientBoosting(HistInputMixin, JSONPersistMixin, BaseEstimator):
                 mask = np.zeros(n, dtype=bool)
                 mask[self._rng.choice(n, n_inbag, replace=False)] = True
                 if prev_oob is None:
-                    prev_oob = loss.scores(y, raw, weight, mask)[1]
+                    prev_oob = loss.scores(y, raw, weight, mask, n_threads=n_threads)[1]
             if not fresh:
                 loss.prepare_stage(y, raw, weight)
-                loss.scores(y, raw, weight, neg_out=neg)
+                loss.scores(y, raw, weight, neg_out=neg, n_threads=n_threads)
             trees = self._fit_stage(stage, X_binned, y, weight, raw, neg, mask, params, n_threads)
             self._trees.append(trees)
             fresh = loss.gradient_after_score
-            train, oob = loss.scores(y, raw, weight, mask, neg if fresh else None)
+            train, oob = loss.scores(y, raw, weight, mask, neg if fresh else None, n_threads)
             scores.append(train)
             if mask is not None:
                 oob_scores.append((prev_oob - oob, oob))
@@ -263,10 +272,10 @@ class _BaseGradientBoosting(HistInputMixin, JSONPersistMixin, BaseEstimator):
             if self._newton:
                 update = tree.value[:, 0] * self._newton_scale()
             else:
-                fit = LeafFit(leaves, tree.n_nodes, tree.value[:, 0], tree.cover, mask)
+                fit = LeafFit(leaves, tree.n_nodes, tree.value[:, 0], tree.cover, mask, n_threads)
                 update = self._loss.line_search(fit, y, raw[:, k], r, w, k)
             tree.value = (self.learning_rate * update).reshape(-1, 1)
-            _add_leaf_values(raw, k, tree.value[:, 0], leaves)
+            _add_tree(raw, k, tree.value[:, 0], leaves, n_threads)
             trees.append(tree)
         return trees
 

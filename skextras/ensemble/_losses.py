@@ -21,24 +21,43 @@ and the next stage's negative gradient, one pass per tree the Newton denominator
 """
 
 import math
+from functools import partial
 from typing import NamedTuple
 
 import numpy as np
 from scipy.special import expit
 
-from skextras._engine._numba import njit
+from skextras._engine._numba import njit, run_in_threads
 
 _EPS = np.finfo(np.float64).eps
+
+# Rows per task of the per-row passes. Fixed, so that the sums (added block by block in order)
+# do not depend on the number of threads.
+_BLOCK = 1 << 15
+
+
+def run_blocks(task, n_rows, n_threads):
+    """``task(b, start, stop)`` for each block ``b`` of ``_BLOCK`` rows, the blocks split into
+    contiguous runs over up to ``n_threads`` threads; returns the number of blocks."""
+    n_blocks = max(1, -(-n_rows // _BLOCK))
+    n_threads = max(1, min(n_threads, n_blocks))
+
+    def run(first, last):
+        for b in range(first, last):
+            task(b, b * _BLOCK, min((b + 1) * _BLOCK, n_rows))
+
+    cuts = [t * n_blocks // n_threads for t in range(n_threads + 1)]
+    run_in_threads([partial(run, cuts[t], cuts[t + 1]) for t in range(n_threads)])
+    return n_blocks
+
 
 # Loss codes of the row kernels (the multinomial deviance has its own kernel).
 _SQUARED, _ABSOLUTE, _QUANTILE, _HUBER, _BINOMIAL, _EXPONENTIAL = range(6)
 
 
 @njit
-def _row_loss(code, y, f, alpha, delta, e, log1p_e):
-    """(loss, negative gradient) of one row with target ``y`` and raw score ``f``; the
-    binomial deviance takes ``e = exp(-|f|)`` and ``log1p(e)``, computed beforehand by
-    numpy's vectorised functions."""
+def _row_loss(code, y, f, alpha, delta):
+    """(loss, negative gradient) of one row with target ``y`` and raw score ``f``."""
     d = y - f
     if code == _SQUARED:
         return d * d, d
@@ -51,27 +70,43 @@ def _row_loss(code, y, f, alpha, delta, e, log1p_e):
         if a <= delta:
             return 0.5 * (a * a), d
         return delta * (a - 0.5 * delta), delta * (1.0 if d > 0 else -1.0)
-    if code == _BINOMIAL:
-        # log(1 + e^f) - y f and y - expit(f), evaluated as np.logaddexp and scipy's expit do.
-        p = 1.0 / (1.0 + e) if f >= 0 else e / (1.0 + e)
-        return log1p_e + max(f, 0.0) - y * f, y - p
+    # _EXPONENTIAL
     return y * math.exp(-f) + (1 - y) * math.exp(f), y * math.exp(-f) - (1 - y) * math.exp(f)
 
 
 @njit
-def _scores_1d(code, y, raw, weight, mask, alpha, delta, e, log1p_e, neg_out):
+def _scores_1d(code, y, raw, weight, mask, alpha, delta, neg_out):
     """Weighted loss and weight sums over the rows in ``mask`` and over the others (``mask``
     of size 0: all rows in), and, when ``neg_out`` has rows, the negative gradient written
     to it."""
     sums = np.zeros(4)
     for i in range(y.shape[0]):
-        ei, li = (e[i], log1p_e[i]) if e.size > 0 else (0.0, 0.0)
-        loss, grad = _row_loss(code, y[i], raw[i, 0], alpha, delta, ei, li)
+        loss, grad = _row_loss(code, y[i], raw[i, 0], alpha, delta)
         if neg_out.shape[0] > 0:
             neg_out[i, 0] = grad
         j = 0 if mask.size == 0 or mask[i] else 2
         sums[j] += weight[i] * loss
         sums[j + 1] += weight[i]
+    return sums
+
+
+@njit(fastmath={"reassoc"})
+def _scores_binomial(y, raw, e, log1p_e, weight, mask, neg_out):
+    """``_scores_1d`` of the binomial deviance ``log(1 + e^f) - y f`` (gradient
+    ``y - expit(f)``), given ``e = exp(-|f|)`` and ``log1p(e)``; written without branches
+    so that it vectorises (``reassoc`` lets the compiler reorder the sums)."""
+    sums = np.zeros(4)
+    in_loss = in_weight = out_loss = out_weight = 0.0
+    for i in range(y.shape[0]):
+        f, ei = raw[i, 0], e[i]
+        neg_out[i, 0] = y[i] - (1.0 if f >= 0 else ei) / (1.0 + ei)
+        wl = weight[i] * (log1p_e[i] + max(f, 0.0) - y[i] * f)
+        inside = mask.size == 0 or mask[i]
+        in_loss += wl if inside else 0.0
+        in_weight += weight[i] if inside else 0.0
+        out_loss += 0.0 if inside else wl
+        out_weight += 0.0 if inside else weight[i]
+    sums[0], sums[1], sums[2], sums[3] = in_loss, in_weight, out_loss, out_weight
     return sums
 
 
@@ -104,7 +139,9 @@ def _leaf_hessian_sums(leaves, n_nodes, y, k, neg_grad, weight, code):
     """Per-leaf sums of ``weight * hessian``: ``p (1 - p)`` with ``p = target - neg_grad``
     (target ``y`` for the binomial, ``y == k`` for the multinomial deviance), or
     ``|neg_grad|`` for the exponential loss."""
-    out = np.zeros(n_nodes)
+    # Rows go to 4 interleaved accumulators: consecutive rows in one leaf would otherwise
+    # wait for each other's store.
+    acc = np.zeros((4, n_nodes))
     for i in range(leaves.shape[0]):
         if code == _EXPONENTIAL:
             h = abs(neg_grad[i])
@@ -112,8 +149,8 @@ def _leaf_hessian_sums(leaves, n_nodes, y, k, neg_grad, weight, code):
             target = (1.0 if y[i] == k else 0.0) if k >= 0 else y[i]
             p = target - neg_grad[i]
             h = p * (1 - p)
-        out[leaves[i]] += weight[i] * h
-    return out
+        acc[i & 3, leaves[i]] += weight[i] * h
+    return (acc[0] + acc[1]) + (acc[2] + acc[3])
 
 
 def grouped_weighted_quantile(values, weights, groups, n_groups, q):
@@ -160,13 +197,14 @@ class LeafFit(NamedTuple):
     """A fitted tree's partition of the rows: each row's node id, the node count, per node the
     weighted mean of the negative gradient and the weight sum over the in-bag rows (the tree's
     own value and cover, since it was grown with ``g = -w * r``, ``h = w``, ``lambda = 0``),
-    and the in-bag mask (None: every row)."""
+    the in-bag mask (None: every row) and the threads for per-row passes."""
 
     leaves: np.ndarray
     n_nodes: int
     mean_grad: np.ndarray
     weight_sum: np.ndarray
     inbag: np.ndarray | None = None
+    n_threads: int = 1
 
     def select(self, values):
         """The in-bag rows of a per-row array."""
@@ -210,13 +248,27 @@ class _Loss:
         """Raw score of an init estimator's prediction (identity for regression)."""
         return pred.reshape(-1, 1)
 
-    def scores(self, y, raw, weight, mask=None, neg_out=None):
+    def scores(self, y, raw, weight, mask=None, neg_out=None, n_threads=1):
         """Weighted mean loss as scikit-learn's ``train_score_`` reports it, over the rows in
-        ``mask`` and over the others (NaN without rows), in one pass; when ``neg_out``
-        (n_samples, K) is given, the negative gradient at ``raw`` is written to it."""
+        ``mask`` and over the others (NaN without rows), in one pass on ``n_threads``
+        threads; when ``neg_out`` (n_samples, K) is given, the negative gradient at ``raw``
+        is written to it."""
         mask = np.empty(0, dtype=bool) if mask is None else mask
         out = np.empty((0, raw.shape[1])) if neg_out is None else neg_out
-        sums = self._sums(y, raw, weight, mask, out)
+        partial_sums = np.zeros((-(-y.shape[0] // _BLOCK) or 1, 4))
+
+        def task(b, start, stop):
+            rows = slice(start, stop)
+            partial_sums[b] = self._sums(
+                y[rows],
+                raw[rows],
+                weight[rows],
+                mask[rows] if mask.size else mask,
+                out[rows] if neg_out is not None else out,
+            )
+
+        run_blocks(task, y.shape[0], n_threads)
+        sums = partial_sums.sum(axis=0)
         return (
             self.score_factor * _mean(sums[0], sums[1]),
             self.score_factor * _mean(sums[2], sums[3]),
@@ -227,8 +279,7 @@ class _Loss:
         return self.scores(y, raw, weight)[0]
 
     def _sums(self, y, raw, weight, mask, neg_out):
-        none = np.empty(0)
-        args = (self.alpha, self.delta, none, none, neg_out)
+        args = (self.alpha, self.delta, neg_out)
         return _scores_1d(self.code, y, raw, weight, mask, *args)
 
 
@@ -298,11 +349,19 @@ def _class_prior(y, weight, n_classes):
     return np.clip(prior, _EPS, 1 - _EPS)
 
 
-def _newton_step(fit, hessian_sums):
-    """mean(w r) / mean(w hessian) per leaf; averages (not sums) are compared with 1e-150,
-    as scikit-learn does. ``hessian_sums`` are the per-leaf sums of ``w * hessian`` (rows
-    out of bag carry zero weight)."""
-    mean_hessian = hessian_sums / np.maximum(fit.weight_sum, 1e-300)
+def _newton_step(fit, y, k, neg_grad, weight, code):
+    """mean(w r) / mean(w hessian) per leaf (hessian as in ``_leaf_hessian_sums``; rows out
+    of bag carry zero weight); averages (not sums) are compared with 1e-150, as scikit-learn
+    does."""
+    parts = np.zeros((-(-y.shape[0] // _BLOCK) or 1, fit.n_nodes))
+
+    def task(b, start, stop):
+        rows = slice(start, stop)
+        leaves, g, w = fit.leaves[rows], neg_grad[rows], weight[rows]
+        parts[b] = _leaf_hessian_sums(leaves, fit.n_nodes, y[rows], k, g, w, code)
+
+    run_blocks(task, y.shape[0], fit.n_threads)
+    mean_hessian = parts.sum(axis=0) / np.maximum(fit.weight_sum, 1e-300)
     return _safe_ratio(fit.mean_grad, mean_hessian)
 
 
@@ -323,14 +382,15 @@ class BinomialDeviance(_Loss):
         return np.column_stack([1 - p, p])
 
     def line_search(self, fit, y, raw_k, neg_grad, weight, k):
-        sums = _leaf_hessian_sums(fit.leaves, fit.n_nodes, y, -1, neg_grad, weight, self.code)
-        return _newton_step(fit, sums)
+        return _newton_step(fit, y, -1, neg_grad, weight, self.code)
 
     def _sums(self, y, raw, weight, mask, neg_out):
         # numpy's exp and log1p are vectorised (SIMD), numba's scalar ones several times slower.
-        e = np.exp(-np.abs(raw[:, 0]))
-        args = (0.0, 0.0, e, np.log1p(e), neg_out)
-        return _scores_1d(self.code, y, raw, weight, mask, *args)
+        e = np.abs(raw[:, 0])
+        e = np.exp(np.negative(e, out=e), out=e)
+        if neg_out.shape[0] == 0:
+            neg_out = np.empty_like(raw)
+        return _scores_binomial(y, raw, e, np.log1p(e), weight, mask, neg_out)
 
 
 class MultinomialDeviance(_Loss):
@@ -355,9 +415,8 @@ class MultinomialDeviance(_Loss):
         return e / e.sum(axis=1, keepdims=True)
 
     def line_search(self, fit, y, raw_k, neg_grad, weight, k):
-        sums = _leaf_hessian_sums(fit.leaves, fit.n_nodes, y, k, neg_grad, weight, _BINOMIAL)
         K = self.n_classes
-        return (K - 1) / K * _newton_step(fit, sums)
+        return (K - 1) / K * _newton_step(fit, y, k, neg_grad, weight, _BINOMIAL)
 
     def _sums(self, y, raw, weight, mask, neg_out):
         return _scores_multinomial(y, raw, weight, mask, neg_out)
@@ -379,8 +438,7 @@ class ExponentialLoss(_Loss):
         return np.column_stack([1 - p, p])
 
     def line_search(self, fit, y, raw_k, neg_grad, weight, k):
-        sums = _leaf_hessian_sums(fit.leaves, fit.n_nodes, y, -1, neg_grad, weight, self.code)
-        return _newton_step(fit, sums)
+        return _newton_step(fit, y, -1, neg_grad, weight, self.code)
 
 
 def make_loss(name, n_classes=None, alpha=0.9):
