@@ -21,6 +21,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+from threadpoolctl import threadpool_limits
 
 from skextras._engine._numba import njit
 from skextras._engine.tree import predict_forest
@@ -145,7 +146,11 @@ class _BaseGradientBoosting(HistInputMixin, JSONPersistMixin, BaseEstimator):
             )
         X_binned = self._bin_mapper.transform(X)
         raw = self._raw_predict(X)
-        n_stages = self._fit_stages(X_binned, y, sample_weight, raw, val)
+        # Each tree makes a few BLAS calls on n-vectors (``np.vdot`` when scaling the targets):
+        # multi-threaded, OpenBLAS wakes threads that spin against the engine's threads, which
+        # cost up to 10 ms per call on a busy 2-core machine against 10 us on one thread.
+        with threadpool_limits(limits=1, user_api="blas"):
+            n_stages = self._fit_stages(X_binned, y, sample_weight, raw, val)
         self._finish(n_stages)
         return self
 
