@@ -36,10 +36,15 @@ _EPS = np.finfo(np.float64).eps
 _BLOCK = 1 << 15
 
 
+def n_blocks_of(n_rows):
+    """Number of ``_BLOCK``-row blocks covering ``n_rows`` rows (at least 1)."""
+    return max(1, -(-n_rows // _BLOCK))
+
+
 def run_blocks(task, n_rows, n_threads):
     """``task(b, start, stop)`` for each block ``b`` of ``_BLOCK`` rows, the blocks split into
-    contiguous runs over up to ``n_threads`` threads; returns the number of blocks."""
-    n_blocks = max(1, -(-n_rows // _BLOCK))
+    contiguous runs over up to ``n_threads`` threads."""
+    n_blocks = n_blocks_of(n_rows)
     n_threads = max(1, min(n_threads, n_blocks))
 
     def run(first, last):
@@ -48,7 +53,6 @@ def run_blocks(task, n_rows, n_threads):
 
     cuts = [t * n_blocks // n_threads for t in range(n_threads + 1)]
     run_in_threads([partial(run, cuts[t], cuts[t + 1]) for t in range(n_threads)])
-    return n_blocks
 
 
 # Loss codes of the row kernels (the multinomial deviance has its own kernel).
@@ -255,7 +259,7 @@ class _Loss:
         is written to it."""
         mask = np.empty(0, dtype=bool) if mask is None else mask
         out = np.empty((0, raw.shape[1])) if neg_out is None else neg_out
-        partial_sums = np.zeros((-(-y.shape[0] // _BLOCK) or 1, 4))
+        partial_sums = np.zeros((n_blocks_of(y.shape[0]), 4))
 
         def task(b, start, stop):
             rows = slice(start, stop)
@@ -353,7 +357,7 @@ def _newton_step(fit, y, k, neg_grad, weight, code):
     """mean(w r) / mean(w hessian) per leaf (hessian as in ``_leaf_hessian_sums``; rows out
     of bag carry zero weight); averages (not sums) are compared with 1e-150, as scikit-learn
     does."""
-    parts = np.zeros((-(-y.shape[0] // _BLOCK) or 1, fit.n_nodes))
+    parts = np.zeros((n_blocks_of(y.shape[0]), fit.n_nodes))
 
     def task(b, start, stop):
         rows = slice(start, stop)
