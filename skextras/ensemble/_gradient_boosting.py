@@ -255,6 +255,7 @@ class _BaseGradientBoosting(HistInputMixin, JSONPersistMixin, BaseEstimator):
         """Grow the stage's trees on ``neg`` (the negative gradient at the stage's start) and
         add them to ``raw`` in place."""
         w = weight if mask is None else weight * mask
+        X_oob = None if mask is None else X_binned[~mask]
         grad = np.empty(y.shape[0])
         trees = []
         for k in range(self.n_trees_per_iteration_):
@@ -273,7 +274,7 @@ class _BaseGradientBoosting(HistInputMixin, JSONPersistMixin, BaseEstimator):
                 return_leaf_of_row=True,
             )
             if mask is not None:
-                leaves[~mask] = tree.apply_binned(X_binned[~mask], n_threads=1)
+                leaves[~mask] = tree.apply_binned(X_oob, n_threads=1)
             if self._newton:
                 update = tree.value[:, 0] * self._newton_scale()
             else:
