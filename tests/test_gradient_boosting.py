@@ -9,7 +9,7 @@ from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.utils.stats import _weighted_percentile
 
 from skextras.ensemble import GradientBoostingClassifier, GradientBoostingRegressor
-from skextras.ensemble._losses import grouped_weighted_quantile
+from skextras.ensemble._losses import _BLOCK, grouped_weighted_quantile, make_loss
 
 
 def _integer_regression(seed=0, n=600):
@@ -65,6 +65,72 @@ def test_grouped_weighted_quantile_equals_sklearn_weighted_percentile(q):
         _weighted_percentile(values[groups == g], weights[groups == g], 100 * q) for g in range(7)
     ]
     np.testing.assert_array_equal(got, want)
+
+
+def _sklearn_loss(name, n_classes, delta):
+    """scikit-learn's loss object and the factor its GradientBoosting applies to train_score_."""
+    from sklearn._loss import loss as sl
+
+    return {
+        "squared_error": (sl.HalfSquaredError(), 2.0),
+        "absolute_error": (sl.AbsoluteError(), 1.0),
+        "quantile": (sl.PinballLoss(quantile=0.8), 1.0),
+        "huber": (sl.HuberLoss(delta=delta), 1.0),
+        "log_loss": (
+            (sl.HalfBinomialLoss(), 2.0)
+            if n_classes == 2
+            else (sl.HalfMultinomialLoss(n_classes=n_classes), 1.0)
+        ),
+        "exponential": (sl.ExponentialLoss(), 1.0),
+    }[name]
+
+
+@pytest.mark.parametrize(
+    "name,n_classes",
+    [
+        ("squared_error", 0),
+        ("absolute_error", 0),
+        ("quantile", 0),
+        ("huber", 0),
+        ("log_loss", 2),
+        ("log_loss", 3),
+        ("exponential", 2),
+    ],
+)
+def test_loss_scores_and_gradients_equal_sklearn_losses_over_several_blocks(name, n_classes):
+    rng = np.random.default_rng(0)
+    n = 2 * _BLOCK + 1234
+    K = n_classes if n_classes > 2 else 1
+    raw = rng.normal(scale=3.0, size=(n, K))
+    y = rng.integers(0, n_classes, size=n) if n_classes else rng.normal(scale=3.0, size=n)
+    w = rng.uniform(0.1, 2.0, size=n)
+    mask = rng.random(n) < 0.7
+    loss = make_loss(name, n_classes or None, alpha=0.8)
+    loss.prepare_stage(y, raw, w)
+    neg = np.empty((n, K))
+    in_bag, oob = loss.scores(y, raw, w, mask, neg, n_threads=2)
+    ref, factor = _sklearn_loss(name, n_classes, loss.delta)
+    y_ref, raw_ref = y.astype(np.float64), raw if K > 1 else raw[:, 0]
+    for rows, got in ((mask, in_bag), (~mask, oob)):
+        want = factor * ref(y_ref[rows], raw_ref[rows], sample_weight=w[rows])
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+    want_neg = -ref.gradient(y_ref, raw_ref)
+    np.testing.assert_allclose(neg, want_neg.reshape(n, K), rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("subsample", [1.0, 0.8])
+def test_fit_is_identical_for_any_n_jobs_when_rows_span_several_blocks(subsample):
+    rng = np.random.default_rng(0)
+    n = 2 * _BLOCK + 500
+    X = rng.normal(size=(n, 3))
+    y = (X[:, 0] + np.sin(3 * X[:, 1]) + rng.normal(size=n) > 0).astype(int)
+    kw = dict(n_estimators=4, max_depth=2, subsample=subsample, random_state=0)
+    one = GradientBoostingClassifier(**kw, n_jobs=1).fit(X, y)
+    two = GradientBoostingClassifier(**kw, n_jobs=2).fit(X, y)
+    np.testing.assert_array_equal(one.decision_function(X), two.decision_function(X))
+    np.testing.assert_array_equal(one.train_score_, two.train_score_)
+    if subsample < 1.0:
+        np.testing.assert_array_equal(one.oob_scores_, two.oob_scores_)
 
 
 def test_staged_predict_ends_at_predict_and_train_score_decreases():

@@ -7,6 +7,7 @@ binned matrix with the boosting weights as hessians.
 """
 
 import warnings
+from contextlib import nullcontext
 from numbers import Integral, Real
 
 import numpy as np
@@ -20,6 +21,7 @@ from sklearn.utils.validation import (
     has_fit_parameter,
     validate_data,
 )
+from threadpoolctl import threadpool_limits
 
 from skextras._engine.tree import apply_forest
 from skextras.ensemble._persistence import JSONPersistMixin
@@ -116,7 +118,12 @@ class _BaseAdaBoost(JSONPersistMixin, BaseEstimator):
         self.estimators_ = []
         self.estimator_weights_ = np.zeros(self.n_estimators, dtype=np.float64)
         self.estimator_errors_ = np.ones(self.n_estimators, dtype=np.float64)
-        self._boost_loop(data, y, sample_weight, check_random_state(self.random_state))
+        # Engine trees make BLAS calls on n-vectors per member (``np.vdot``); multi-threaded
+        # OpenBLAS wakes threads for each that spin against the engine's (ms per call on a busy
+        # machine). A user's base estimator keeps its BLAS threads.
+        blas = threadpool_limits(limits=1, user_api="blas") if self._fast else nullcontext()
+        with blas:
+            self._boost_loop(data, y, sample_weight, check_random_state(self.random_state))
         self.__dict__.pop("_codes", None)
         return self
 

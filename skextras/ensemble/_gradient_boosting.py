@@ -21,11 +21,13 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+from threadpoolctl import threadpool_limits
 
+from skextras._engine._numba import njit
 from skextras._engine.tree import predict_forest
 from skextras.ensemble._base import HistInputMixin, check_monotonic_cst
 from skextras.ensemble._forest import _TREE_CONSTRAINTS, effective_n_jobs
-from skextras.ensemble._losses import LeafFit, make_loss
+from skextras.ensemble._losses import LeafFit, make_loss, run_blocks
 from skextras.ensemble._persistence import JSONPersistMixin
 from skextras.ensemble._tree import (
     _seed_of,
@@ -37,6 +39,22 @@ from skextras.ensemble._tree import (
 )
 
 _NEWTON_LOSSES = ("squared_error", "log_loss", "exponential")
+
+
+@njit
+def _add_leaf_values(raw, k, values, leaves):
+    """``raw[:, k] += values[leaves]`` without the gathered temporary."""
+    for i in range(leaves.shape[0]):
+        raw[i, k] += values[leaves[i]]
+
+
+def _add_tree(raw, k, values, leaves, n_threads):
+    """``_add_leaf_values`` over row blocks on ``n_threads`` threads."""
+
+    def task(b, start, stop):
+        _add_leaf_values(raw[start:stop], k, values, leaves[start:stop])
+
+    run_blocks(task, leaves.shape[0], n_threads)
 
 
 def interaction_groups(interaction_cst, n_features):
@@ -128,7 +146,11 @@ class _BaseGradientBoosting(HistInputMixin, JSONPersistMixin, BaseEstimator):
             )
         X_binned = self._bin_mapper.transform(X)
         raw = self._raw_predict(X)
-        n_stages = self._fit_stages(X_binned, y, sample_weight, raw, val)
+        # Each tree makes a few BLAS calls on n-vectors (``np.vdot`` when scaling the targets):
+        # multi-threaded, OpenBLAS wakes threads that spin against the engine's threads, which
+        # cost up to 10 ms per call on a busy 2-core machine against 10 us on one thread.
+        with threadpool_limits(limits=1, user_api="blas"):
+            n_stages = self._fit_stages(X_binned, y, sample_weight, raw, val)
         self._finish(n_stages)
         return self
 
@@ -184,6 +206,7 @@ class _BaseGradientBoosting(HistInputMixin, JSONPersistMixin, BaseEstimator):
 
     def _fit_stages(self, X_binned, y, weight, raw, val):
         n = y.shape[0]
+        loss = self._loss
         params = self._params(weight, X_binned.shape)
         n_inbag = max(1, int(self.subsample * n))
         history = np.full(self.n_iter_no_change or 1, np.inf)
@@ -191,28 +214,34 @@ class _BaseGradientBoosting(HistInputMixin, JSONPersistMixin, BaseEstimator):
         begin = len(self._trees)
         scores, oob_scores = [], []
         prev_oob = None
-        stage = begin
+        # The negative gradient at ``raw``, computed with each stage's score when the loss
+        # allows it (one pass over the rows instead of two).
+        neg = np.empty((n, self.n_trees_per_iteration_))
+        fresh = False
+        n_threads = effective_n_jobs(self.n_jobs)
         for stage in range(begin, self.n_estimators):
             mask = None
             if self.subsample < 1.0:
                 mask = np.zeros(n, dtype=bool)
                 mask[self._rng.choice(n, n_inbag, replace=False)] = True
                 if prev_oob is None:
-                    prev_oob = self._loss.score(y[~mask], raw[~mask], weight[~mask])
-            trees = self._fit_stage(stage, X_binned, y, weight, raw, mask, params)
+                    prev_oob = loss.scores(y, raw, weight, mask, n_threads=n_threads)[1]
+            if not fresh:
+                loss.prepare_stage(y, raw, weight)
+                loss.scores(y, raw, weight, neg_out=neg, n_threads=n_threads)
+            trees = self._fit_stage(stage, X_binned, y, weight, raw, neg, mask, params, n_threads)
             self._trees.append(trees)
-            if mask is None:
-                scores.append(self._loss.score(y, raw, weight))
-            else:
-                scores.append(self._loss.score(y[mask], raw[mask], weight[mask]))
-                oob = self._loss.score(y[~mask], raw[~mask], weight[~mask])
+            fresh = loss.gradient_after_score
+            train, oob = loss.scores(y, raw, weight, mask, neg if fresh else None, n_threads)
+            scores.append(train)
+            if mask is not None:
                 oob_scores.append((prev_oob - oob, oob))
                 prev_oob = oob
             if val is not None:
                 val_raw += self._stage_raw(trees, val[0])
-                loss = self._loss.score(val[1], val_raw, val[2])
-                if np.any(loss + self.tol < history):
-                    history[stage % len(history)] = loss
+                val_loss = loss.score(val[1], val_raw, val[2])
+                if np.any(val_loss + self.tol < history):
+                    history[stage % len(history)] = val_loss
                 else:
                     break
         self.train_score_ = np.concatenate([self.train_score_, scores])
@@ -222,47 +251,47 @@ class _BaseGradientBoosting(HistInputMixin, JSONPersistMixin, BaseEstimator):
             self.oob_scores_ = np.concatenate([self.oob_scores_, oob])
         return len(self._trees)
 
-    def _fit_stage(self, stage, X_binned, y, weight, raw, mask, params):
-        loss = self._loss
-        loss.prepare_stage(y, raw, weight)
-        neg = loss.neg_gradient(y, raw)
-        neg = neg.reshape(-1, 1) if neg.ndim == 1 else neg
+    def _fit_stage(self, stage, X_binned, y, weight, raw, neg, mask, params, n_threads):
+        """Grow the stage's trees on ``neg`` (the negative gradient at the stage's start) and
+        add them to ``raw`` in place."""
         w = weight if mask is None else weight * mask
-        inbag = slice(None) if mask is None else mask
+        X_oob = None if mask is None else X_binned[~mask]
+        grad = np.empty(y.shape[0])
         trees = []
         for k in range(self.n_trees_per_iteration_):
             r = neg[:, k]
-            h = w * self._newton_hessian(y, raw, k) if self._newton else w
+            h = w * self._newton_hessian(y, raw, r, k) if self._newton else w
+            np.negative(np.multiply(w, r, out=grad), out=grad)
             tree, leaves = grow(
                 X_binned,
-                -w * r,
+                grad,
                 h,
                 self._bin_mapper,
                 params,
                 [self._seed, stage, k],
                 sample_mask=mask,
-                n_threads=effective_n_jobs(self.n_jobs),
+                n_threads=n_threads,
                 return_leaf_of_row=True,
             )
             if mask is not None:
-                leaves[~mask] = tree.apply_binned(X_binned[~mask], n_threads=1)
+                leaves[~mask] = tree.apply_binned(X_oob, n_threads=1)
             if self._newton:
                 update = tree.value[:, 0] * self._newton_scale()
             else:
-                fit = LeafFit(leaves[inbag], tree.n_nodes, tree.value[:, 0], tree.cover)
-                update = loss.line_search(fit, y[inbag], raw[inbag, k], r[inbag], w[inbag], k)
+                fit = LeafFit(leaves, tree.n_nodes, tree.value[:, 0], tree.cover, mask, n_threads)
+                update = self._loss.line_search(fit, y, raw[:, k], r, w, k)
             tree.value = (self.learning_rate * update).reshape(-1, 1)
-            raw[:, k] += tree.value[leaves, 0]
+            _add_tree(raw, k, tree.value[:, 0], leaves, n_threads)
             trees.append(tree)
         return trees
 
-    def _newton_hessian(self, y, raw, k):
+    def _newton_hessian(self, y, raw, neg_k, k):
         name = self.loss
         if name == "squared_error":
             return np.ones(y.shape[0])
-        proba = self._loss.proba(raw)
         if name == "exponential":
-            return np.abs(self._loss.neg_gradient(y, raw))
+            return np.abs(neg_k)
+        proba = self._loss.proba(raw)
         p = proba[:, k] if self.n_trees_per_iteration_ > 1 else proba[:, 1]
         return p * (1 - p)
 
@@ -541,7 +570,9 @@ class GradientBoostingClassifier(ClassifierMixin, _BaseGradientBoosting):
 
     def _encode_y(self, y):
         check_classification_targets(y)
-        classes, codes = np.unique(y, return_inverse=True)
+        # np.unique without the inverse hashes instead of sorting all rows: several times faster.
+        classes = np.unique(y)
+        codes = np.searchsorted(classes, y)
         if self.warm_start and hasattr(self, "classes_"):
             if not np.array_equal(classes, self.classes_):
                 raise ValueError("warm_start needs the same classes as the first fit.")
