@@ -182,6 +182,20 @@ def _pow2(x):
     return float(2.0 ** np.round(np.log2(x)))
 
 
+class _LazyRandomState:
+    """``RandomState(SeedSequence(seed))``, made on first use: most trees (all features, best
+    thresholds) draw nothing, and making one costs about as much as growing a small tree."""
+
+    def __init__(self, seed):
+        self._seed = seed
+        self._rng = None
+
+    def __getattr__(self, name):
+        if self._rng is None:
+            self._rng = np.random.RandomState(np.random.SeedSequence(self._seed).generate_state(4))
+        return getattr(self._rng, name)
+
+
 def grow(
     X_binned,
     gradients,
@@ -246,7 +260,7 @@ def grow(
             h,
             bin_mapper,
             scaled,
-            np.random.RandomState(np.random.SeedSequence(seed).generate_state(4)),
+            _LazyRandomState(seed),
             sample_mask=sample_mask,
             n_threads=n_threads,
             return_leaf_of_row=return_leaf_of_row,
