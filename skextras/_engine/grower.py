@@ -10,10 +10,12 @@ how ``max_leaves`` trees are grown in LightGBM and XGBoost's ``grow_policy="loss
 import heapq
 import math
 from dataclasses import dataclass, field
+from functools import partial
 
+import numba
 import numpy as np
 
-from ._numba import njit, threads
+from ._numba import njit, run_in_threads, threads
 from .histogram import build_histograms, node_sums, subtract_histograms
 from .split import (
     ALPHA,
@@ -65,34 +67,29 @@ def _partition(rows, start, stop, col, bin_threshold, missing_left, missing_bin,
     """Stable in-place partition of rows[start:stop]: left rows first; returns the left count.
 
     Right rows wait in ``buffer[start:stop]``, so nodes with disjoint slices can be
-    partitioned concurrently.
+    partitioned concurrently. Branch-free: each row is written both at the left cursor (a
+    slot already read) and to the buffer, and the cursors advance by the split's outcome;
+    a branch per row would be mispredicted half the time.
     """
     n_left = 0
     n_right = 0
     for i in range(start, stop):
         r = rows[i]
         b = col[r]
-        go_left = missing_left if b == missing_bin else b <= bin_threshold
-        if go_left:
-            rows[start + n_left] = r
-            n_left += 1
-        else:
-            buffer[start + n_right] = r
-            n_right += 1
-    for i in range(n_right):
-        rows[start + n_left + i] = buffer[start + i]
+        go_left = ((b <= bin_threshold) & (b != missing_bin)) | ((b == missing_bin) & missing_left)
+        rows[start + n_left] = r
+        buffer[start + n_right] = r
+        n_left += go_left
+        n_right += 1 - go_left
+    rows[start + n_left : stop] = buffer[start : start + n_right]
     return n_left
 
 
 @njit
-def _partition_level(X, rows, starts, stops, features, bins, missing_left, missing_bin, buffer):
-    """``_partition`` of the nodes of one level; returns the left counts.
-
-    Serial: partitioning streams memory at about a row per nanosecond, and on a busy machine
-    a parallel region per level cost more than it saved.
-    """
-    n_left = np.empty(starts.size, dtype=np.int64)
-    for j in range(starts.size):
+def _partition_nodes(
+    X, rows, starts, stops, features, bins, missing_left, missing_bin, buffer, n_left, first, last
+):
+    for j in range(first, last):
         n_left[j] = _partition(
             rows,
             starts[j],
@@ -103,7 +100,30 @@ def _partition_level(X, rows, starts, stops, features, bins, missing_left, missi
             missing_bin,
             buffer,
         )
+
+
+def _partition_level(X, rows, starts, stops, features, bins, missing_left, missing_bin, buffer):
+    """``_partition`` of the nodes of one level; returns the left counts.
+
+    Nodes are shared between ``numba.get_num_threads()`` threads in contiguous groups of
+    about equal rows (small levels stay on one thread).
+    """
+    n_left = np.empty(starts.size, dtype=np.int64)
+    sizes = stops - starts
+    n_threads = min(numba.get_num_threads(), starts.size)
+    if sizes.sum() < _PARALLEL_MIN_ROWS:
+        n_threads = 1
+    cuts = np.searchsorted(np.cumsum(sizes), np.linspace(0, sizes.sum(), n_threads + 1)[1:-1])
+    bounds = [0, *np.unique(cuts + 1).tolist(), starts.size]
+    args = (X, rows, starts, stops, features, bins, missing_left, missing_bin, buffer, n_left)
+    run_in_threads(
+        [partial(_partition_nodes, *args, a, b) for a, b in zip(bounds, bounds[1:]) if b > a]
+    )
     return n_left
+
+
+# Below this many rows a level is partitioned on one thread.
+_PARALLEL_MIN_ROWS = 100_000
 
 
 @njit
@@ -234,8 +254,11 @@ class TreeGrower:
         rng,
         sample_mask=None,
         n_threads=None,
+        X_binned_rows=None,
     ):
         self.X = X_binned
+        # Histograms read rows, partitions read columns: each gets the order it streams.
+        self.X_rows = np.ascontiguousarray(X_binned) if X_binned_rows is None else X_binned_rows
         g = np.asarray(gradients, dtype=np.float64)
         self.gradients = g.reshape(g.shape[0], -1)
         self.hessians = np.ascontiguousarray(hessians, dtype=np.float64)
@@ -249,7 +272,8 @@ class TreeGrower:
         self.missing_bin = int(bin_mapper.missing_values_bin_idx_)
         self.bin_thresholds = bin_mapper.bin_thresholds_
         self.n_bins = self.missing_bin + 1
-        if sample_mask is None:
+        self.all_rows = sample_mask is None
+        if self.all_rows:
             self.rows = np.arange(n, dtype=np.int32)
         else:
             self.rows = np.flatnonzero(sample_mask).astype(np.int32)
@@ -339,9 +363,11 @@ class TreeGrower:
         if not nodes:
             return
         slots = self._take_slots(len(nodes))
+        # The root of a tree on all rows has rows 0..n-1: no index array to read.
+        root = self.all_rows and len(nodes) == 1 and nodes[0].id == 0
         build_histograms(
             self.X,
-            self.rows,
+            None if root else self.rows,
             [node.start for node in nodes],
             [node.stop for node in nodes],
             self.gradients,
@@ -350,6 +376,7 @@ class TreeGrower:
             self.n_bins_non_missing,
             self.hist_store,
             np.array(slots, dtype=np.int64),
+            self.X_rows,
         )
         for node, slot in zip(nodes, slots, strict=True):
             node.hist = slot
@@ -616,6 +643,7 @@ def grow_tree(
     sample_mask=None,
     n_threads=None,
     return_leaf_of_row=False,
+    X_binned_rows=None,
 ):
     """Grow one tree (see ENGINE_CONTRACT.md).
 
@@ -628,6 +656,8 @@ def grow_tree(
     n_threads : threads for the numba kernels (``n_jobs`` semantics).
     return_leaf_of_row : also return the leaf id of every row used (int32 (n,), -1 elsewhere),
         which saves boosting a prediction pass over the training data.
+    X_binned_rows : ``np.ascontiguousarray(X_binned)``, if the caller grows many trees on
+        the same data (made per tree otherwise).
 
     Returns
     -------
@@ -635,7 +665,15 @@ def grow_tree(
     """
     with threads(n_threads):
         grower = TreeGrower(
-            X_binned, gradients, hessians, bin_mapper, params, rng, sample_mask, n_threads
+            X_binned,
+            gradients,
+            hessians,
+            bin_mapper,
+            params,
+            rng,
+            sample_mask,
+            n_threads,
+            X_binned_rows,
         )
         tree = grower.grow()
         if return_leaf_of_row:

@@ -225,6 +225,7 @@ class _BaseNewtonBoosting(HistInputMixin, BaseEstimator):
             max_bin=self.max_bin, random_state=rng.randint(2**31 - 1), n_threads=n_threads
         )
         X_binned = bin_mapper.fit_transform(X, bin_weight)
+        X_binned_rows = np.ascontiguousarray(X_binned)
         n, p = X.shape
         k_out = objective.n_outputs
         self._init_margin = self._initial_margin(objective, y, sample_weight)
@@ -254,6 +255,7 @@ class _BaseNewtonBoosting(HistInputMixin, BaseEstimator):
                     sample_mask=mask,
                     n_threads=n_threads,
                     return_leaf_of_row=True,
+                    X_binned_rows=X_binned_rows,
                 )
                 if hasattr(objective, "leaf_values"):
                     self._refresh_leaves(objective, tree, leaf, y, raw[:, k], sample_weight)
