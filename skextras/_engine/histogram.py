@@ -247,6 +247,17 @@ def node_sums(rows, gradients, hessians):
     sum_g = np.zeros(n_outputs)
     sum_h = 0.0
     count = 0.0
+    if n_outputs == 1:
+        # Scalar accumulators and no branch: the same sums in the same order, faster.
+        g = 0.0
+        for i in range(rows.size):
+            r = rows[i]
+            h = hessians[r]
+            g += gradients[r, 0]
+            sum_h += h
+            count += 1.0 if h != 0.0 else 0.0
+        sum_g[0] = g
+        return sum_g, sum_h, count
     for i in range(rows.size):
         r = rows[i]
         for k in range(n_outputs):
