@@ -63,25 +63,26 @@ _MIN_GAIN = 1e-6
 
 
 @njit
-def _partition(rows, start, stop, col, bin_threshold, missing_left, missing_bin, buffer):
+def _partition(rows, start, stop, col, goes_left, buffer):
     """Stable in-place partition of rows[start:stop]: left rows first; returns the left count.
 
-    Right rows wait in ``buffer[start:stop]``, so nodes with disjoint slices can be
-    partitioned concurrently. Branch-free: each row is written both at the left cursor (a
-    slot already read) and to the buffer, and the cursors advance by the split's outcome;
-    a branch per row would be mispredicted half the time.
+    ``goes_left[b]`` is 1 for the bins sent left. Right rows wait in ``buffer[start:stop]``,
+    so nodes with disjoint slices can be partitioned concurrently. Branch-free: each row is
+    written both at the left cursor (a slot already read) and to the buffer, and the cursors
+    advance by the table's answer; a branch per row would be mispredicted half the time.
+    Indices are unsigned, which spares numba's negative-index checks.
     """
-    n_left = 0
-    n_right = 0
-    for i in range(start, stop):
+    first = np.uint64(start)
+    n_left = np.uint64(0)
+    n_right = np.uint64(0)
+    for i in range(first, np.uint64(stop)):
         r = rows[i]
-        b = col[r]
-        go_left = ((b <= bin_threshold) & (b != missing_bin)) | ((b == missing_bin) & missing_left)
-        rows[start + n_left] = r
-        buffer[start + n_right] = r
-        n_left += go_left
-        n_right += 1 - go_left
-    rows[start + n_left : stop] = buffer[start : start + n_right]
+        left = np.uint64(goes_left[col[np.uint64(r)]])
+        rows[first + n_left] = r
+        buffer[first + n_right] = r
+        n_left += left
+        n_right += np.uint64(1) - left
+    rows[first + n_left : np.uint64(stop)] = buffer[first : first + n_right]
     return n_left
 
 
@@ -89,17 +90,12 @@ def _partition(rows, start, stop, col, bin_threshold, missing_left, missing_bin,
 def _partition_nodes(
     X, rows, starts, stops, features, bins, missing_left, missing_bin, buffer, n_left, first, last
 ):
+    goes_left = np.zeros(256, dtype=np.uint8)
     for j in range(first, last):
-        n_left[j] = _partition(
-            rows,
-            starts[j],
-            stops[j],
-            X[:, features[j]],
-            bins[j],
-            missing_left[j],
-            missing_bin,
-            buffer,
-        )
+        goes_left[:] = 0
+        goes_left[: bins[j] + 1] = 1
+        goes_left[missing_bin] = missing_left[j]
+        n_left[j] = _partition(rows, starts[j], stops[j], X[:, features[j]], goes_left, buffer)
 
 
 def _partition_level(X, rows, starts, stops, features, bins, missing_left, missing_bin, buffer):
