@@ -123,7 +123,7 @@ _PARALLEL_MIN_ROWS = 100_000
 
 
 @njit
-def _find_best_splits(
+def _find_splits_range(
     hists,
     slots,
     features,
@@ -136,17 +136,13 @@ def _find_best_splits(
     monotone,
     lower,
     upper,
+    out,
+    first,
+    last,
 ):
-    """``find_best_split`` of node i = 0, 1, ... (histogram ``hists[slots[i]]``, candidates
-    ``features[offsets[i]:offsets[i + 1]]``, node sums ``stats[i]``); returns the per-node
-    gains, features, bins, missing_left flags and left sums (n_nodes, K + 2)."""
-    n_nodes = slots.size
-    gains = np.empty(n_nodes)
-    best_features = np.empty(n_nodes, dtype=np.int64)
-    bins = np.empty(n_nodes, dtype=np.int64)
-    missing_left = np.empty(n_nodes, dtype=np.bool_)
-    lefts = np.empty_like(stats)
-    for i in range(n_nodes):
+    """``find_best_split`` of nodes ``first..last-1`` into ``out`` (see ``_find_best_splits``)."""
+    gains, best_features, bins, missing_left, lefts = out
+    for i in range(first, last):
         a, b = offsets[i], offsets[i + 1]
         u = rand_u[a:b] if rand_u.size > 0 else rand_u
         gain, feature, bin_, ml, left = find_best_split(
@@ -163,7 +159,42 @@ def _find_best_splits(
         )
         gains[i], best_features[i], bins[i], missing_left[i] = gain, feature, bin_, ml
         lefts[i] = left
-    return gains, best_features, bins, missing_left, lefts
+
+
+# Below this many candidate (node, feature) pairs a level's splits are searched on one thread.
+_PARALLEL_MIN_CANDIDATES = 64
+
+
+def _find_best_splits(hists, slots, features, offsets, rand_u, *args):
+    """``find_best_split`` of node i = 0, 1, ... (histogram ``hists[slots[i]]``, candidates
+    ``features[offsets[i]:offsets[i + 1]]``, node sums ``stats[i]``; ``args`` are
+    ``n_bins_non_missing, missing_bin, stats, params, monotone, lower, upper``); returns the
+    per-node gains, features, bins, missing_left flags and left sums (n_nodes, K + 2).
+
+    Nodes are shared between threads in groups of about equal candidate counts.
+    """
+    n_nodes = slots.size
+    stats = args[2]
+    out = (
+        np.empty(n_nodes),
+        np.empty(n_nodes, dtype=np.int64),
+        np.empty(n_nodes, dtype=np.int64),
+        np.empty(n_nodes, dtype=np.bool_),
+        np.empty_like(stats),
+    )
+    n_threads = min(numba.get_num_threads(), n_nodes)
+    if features.size < _PARALLEL_MIN_CANDIDATES:
+        n_threads = 1
+    bounds = np.searchsorted(offsets, np.linspace(0, features.size, n_threads + 1), side="right")
+    bounds = np.unique(np.concatenate([[0, n_nodes], np.clip(bounds - 1, 0, n_nodes)])).tolist()
+    run_in_threads(
+        [
+            partial(_find_splits_range, hists, slots, features, offsets, rand_u, *args, out, a, b)
+            for a, b in zip(bounds, bounds[1:])
+            if b > a
+        ]
+    )
+    return out
 
 
 @njit
