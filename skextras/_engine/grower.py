@@ -282,6 +282,7 @@ class TreeGrower:
         sample_mask=None,
         n_threads=None,
         X_binned_rows=None,
+        workspace=None,
     ):
         self.X = X_binned
         # Histograms read rows, partitions read columns: each gets the order it streams.
@@ -332,8 +333,14 @@ class TreeGrower:
         self.nodes = []
         # Histograms live in one growing store of slots, recycled as nodes close: fresh
         # memory costs a page fault per 4 KiB, more than building a small node's histogram.
-        self.hist_store = np.empty((0, p, self.n_bins, self.n_outputs + 2))
-        self.free_slots = []
+        # A caller growing many trees keeps the store in ``workspace`` for the next tree.
+        shape = (p, self.n_bins, self.n_outputs + 2)
+        store = None if workspace is None else workspace.get("hist_store")
+        if store is None or store.shape[1:] != shape:
+            store = np.empty((0, *shape))
+        self.hist_store = store
+        self.free_slots = list(range(store.shape[0] - 1, -1, -1))
+        self.workspace = workspace
 
     # -- feature sampling ---------------------------------------------------------------
     def _choose(self, features, k):
@@ -383,6 +390,8 @@ class TreeGrower:
             self.hist_store = np.empty((capacity, *store.shape[1:]))
             self.hist_store[: store.shape[0]] = store
             self.free_slots.extend(range(capacity - 1, store.shape[0] - 1, -1))
+            if self.workspace is not None:
+                self.workspace["hist_store"] = self.hist_store
         return [self.free_slots.pop() for _ in range(n)]
 
     def _build_hists(self, nodes):
@@ -671,6 +680,7 @@ def grow_tree(
     n_threads=None,
     return_leaf_of_row=False,
     X_binned_rows=None,
+    workspace=None,
 ):
     """Grow one tree (see ENGINE_CONTRACT.md).
 
@@ -685,6 +695,8 @@ def grow_tree(
         which saves boosting a prediction pass over the training data.
     X_binned_rows : ``np.ascontiguousarray(X_binned)``, if the caller grows many trees on
         the same data (made per tree otherwise).
+    workspace : dict or None; the same dict passed for every tree of an ensemble keeps the
+        histogram memory between trees (fresh memory costs a page fault per 4 KiB).
 
     Returns
     -------
@@ -701,6 +713,7 @@ def grow_tree(
             sample_mask,
             n_threads,
             X_binned_rows,
+            workspace,
         )
         tree = grower.grow()
         if return_leaf_of_row:

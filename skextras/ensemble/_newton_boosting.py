@@ -226,6 +226,7 @@ class _BaseNewtonBoosting(HistInputMixin, BaseEstimator):
         )
         X_binned = bin_mapper.fit_transform(X, bin_weight)
         X_binned_rows = np.ascontiguousarray(X_binned)
+        workspace = {}
         n, p = X.shape
         k_out = objective.n_outputs
         self._init_margin = self._initial_margin(objective, y, sample_weight)
@@ -256,6 +257,7 @@ class _BaseNewtonBoosting(HistInputMixin, BaseEstimator):
                     n_threads=n_threads,
                     return_leaf_of_row=True,
                     X_binned_rows=X_binned_rows,
+                    workspace=workspace,
                 )
                 if hasattr(objective, "leaf_values"):
                     self._refresh_leaves(objective, tree, leaf, y, raw[:, k], sample_weight)
