@@ -1,12 +1,12 @@
 """The one place that compiles numba code and chooses the number of threads."""
 
 import os
+from bisect import bisect_left
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import partial
 
 import numba
-import numpy as np
 
 njit = partial(numba.njit, cache=True, nogil=True)
 
@@ -67,5 +67,22 @@ def parallel_rows(kernel, n_rows, *args, min_rows=2048):
     """``kernel(*args, first, last)`` over row ranges covering ``range(n_rows)``, one range per
     thread (``numba.get_num_threads()``, at least ``min_rows`` rows each)."""
     n_threads = int(max(1, min(numba.get_num_threads(), n_rows // min_rows)))
-    bounds = np.linspace(0, n_rows, n_threads + 1).astype(np.int64)
+    bounds = [n_rows * t // n_threads for t in range(n_threads + 1)]
     run_in_threads([partial(kernel, *args, bounds[t], bounds[t + 1]) for t in range(n_threads)])
+
+
+def balanced_groups(cumulative, n_groups):
+    """Bounds ``[0, ..., n]`` of at most ``n_groups`` non-empty runs of consecutive items of
+    about equal weight; ``cumulative`` (a list, n + 1 entries from 0) sums the weights.
+
+    Cheaper than numpy for the few items of a tree level, whose grouping is per level.
+    """
+    n = len(cumulative) - 1
+    bounds = [0]
+    for t in range(1, n_groups):
+        b = bisect_left(cumulative, cumulative[-1] * t / n_groups)
+        if bounds[-1] < b < n:
+            bounds.append(b)
+    if n > 0:
+        bounds.append(n)
+    return bounds

@@ -15,7 +15,7 @@ from functools import partial
 import numba
 import numpy as np
 
-from ._numba import njit, parallel_rows, run_in_threads, threads
+from ._numba import balanced_groups, njit, parallel_rows, run_in_threads, threads
 from .histogram import build_histograms, node_sums, subtract_histograms
 from .split import (
     ALPHA,
@@ -105,16 +105,11 @@ def _partition_level(X, rows, starts, stops, features, bins, missing_left, missi
     about equal rows (small levels stay on one thread).
     """
     n_left = np.empty(starts.size, dtype=np.int64)
-    sizes = stops - starts
-    n_threads = min(numba.get_num_threads(), starts.size)
-    if sizes.sum() < _PARALLEL_MIN_ROWS:
-        n_threads = 1
-    cuts = np.searchsorted(np.cumsum(sizes), np.linspace(0, sizes.sum(), n_threads + 1)[1:-1])
-    bounds = [0, *np.unique(cuts + 1).tolist(), starts.size]
+    cumulative = [0, *np.cumsum(stops - starts).tolist()]
+    n_threads = numba.get_num_threads() if cumulative[-1] >= _PARALLEL_MIN_ROWS else 1
+    bounds = balanced_groups(cumulative, n_threads)
     args = (X, rows, starts, stops, features, bins, missing_left, missing_bin, buffer, n_left)
-    run_in_threads(
-        [partial(_partition_nodes, *args, a, b) for a, b in zip(bounds, bounds[1:]) if b > a]
-    )
+    run_in_threads([partial(_partition_nodes, *args, a, b) for a, b in zip(bounds, bounds[1:])])
     return n_left
 
 
@@ -182,16 +177,12 @@ def _find_best_splits(hists, slots, features, offsets, rand_u, *args):
         np.empty(n_nodes, dtype=np.bool_),
         np.empty_like(stats),
     )
-    n_threads = min(numba.get_num_threads(), n_nodes)
-    if features.size < _PARALLEL_MIN_CANDIDATES:
-        n_threads = 1
-    bounds = np.searchsorted(offsets, np.linspace(0, features.size, n_threads + 1), side="right")
-    bounds = np.unique(np.concatenate([[0, n_nodes], np.clip(bounds - 1, 0, n_nodes)])).tolist()
+    n_threads = numba.get_num_threads() if features.size >= _PARALLEL_MIN_CANDIDATES else 1
+    bounds = balanced_groups(offsets.tolist(), n_threads)
     run_in_threads(
         [
             partial(_find_splits_range, hists, slots, features, offsets, rand_u, *args, out, a, b)
             for a, b in zip(bounds, bounds[1:])
-            if b > a
         ]
     )
     return out

@@ -214,7 +214,7 @@ def build_histograms(
     n_cells = int((stops - starts).sum()) * features.size
     n_threads = numba.get_num_threads() if n_cells >= _PARALLEL_MIN_CELLS else 1
     n_threads = max(1, min(n_threads, features.size))
-    bounds = np.linspace(0, features.size, n_threads + 1).astype(np.int64)
+    bounds = [features.size * t // n_threads for t in range(n_threads + 1)]
     args = (X_rows, rows, starts, stops, identity, gradients, hessians, features, all_features)
     args += (n_bins_non_missing, hists, slots)
     run_in_threads(
