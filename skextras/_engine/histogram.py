@@ -20,7 +20,11 @@ from functools import partial
 import numba
 import numpy as np
 
-from ._numba import njit, run_in_threads
+from ._numba import njit, prefetch, run_in_threads
+
+# Rows ahead whose data the histogram loops prefetch: deep nodes hold rows scattered over
+# the data set, and waiting on memory for each would cost 3-4 times the additions.
+_PREFETCH_ROWS = 16
 
 
 @njit
@@ -32,6 +36,13 @@ def _zero_bins(hists, slots, features, n_used, f_first, f_last):
             hf = hists[slots[j], f]
             hf[: n_used[f]] = 0.0
             hf[missing_bin] = 0.0
+
+
+@njit
+def _prefetch_row(x, p, g, h, r):
+    prefetch(x, r * np.uint64(p))
+    prefetch(g, r * np.uint64(g.shape[1]))
+    prefetch(h, r)
 
 
 @njit
@@ -61,6 +72,8 @@ def _add_rows_single(
     """
     one = np.uint64(1)
     for i in range(start, stop):
+        if not identity and i + _PREFETCH_ROWS < stop:
+            _prefetch_row(x, p, g, h, np.uint64(rows[i + _PREFETCH_ROWS]))
         r = np.uint64(i) if identity else np.uint64(rows[i])
         gi = g[r, 0]
         hi = h[r]
@@ -96,6 +109,8 @@ def _add_rows_multi(
     n_outputs = g.shape[1]
     n_stats = np.uint64(n_outputs + 2)
     for i in range(start, stop):
+        if not identity and i + _PREFETCH_ROWS < stop:
+            _prefetch_row(x, p, g, h, np.uint64(rows[i + _PREFETCH_ROWS]))
         r = np.uint64(i) if identity else np.uint64(rows[i])
         hi = h[r]
         ci = 1.0 if hi != 0.0 else 0.0
