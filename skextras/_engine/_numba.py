@@ -111,3 +111,11 @@ def balanced_groups(cumulative, n_groups):
     if n > 0:
         bounds.append(n)
     return bounds
+
+
+def parallel_groups(kernel, cumulative, *args, min_total=0):
+    """``kernel(*args, first, last)`` over runs of consecutive items of about equal weight, one
+    run per thread (see ``balanced_groups``); all on one thread below ``min_total`` weight."""
+    n_threads = numba.get_num_threads() if cumulative[-1] >= min_total else 1
+    bounds = balanced_groups(cumulative, n_threads)
+    run_in_threads([partial(kernel, *args, a, b) for a, b in zip(bounds, bounds[1:])])

@@ -10,12 +10,10 @@ how ``max_leaves`` trees are grown in LightGBM and XGBoost's ``grow_policy="loss
 import heapq
 import math
 from dataclasses import dataclass, field
-from functools import partial
 
-import numba
 import numpy as np
 
-from ._numba import balanced_groups, njit, parallel_rows, run_in_threads, threads
+from ._numba import njit, parallel_groups, parallel_rows, threads
 from .histogram import build_histograms, node_sums, subtract_histograms
 from .split import (
     ALPHA,
@@ -106,10 +104,8 @@ def _partition_level(X, rows, starts, stops, features, bins, missing_left, missi
     """
     n_left = np.empty(starts.size, dtype=np.int64)
     cumulative = [0, *np.cumsum(stops - starts).tolist()]
-    n_threads = numba.get_num_threads() if cumulative[-1] >= _PARALLEL_MIN_ROWS else 1
-    bounds = balanced_groups(cumulative, n_threads)
     args = (X, rows, starts, stops, features, bins, missing_left, missing_bin, buffer, n_left)
-    run_in_threads([partial(_partition_nodes, *args, a, b) for a, b in zip(bounds, bounds[1:])])
+    parallel_groups(_partition_nodes, cumulative, *args, min_total=_PARALLEL_MIN_ROWS)
     return n_left
 
 
@@ -177,14 +173,8 @@ def _find_best_splits(hists, slots, features, offsets, rand_u, *args):
         np.empty(n_nodes, dtype=np.bool_),
         np.empty_like(stats),
     )
-    n_threads = numba.get_num_threads() if features.size >= _PARALLEL_MIN_CANDIDATES else 1
-    bounds = balanced_groups(offsets.tolist(), n_threads)
-    run_in_threads(
-        [
-            partial(_find_splits_range, hists, slots, features, offsets, rand_u, *args, out, a, b)
-            for a, b in zip(bounds, bounds[1:])
-        ]
-    )
+    args = (hists, slots, features, offsets, rand_u, *args, out)
+    parallel_groups(_find_splits_range, offsets.tolist(), *args, min_total=_PARALLEL_MIN_CANDIDATES)
     return out
 
 
@@ -205,8 +195,8 @@ def _node_values(stats, lower, upper, params, entropy):
 
 
 @njit
-def _fill_leaf_of_row(rows, starts, stops, leaf_ids, out):
-    for j in range(leaf_ids.size):
+def _fill_leaf_of_row(rows, starts, stops, leaf_ids, out, first, last):
+    for j in range(first, last):
         for i in range(starts[j], stops[j]):
             out[rows[i]] = leaf_ids[j]
 
@@ -650,13 +640,12 @@ class TreeGrower:
         """Leaf id of every training row used (-1 for rows outside ``sample_mask``)."""
         leaves = [nd for nd in self.nodes if nd.children is None]
         out = np.full(self.X.shape[0], -1, dtype=np.int32)
-        _fill_leaf_of_row(
-            self.rows,
-            np.array([nd.start for nd in leaves], dtype=np.int64),
-            np.array([nd.stop for nd in leaves], dtype=np.int64),
-            np.array([nd.id for nd in leaves], dtype=np.int32),
-            out,
-        )
+        starts = np.array([nd.start for nd in leaves], dtype=np.int64)
+        stops = np.array([nd.stop for nd in leaves], dtype=np.int64)
+        ids = np.array([nd.id for nd in leaves], dtype=np.int32)
+        cumulative = [0, *np.cumsum(stops - starts).tolist()]
+        args = (self.rows, starts, stops, ids, out)
+        parallel_groups(_fill_leaf_of_row, cumulative, *args, min_total=_PARALLEL_MIN_ROWS)
         return out
 
 
