@@ -375,8 +375,9 @@ class TreeGrower:
                 self.workspace["hist_store"] = self.hist_store
         return [self.free_slots.pop() for _ in range(n)]
 
-    def _build_hists(self, nodes):
-        """Histograms of ``nodes`` from their rows, in one batch."""
+    def _build_hists(self, nodes, sums=None):
+        """Histograms of ``nodes`` from their rows, in one batch (``sums``: see
+        ``build_histograms``)."""
         if not nodes:
             return
         slots = self._take_slots(len(nodes))
@@ -394,6 +395,7 @@ class TreeGrower:
             self.hist_store,
             np.array(slots, dtype=np.int64),
             self.X_rows,
+            sums,
         )
         for node, slot in zip(nodes, slots, strict=True):
             node.hist = slot
@@ -547,14 +549,21 @@ class TreeGrower:
     def grow(self):
         p = self.params
         stats = np.empty(self.n_outputs + 2)
-        sum_g, sum_h, count = node_sums(self.rows, self.gradients, self.hessians)
-        stats[: self.n_outputs] = sum_g
-        stats[self.n_outputs] = sum_h
-        stats[self.n_outputs + 1] = count
         root = self._make_node(0, self.rows.size, 0, stats, -np.inf, np.inf, frozenset())
+        if self.all_rows:
+            # The root's sums come with its histogram (one pass over all rows, not two).
+            self._build_hists([root], sums=stats)
+        else:
+            sum_g, sum_h, count = node_sums(self.rows, self.gradients, self.hessians)
+            stats[: self.n_outputs] = sum_g
+            stats[self.n_outputs] = sum_h
+            stats[self.n_outputs + 1] = count
         if self._can_split(root):
-            self._build_hists([root])
+            if root.hist is None:
+                self._build_hists([root])
             self._find_splits([root])
+        else:
+            self._release_hist(root)
         lossguide = p.grow_policy == "lossguide"
         open_nodes = []
         counter = 0

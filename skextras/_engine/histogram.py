@@ -62,15 +62,21 @@ def _add_rows_single(
     f_first,
     f_last,
     all_features,
+    sums,
 ):
     """One output (``g`` (n, 1)): add rows ``rows[start:stop]`` (``start..stop`` if
     ``identity``) to the histogram at ``flat[base:]`` (``stride`` floats per feature),
-    features ``features[f_first:f_last]`` (``f_first..f_last`` if ``all_features``).
+    features ``features[f_first:f_last]`` (``f_first..f_last`` if ``all_features``); if
+    ``sums`` is not empty, write the rows' (gradient, hessian, count) sums there.
 
     Indices are unsigned so that numba emits no negative-index wrap-around per cell, and the
     feature list is not read per cell when it is ``0..p-1``: both cost as much as the sums.
     """
     one = np.uint64(1)
+    with_sums = sums.size > 0
+    sum_g = 0.0
+    sum_h = 0.0
+    count = 0.0
     for i in range(start, stop):
         if not identity and i + _PREFETCH_ROWS < stop:
             _prefetch_row(x, p, g, h, np.uint64(rows[i + _PREFETCH_ROWS]))
@@ -78,6 +84,10 @@ def _add_rows_single(
         gi = g[r, 0]
         hi = h[r]
         ci = 1.0 if hi != 0.0 else 0.0
+        if with_sums:
+            sum_g += gi
+            sum_h += hi
+            count += ci
         row = r * np.uint64(p)
         for fi in range(np.uint64(f_first), np.uint64(f_last)):
             f = fi if all_features else np.uint64(features[fi])
@@ -85,6 +95,10 @@ def _add_rows_single(
             flat[o] += gi
             flat[o + one] += hi
             flat[o + one + one] += ci
+    if with_sums:
+        sums[0] = sum_g
+        sums[1] = sum_h
+        sums[2] = count
 
 
 @njit
@@ -104,16 +118,24 @@ def _add_rows_multi(
     f_first,
     f_last,
     all_features,
+    sums,
 ):
     """``_add_rows_single`` for K outputs (``g`` (n, K))."""
     n_outputs = g.shape[1]
     n_stats = np.uint64(n_outputs + 2)
+    with_sums = sums.size > 0
+    sums[:] = 0.0
     for i in range(start, stop):
         if not identity and i + _PREFETCH_ROWS < stop:
             _prefetch_row(x, p, g, h, np.uint64(rows[i + _PREFETCH_ROWS]))
         r = np.uint64(i) if identity else np.uint64(rows[i])
         hi = h[r]
         ci = 1.0 if hi != 0.0 else 0.0
+        if with_sums:
+            for k in range(n_outputs):
+                sums[k] += g[r, k]
+            sums[n_outputs] += hi
+            sums[n_outputs + 1] += ci
         row = r * np.uint64(p)
         for fi in range(np.uint64(f_first), np.uint64(f_last)):
             f = fi if all_features else np.uint64(features[fi])
@@ -138,11 +160,14 @@ def _build_features(
     n_used,
     hists,
     slots,
+    sums,
     f_first,
     f_last,
 ):
-    """Histograms of features ``features[f_first:f_last]`` of every node (one thread's share)."""
+    """Histograms of features ``features[f_first:f_last]`` of every node (one thread's share),
+    and the first node's sums into ``sums`` (if not empty) by the share of ``f_first == 0``."""
     _zero_bins(hists, slots, features, n_used, f_first, f_last)
+    first_sums = sums if f_first == 0 else sums[:0]
     p = X_rows.shape[1]
     x = X_rows.reshape(-1)
     flat = hists.reshape(-1)
@@ -167,6 +192,7 @@ def _build_features(
                 f_first,
                 f_last,
                 all_features,
+                first_sums,
             )
         else:
             _add_rows_multi(
@@ -185,7 +211,9 @@ def _build_features(
                 f_first,
                 f_last,
                 all_features,
+                first_sums,
             )
+        first_sums = sums[:0]
 
 
 # Below this many (row, feature) cells the histograms are built on one thread: handing work
@@ -205,6 +233,7 @@ def build_histograms(
     hists,
     slots,
     X_rows=None,
+    sums=None,
 ):
     """Fill ``hists[slots[j], f]`` for every node j (rows ``rows[starts[j]:stops[j]]``) and f in
     ``features``.
@@ -213,7 +242,9 @@ def build_histograms(
     themselves (the root of a tree on all rows); gradients: (n, K); hessians: (n,);
     features: int32, ascending; n_bins_non_missing: int64 (p,); hists: C-contiguous float64
     (n_slots, p, n_bins, K + 2), the missing values' bin last; slots: int64 (n_nodes,);
-    X_rows: ``X_binned`` in C order, if the caller keeps one (made here otherwise). Large
+    X_rows: ``X_binned`` in C order, if the caller keeps one (made here otherwise); sums:
+    float64 (K + 2,) or None: receives the first node's ``node_sums``, added in the same
+    order, which saves a pass over the rows at the root. Large
     batches are split across ``numba.get_num_threads()`` threads (set by ``_numba.threads``)
     by feature.
     """
@@ -231,7 +262,7 @@ def build_histograms(
     n_threads = max(1, min(n_threads, features.size))
     bounds = [features.size * t // n_threads for t in range(n_threads + 1)]
     args = (X_rows, rows, starts, stops, identity, gradients, hessians, features, all_features)
-    args += (n_bins_non_missing, hists, slots)
+    args += (n_bins_non_missing, hists, slots, np.empty(0) if sums is None else sums)
     run_in_threads(
         [partial(_build_features, *args, bounds[t], bounds[t + 1]) for t in range(n_threads)]
     )
