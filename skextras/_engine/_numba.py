@@ -14,6 +14,10 @@ from numba.extending import intrinsic
 
 njit = partial(numba.njit, cache=True, nogil=True)
 
+# Rows ahead whose data loops over scattered rows prefetch: deep tree nodes hold rows spread
+# over the data set, and waiting on memory for each would cost 3-4 times the work per row.
+PREFETCH_ROWS = 16
+
 
 @intrinsic
 def prefetch(typingctx, array, index):

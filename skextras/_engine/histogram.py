@@ -23,14 +23,10 @@ from functools import partial
 import numba
 import numpy as np
 
-from ._numba import add_float4, njit, prefetch, run_in_threads
+from ._numba import PREFETCH_ROWS, add_float4, njit, prefetch, run_in_threads
 
 # Columns of a single-output histogram: gradient, hessian, count and a padding lane.
 HIST_WIDTH = 4
-
-# Rows ahead whose data the histogram loops prefetch: deep nodes hold rows scattered over
-# the data set, and waiting on memory for each would cost 3-4 times the additions.
-_PREFETCH_ROWS = 16
 
 
 @njit
@@ -115,8 +111,8 @@ def _add_rows_single(
     sum_h = 0.0
     count = 0.0
     for i in range(start, stop):
-        if not identity and i + _PREFETCH_ROWS < stop:
-            _prefetch_row(x, p, g, h, np.uint64(rows[i + _PREFETCH_ROWS]))
+        if not identity and i + PREFETCH_ROWS < stop:
+            _prefetch_row(x, p, g, h, np.uint64(rows[i + PREFETCH_ROWS]))
         r = np.uint64(i) if identity else np.uint64(rows[i])
         gi = g[r, 0]
         hi = h[r]
@@ -164,8 +160,8 @@ def _add_rows_multi(
     with_sums = sums.size > 0
     sums[:] = 0.0
     for i in range(start, stop):
-        if not identity and i + _PREFETCH_ROWS < stop:
-            _prefetch_row(x, p, g, h, np.uint64(rows[i + _PREFETCH_ROWS]))
+        if not identity and i + PREFETCH_ROWS < stop:
+            _prefetch_row(x, p, g, h, np.uint64(rows[i + PREFETCH_ROWS]))
         r = np.uint64(i) if identity else np.uint64(rows[i])
         hi = h[r]
         ci = 1.0 if hi != 0.0 else 0.0
