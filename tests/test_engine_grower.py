@@ -6,6 +6,7 @@ import scipy.sparse as sp
 import xgboost as xgb
 from sklearn.tree import DecisionTreeClassifier
 
+from skextras._engine import histogram
 from skextras._engine._numba import threads
 from skextras._engine.binning import BinMapper
 from skextras._engine.grower import TreeParams, grow_tree
@@ -220,7 +221,11 @@ def test_tree_predict_sparse_binned_dict_and_forest_agree():
 @pytest.mark.parametrize("width", ["padded", "narrow"])
 @pytest.mark.parametrize("subset", [False, True])
 @pytest.mark.parametrize("n_threads", [1, 2])
-def test_histograms_equal_in_order_sums_for_every_kernel_path(n_outputs, width, subset, n_threads):
+def test_histograms_equal_in_order_sums_for_every_kernel_path(
+    n_outputs, width, subset, n_threads, monkeypatch
+):
+    # any batch is split between the threads (by feature, or by node with 2+ nodes a thread)
+    monkeypatch.setattr(histogram, "_PARALLEL_MIN_CELLS", 0)
     rng = np.random.RandomState(1)
     n, p = 30_000, 7
     X = rng.normal(size=(n, p))
@@ -232,16 +237,20 @@ def test_histograms_equal_in_order_sums_for_every_kernel_path(n_outputs, width, 
     h[::5] = 0.0
     features = np.array([0, 2, 3, 6] if subset else range(p), dtype=np.int32)
     n_stats = HIST_WIDTH if n_outputs == 1 and width == "padded" else n_outputs + 2
-    hists = np.full((3, p, 32, n_stats), np.nan)
+    hists = np.full((6, p, 32, n_stats), np.nan)
     rows = np.sort(rng.choice(n, 12_000, replace=False)).astype(np.int32)
+    bounds = [0, 5000, 5100, 8000, 11_000, 12_000]
     nb = bm.n_bins_non_missing_.astype(np.int64)
     sums = np.empty(n_outputs + 2)
     with threads(n_threads):
-        # node 0: all rows without an index array (the root), nodes 1 and 2: row subsets
-        build_histograms(Xb, None, [0], [n], g, h, features, nb, hists, np.array([2]), sums=sums)
-        build_histograms(Xb, rows, [0, 5000], [5000, 12_000], g, h, features, nb, hists,
-                         np.array([0, 1]), np.ascontiguousarray(Xb))  # fmt: skip
-    for slot, node_rows in ((2, np.arange(n)), (0, rows[:5000]), (1, rows[5000:])):
+        # slot 5: all rows without an index array (the root); slots 0-4: row subsets, enough
+        # nodes for the node-group split between threads
+        build_histograms(Xb, None, [0], [n], g, h, features, nb, hists, np.array([5]), sums=sums)
+        build_histograms(Xb, rows, bounds[:-1], bounds[1:], g, h, features, nb, hists,
+                         np.array([3, 0, 1, 4, 2]), np.ascontiguousarray(Xb))  # fmt: skip
+    nodes = [(5, np.arange(n))]
+    nodes += [(s, rows[a:b]) for s, a, b in zip([3, 0, 1, 4, 2], bounds[:-1], bounds[1:])]
+    for slot, node_rows in nodes:
         for f in features:
             expected = np.zeros((32, n_outputs + 2))
             # np.add.at adds in row order, as the kernels must (bit-identical sums)

@@ -23,7 +23,7 @@ from functools import partial
 import numba
 import numpy as np
 
-from ._numba import PREFETCH_ROWS, add_float4, njit, prefetch, run_in_threads
+from ._numba import PREFETCH_ROWS, add_float4, balanced_groups, njit, prefetch, run_in_threads
 
 # Columns of a single-output histogram: gradient, hessian, count and a padding lane.
 HIST_WIDTH = 4
@@ -195,20 +195,23 @@ def _build_features(
     hists,
     slots,
     sums,
+    n_first,
+    n_last,
     f_first,
     f_last,
 ):
-    """Histograms of features ``features[f_first:f_last]`` of every node (one thread's share),
-    and the first node's sums into ``sums`` (if not empty) by the share of ``f_first == 0``."""
-    _zero_bins(hists, slots, features, n_used, f_first, f_last)
-    first_sums = sums if f_first == 0 else sums[:0]
+    """Histograms of features ``features[f_first:f_last]`` of nodes ``n_first..n_last-1`` (one
+    thread's share), and node 0's sums into ``sums`` (if not empty) by the share holding node 0
+    and ``f_first == 0``."""
+    _zero_bins(hists, slots[n_first:n_last], features, n_used, f_first, f_last)
+    first_sums = sums if f_first == 0 and n_first == 0 else sums[:0]
     p = X_rows.shape[1]
     x = X_rows.reshape(-1)
     flat = hists.reshape(-1)
     n_stats = np.uint64(hists.shape[3])
     stride = np.uint64(hists.shape[2]) * n_stats
     slot_size = np.uint64(hists.shape[1]) * stride
-    for j in range(starts.size):
+    for j in range(n_first, n_last):
         base = np.uint64(slots[j]) * slot_size
         if g.shape[1] == 1:
             _add_rows_single(
@@ -280,9 +283,9 @@ def build_histograms(
     (n_slots, p, n_bins, K + 2), the missing values' bin last; slots: int64 (n_nodes,);
     X_rows: ``X_binned`` in C order, if the caller keeps one (made here otherwise); sums:
     float64 (K + 2,) or None: receives the first node's ``node_sums``, added in the same
-    order, which saves a pass over the rows at the root. Large
-    batches are split across ``numba.get_num_threads()`` threads (set by ``_numba.threads``)
-    by feature.
+    order, which saves a pass over the rows at the root. Large batches are split across
+    ``numba.get_num_threads()`` threads (set by ``_numba.threads``): by groups of nodes of
+    about equal rows when there are at least two nodes per thread, by feature otherwise.
     """
     X_rows = np.ascontiguousarray(X_binned if X_rows is None else X_rows)
     starts = np.asarray(starts, dtype=np.int64)
@@ -293,15 +296,27 @@ def build_histograms(
     features = np.ascontiguousarray(features, dtype=np.int32)
     p = X_rows.shape[1]
     all_features = features.size == p and bool(np.all(features == np.arange(p)))
-    n_cells = int((stops - starts).sum()) * features.size
-    n_threads = numba.get_num_threads() if n_cells >= _PARALLEL_MIN_CELLS else 1
-    n_threads = max(1, min(n_threads, features.size))
-    bounds = [features.size * t // n_threads for t in range(n_threads + 1)]
+    cumulative = [0, *np.cumsum(stops - starts).tolist()]
+    n_threads = (
+        numba.get_num_threads() if cumulative[-1] * features.size >= _PARALLEL_MIN_CELLS else 1
+    )
+    n_nodes = starts.size
     args = (X_rows, rows, starts, stops, identity, gradients, hessians, features, all_features)
     args += (n_bins_non_missing, hists, slots, np.empty(0) if sums is None else sums)
-    run_in_threads(
-        [partial(_build_features, *args, bounds[t], bounds[t + 1]) for t in range(n_threads)]
-    )
+    if n_threads > 1 and n_nodes >= 2 * n_threads:
+        # Whole nodes per thread: each row is read by one thread only.
+        bounds = balanced_groups(cumulative, n_threads)
+        calls = [
+            partial(_build_features, *args, a, b, 0, features.size)
+            for a, b in zip(bounds, bounds[1:])
+        ]
+    else:
+        n_threads = max(1, min(n_threads, features.size))
+        bounds = [features.size * t // n_threads for t in range(n_threads + 1)]
+        calls = [
+            partial(_build_features, *args, 0, n_nodes, a, b) for a, b in zip(bounds, bounds[1:])
+        ]
+    run_in_threads(calls)
 
 
 @njit
