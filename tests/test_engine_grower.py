@@ -6,7 +6,7 @@ import scipy.sparse as sp
 import xgboost as xgb
 from sklearn.tree import DecisionTreeClassifier
 
-from skextras._engine import histogram
+from skextras._engine import grower, histogram
 from skextras._engine._numba import threads
 from skextras._engine.binning import BinMapper
 from skextras._engine.grower import TreeParams, grow_tree
@@ -264,9 +264,13 @@ def test_histograms_equal_in_order_sums_for_every_kernel_path(
     np.testing.assert_array_equal(sums, [*sum_g, sum_h, count])
 
 
-def test_grown_tree_same_for_any_thread_count_and_sample_mask_path():
+def test_grown_tree_same_for_any_thread_count_and_sample_mask_path(monkeypatch):
+    # every threaded kernel splits its work, however small
+    monkeypatch.setattr(histogram, "_PARALLEL_MIN_CELLS", 0)
+    monkeypatch.setattr(grower, "_PARALLEL_MIN_ROWS", 0)
+    monkeypatch.setattr(grower, "_PARALLEL_MIN_CANDIDATES", 0)
     rng = np.random.RandomState(3)
-    n = 150_000
+    n = 40_000
     X = rng.normal(size=(n, 6))
     X[rng.rand(n, 6) < 0.05] = np.nan
     g = rng.normal(size=n) + np.nan_to_num(X[:, 0])

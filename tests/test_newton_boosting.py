@@ -335,12 +335,10 @@ def test_pandas_feature_names_in_constraints_and_saved_model(tmp_path):
 
 
 def test_thread_count_does_not_change_the_model():
-    # Enough rows that every threaded kernel (histograms, partition, leaf fill) splits work.
-    n = 120_000
     rng = np.random.RandomState(9)
-    X = rng.normal(size=(n, 5))
-    X[rng.rand(n, 5) < 0.05] = np.nan
-    y = (np.nan_to_num(X[:, 0]) + X[:, 1] ** 2 + rng.normal(size=n) > 1).astype(int)
+    X = rng.normal(size=(60_000, 5))
+    X[rng.rand(60_000, 5) < 0.05] = np.nan
+    y = (np.nan_to_num(X[:, 0]) + X[:, 1] ** 2 + rng.normal(size=60_000) > 1).astype(int)
     kw = dict(n_estimators=3, max_depth=4, random_state=0)
     one = NewtonBoostingClassifier(n_jobs=1, **kw).fit(X, y)
     two = NewtonBoostingClassifier(n_jobs=2, **kw).fit(X, y)
