@@ -57,3 +57,19 @@ def test_bins_categorical_bad_codes_raise():
         BinMapper(max_bin=8, categorical_features=[0]).fit(np.array([[0.5], [1.0]]))
     with pytest.raises(ValueError, match="max_bin"):
         BinMapper(max_bin=300).fit(np.zeros((3, 1)))
+
+
+def test_unweighted_thresholds_equal_unit_weight_thresholds():
+    # Without weights the distinct values come from a sort and run lengths, with weights from
+    # np.unique: both must give the same bins, for any thread count.
+    rng = np.random.RandomState(5)
+    X = np.column_stack(
+        [rng.normal(size=30_000), np.round(rng.normal(size=30_000), 1), rng.randint(0, 4, 30_000)]
+    ).astype(float)
+    X[rng.rand(*X.shape) < 0.1] = np.nan
+    X[:, 2][X[:, 2] == 0] = -0.0
+    plain = BinMapper(max_bin=64, subsample=20_000, random_state=0, n_threads=2).fit(X)
+    weighted = BinMapper(max_bin=64, subsample=20_000, random_state=0, n_threads=1)
+    weighted.fit(X, np.ones(X.shape[0]))
+    for a, b in zip(plain.bin_thresholds_, weighted.bin_thresholds_, strict=True):
+        np.testing.assert_array_equal(a, b)

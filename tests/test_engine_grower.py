@@ -6,8 +6,12 @@ import scipy.sparse as sp
 import xgboost as xgb
 from sklearn.tree import DecisionTreeClassifier
 
+from skextras._engine import grower, histogram
+from skextras._engine._numba import threads
 from skextras._engine.binning import BinMapper
 from skextras._engine.grower import TreeParams, grow_tree
+from skextras._engine.histogram import HIST_WIDTH, build_histograms, node_sums
+from skextras._engine.objectives import Logistic
 from skextras._engine.tree import Tree, predict_forest
 
 
@@ -211,3 +215,90 @@ def test_tree_predict_sparse_binned_dict_and_forest_agree():
     np.testing.assert_allclose(
         per_class[:, 1], trees[1].predict(X)[:, 0] + trees[2].predict(X)[:, 0]
     )
+
+
+@pytest.mark.parametrize("n_outputs", [1, 3])
+@pytest.mark.parametrize("width", ["padded", "narrow"])
+@pytest.mark.parametrize("subset", [False, True])
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_histograms_equal_in_order_sums_for_every_kernel_path(
+    n_outputs, width, subset, n_threads, monkeypatch
+):
+    # any batch is split between the threads (by feature, or by node with 2+ nodes a thread)
+    monkeypatch.setattr(histogram, "_PARALLEL_MIN_CELLS", 0)
+    rng = np.random.RandomState(1)
+    n, p = 30_000, 7
+    X = rng.normal(size=(n, p))
+    X[rng.rand(n, p) < 0.1] = np.nan
+    bm = BinMapper(max_bin=32, random_state=0)
+    Xb = bm.fit_transform(X)
+    g = rng.normal(size=(n, n_outputs))
+    h = rng.uniform(0.0, 2.0, size=n)
+    h[::5] = 0.0
+    features = np.array([0, 2, 3, 6] if subset else range(p), dtype=np.int32)
+    n_stats = HIST_WIDTH if n_outputs == 1 and width == "padded" else n_outputs + 2
+    hists = np.full((6, p, 32, n_stats), np.nan)
+    rows = np.sort(rng.choice(n, 12_000, replace=False)).astype(np.int32)
+    bounds = [0, 5000, 5100, 8000, 11_000, 12_000]
+    nb = bm.n_bins_non_missing_.astype(np.int64)
+    sums = np.empty(n_outputs + 2)
+    with threads(n_threads):
+        # slot 5: all rows without an index array (the root); slots 0-4: row subsets, enough
+        # nodes for the node-group split between threads
+        build_histograms(Xb, None, [0], [n], g, h, features, nb, hists, np.array([5]), sums=sums)
+        build_histograms(Xb, rows, bounds[:-1], bounds[1:], g, h, features, nb, hists,
+                         np.array([3, 0, 1, 4, 2]), np.ascontiguousarray(Xb))  # fmt: skip
+    nodes = [(5, np.arange(n))]
+    nodes += [(s, rows[a:b]) for s, a, b in zip([3, 0, 1, 4, 2], bounds[:-1], bounds[1:])]
+    for slot, node_rows in nodes:
+        for f in features:
+            expected = np.zeros((32, n_outputs + 2))
+            # np.add.at adds in row order, as the kernels must (bit-identical sums)
+            for k in range(n_outputs):
+                np.add.at(expected[:, k], Xb[node_rows, f], g[node_rows, k])
+            np.add.at(expected[:, n_outputs], Xb[node_rows, f], h[node_rows])
+            np.add.at(expected[:, n_outputs + 1], Xb[node_rows, f], h[node_rows] != 0)
+            used = [*range(nb[f]), 31]
+            np.testing.assert_array_equal(hists[slot, f, used, : n_outputs + 2], expected[used])
+    sum_g, sum_h, count = node_sums(np.arange(n, dtype=np.int32), g, h)
+    np.testing.assert_array_equal(sums, [*sum_g, sum_h, count])
+
+
+def test_grown_tree_same_for_any_thread_count_and_sample_mask_path(monkeypatch):
+    # every threaded kernel splits its work, however small
+    monkeypatch.setattr(histogram, "_PARALLEL_MIN_CELLS", 0)
+    monkeypatch.setattr(grower, "_PARALLEL_MIN_ROWS", 0)
+    monkeypatch.setattr(grower, "_PARALLEL_MIN_CANDIDATES", 0)
+    rng = np.random.RandomState(3)
+    n = 40_000
+    X = rng.normal(size=(n, 6))
+    X[rng.rand(n, 6) < 0.05] = np.nan
+    g = rng.normal(size=n) + np.nan_to_num(X[:, 0])
+    h = rng.uniform(0.5, 1.5, size=n)
+    bm = BinMapper(random_state=0)
+    Xb = bm.fit_transform(X)
+    params = TreeParams(max_depth=6, colsample_bynode=0.8)
+    trees = []
+    for n_threads, mask in ((1, None), (2, None), (2, np.ones(n, dtype=bool))):
+        tree, leaf = grow_tree(Xb, g, h, bm, params, np.random.RandomState(0), sample_mask=mask,
+                               n_threads=n_threads, return_leaf_of_row=True)  # fmt: skip
+        trees.append((tree.to_dict(), leaf))
+    for d, leaf in trees[1:]:
+        assert d == trees[0][0]
+        np.testing.assert_array_equal(leaf, trees[0][1])
+    np.testing.assert_array_equal(trees[0][1], Tree.from_dict(trees[0][0]).apply_binned(Xb))
+
+
+def test_logistic_gradient_hessian_equal_numpy_expression():
+    from scipy.special import expit
+
+    rng = np.random.RandomState(0)
+    raw = np.concatenate([rng.normal(0, 5, 200_000), [0.0, -0.0, 800.0, -800.0, 1e-300]])
+    y = (rng.rand(raw.size) < 0.5).astype(float)
+    w = rng.uniform(0, 2, raw.size)
+    p = expit(raw)
+    for weights in (None, w):
+        g, h = Logistic().gradient_hessian(y, raw, weights)
+        scale = 1.0 if weights is None else weights
+        np.testing.assert_array_equal(g, (p - y) * scale)
+        np.testing.assert_array_equal(h, np.maximum(p * (1.0 - p), 1e-16) * scale)

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._numba import njit, threads
-from .histogram import build_histograms, node_sums, subtract_histograms
+from ._numba import njit, parallel_groups, parallel_rows, threads
+from .histogram import HIST_WIDTH, build_histograms, node_sums, subtract_histograms
 from .split import (
     ALPHA,
     CONSTRAINED,
@@ -61,53 +61,61 @@ _MIN_GAIN = 1e-6
 
 
 @njit
-def _partition(rows, start, stop, col, bin_threshold, missing_left, missing_bin, buffer):
+def _partition(rows, start, stop, col, goes_left, buffer):
     """Stable in-place partition of rows[start:stop]: left rows first; returns the left count.
 
-    Right rows wait in ``buffer[start:stop]``, so nodes with disjoint slices can be
-    partitioned concurrently.
+    ``goes_left[b]`` is 1 for the bins sent left. Right rows wait in ``buffer[start:stop]``,
+    so nodes with disjoint slices can be partitioned concurrently. Branch-free: each row is
+    written both at the left cursor (a slot already read) and to the buffer, and the cursors
+    advance by the table's answer; a branch per row would be mispredicted half the time.
+    Indices are unsigned, which spares numba's negative-index checks.
     """
-    n_left = 0
-    n_right = 0
-    for i in range(start, stop):
+    first = np.uint64(start)
+    n_left = np.uint64(0)
+    n_right = np.uint64(0)
+    for i in range(first, np.uint64(stop)):
         r = rows[i]
-        b = col[r]
-        go_left = missing_left if b == missing_bin else b <= bin_threshold
-        if go_left:
-            rows[start + n_left] = r
-            n_left += 1
-        else:
-            buffer[start + n_right] = r
-            n_right += 1
-    for i in range(n_right):
-        rows[start + n_left + i] = buffer[start + i]
+        left = np.uint64(goes_left[col[np.uint64(r)]])
+        rows[first + n_left] = r
+        buffer[first + n_right] = r
+        n_left += left
+        n_right += np.uint64(1) - left
+    rows[first + n_left : np.uint64(stop)] = buffer[first : first + n_right]
     return n_left
 
 
 @njit
+def _partition_nodes(
+    X, rows, starts, stops, features, bins, missing_left, missing_bin, buffer, n_left, first, last
+):
+    goes_left = np.zeros(256, dtype=np.uint8)
+    for j in range(first, last):
+        goes_left[:] = 0
+        goes_left[: bins[j] + 1] = 1
+        goes_left[missing_bin] = missing_left[j]
+        n_left[j] = _partition(rows, starts[j], stops[j], X[:, features[j]], goes_left, buffer)
+
+
 def _partition_level(X, rows, starts, stops, features, bins, missing_left, missing_bin, buffer):
     """``_partition`` of the nodes of one level; returns the left counts.
 
-    Serial: partitioning streams memory at about a row per nanosecond, and on a busy machine
-    a parallel region per level cost more than it saved.
+    Nodes are shared between ``numba.get_num_threads()`` threads in contiguous groups of
+    about equal rows (small levels stay on one thread).
     """
     n_left = np.empty(starts.size, dtype=np.int64)
-    for j in range(starts.size):
-        n_left[j] = _partition(
-            rows,
-            starts[j],
-            stops[j],
-            X[:, features[j]],
-            bins[j],
-            missing_left[j],
-            missing_bin,
-            buffer,
-        )
+    cumulative = [0, *np.cumsum(stops - starts).tolist()]
+    args = (X, rows, starts, stops, features, bins, missing_left, missing_bin, buffer, n_left)
+    parallel_groups(_partition_nodes, cumulative, *args, min_total=_PARALLEL_MIN_ROWS)
     return n_left
 
 
+# Below this many rows a level is partitioned on one thread: a hand-off to the pool costs
+# about 50 us, the work of 50 000 rows.
+_PARALLEL_MIN_ROWS = 200_000
+
+
 @njit
-def _find_best_splits(
+def _find_splits_range(
     hists,
     slots,
     features,
@@ -120,17 +128,13 @@ def _find_best_splits(
     monotone,
     lower,
     upper,
+    out,
+    first,
+    last,
 ):
-    """``find_best_split`` of node i = 0, 1, ... (histogram ``hists[slots[i]]``, candidates
-    ``features[offsets[i]:offsets[i + 1]]``, node sums ``stats[i]``); returns the per-node
-    gains, features, bins, missing_left flags and left sums (n_nodes, K + 2)."""
-    n_nodes = slots.size
-    gains = np.empty(n_nodes)
-    best_features = np.empty(n_nodes, dtype=np.int64)
-    bins = np.empty(n_nodes, dtype=np.int64)
-    missing_left = np.empty(n_nodes, dtype=np.bool_)
-    lefts = np.empty_like(stats)
-    for i in range(n_nodes):
+    """``find_best_split`` of nodes ``first..last-1`` into ``out`` (see ``_find_best_splits``)."""
+    gains, best_features, bins, missing_left, lefts = out
+    for i in range(first, last):
         a, b = offsets[i], offsets[i + 1]
         u = rand_u[a:b] if rand_u.size > 0 else rand_u
         gain, feature, bin_, ml, left = find_best_split(
@@ -147,7 +151,33 @@ def _find_best_splits(
         )
         gains[i], best_features[i], bins[i], missing_left[i] = gain, feature, bin_, ml
         lefts[i] = left
-    return gains, best_features, bins, missing_left, lefts
+
+
+# Below this many candidate (node, feature) pairs a level's splits are searched on one thread
+# (about 1 us each; a hand-off to the pool costs about 50 us).
+_PARALLEL_MIN_CANDIDATES = 256
+
+
+def _find_best_splits(hists, slots, features, offsets, rand_u, *args):
+    """``find_best_split`` of node i = 0, 1, ... (histogram ``hists[slots[i]]``, candidates
+    ``features[offsets[i]:offsets[i + 1]]``, node sums ``stats[i]``; ``args`` are
+    ``n_bins_non_missing, missing_bin, stats, params, monotone, lower, upper``); returns the
+    per-node gains, features, bins, missing_left flags and left sums (n_nodes, K + 2).
+
+    Nodes are shared between threads in groups of about equal candidate counts.
+    """
+    n_nodes = slots.size
+    stats = args[2]
+    out = (
+        np.empty(n_nodes),
+        np.empty(n_nodes, dtype=np.int64),
+        np.empty(n_nodes, dtype=np.int64),
+        np.empty(n_nodes, dtype=np.bool_),
+        np.empty_like(stats),
+    )
+    args = (hists, slots, features, offsets, rand_u, *args, out)
+    parallel_groups(_find_splits_range, offsets.tolist(), *args, min_total=_PARALLEL_MIN_CANDIDATES)
+    return out
 
 
 @njit
@@ -167,8 +197,8 @@ def _node_values(stats, lower, upper, params, entropy):
 
 
 @njit
-def _fill_leaf_of_row(rows, starts, stops, leaf_ids, out):
-    for j in range(leaf_ids.size):
+def _fill_leaf_of_row(rows, starts, stops, leaf_ids, out, first, last):
+    for j in range(first, last):
         for i in range(starts[j], stops[j]):
             out[rows[i]] = leaf_ids[j]
 
@@ -234,8 +264,12 @@ class TreeGrower:
         rng,
         sample_mask=None,
         n_threads=None,
+        X_binned_rows=None,
+        workspace=None,
     ):
         self.X = X_binned
+        # Histograms read rows, partitions read columns: each gets the order it streams.
+        self.X_rows = np.ascontiguousarray(X_binned) if X_binned_rows is None else X_binned_rows
         g = np.asarray(gradients, dtype=np.float64)
         self.gradients = g.reshape(g.shape[0], -1)
         self.hessians = np.ascontiguousarray(hessians, dtype=np.float64)
@@ -249,7 +283,8 @@ class TreeGrower:
         self.missing_bin = int(bin_mapper.missing_values_bin_idx_)
         self.bin_thresholds = bin_mapper.bin_thresholds_
         self.n_bins = self.missing_bin + 1
-        if sample_mask is None:
+        self.all_rows = sample_mask is None
+        if self.all_rows:
             self.rows = np.arange(n, dtype=np.int32)
         else:
             self.rows = np.flatnonzero(sample_mask).astype(np.int32)
@@ -281,8 +316,14 @@ class TreeGrower:
         self.nodes = []
         # Histograms live in one growing store of slots, recycled as nodes close: fresh
         # memory costs a page fault per 4 KiB, more than building a small node's histogram.
-        self.hist_store = np.empty((0, p, self.n_bins, self.n_outputs + 2))
-        self.free_slots = []
+        # A caller growing many trees keeps the store in ``workspace`` for the next tree.
+        shape = (p, self.n_bins, HIST_WIDTH if self.n_outputs == 1 else self.n_outputs + 2)
+        store = None if workspace is None else workspace.get("hist_store")
+        if store is None or store.shape[1:] != shape:
+            store = np.empty((0, *shape))
+        self.hist_store = store
+        self.free_slots = list(range(store.shape[0] - 1, -1, -1))
+        self.workspace = workspace
 
     # -- feature sampling ---------------------------------------------------------------
     def _choose(self, features, k):
@@ -332,16 +373,21 @@ class TreeGrower:
             self.hist_store = np.empty((capacity, *store.shape[1:]))
             self.hist_store[: store.shape[0]] = store
             self.free_slots.extend(range(capacity - 1, store.shape[0] - 1, -1))
+            if self.workspace is not None:
+                self.workspace["hist_store"] = self.hist_store
         return [self.free_slots.pop() for _ in range(n)]
 
-    def _build_hists(self, nodes):
-        """Histograms of ``nodes`` from their rows, in one batch."""
+    def _build_hists(self, nodes, sums=None):
+        """Histograms of ``nodes`` from their rows, in one batch (``sums``: see
+        ``build_histograms``)."""
         if not nodes:
             return
         slots = self._take_slots(len(nodes))
+        # The root of a tree on all rows has rows 0..n-1: no index array to read.
+        root = self.all_rows and len(nodes) == 1 and nodes[0].id == 0
         build_histograms(
             self.X,
-            self.rows,
+            None if root else self.rows,
             [node.start for node in nodes],
             [node.stop for node in nodes],
             self.gradients,
@@ -350,6 +396,8 @@ class TreeGrower:
             self.n_bins_non_missing,
             self.hist_store,
             np.array(slots, dtype=np.int64),
+            self.X_rows,
+            sums,
         )
         for node, slot in zip(nodes, slots, strict=True):
             node.hist = slot
@@ -503,14 +551,21 @@ class TreeGrower:
     def grow(self):
         p = self.params
         stats = np.empty(self.n_outputs + 2)
-        sum_g, sum_h, count = node_sums(self.rows, self.gradients, self.hessians)
-        stats[: self.n_outputs] = sum_g
-        stats[self.n_outputs] = sum_h
-        stats[self.n_outputs + 1] = count
         root = self._make_node(0, self.rows.size, 0, stats, -np.inf, np.inf, frozenset())
+        if self.all_rows:
+            # The root's sums come with its histogram (one pass over all rows, not two).
+            self._build_hists([root], sums=stats)
+        else:
+            sum_g, sum_h, count = node_sums(self.rows, self.gradients, self.hessians)
+            stats[: self.n_outputs] = sum_g
+            stats[self.n_outputs] = sum_h
+            stats[self.n_outputs + 1] = count
         if self._can_split(root):
-            self._build_hists([root])
+            if root.hist is None:
+                self._build_hists([root])
             self._find_splits([root])
+        else:
+            self._release_hist(root)
         lossguide = p.grow_policy == "lossguide"
         open_nodes = []
         counter = 0
@@ -596,14 +651,25 @@ class TreeGrower:
         """Leaf id of every training row used (-1 for rows outside ``sample_mask``)."""
         leaves = [nd for nd in self.nodes if nd.children is None]
         out = np.full(self.X.shape[0], -1, dtype=np.int32)
-        _fill_leaf_of_row(
-            self.rows,
-            np.array([nd.start for nd in leaves], dtype=np.int64),
-            np.array([nd.stop for nd in leaves], dtype=np.int64),
-            np.array([nd.id for nd in leaves], dtype=np.int32),
-            out,
-        )
+        starts = np.array([nd.start for nd in leaves], dtype=np.int64)
+        stops = np.array([nd.stop for nd in leaves], dtype=np.int64)
+        ids = np.array([nd.id for nd in leaves], dtype=np.int32)
+        cumulative = [0, *np.cumsum(stops - starts).tolist()]
+        args = (self.rows, starts, stops, ids, out)
+        parallel_groups(_fill_leaf_of_row, cumulative, *args, min_total=_PARALLEL_MIN_ROWS)
         return out
+
+
+@njit
+def _add_leaf_values(raw, k, leaf_of_row, value, first, last):
+    for i in range(first, last):
+        raw[i, k] += value[leaf_of_row[i], 0]
+
+
+def add_leaf_values(raw, k, leaf_of_row, value):
+    """``raw[:, k] += value[leaf_of_row, 0]`` (every row in a leaf) on threads, without the
+    temporaries of the numpy expression; the sums are the same."""
+    parallel_rows(_add_leaf_values, raw.shape[0], raw, k, leaf_of_row, value, min_rows=50_000)
 
 
 def grow_tree(
@@ -616,6 +682,8 @@ def grow_tree(
     sample_mask=None,
     n_threads=None,
     return_leaf_of_row=False,
+    X_binned_rows=None,
+    workspace=None,
 ):
     """Grow one tree (see ENGINE_CONTRACT.md).
 
@@ -628,6 +696,10 @@ def grow_tree(
     n_threads : threads for the numba kernels (``n_jobs`` semantics).
     return_leaf_of_row : also return the leaf id of every row used (int32 (n,), -1 elsewhere),
         which saves boosting a prediction pass over the training data.
+    X_binned_rows : ``np.ascontiguousarray(X_binned)``, if the caller grows many trees on
+        the same data (made per tree otherwise).
+    workspace : dict or None; the same dict passed for every tree of an ensemble keeps the
+        histogram memory between trees (fresh memory costs a page fault per 4 KiB).
 
     Returns
     -------
@@ -635,7 +707,16 @@ def grow_tree(
     """
     with threads(n_threads):
         grower = TreeGrower(
-            X_binned, gradients, hessians, bin_mapper, params, rng, sample_mask, n_threads
+            X_binned,
+            gradients,
+            hessians,
+            bin_mapper,
+            params,
+            rng,
+            sample_mask,
+            n_threads,
+            X_binned_rows,
+            workspace,
         )
         tree = grower.grow()
         if return_leaf_of_row:

@@ -7,6 +7,8 @@ hessians are multiplied by the sample weights. Formulas are XGBoost's (specs/tre
 import numpy as np
 from scipy.special import expit, logit, softmax
 
+from ._numba import njit, parallel_rows
+
 _HESS_FLOOR = 1e-16
 
 
@@ -127,18 +129,40 @@ class PseudoHuber(Objective):
         return c
 
 
+@njit
+def _logistic_gradient_hessian(y, raw, sample_weight, g, h, first, last):
+    # One pass instead of five numpy temporaries; 1 / (1 + exp(-x)) is scipy's expit, and
+    # the weights are multiplied last, so every value equals the numpy expression's.
+    weighted = sample_weight.size > 0
+    for i in range(first, last):
+        p = 1.0 / (1.0 + np.exp(-raw[i]))
+        gi = p - y[i]
+        hi = max(p * (1.0 - p), _HESS_FLOOR)
+        if weighted:
+            gi *= sample_weight[i]
+            hi *= sample_weight[i]
+        g[i] = gi
+        h[i] = hi
+
+
 class Logistic(Objective):
     name = "binary:logistic"
+
+    def gradient_hessian(self, y, raw, sample_weight=None):
+        raw = np.ascontiguousarray(raw, dtype=np.float64)
+        g = np.empty(raw.shape)
+        h = np.empty(raw.shape)
+        w = np.empty(0) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        y = np.asarray(y, dtype=np.float64)
+        args = (y.ravel(), raw.ravel(), w.ravel(), g.ravel(), h.ravel())
+        parallel_rows(_logistic_gradient_hessian, raw.size, *args, min_rows=50_000)
+        return g, h
 
     def link(self, mean):
         return logit(np.clip(mean, 1e-16, 1 - 1e-16))
 
     def inverse_link(self, raw):
         return expit(raw)
-
-    def _gradient_hessian(self, y, raw):
-        p = expit(raw)
-        return p - y, np.maximum(p * (1.0 - p), _HESS_FLOOR)
 
     def validate_target(self, y):
         if np.any((y != 0) & (y != 1)):

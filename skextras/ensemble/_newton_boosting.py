@@ -17,9 +17,9 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
-from .._engine._numba import effective_n_threads
+from .._engine._numba import effective_n_threads, threads
 from .._engine.binning import BinMapper
-from .._engine.grower import TreeParams, grow_tree
+from .._engine.grower import TreeParams, add_leaf_values, grow_tree
 from .._engine.objectives import REGRESSION_OBJECTIVES, Custom, Logistic, Softmax
 from .._engine.shap import shap_forest
 from .._engine.tree import apply_forest, predict_forest
@@ -225,6 +225,8 @@ class _BaseNewtonBoosting(HistInputMixin, BaseEstimator):
             max_bin=self.max_bin, random_state=rng.randint(2**31 - 1), n_threads=n_threads
         )
         X_binned = bin_mapper.fit_transform(X, bin_weight)
+        X_binned_rows = np.ascontiguousarray(X_binned)
+        workspace = {}
         n, p = X.shape
         k_out = objective.n_outputs
         self._init_margin = self._initial_margin(objective, y, sample_weight)
@@ -238,7 +240,9 @@ class _BaseNewtonBoosting(HistInputMixin, BaseEstimator):
         self._trees, self._tree_output = [], []
         best_score, best_round = None, 0
         for it in range(self.n_estimators):
-            g, h = objective.gradient_hessian(y, raw[:, 0] if k_out == 1 else raw, sample_weight)
+            margin = raw[:, 0] if k_out == 1 else raw
+            with threads(n_threads):
+                g, h = objective.gradient_hessian(y, margin, sample_weight)
             g = g.reshape(n, k_out)
             h = h.reshape(n, k_out)
             mask = rng.random_sample(n) < self.subsample if self.subsample < 1 else None
@@ -254,11 +258,14 @@ class _BaseNewtonBoosting(HistInputMixin, BaseEstimator):
                     sample_mask=mask,
                     n_threads=n_threads,
                     return_leaf_of_row=True,
+                    X_binned_rows=X_binned_rows,
+                    workspace=workspace,
                 )
                 if hasattr(objective, "leaf_values"):
                     self._refresh_leaves(objective, tree, leaf, y, raw[:, k], sample_weight)
                 if mask is None:
-                    raw[:, k] += tree.value[leaf, 0]
+                    with threads(n_threads):
+                        add_leaf_values(raw, k, leaf, tree.value)
                 else:
                     raw[:, k] += tree.predict_binned(X_binned, n_threads)[:, 0]
                 for re, (Xe, _, _) in zip(raw_eval, eval_sets, strict=True):
