@@ -118,9 +118,9 @@ class _BaseAdaBoost(JSONPersistMixin, BaseEstimator):
         self.estimators_ = []
         self.estimator_weights_ = np.zeros(self.n_estimators, dtype=np.float64)
         self.estimator_errors_ = np.ones(self.n_estimators, dtype=np.float64)
-        # Engine trees make BLAS calls on n-vectors per member (``np.vdot``); multi-threaded
-        # OpenBLAS wakes threads for each that spin against the engine's (ms per call on a busy
-        # machine). A user's base estimator keeps its BLAS threads.
+        # With engine trees, one BLAS thread: an n-vector BLAS call would wake OpenBLAS threads
+        # that spin against the engine's (ms per call on a busy machine). A user's base
+        # estimator keeps its BLAS threads.
         blas = threadpool_limits(limits=1, user_api="blas") if self._fast else nullcontext()
         with blas:
             self._boost_loop(data, y, sample_weight, check_random_state(self.random_state))

@@ -146,11 +146,15 @@ class _BaseGradientBoosting(HistInputMixin, JSONPersistMixin, BaseEstimator):
             )
         X_binned = self._bin_mapper.transform(X)
         raw = self._raw_predict(X)
-        # Each tree makes a few BLAS calls on n-vectors (``np.vdot`` when scaling the targets):
-        # multi-threaded, OpenBLAS wakes threads that spin against the engine's threads, which
-        # cost up to 10 ms per call on a busy 2-core machine against 10 us on one thread.
-        with threadpool_limits(limits=1, user_api="blas"):
-            n_stages = self._fit_stages(X_binned, y, sample_weight, raw, val)
+        # One BLAS thread: any n-vector BLAS call would wake OpenBLAS threads that spin against
+        # the engine's threads (up to 10 ms per call on a busy 2-core machine, against 10 us).
+        # The engine's row-major bins and histogram memory are kept for the stages' trees.
+        self._engine_cache = {}
+        try:
+            with threadpool_limits(limits=1, user_api="blas"):
+                n_stages = self._fit_stages(X_binned, y, sample_weight, raw, val)
+        finally:
+            del self._engine_cache
         self._finish(n_stages)
         return self
 
@@ -272,6 +276,7 @@ class _BaseGradientBoosting(HistInputMixin, JSONPersistMixin, BaseEstimator):
                 sample_mask=mask,
                 n_threads=n_threads,
                 return_leaf_of_row=True,
+                cache=self._engine_cache,
             )
             if mask is not None:
                 leaves[~mask] = tree.apply_binned(X_oob, n_threads=1)

@@ -182,6 +182,16 @@ def _pow2(x):
     return float(2.0 ** np.round(np.log2(x)))
 
 
+def _engine_cache(cache, X_binned):
+    """``grow_tree``'s per-ensemble arguments, made once per ``cache`` dict."""
+    if cache is None:
+        return {}
+    if "X_binned_rows" not in cache:
+        cache["X_binned_rows"] = np.ascontiguousarray(X_binned)
+        cache["workspace"] = {}
+    return {"X_binned_rows": cache["X_binned_rows"], "workspace": cache["workspace"]}
+
+
 class _LazyRandomState:
     """``RandomState(SeedSequence(seed))``, made on first use: most trees (all features, best
     thresholds) draw nothing, and making one costs about as much as growing a small tree."""
@@ -207,6 +217,7 @@ def grow(
     n_threads=1,
     return_leaf_of_row=False,
     deep=None,
+    cache=None,
 ):
     """Grow one engine tree with its own random stream derived from ``seed``.
 
@@ -215,6 +226,8 @@ def grow(
     gradient (split choice is invariant to both); the tree's values, gains and covers are
     mapped back. The factors are powers of two, so the round trip is exact. With
     ``return_leaf_of_row`` also returns the leaf id of every training row (-1 outside the mask).
+    ``cache``: a dict the caller keeps for all the trees it grows on ``X_binned`` (boosting):
+    the level-wise grower's row-major copy of the bins and histogram memory live in it.
     ``deep`` (forests) grows the tree in one numba call on this thread when the engine's
     deep grower supports ``params``: a dict with ``context`` (a ``ForestContext`` of X_binned)
     and ``classification`` (stop at pure nodes).
@@ -264,6 +277,7 @@ def grow(
             sample_mask=sample_mask,
             n_threads=n_threads,
             return_leaf_of_row=return_leaf_of_row,
+            **_engine_cache(cache, X_binned),
         )
     tree = out[0] if return_leaf_of_row else out
     tree.value = tree.value * c
@@ -281,9 +295,10 @@ class _BaseHistTree(HistInputMixin, BaseEstimator):
     }
 
     def _bin(self, X, sample_weight):
-        """Bin X once: returns (X_binned, bin_mapper) for repeated ``_fit_binned`` calls."""
+        """Bin X once: returns (X_binned, bin_mapper, cache) for repeated ``_fit_binned``
+        calls (``cache``: the engine's per-ensemble memory, see ``grow``)."""
         mapper = fit_bin_mapper(X, sample_weight, self.max_bin, _seed_of(self.random_state))
-        return mapper.transform(X), mapper
+        return mapper.transform(X), mapper, {}
 
     def fit(self, X, y, sample_weight=None):
         """Fit the tree on (X, y) with optional sample weights.
@@ -424,11 +439,11 @@ class HistTreeClassifier(ClassifierMixin, _BaseHistTree):
         return codes
 
     def _fit_binned(self, binned, y, sample_weight, encoded=False):
-        """Fit on pre-binned data ``binned = (X_binned, bin_mapper)``; returns the leaf id of
+        """Fit on pre-binned data ``binned = (X_binned, bin_mapper, cache)``; returns the leaf id of
         every training row. ``encoded``: ``y`` already holds codes into a preset ``classes_``.
         """
         self._validate_params()
-        X_binned, mapper = binned
+        X_binned, mapper, cache = binned
         if not encoded:
             y = self._encode_y(y)
         n_classes = len(self.classes_)
@@ -441,7 +456,9 @@ class HistTreeClassifier(ClassifierMixin, _BaseHistTree):
             gain_scale_for(max(n_classes, 2), self.criterion),
         )
         seed = _seed_of(self.random_state)
-        self.tree_, leaves = grow(X_binned, g, h, mapper, params, seed, return_leaf_of_row=True)
+        self.tree_, leaves = grow(
+            X_binned, g, h, mapper, params, seed, return_leaf_of_row=True, cache=cache
+        )
         return leaves
 
     def _node_predictions(self):
@@ -528,10 +545,10 @@ class HistTreeRegressor(RegressorMixin, _BaseHistTree):
         return np.asarray(y, dtype=np.float64)
 
     def _fit_binned(self, binned, y, sample_weight, encoded=False):
-        """Fit on pre-binned data ``binned = (X_binned, bin_mapper)``; returns the leaf id of
+        """Fit on pre-binned data ``binned = (X_binned, bin_mapper, cache)``; returns the leaf id of
         every training row."""
         self._validate_params()
-        X_binned, mapper = binned
+        X_binned, mapper, cache = binned
         y = self._encode_y(y)
         self.n_features_in_ = X_binned.shape[1]
         params = self._params(sample_weight.sum(), X_binned.shape[0], X_binned.shape[1])
@@ -544,6 +561,7 @@ class HistTreeRegressor(RegressorMixin, _BaseHistTree):
             params,
             seed,
             return_leaf_of_row=True,
+            cache=cache,
         )
         return leaves
 
