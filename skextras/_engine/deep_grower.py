@@ -176,7 +176,8 @@ def _scan_single(hist, first, last, ids, compact, w, has_missing, params, state)
     ``first..last``: bins themselves, or with ``compact`` the bins ``ids[j]`` of row j.
 
     The children's score is ``(G_l^2 (H_r + lambda) + G_r^2 (H_l + lambda)) / ((H_l + lambda)
-    (H_r + lambda))``, one division per candidate.
+    (H_r + lambda))``; a candidate is compared with the best one by multiplying out the
+    denominator, so the division is made only when a candidate wins.
     """
     lam = params[LAMBDA]
     mcw = params[MIN_CHILD_WEIGHT]
@@ -185,6 +186,8 @@ def _scan_single(hist, first, last, ids, compact, w, has_missing, params, state)
     g_miss, h_miss, c_miss = w[_MISSING, 0], w[_MISSING, 1], w[_MISSING, 2]
     parent_score = state[3]
     best = state[0]
+    # Children's score a candidate must exceed (-inf: any valid candidate wins).
+    to_beat = best + parent_score
     best_bin = -1
     best_ml = False
     best_g = best_h = best_c = 0.0
@@ -207,12 +210,15 @@ def _scan_single(hist, first, last, ids, compact, w, has_missing, params, state)
                 continue
             d1 = h1 + lam
             d2 = h2 + lam
-            gain = np.float32((g1 * g1 * d2 + g2 * g2 * d1) / (d1 * d2) - parent_score)
-            if gain > best:
-                best = gain
-                best_bin = ids[j] if compact else j
-                best_ml = with_missing == 1
-                best_g, best_h, best_c = g1, h1, c1
+            numerator = g1 * g1 * d2 + g2 * g2 * d1
+            if numerator > to_beat * (d1 * d2):
+                gain = np.float32(numerator / (d1 * d2) - parent_score)
+                if gain > best:
+                    best = gain
+                    to_beat = best + parent_score
+                    best_bin = ids[j] if compact else j
+                    best_ml = with_missing == 1
+                    best_g, best_h, best_c = g1, h1, c1
     if best_bin >= 0:
         state[0] = best
         state[1] = 1.0 if best_ml else 0.0
@@ -246,8 +252,12 @@ def _scan_histogram(gh, start, m, lo, hi, keys, hist, missing_bin, has_missing, 
     """Best threshold in bins lo..hi through a histogram of the node's rows."""
     n_gh = gh.shape[1]
     n_outputs = n_gh - 1
-    for b in range(lo, hi + 1):
-        _zero_row(hist, b)
+    if n_gh == 2:
+        for b in range(lo, hi + 1):
+            hist[b, 0] = hist[b, 1] = hist[b, 2] = 0.0
+    else:
+        for b in range(lo, hi + 1):
+            _zero_row(hist, b)
     _zero_row(hist, missing_bin)
     if n_gh == 2:
         for i in range(m):
@@ -281,30 +291,35 @@ def _scan_sorted(
 ):
     """Best threshold as ``_scan_histogram`` finds it, from the node's rows sorted by bin
     (insertion sort: this path is taken for nodes with few rows); missing rows sort last, and
-    each distinct bin gets one compact histogram row."""
-    n_outputs = gh.shape[1] - 1
+    each distinct bin gets one compact histogram row. ``order`` holds ``bin << 32 | row``,
+    sorted as plain integers."""
+    n_gh = gh.shape[1]
+    n_outputs = n_gh - 1
     for i in range(m):
-        order[i] = i
-    for i in range(1, m):
-        o = order[i]
-        k = keys[o]
+        v = (np.int64(keys[i]) << 32) | i
         j = i - 1
-        while j >= 0 and keys[order[j]] > k:
+        while j >= 0 and order[j] > v:
             order[j + 1] = order[j]
             j -= 1
-        order[j + 1] = o
+        order[j + 1] = v
     _zero_row(w, _MISSING)
     n_present = m
-    while n_present > 0 and keys[order[n_present - 1]] == missing_bin:
+    while n_present > 0 and (order[n_present - 1] >> 32) == missing_bin:
         n_present -= 1
-        _add_gh(w, _MISSING, gh, start + order[n_present])
+        _add_gh(w, _MISSING, gh, start + (order[n_present] & 0xFFFFFFFF))
     n_items = 0
     i = 0
     while i < n_present:
-        b = keys[order[i]]
+        b = order[i] >> 32
         _zero_row(hist, n_items)
-        while i < n_present and keys[order[i]] == b:
-            _add_gh(hist, n_items, gh, start + order[i])
+        while i < n_present and (order[i] >> 32) == b:
+            r = start + (order[i] & 0xFFFFFFFF)
+            if n_gh == 2:
+                hist[n_items, 0] += gh[r, 0]
+                hist[n_items, 1] += gh[r, 1]
+                hist[n_items, 2] += 1.0
+            else:
+                _add_gh(hist, n_items, gh, r)
             i += 1
         ids[n_items] = b
         n_items += 1
@@ -355,31 +370,41 @@ def _scan_random(
 
 @njit(inline="always")
 def _partition_into(
-    src_x, src_gh, dst_x, dst_gh, start, stop, keys, threshold, missing_left, missing_bin
+    src_x, src_gh, dst_x, dst_gh, start, stop, n_left, keys, threshold, missing_left, missing_bin
 ):
-    """Stable partition of the node's rows ``start:stop`` by the split feature's bins
-    ``keys[:stop - start]``, from the source buffers into the same slots of the destination
-    ones, left rows first; returns the left count. Rows move as 8-byte words."""
+    """Stable partition of the node's rows ``start:stop`` (``n_left`` of them go left: the
+    split's left row count) by the split feature's bins ``keys[:stop - start]``, from the
+    source buffers into the same slots of the destination ones, left rows first. Rows move as
+    8-byte words."""
     m = stop - start
-    n_left = 0
-    for i in range(m):
-        b = keys[i]
-        n_left += np.int64(missing_left if b == missing_bin else b <= threshold)
     n_words = src_x.shape[1]
     n_gh = src_gh.shape[1]
     next_left = start
     next_right = start + n_left
+    if n_words == 2 and n_gh == 2:
+        # The common case (up to 16 features, one output) with its copies spelled out.
+        for i in range(m):
+            b = keys[i]
+            go_left = np.int64(missing_left if b == missing_bin else b <= threshold)
+            d = next_right + go_left * (next_left - next_right)
+            next_left += go_left
+            next_right += 1 - go_left
+            r = start + i
+            dst_x[d, 0] = src_x[r, 0]
+            dst_x[d, 1] = src_x[r, 1]
+            dst_gh[d, 0] = src_gh[r, 0]
+            dst_gh[d, 1] = src_gh[r, 1]
+        return
     for i in range(m):
         b = keys[i]
         go_left = np.int64(missing_left if b == missing_bin else b <= threshold)
-        d = go_left * next_left + (1 - go_left) * next_right
+        d = next_right + go_left * (next_left - next_right)
         next_left += go_left
         next_right += 1 - go_left
         for c in range(n_words):
             dst_x[d, c] = src_x[start + i, c]
         for c in range(n_gh):
             dst_gh[d, c] = src_gh[start + i, c]
-    return n_left
 
 
 # -- the tree -----------------------------------------------------------------------------------
@@ -533,13 +558,15 @@ def _grow(
         )
         if not (split_gain > min_gain and np.isfinite(split_gain)):
             continue
-        n_left = _partition_into(
+        n_left = np.int64(w[_BEST, n_outputs + 1])
+        _partition_into(
             words[parity],
             gh,
             words[1 - parity],
             ghs[1 - parity],
             a,
             b,
+            n_left,
             best_keys,
             best_bin,
             best_ml,
@@ -694,12 +721,17 @@ def _load_rows(row_words, gradients, hessians, words, gh):
     """Copy the rows with a non-zero hessian (their bins and (g_0..g_{K-1}, h)) to the front
     of ``words`` and ``gh``; returns their count."""
     n_outputs = gradients.shape[1]
+    n_words = row_words.shape[1]
     n = 0
     for r in range(hessians.size):
         h = hessians[r]
         if h != 0.0:
-            for c in range(row_words.shape[1]):
-                words[n, c] = row_words[r, c]
+            if n_words == 2:
+                words[n, 0] = row_words[r, 0]
+                words[n, 1] = row_words[r, 1]
+            else:
+                for c in range(n_words):
+                    words[n, c] = row_words[r, c]
             for k in range(n_outputs):
                 gh[n, k] = gradients[r, k]
             gh[n, n_outputs] = h
