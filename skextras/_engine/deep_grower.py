@@ -78,6 +78,10 @@ def _below(state, n):
 ) = range(9)
 _N_COLUMNS = 9
 
+# Nodes with at least this many rows gather a feature's bins and build its single-output
+# histogram in one pass.
+_FUSED_ROWS = 512
+
 # -- scratch rows ---------------------------------------------------------------------------------
 # The per-node sums live in rows of one (7, K + 2) scratch array ``w``, so that the kernels
 # pass indices, not array views (a view costs reference counting on every call).
@@ -248,24 +252,56 @@ def _gather_keys(Xs, f, start, stop, missing_bin, keys):
 
 
 @njit(inline="always")
-def _scan_histogram(gh, start, m, lo, hi, keys, hist, missing_bin, has_missing, w, params, state):
-    """Best threshold in bins lo..hi through a histogram of the node's rows."""
+def _gather_and_add(Xs, f, start, stop, missing_bin, keys, gh, hist):
+    """``_gather_keys`` and the single-output histogram of the rows in one pass, for nodes
+    large enough that clearing every bin first costs less than a second pass."""
+    for b in range(missing_bin + 1):
+        hist[b, 0] = hist[b, 1] = hist[b, 2] = 0.0
+    lo = missing_bin
+    hi = -1
+    n_missing = 0
+    for i in range(stop - start):
+        b = np.int64(Xs[start + i, f])
+        keys[i] = b
+        is_missing = b == missing_bin
+        lo = min(lo, b)
+        hi = max(hi, -1 if is_missing else b)
+        n_missing += is_missing
+        hist[b, 0] += gh[start + i, 0]
+        hist[b, 1] += gh[start + i, 1]
+        hist[b, 2] += 1.0
+    if hi < 0:
+        lo = -1
+    return lo, hi, n_missing > 0
+
+
+@njit(inline="always")
+def _scan_histogram(
+    gh, start, m, lo, hi, keys, hist, missing_bin, has_missing, w, params, state, built
+):
+    """Best threshold in bins lo..hi through a histogram of the node's rows (``built``: the
+    histogram is already filled, by ``_gather_and_add``)."""
     n_gh = gh.shape[1]
     n_outputs = n_gh - 1
-    if n_gh == 2:
+    if built:
+        pass
+    elif n_gh == 2:
         for b in range(lo, hi + 1):
             hist[b, 0] = hist[b, 1] = hist[b, 2] = 0.0
     else:
         for b in range(lo, hi + 1):
             _zero_row(hist, b)
-    _zero_row(hist, missing_bin)
-    if n_gh == 2:
+    if built:
+        pass
+    elif n_gh == 2:
+        _zero_row(hist, missing_bin)
         for i in range(m):
             b = keys[i]
             hist[b, 0] += gh[start + i, 0]
             hist[b, 1] += gh[start + i, 1]
             hist[b, 2] += 1.0
     else:
+        _zero_row(hist, missing_bin)
         for i in range(m):
             _add_gh(hist, keys[i], gh, start + i)
     _set_row(w, _MISSING, hist, missing_bin)
@@ -497,7 +533,11 @@ def _grow(
             j = i + _below(rng_state, n_candidates - i)
             candidates[i], candidates[j] = candidates[j], candidates[i]
             f = candidates[i]
-            lo, hi, has_missing = _gather_keys(Xs, f, a, b, missing_bin, keys)
+            built = not random_split and n_outputs == 1 and m >= _FUSED_ROWS
+            if built:
+                lo, hi, has_missing = _gather_and_add(Xs, f, a, b, missing_bin, keys, gh, hist)
+            else:
+                lo, hi, has_missing = _gather_keys(Xs, f, a, b, missing_bin, keys)
             if hi < 0 or (hi == lo and not has_missing):
                 # Constant in the node: does not count (scikit-learn's rule).
                 if f < 63:
@@ -541,7 +581,19 @@ def _grow(
                 )
             else:
                 found = _scan_histogram(
-                    gh, a, m, lo, hi, keys, hist, missing_bin, has_missing, w, params, state
+                    gh,
+                    a,
+                    m,
+                    lo,
+                    hi,
+                    keys,
+                    hist,
+                    missing_bin,
+                    has_missing,
+                    w,
+                    params,
+                    state,
+                    built,
                 )
             if state[0] > previous and found >= 0:
                 best_feature, best_bin, best_ml = f, found, state[1] == 1.0

@@ -5,8 +5,8 @@ counts multiplied into the gradients and hessians (rows drawn 0 times are inert)
 is ever copied. Trees are grown on a thread pool (the engine's kernels release the GIL).
 """
 
+import threading
 import warnings
-from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
@@ -216,17 +216,26 @@ class _BaseForest(HistInputMixin, JSONPersistMixin, BaseEstimator):
         n_jobs = min(effective_n_jobs(self.n_jobs), len(tree_ids))
         if n_jobs <= 1:
             return _grow_trees(list(tree_ids), **task)
-        chunks = [list(c) for c in np.array_split(np.asarray(tree_ids), n_jobs) if len(c)]
         if not deep:
+            chunks = [list(c) for c in np.array_split(np.asarray(tree_ids), n_jobs) if len(c)]
             parts = Parallel(n_jobs=n_jobs)(delayed(_grow_trees)(c, **task) for c in chunks)
             return [tree for part in parts for tree in part]
-        parts = [None] * len(chunks)
+        # Each thread takes the next tree when it is done with one: trees differ in size.
+        ids = list(tree_ids)
+        pending = iter(ids)
+        lock = threading.Lock()
+        trees = {}
 
-        def grow_chunk(k):
-            parts[k] = _grow_trees(chunks[k], **task)
+        def worker():
+            while True:
+                with lock:
+                    i = next(pending, None)
+                if i is None:
+                    return
+                trees[i] = _grow_trees([i], **task)[0]
 
-        run_in_threads([partial(grow_chunk, k) for k in range(len(chunks))])
-        return [tree for part in parts for tree in part]
+        run_in_threads([worker] * n_jobs)
+        return [trees[i] for i in ids]
 
     def _tree_params(self, weight, shape):
         return make_tree_params(
