@@ -221,13 +221,15 @@ def test_tree_predict_sparse_binned_dict_and_forest_agree():
 @pytest.mark.parametrize("width", ["padded", "narrow"])
 @pytest.mark.parametrize("subset", [False, True])
 @pytest.mark.parametrize("n_threads", [1, 2])
+@pytest.mark.parametrize("p", [7, histogram.WIDE_FEATURES + 8])
 def test_histograms_equal_in_order_sums_for_every_kernel_path(
-    n_outputs, width, subset, n_threads, monkeypatch
+    n_outputs, width, subset, n_threads, p, monkeypatch
 ):
-    # any batch is split between the threads (by feature, or by node with 2+ nodes a thread)
+    # any batch is split between the threads (by feature, or by node with 2+ nodes a thread);
+    # more than WIDE_FEATURES features take the feature-by-feature kernel
     monkeypatch.setattr(histogram, "_PARALLEL_MIN_CELLS", 0)
     rng = np.random.RandomState(1)
-    n, p = 30_000, 7
+    n = 30_000
     X = rng.normal(size=(n, p))
     X[rng.rand(n, p) < 0.1] = np.nan
     bm = BinMapper(max_bin=32, random_state=0)

@@ -135,6 +135,61 @@ def _add_rows_single(
         sums[2] = count
 
 
+# With more features than this, a node's rows are added one feature at a time: a feature's
+# histograms lie a power of two apart (n_bins * HIST_WIDTH floats), so adding one row to
+# every feature touches as many cache lines mapping to the same cache sets, which evict each
+# other once there are more of them than the cache's ways (agaricus, 126 features: 2x slower).
+WIDE_FEATURES = 32
+
+
+@njit
+def _add_rows_single_by_feature(
+    x,
+    p,
+    rows,
+    start,
+    stop,
+    identity,
+    g,
+    h,
+    features,
+    flat,
+    base,
+    stride,
+    n_stats,
+    f_first,
+    f_last,
+    all_features,
+    sums,
+):
+    """``_add_rows_single`` feature after feature: the same additions in the same row order
+    per histogram cell, so the sums are bit-identical."""
+    one = np.uint64(1)
+    pp = np.uint64(p)
+    for fi in range(np.uint64(f_first), np.uint64(f_last)):
+        f = fi if all_features else np.uint64(features[fi])
+        feature_base = base + f * stride
+        for i in range(start, stop):
+            r = np.uint64(i) if identity else np.uint64(rows[i])
+            hi = h[r]
+            o = feature_base + np.uint64(x[r * pp + f]) * n_stats
+            flat[o] += g[r, 0]
+            flat[o + one] += hi
+            flat[o + one + one] += 1.0 if hi != 0.0 else 0.0
+    if sums.size > 0:
+        sum_g = 0.0
+        sum_h = 0.0
+        count = 0.0
+        for i in range(start, stop):
+            r = np.uint64(i) if identity else np.uint64(rows[i])
+            sum_g += g[r, 0]
+            sum_h += h[r]
+            count += 1.0 if h[r] != 0.0 else 0.0
+        sums[0] = sum_g
+        sums[1] = sum_h
+        sums[2] = count
+
+
 @njit
 def _add_rows_multi(
     x,
@@ -213,7 +268,27 @@ def _build_features(
     slot_size = np.uint64(hists.shape[1]) * stride
     for j in range(n_first, n_last):
         base = np.uint64(slots[j]) * slot_size
-        if g.shape[1] == 1:
+        if g.shape[1] == 1 and p > WIDE_FEATURES:
+            _add_rows_single_by_feature(
+                x,
+                p,
+                rows,
+                starts[j],
+                stops[j],
+                identity,
+                g,
+                h,
+                features,
+                flat,
+                base,
+                stride,
+                n_stats,
+                f_first,
+                f_last,
+                all_features,
+                first_sums,
+            )
+        elif g.shape[1] == 1:
             _add_rows_single(
                 x,
                 p,
