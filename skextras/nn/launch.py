@@ -72,6 +72,10 @@ def _worker(rank, world_size, port, fn, args, backend, timeout):
     init_process_group(backend, timeout)
     try:
         fn(*args)
+        # Every rank done before any tears the group down: a rank leaving while a peer is
+        # still writing its results could abort that peer (gloo: "terminate called without an
+        # active exception").
+        dist.barrier()
     finally:
         dist.destroy_process_group()
 
