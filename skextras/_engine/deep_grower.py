@@ -90,7 +90,9 @@ _RIGHT, _WITH_MISSING, _FEATURE_BEST, _LEFT, _MISSING, _BEST, _PARENT = range(7)
 
 @njit(inline="always")
 def _set_row(dst, i, src, j):
-    for c in range(dst.shape[1]):
+    """dst[i] = src[j] over the columns both have (node sums are one column wider than the
+    scratch rows: the gain)."""
+    for c in range(min(dst.shape[1], src.shape[1])):
         dst[i, c] = src[j, c]
 
 
@@ -283,24 +285,18 @@ def _scan_histogram(
     histogram is already filled, by ``_gather_and_add``)."""
     n_gh = gh.shape[1]
     n_outputs = n_gh - 1
-    if built:
-        pass
-    elif n_gh == 2:
+    if not built and n_gh == 2:
         for b in range(lo, hi + 1):
             hist[b, 0] = hist[b, 1] = hist[b, 2] = 0.0
-    else:
-        for b in range(lo, hi + 1):
-            _zero_row(hist, b)
-    if built:
-        pass
-    elif n_gh == 2:
         _zero_row(hist, missing_bin)
         for i in range(m):
             b = keys[i]
             hist[b, 0] += gh[start + i, 0]
             hist[b, 1] += gh[start + i, 1]
             hist[b, 2] += 1.0
-    else:
+    elif not built:
+        for b in range(lo, hi + 1):
+            _zero_row(hist, b)
         _zero_row(hist, missing_bin)
         for i in range(m):
             _add_gh(hist, keys[i], gh, start + i)
@@ -632,8 +628,8 @@ def _grow(
         d = nodes[node, _N_DEPTH] + 1
         _new_node(nodes, node_stats, n_nodes, a, a + n_left, d, known)
         _new_node(nodes, node_stats, n_nodes + 1, a + n_left, b, d, known)
-        _set_row_part(node_stats, n_nodes, w, _BEST)
-        _set_row_part(node_stats, n_nodes + 1, w, _RIGHT)
+        _set_row(node_stats, n_nodes, w, _BEST)
+        _set_row(node_stats, n_nodes + 1, w, _RIGHT)
         # Right child on the stack first: the left subtree is grown first, as in sklearn.
         stack[n_stack] = n_nodes + 1
         stack[n_stack + 1] = n_nodes
@@ -654,13 +650,6 @@ def _new_node(nodes, node_stats, i, start, stop, depth, constant):
     nodes[i, _N_CONSTANT] = constant
     for c in range(node_stats.shape[1]):
         node_stats[i, c] = 0.0
-
-
-@njit(inline="always")
-def _set_row_part(dst, i, src, j):
-    """dst[i, :n] = src[j] for n = src's row length (dst may be wider)."""
-    for c in range(src.shape[1]):
-        dst[i, c] = src[j, c]
 
 
 @njit(inline="always")
