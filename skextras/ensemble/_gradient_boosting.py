@@ -148,13 +148,8 @@ class _BaseGradientBoosting(HistInputMixin, JSONPersistMixin, BaseEstimator):
         raw = self._raw_predict(X)
         # One BLAS thread: any n-vector BLAS call would wake OpenBLAS threads that spin against
         # the engine's threads (up to 10 ms per call on a busy 2-core machine, against 10 us).
-        # The engine's row-major bins and histogram memory are kept for the stages' trees.
-        self._engine_cache = {}
-        try:
-            with threadpool_limits(limits=1, user_api="blas"):
-                n_stages = self._fit_stages(X_binned, y, sample_weight, raw, val)
-        finally:
-            del self._engine_cache
+        with threadpool_limits(limits=1, user_api="blas"):
+            n_stages = self._fit_stages(X_binned, y, sample_weight, raw, val)
         self._finish(n_stages)
         return self
 
@@ -223,6 +218,7 @@ class _BaseGradientBoosting(HistInputMixin, JSONPersistMixin, BaseEstimator):
         neg = np.empty((n, self.n_trees_per_iteration_))
         fresh = False
         n_threads = effective_n_jobs(self.n_jobs)
+        cache = {}  # the engine's row-major bins and histogram memory, for every stage's trees
         for stage in range(begin, self.n_estimators):
             mask = None
             if self.subsample < 1.0:
@@ -233,7 +229,9 @@ class _BaseGradientBoosting(HistInputMixin, JSONPersistMixin, BaseEstimator):
             if not fresh:
                 loss.prepare_stage(y, raw, weight)
                 loss.scores(y, raw, weight, neg_out=neg, n_threads=n_threads)
-            trees = self._fit_stage(stage, X_binned, y, weight, raw, neg, mask, params, n_threads)
+            trees = self._fit_stage(
+                stage, X_binned, y, weight, raw, neg, mask, params, n_threads, cache
+            )
             self._trees.append(trees)
             fresh = loss.gradient_after_score
             train, oob = loss.scores(y, raw, weight, mask, neg if fresh else None, n_threads)
@@ -255,7 +253,7 @@ class _BaseGradientBoosting(HistInputMixin, JSONPersistMixin, BaseEstimator):
             self.oob_scores_ = np.concatenate([self.oob_scores_, oob])
         return len(self._trees)
 
-    def _fit_stage(self, stage, X_binned, y, weight, raw, neg, mask, params, n_threads):
+    def _fit_stage(self, stage, X_binned, y, weight, raw, neg, mask, params, n_threads, cache):
         """Grow the stage's trees on ``neg`` (the negative gradient at the stage's start) and
         add them to ``raw`` in place."""
         w = weight if mask is None else weight * mask
@@ -276,7 +274,7 @@ class _BaseGradientBoosting(HistInputMixin, JSONPersistMixin, BaseEstimator):
                 sample_mask=mask,
                 n_threads=n_threads,
                 return_leaf_of_row=True,
-                cache=self._engine_cache,
+                cache=cache,
             )
             if mask is not None:
                 leaves[~mask] = tree.apply_binned(X_oob, n_threads=1)
