@@ -16,17 +16,10 @@ import numpy as np
 from ._numba import njit, parallel_groups, parallel_rows, threads
 from .histogram import HIST_WIDTH, build_histograms, node_sums, subtract_histograms
 from .split import (
-    ALPHA,
-    CONSTRAINED,
     CRITERIA,
-    CRITERION,
-    LAMBDA,
-    MAX_DELTA_STEP,
-    MIN_CHILD_WEIGHT,
-    MIN_SAMPLES_LEAF,
-    N_SPLIT_PARAMS,
     find_best_split,
     leaf_weight,
+    split_params_vector,
 )
 from .tree import Tree
 
@@ -300,14 +293,7 @@ class TreeGrower:
             if not params.interaction_constraints
             else [frozenset(int(f) for f in s) for s in params.interaction_constraints]
         )
-        self.split_params = np.zeros(N_SPLIT_PARAMS)
-        self.split_params[LAMBDA] = params.reg_lambda
-        self.split_params[ALPHA] = params.reg_alpha
-        self.split_params[MAX_DELTA_STEP] = params.max_delta_step
-        self.split_params[MIN_CHILD_WEIGHT] = params.min_child_weight
-        self.split_params[MIN_SAMPLES_LEAF] = params.min_samples_leaf
-        self.split_params[CRITERION] = CRITERIA[params.criterion]
-        self.split_params[CONSTRAINED] = float(self.constrained)
+        self.split_params = split_params_vector(params, self.constrained)
         self.max_depth = math.inf if params.max_depth is None else params.max_depth
         self.min_split_rows = max(params.min_samples_split, 2 * params.min_samples_leaf)
         self.min_split_hessian = 2 * params.min_child_weight
