@@ -10,7 +10,7 @@ from skextras._engine import grower, histogram
 from skextras._engine._numba import threads
 from skextras._engine.binning import BinMapper
 from skextras._engine.grower import TreeParams, grow_tree
-from skextras._engine.histogram import HIST_WIDTH, build_histograms, node_sums
+from skextras._engine.histogram import HIST_WIDTH, PAIR_WIDTH, build_histograms, node_sums
 from skextras._engine.objectives import Logistic
 from skextras._engine.tree import Tree, predict_forest
 
@@ -218,7 +218,7 @@ def test_tree_predict_sparse_binned_dict_and_forest_agree():
 
 
 @pytest.mark.parametrize("n_outputs", [1, 3])
-@pytest.mark.parametrize("width", ["padded", "narrow"])
+@pytest.mark.parametrize("width", ["padded", "narrow", "pair"])
 @pytest.mark.parametrize("subset", [False, True])
 @pytest.mark.parametrize("n_threads", [1, 2])
 @pytest.mark.parametrize("p", [7, histogram.WIDE_FEATURES + 8])
@@ -238,7 +238,10 @@ def test_histograms_equal_in_order_sums_for_every_kernel_path(
     h = rng.uniform(0.0, 2.0, size=n)
     h[::5] = 0.0
     features = np.array([0, 2, 3, 6] if subset else range(p), dtype=np.int32)
+    if n_outputs > 1 and width == "pair":
+        pytest.skip("histograms without counts are single-output")
     n_stats = HIST_WIDTH if n_outputs == 1 and width == "padded" else n_outputs + 2
+    n_stats = PAIR_WIDTH if width == "pair" else n_stats
     hists = np.full((6, p, 32, n_stats), np.nan)
     rows = np.sort(rng.choice(n, 12_000, replace=False)).astype(np.int32)
     bounds = [0, 5000, 5100, 8000, 11_000, 12_000]
@@ -261,7 +264,8 @@ def test_histograms_equal_in_order_sums_for_every_kernel_path(
             np.add.at(expected[:, n_outputs], Xb[node_rows, f], h[node_rows])
             np.add.at(expected[:, n_outputs + 1], Xb[node_rows, f], h[node_rows] != 0)
             used = [*range(nb[f]), 31]
-            np.testing.assert_array_equal(hists[slot, f, used, : n_outputs + 2], expected[used])
+            columns = min(n_stats, n_outputs + 2)
+            np.testing.assert_array_equal(hists[slot, f, used, :columns], expected[used, :columns])
     sum_g, sum_h, count = node_sums(np.arange(n, dtype=np.int32), g, h)
     np.testing.assert_array_equal(sums, [*sum_g, sum_h, count])
 
@@ -289,6 +293,53 @@ def test_grown_tree_same_for_any_thread_count_and_sample_mask_path(monkeypatch):
         assert d == trees[0][0]
         np.testing.assert_array_equal(leaf, trees[0][1])
     np.testing.assert_array_equal(trees[0][1], Tree.from_dict(trees[0][0]).apply_binned(Xb))
+
+
+@pytest.mark.parametrize("p", [6, histogram.WIDE_FEATURES + 8])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(max_depth=6),
+        dict(max_depth=8, colsample_bynode=0.8, reg_alpha=1.0),
+        dict(max_leaves=20, grow_policy="lossguide", max_depth=None),
+        dict(max_depth=5, max_delta_step=0.3, monotone_constraints=[1, 0, 0, 0, 0, 0]),
+    ],
+)
+def test_histograms_without_counts_grow_the_trees_of_counted_histograms(p, kw, monkeypatch):
+    # The boosting case (one output, all hessians non-zero, min_child_weight > 0) builds
+    # gradient/hessian histograms only; the trees must be those of counted histograms, up to
+    # the last bits of the sums (ties between equal partitions may then resolve otherwise).
+    rng = np.random.RandomState(3)
+    n = 30_000
+    X = rng.normal(size=(n, p))
+    X[rng.rand(n, p) < 0.05] = np.nan
+    g = rng.normal(size=n) + np.nan_to_num(X[:, 0])
+    h = rng.uniform(0.5, 1.5, size=n)
+    bm = BinMapper(random_state=0)
+    Xb = bm.fit_transform(X)
+    if "monotone_constraints" in kw:
+        kw = {**kw, "monotone_constraints": np.array(kw["monotone_constraints"] + [0] * (p - 6))}
+    params = TreeParams(**kw)
+    assert grower._counts_from_rows(params, h, 1)
+    compact = grow_tree(Xb, g, h, bm, params, np.random.RandomState(0), n_threads=2)
+    monkeypatch.setattr(grower, "_counts_from_rows", lambda *args: False)
+    counted = grow_tree(Xb, g, h, bm, params, np.random.RandomState(0), n_threads=2)
+    assert compact.n_leaves == counted.n_leaves
+    np.testing.assert_allclose(compact.predict(X), counted.predict(X), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(np.sort(compact.gain), np.sort(counted.gain), rtol=1e-9)
+    np.testing.assert_array_equal(np.sort(compact.n_samples), np.sort(counted.n_samples))
+
+
+def test_histograms_without_counts_only_where_counts_are_not_needed():
+    h = np.ones(10)
+    assert grower._counts_from_rows(TreeParams(), h, 1)
+    assert not grower._counts_from_rows(TreeParams(), h, 3)
+    assert not grower._counts_from_rows(TreeParams(min_samples_leaf=5), h, 1)
+    assert not grower._counts_from_rows(TreeParams(min_child_weight=0.0), h, 1)
+    assert not grower._counts_from_rows(TreeParams(splitter="random"), h, 1)
+    assert not grower._counts_from_rows(TreeParams(criterion="entropy"), h, 1)
+    h[3] = 0.0  # an inert row (weight 0) must not be counted
+    assert not grower._counts_from_rows(TreeParams(), h, 1)
 
 
 def test_logistic_gradient_hessian_equal_numpy_expression():

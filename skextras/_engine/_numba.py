@@ -40,17 +40,12 @@ def prefetch(typingctx, array, index):
     return sig, codegen
 
 
-@intrinsic
-def add_float4(typingctx, array, index, a, b, c, d):
-    """``array.flat[index:index + 4] += (a, b, c, d)`` as one vector load, add and store
-    (numba code only; ``array`` float64 and C-contiguous). Each lane is an ordinary float64
-    addition: the sums are those of four scalar ``+=``, in fewer instructions."""
-    f8 = types.float64
-    sig = types.void(array, types.uint64, f8, f8, f8, f8)
+def _vector_add_codegen(lanes):
+    """Codegen of ``array.flat[index:index + lanes] += values`` as one vector load, add, store."""
 
     def codegen(context, builder, signature, args):
         data = context.make_array(signature.args[0])(context, builder, args[0]).data
-        vector_type = ir.VectorType(ir.DoubleType(), 4)
+        vector_type = ir.VectorType(ir.DoubleType(), lanes)
         address = builder.bitcast(builder.gep(data, [args[1]]), vector_type.as_pointer())
         addend = ir.Constant(vector_type, ir.Undefined)
         for lane, value in enumerate(args[2:]):
@@ -59,7 +54,23 @@ def add_float4(typingctx, array, index, a, b, c, d):
         builder.store(total, address, align=8)
         return context.get_dummy_value()
 
-    return sig, codegen
+    return codegen
+
+
+@intrinsic
+def add_float4(typingctx, array, index, a, b, c, d):
+    """``array.flat[index:index + 4] += (a, b, c, d)`` as one vector load, add and store
+    (numba code only; ``array`` float64 and C-contiguous). Each lane is an ordinary float64
+    addition: the sums are those of four scalar ``+=``, in fewer instructions."""
+    f8 = types.float64
+    return types.void(array, types.uint64, f8, f8, f8, f8), _vector_add_codegen(4)
+
+
+@intrinsic
+def add_float2(typingctx, array, index, a, b):
+    """``add_float4`` for two lanes: ``array.flat[index:index + 2] += (a, b)``."""
+    f8 = types.float64
+    return types.void(array, types.uint64, f8, f8), _vector_add_codegen(2)
 
 
 def effective_n_threads(n_jobs=None):

@@ -14,7 +14,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._numba import njit, parallel_groups, parallel_rows, threads
-from .histogram import HIST_WIDTH, build_histograms, node_sums, subtract_histograms
+from .histogram import (
+    HIST_WIDTH,
+    PAIR_WIDTH,
+    build_histograms,
+    node_sums,
+    subtract_histograms,
+)
 from .split import (
     CRITERIA,
     find_best_split,
@@ -190,6 +196,35 @@ def _node_values(stats, lower, upper, params, entropy):
 
 
 @njit
+def _all_nonzero(values):
+    for i in range(values.size):
+        if values[i] == 0.0:
+            return False
+    return True
+
+
+def _counts_from_rows(params, hessians, n_outputs):
+    """Whether the nodes' row counts can come from their rows, not from the histograms.
+
+    Histograms then hold gradients and hessians only (``PAIR_WIDTH``), XGBoost's own layout:
+    for one output, XGBoost's criterion, no random thresholds (drawn among occupied bins), no
+    ``min_samples_leaf`` and no inert rows (hessian 0, which the counts leave out). The split
+    finder then checks children by their hessian sums alone, as XGBoost does; a positive
+    ``min_child_weight`` rejects the one kind of child a count of 1 would have rejected more:
+    a side without rows whose subtracted histogram holds rounding residues (``1e-16`` sums).
+    The trees are those of counted histograms, to the last bits of the sums.
+    """
+    return (
+        n_outputs == 1
+        and params.criterion == "newton"
+        and params.splitter == "best"
+        and params.min_samples_leaf <= 1
+        and params.min_child_weight > 0.0
+        and _all_nonzero(hessians)
+    )
+
+
+@njit
 def _fill_leaf_of_row(rows, starts, stops, leaf_ids, out, first, last):
     for j in range(first, last):
         for i in range(starts[j], stops[j]):
@@ -303,7 +338,9 @@ class TreeGrower:
         # Histograms live in one growing store of slots, recycled as nodes close: fresh
         # memory costs a page fault per 4 KiB, more than building a small node's histogram.
         # A caller growing many trees keeps the store in ``workspace`` for the next tree.
-        shape = (p, self.n_bins, HIST_WIDTH if self.n_outputs == 1 else self.n_outputs + 2)
+        self.counts_from_rows = _counts_from_rows(params, self.hessians, self.n_outputs)
+        n_stats = HIST_WIDTH if self.n_outputs == 1 else self.n_outputs + 2
+        shape = (p, self.n_bins, PAIR_WIDTH if self.counts_from_rows else n_stats)
         store = None if workspace is None else workspace.get("hist_store")
         if store is None or store.shape[1:] != shape:
             store = np.empty((0, *shape))
@@ -469,6 +506,8 @@ class TreeGrower:
 
     def _make_children(self, node, n_left):
         _, feature, _, _, left_stats = node.split
+        if self.counts_from_rows:
+            left_stats[-1] = n_left
         right_stats = node.stats - left_stats
         lower_l, upper_l, lower_r, upper_r = node.lower, node.upper, node.lower, node.upper
         c = self.monotone[feature] if self.constrained else 0

@@ -127,6 +127,25 @@ def _evaluate(left, parent, right, n_outputs, params, constraint, lower, upper):
 
 
 @njit
+def _bin_count(hf, b):
+    """Rows counted in bin ``b``; for a histogram without counts (``PAIR_WIDTH`` columns) 1 if
+    its sums are not zero, else 0: only such a bin changes the children's sums."""
+    if hf.shape[1] > 2:
+        return hf[b, 2]
+    return 1.0 if hf[b, 0] != 0.0 or hf[b, 1] != 0.0 else 0.0
+
+
+@njit
+def _node_count(hf, parent):
+    """The node's row count, or +inf for a histogram without counts, whose splits the hessian
+    sums alone decide (the grower uses one only when they can, see
+    ``grower._counts_from_rows``): every side then passes the row-count checks."""
+    if hf.shape[1] > 2:
+        return parent[2]
+    return np.inf
+
+
+@njit
 def _score_single(g, h, params, lower, upper):
     """``node_score`` of a single-output newton node from scalars (the boosting hot path)."""
     if h <= 0.0:
@@ -166,8 +185,8 @@ def _best_split_plain(hf, n_bins, missing_bin, parent, parent_score, params, out
     lam = params[LAMBDA]
     mcw = params[MIN_CHILD_WEIGHT]
     min_rows = max(params[MIN_SAMPLES_LEAF], 1.0)
-    g_all, h_all, c_all = parent[0], parent[1], parent[2]
-    g_miss, h_miss, c_miss = hf[missing_bin, 0], hf[missing_bin, 1], hf[missing_bin, 2]
+    g_all, h_all, c_all = parent[0], parent[1], _node_count(hf, parent)
+    g_miss, h_miss, c_miss = hf[missing_bin, 0], hf[missing_bin, 1], _bin_count(hf, missing_bin)
     has_missing = c_miss > 0 or h_miss != 0.0
     last = n_bins - 1 if has_missing else n_bins - 2
     best = -np.inf
@@ -178,7 +197,7 @@ def _best_split_plain(hf, n_bins, missing_bin, parent, parent_score, params, out
     cl = 0.0
     for b in range(last + 1):
         hb = hf[b, 1]
-        cb = hf[b, 2]
+        cb = _bin_count(hf, b)
         if cb == 0.0 and hb == 0.0 and b < n_bins - 1:
             continue
         gl += hf[b, 0]
@@ -221,8 +240,8 @@ def _best_split_single(
     out_left,
 ):
     """``_best_split_feature`` for one output and the newton criterion, on scalars."""
-    g_all, h_all, c_all = parent[0], parent[1], parent[2]
-    g_miss, h_miss, c_miss = hf[missing_bin, 0], hf[missing_bin, 1], hf[missing_bin, 2]
+    g_all, h_all, c_all = parent[0], parent[1], _node_count(hf, parent)
+    g_miss, h_miss, c_miss = hf[missing_bin, 0], hf[missing_bin, 1], _bin_count(hf, missing_bin)
     has_missing = c_miss > 0 or h_miss != 0.0
     last = n_bins - 1 if has_missing else n_bins - 2
     best = -np.inf
@@ -232,12 +251,13 @@ def _best_split_single(
     hl = 0.0
     cl = 0.0
     for b in range(last + 1):
-        if hf[b, 2] == 0.0 and hf[b, 1] == 0.0 and chosen == -2 and b < n_bins - 1:
+        cb = _bin_count(hf, b)
+        if cb == 0.0 and hf[b, 1] == 0.0 and chosen == -2 and b < n_bins - 1:
             # An empty bin repeats the previous partition, whose gain already competed.
             continue
         gl += hf[b, 0]
         hl += hf[b, 1]
-        cl += hf[b, 2]
+        cl += cb
         if chosen != -2 and b != chosen:
             continue
         gain = _gain_single(
@@ -393,7 +413,8 @@ def find_best_split(
 
     Parameters
     ----------
-    hist : float64 (p, n_bins, K + 2) node histogram.
+    hist : float64 (p, n_bins, K + 2) node histogram; for K = 1 also 4 columns (padded) or
+        2 (gradient and hessian, no counts: see ``_bin_count``).
     features : int32 candidate feature indices (ascending: ties go to the lowest index).
     parent : float64 (K + 2,) node sums (G_k, H, count).
     params : float64 vector indexed by LAMBDA, ALPHA, ... (see module constants).
