@@ -225,9 +225,11 @@ def test_tree_predict_sparse_binned_dict_and_forest_agree():
 def test_histograms_equal_in_order_sums_for_every_kernel_path(
     n_outputs, width, subset, n_threads, p, monkeypatch
 ):
-    # any batch is split between the threads (by feature, or by node with 2+ nodes a thread);
-    # more than WIDE_FEATURES features take the feature-by-feature kernel
+    # any batch is split between the threads (by feature, or by chunks of rows); nodes of
+    # 2048+ rows are built in chunks; more than WIDE_FEATURES features take the
+    # feature-by-feature kernel
     monkeypatch.setattr(histogram, "_PARALLEL_MIN_CELLS", 0)
+    monkeypatch.setattr(histogram, "CHUNK_ROWS", 1024)
     rng = np.random.RandomState(1)
     n = 30_000
     X = rng.normal(size=(n, p))
@@ -255,19 +257,39 @@ def test_histograms_equal_in_order_sums_for_every_kernel_path(
                          np.array([3, 0, 1, 4, 2]), np.ascontiguousarray(Xb))  # fmt: skip
     nodes = [(5, np.arange(n))]
     nodes += [(s, rows[a:b]) for s, a, b in zip([3, 0, 1, 4, 2], bounds[:-1], bounds[1:])]
+    assert len(histogram.row_chunks(n)) - 1 == histogram.MAX_CHUNKS
     for slot, node_rows in nodes:
+        chunks = histogram.row_chunks(node_rows.size)
         for f in features:
-            expected = np.zeros((32, n_outputs + 2))
-            # np.add.at adds in row order, as the kernels must (bit-identical sums)
-            for k in range(n_outputs):
-                np.add.at(expected[:, k], Xb[node_rows, f], g[node_rows, k])
-            np.add.at(expected[:, n_outputs], Xb[node_rows, f], h[node_rows])
-            np.add.at(expected[:, n_outputs + 1], Xb[node_rows, f], h[node_rows] != 0)
+            expected = 0.0
+            for a, b in zip(chunks, chunks[1:]):
+                # np.add.at adds in row order, as the kernels must within a chunk; the chunks
+                # are then added in order (bit-identical sums)
+                c_rows, c_bins = node_rows[a:b], Xb[node_rows[a:b], f]
+                chunk = np.zeros((32, n_outputs + 2))
+                for k in range(n_outputs):
+                    np.add.at(chunk[:, k], c_bins, g[c_rows, k])
+                np.add.at(chunk[:, n_outputs], c_bins, h[c_rows])
+                np.add.at(chunk[:, n_outputs + 1], c_bins, h[c_rows] != 0)
+                expected = expected + chunk
             used = [*range(nb[f]), 31]
             columns = min(n_stats, n_outputs + 2)
             np.testing.assert_array_equal(hists[slot, f, used, :columns], expected[used, :columns])
-    sum_g, sum_h, count = node_sums(np.arange(n, dtype=np.int32), g, h)
-    np.testing.assert_array_equal(sums, [*sum_g, sum_h, count])
+    chunks = histogram.row_chunks(n)
+    expected_sums = 0.0
+    for a, b in zip(chunks, chunks[1:]):
+        sum_g, sum_h, count = node_sums(np.arange(a, b, dtype=np.int32), g, h)
+        expected_sums = expected_sums + np.array([*sum_g, sum_h, count])
+    np.testing.assert_array_equal(sums, expected_sums)
+
+
+def test_row_chunks_even_bounded_and_covering():
+    assert histogram.row_chunks(100) == [0, 100]
+    for n in (2 * histogram.CHUNK_ROWS, 5 * histogram.CHUNK_ROWS + 7, 10**7):
+        bounds = histogram.row_chunks(n)
+        k = len(bounds) - 1
+        assert k % 2 == 0 and 2 <= k <= histogram.MAX_CHUNKS
+        assert bounds[0] == 0 and bounds[-1] == n and all(np.diff(bounds) > 0)
 
 
 def test_grown_tree_same_for_any_thread_count_and_sample_mask_path(monkeypatch):

@@ -18,7 +18,6 @@ from .histogram import (
     HIST_WIDTH,
     PAIR_WIDTH,
     build_histograms,
-    node_sums,
     subtract_histograms,
 )
 from .split import (
@@ -347,6 +346,7 @@ class TreeGrower:
         self.hist_store = store
         self.free_slots = list(range(store.shape[0] - 1, -1, -1))
         self.workspace = workspace
+        self.scratch = {} if workspace is None else workspace
 
     # -- feature sampling ---------------------------------------------------------------
     def _choose(self, features, k):
@@ -421,6 +421,7 @@ class TreeGrower:
             np.array(slots, dtype=np.int64),
             self.X_rows,
             sums,
+            self.scratch,
         )
         for node, slot in zip(nodes, slots, strict=True):
             node.hist = slot
@@ -577,17 +578,10 @@ class TreeGrower:
         p = self.params
         stats = np.empty(self.n_outputs + 2)
         root = self._make_node(0, self.rows.size, 0, stats, -np.inf, np.inf, frozenset())
-        if self.all_rows:
-            # The root's sums come with its histogram (one pass over all rows, not two).
-            self._build_hists([root], sums=stats)
-        else:
-            sum_g, sum_h, count = node_sums(self.rows, self.gradients, self.hessians)
-            stats[: self.n_outputs] = sum_g
-            stats[self.n_outputs] = sum_h
-            stats[self.n_outputs + 1] = count
+        # The root's sums come with its histogram (one pass over the rows, not two), added
+        # chunk by chunk as the histogram's bins: the same with or without ``sample_mask``.
+        self._build_hists([root], sums=stats)
         if self._can_split(root):
-            if root.hist is None:
-                self._build_hists([root])
             self._find_splits([root])
         else:
             self._release_hist(root)

@@ -42,14 +42,14 @@ PAIR_WIDTH = 2
 
 
 @njit
-def _zero_bins(hists, slots, features, n_used, f_first, f_last):
-    missing_bin = hists.shape[2] - 1
-    for j in range(slots.size):
-        for fi in range(f_first, f_last):
-            f = features[fi]
-            hf = hists[slots[j], f]
-            hf[: n_used[f]] = 0.0
-            hf[missing_bin] = 0.0
+def _zero_bins(hist, features, n_used, f_first, f_last):
+    """Zero the bins of ``hist`` (one slot) that a build writes."""
+    missing_bin = hist.shape[1] - 1
+    for fi in range(f_first, f_last):
+        f = features[fi]
+        hf = hist[f]
+        hf[: n_used[f]] = 0.0
+        hf[missing_bin] = 0.0
 
 
 @njit
@@ -285,26 +285,32 @@ def _build_features(
     all_features,
     n_used,
     hists,
-    slots,
-    sums,
+    scratch,
+    targets,
+    chunk_sums,
     n_first,
     n_last,
     f_first,
     f_last,
 ):
-    """Histograms of features ``features[f_first:f_last]`` of nodes ``n_first..n_last-1`` (one
-    thread's share), and node 0's sums into ``sums`` (if not empty) by the share holding node 0
-    and ``f_first == 0``."""
-    _zero_bins(hists, slots[n_first:n_last], features, n_used, f_first, f_last)
-    first_sums = sums if f_first == 0 and n_first == 0 else sums[:0]
+    """Histograms of features ``features[f_first:f_last]`` of row ranges ``n_first..n_last-1``
+    (one thread's share): range j into ``hists[targets[j]]``, or ``scratch[-1 - targets[j]]``
+    if negative; its (gradient, hessian, count) sums into ``chunk_sums[j]`` for
+    ``j < len(chunk_sums)`` when ``f_first == 0``."""
     p = X_rows.shape[1]
     x = X_rows.reshape(-1)
-    flat = hists.reshape(-1)
     n_stats = np.uint64(hists.shape[3])
     stride = np.uint64(hists.shape[2]) * n_stats
     slot_size = np.uint64(hists.shape[1]) * stride
+    no_sums = chunk_sums[0, :0] if chunk_sums.shape[0] > 0 else np.empty(0)
     for j in range(n_first, n_last):
-        base = np.uint64(slots[j]) * slot_size
+        t = targets[j]
+        own = t >= 0
+        slot = t if own else -1 - t
+        _zero_bins(hists[slot] if own else scratch[slot], features, n_used, f_first, f_last)
+        flat = hists.reshape(-1) if own else scratch.reshape(-1)
+        base = np.uint64(slot) * slot_size
+        first_sums = chunk_sums[j] if j < chunk_sums.shape[0] and f_first == 0 else no_sums
         if g.shape[1] == 1 and p > WIDE_FEATURES:
             _add_rows_single_by_feature(
                 x,
@@ -364,12 +370,43 @@ def _build_features(
                 all_features,
                 first_sums,
             )
-        first_sums = sums[:0]
 
 
 # Below this many (row, feature) cells the histograms are built on one thread: handing work
 # to other threads costs more than it saves.
 _PARALLEL_MIN_CELLS = 200_000
+
+# A node of many rows is built in chunks of about CHUNK_ROWS rows (an even number of them, at
+# most MAX_CHUNKS), each into its own histogram, added up in chunk order afterwards. Threads
+# share the chunks, so each reads its rows once (split by feature, every thread would read
+# every row), and the sums depend on the chunks alone, not on the number of threads.
+CHUNK_ROWS = 16_384
+MAX_CHUNKS = 16
+
+
+def row_chunks(n_rows):
+    """Bounds ``[0, ..., n_rows]`` of the row chunks a node of ``n_rows`` rows is built in."""
+    k = min(MAX_CHUNKS, n_rows // CHUNK_ROWS)
+    k = max(1, k - k % 2)
+    return [n_rows * c // k for c in range(k + 1)]
+
+
+@njit
+def _add_chunks(hists, slots, scratch, first_chunk, features, n_used):
+    """``hists[slots[j]] += scratch[first_chunk[j]:first_chunk[j + 1]]``, one chunk after the
+    other, over the bins that are read."""
+    missing_bin, n_stats = hists.shape[2] - 1, hists.shape[3]
+    for j in range(slots.size):
+        out = hists[slots[j]]
+        for s in range(first_chunk[j], first_chunk[j + 1]):
+            chunk = scratch[s]
+            for fi in range(features.size):
+                f = features[fi]
+                for b in range(n_used[f]):
+                    for c in range(n_stats):
+                        out[f, b, c] += chunk[f, b, c]
+                for c in range(n_stats):
+                    out[f, missing_bin, c] += chunk[f, missing_bin, c]
 
 
 def build_histograms(
@@ -385,6 +422,7 @@ def build_histograms(
     slots,
     X_rows=None,
     sums=None,
+    scratch=None,
 ):
     """Fill ``hists[slots[j], f]`` for every node j (rows ``rows[starts[j]:stops[j]]``) and f in
     ``features``.
@@ -395,29 +433,48 @@ def build_histograms(
     (n_slots, p, n_bins, n_stats), n_stats = K + 2 (``HIST_WIDTH`` or ``PAIR_WIDTH`` for
     K = 1), the missing values' bin last; slots: int64 (n_nodes,);
     X_rows: ``X_binned`` in C order, if the caller keeps one (made here otherwise); sums:
-    float64 (K + 2,) or None: receives the first node's ``node_sums``, added in the same
-    order, which saves a pass over the rows at the root. Large batches are split across
-    ``numba.get_num_threads()`` threads (set by ``_numba.threads``): by groups of nodes of
-    about equal rows when there are at least two nodes per thread, by feature otherwise.
+    float64 (K + 2,) or None: receives the first node's ``node_sums``, added chunk by chunk
+    (see ``row_chunks``), which saves a pass over the rows at the root; scratch: None or a
+    dict in which the histograms of chunks are kept from call to call.
+
+    Each bin adds its rows in row order within a chunk of ``row_chunks``, and the chunks in
+    order. Chunks are shared between ``numba.get_num_threads()`` threads (set by
+    ``_numba.threads``) in groups of about equal rows; a batch of fewer chunks than threads
+    is split by feature.
     """
     X_rows = np.ascontiguousarray(X_binned if X_rows is None else X_rows)
-    starts = np.asarray(starts, dtype=np.int64)
-    stops = np.asarray(stops, dtype=np.int64)
     identity = rows is None
     if identity:
         rows = np.empty(0, dtype=np.int32)
     features = np.ascontiguousarray(features, dtype=np.int32)
     p = X_rows.shape[1]
     all_features = features.size == p and bool(np.all(features == np.arange(p)))
-    cumulative = [0, *np.cumsum(stops - starts).tolist()]
+    task_starts, task_stops, targets, first_chunk = [], [], [], [0]
+    n_chunks = 0
+    for start, stop, slot in zip(starts, stops, slots.tolist(), strict=True):
+        bounds = row_chunks(stop - start)
+        task_starts += [start + b for b in bounds[:-1]]
+        task_stops += [start + b for b in bounds[1:]]
+        targets.append(slot)
+        targets += [-1 - c for c in range(n_chunks, n_chunks + len(bounds) - 2)]
+        n_chunks += len(bounds) - 2
+        first_chunk.append(n_chunks)
+    store = _scratch(scratch, n_chunks, hists.shape[1:])
+    n_stats = gradients.shape[1] + 2
+    chunk_sums = np.zeros(
+        (0 if sums is None else len(row_chunks(stops[0] - starts[0])) - 1, n_stats)
+    )
+    task_starts = np.array(task_starts, dtype=np.int64)
+    task_stops = np.array(task_stops, dtype=np.int64)
+    cumulative = [0, *np.cumsum(task_stops - task_starts).tolist()]
     n_threads = (
         numba.get_num_threads() if cumulative[-1] * features.size >= _PARALLEL_MIN_CELLS else 1
     )
-    n_nodes = starts.size
-    args = (X_rows, rows, starts, stops, identity, gradients, hessians, features, all_features)
-    args += (n_bins_non_missing, hists, slots, np.empty(0) if sums is None else sums)
-    if n_threads > 1 and n_nodes >= 2 * n_threads:
-        # Whole nodes per thread: each row is read by one thread only.
+    n_tasks = task_starts.size
+    args = (X_rows, rows, task_starts, task_stops, identity, gradients, hessians, features)
+    args += (all_features, n_bins_non_missing, hists, store, np.array(targets), chunk_sums)
+    if n_tasks >= n_threads:
+        # Whole chunks per thread: each row is read by one thread only.
         bounds = balanced_groups(cumulative, n_threads)
         calls = [
             partial(_build_features, *args, a, b, 0, features.size)
@@ -427,9 +484,27 @@ def build_histograms(
         n_threads = max(1, min(n_threads, features.size))
         bounds = [features.size * t // n_threads for t in range(n_threads + 1)]
         calls = [
-            partial(_build_features, *args, 0, n_nodes, a, b) for a, b in zip(bounds, bounds[1:])
+            partial(_build_features, *args, 0, n_tasks, a, b) for a, b in zip(bounds, bounds[1:])
         ]
     run_in_threads(calls)
+    if n_chunks:
+        first = np.array(first_chunk, dtype=np.int64)
+        _add_chunks(hists, np.asarray(slots, dtype=np.int64), store, first, features,
+                    n_bins_non_missing)  # fmt: skip
+    if sums is not None:
+        sums[:] = chunk_sums[0]
+        for c in range(1, chunk_sums.shape[0]):
+            sums += chunk_sums[c]
+
+
+def _scratch(scratch, n_chunks, shape):
+    """At least ``n_chunks`` chunk histograms of ``shape``, kept in the ``scratch`` dict."""
+    store = None if scratch is None else scratch.get("chunks")
+    if store is None or store.shape[0] < n_chunks or store.shape[1:] != shape:
+        store = np.empty((max(n_chunks, 1), *shape))
+        if scratch is not None:
+            scratch["chunks"] = store
+    return store
 
 
 @njit
