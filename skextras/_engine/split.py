@@ -126,8 +126,7 @@ def _evaluate(left, parent, right, n_outputs, params, constraint, lower, upper):
     )
 
 
-# Inlined in numba's IR: as an ordinary call per bin, LLVM keeps the call and the scan takes
-# four times as long.
+# Per-bin helpers of the scans, inlined in numba's IR rather than left to LLVM.
 @njit(inline="always")
 def _bin_count(hf, b):
     """Rows counted in bin ``b``; for a histogram without counts (``PAIR_WIDTH`` columns) 1 if
@@ -227,6 +226,21 @@ def _best_split_plain(hf, n_bins, missing_bin, parent, parent_score, params, out
     return best, best_bin, best_missing_left
 
 
+@njit(inline="always")
+def _pair_gain(g1, h1, g_all, h_all, lam, mcw, parent_score):
+    """float32 gain of sending sums (g1, h1) left, or -inf (``_gain_single``'s arithmetic
+    without the row counts, L1, clipping and constraints)."""
+    g2 = g_all - g1
+    h2 = h_all - h1
+    if h1 <= 0.0 or h2 <= 0.0 or h1 < mcw or h2 < mcw:
+        return np.float32(-np.inf)
+    d1 = h1 + lam
+    d2 = h2 + lam
+    s1 = g1 * g1 / d1 if d1 > 0.0 else 0.0
+    s2 = g2 * g2 / d2 if d2 > 0.0 else 0.0
+    return np.float32(s1 + s2 - parent_score)
+
+
 @njit
 def _best_split_pair(hf, n_bins, missing_bin, parent, parent_score, params, out_left):
     """``_best_split_plain`` for a histogram without counts (``PAIR_WIDTH`` columns): the
@@ -254,31 +268,17 @@ def _best_split_pair(hf, n_bins, missing_bin, parent, parent_score, params, out_
         gl += gb
         hl += hb
         # missing values right, then (if any) left: the right wins ties
-        g2 = g_all - gl
-        h2 = h_all - hl
-        if hl > 0.0 and h2 > 0.0 and hl >= mcw and h2 >= mcw:
-            d1 = hl + lam
-            d2 = h2 + lam
-            s1 = gl * gl / d1 if d1 > 0.0 else 0.0
-            s2 = g2 * g2 / d2 if d2 > 0.0 else 0.0
-            gain = np.float32(s1 + s2 - parent_score)
-            if gain > best:
-                best, best_bin, best_missing_left = gain, b, False
-                best_g, best_h = gl, hl
+        gain = _pair_gain(gl, hl, g_all, h_all, lam, mcw, parent_score)
+        if gain > best:
+            best, best_bin, best_missing_left = gain, b, False
+            best_g, best_h = gl, hl
         if has_missing and b < n_bins - 1:
             g1 = gl + g_miss
             h1 = hl + h_miss
-            g2 = g_all - g1
-            h2 = h_all - h1
-            if h1 > 0.0 and h2 > 0.0 and h1 >= mcw and h2 >= mcw:
-                d1 = h1 + lam
-                d2 = h2 + lam
-                s1 = g1 * g1 / d1 if d1 > 0.0 else 0.0
-                s2 = g2 * g2 / d2 if d2 > 0.0 else 0.0
-                gain = np.float32(s1 + s2 - parent_score)
-                if gain > best:
-                    best, best_bin, best_missing_left = gain, b, True
-                    best_g, best_h = g1, h1
+            gain = _pair_gain(g1, h1, g_all, h_all, lam, mcw, parent_score)
+            if gain > best:
+                best, best_bin, best_missing_left = gain, b, True
+                best_g, best_h = g1, h1
     out_left[0], out_left[1] = best_g, best_h
     return best, best_bin, best_missing_left
 
