@@ -293,8 +293,15 @@ def test_row_chunks_even_bounded_and_covering():
         assert bounds[0] == 0 and bounds[-1] == n and all(np.diff(bounds) > 0)
 
 
-def test_grown_tree_same_for_any_thread_count_and_sample_mask_path(monkeypatch):
-    # every threaded kernel splits its work, however small
+@pytest.mark.parametrize("native", [True, False])
+def test_grown_tree_same_for_any_thread_count_and_sample_mask_path(native, monkeypatch):
+    # every threaded kernel splits its work, however small, on numba's threads (prange
+    # drivers) or on Python threads
+    from skextras._engine import _numba
+
+    if native and not _numba.native_threads():
+        pytest.skip("numba's threading layer is neither OpenMP nor TBB")
+    monkeypatch.setattr(_numba, "native_threads", lambda: native)
     monkeypatch.setattr(histogram, "_PARALLEL_MIN_CELLS", 0)
     monkeypatch.setattr(grower, "_PARALLEL_MIN_ROWS", 0)
     monkeypatch.setattr(grower, "_PARALLEL_MIN_CANDIDATES", 0)

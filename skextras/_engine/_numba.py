@@ -7,8 +7,9 @@ from contextlib import contextmanager
 from functools import partial
 
 import numba
+import numpy as np
 from llvmlite import ir
-from numba import types
+from numba import prange, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
@@ -99,6 +100,34 @@ def threads(n_jobs=None):
         numba.set_num_threads(previous)
 
 
+@njit(parallel=True)
+def _probe(out):
+    for i in prange(out.size):
+        out[i] = i
+
+
+_NATIVE = None
+_NATIVE_PID = None
+
+
+def native_threads():
+    """Whether kernels hand work to numba's own threads (``prange`` drivers, ``run_ranges``).
+
+    OpenMP and TBB workers wait for the next parallel region by spinning a little and start
+    it in about 3 us; a hand-off between Python threads (``run_in_threads``) waits on the
+    operating system and the GIL, about 40 us here, 10-20 times per boosting tree (5-10% of
+    the fit on 262k rows). numba's "workqueue" layer, the one left where neither library is
+    installed, is slower than Python threads, and GNU OpenMP does not survive a fork: there,
+    and in a forked child, the Python threads stay.
+    """
+    global _NATIVE, _NATIVE_PID
+    if _NATIVE is None:
+        _probe(np.zeros(2))
+        _NATIVE = numba.threading_layer() in ("omp", "tbb")
+        _NATIVE_PID = os.getpid()
+    return _NATIVE and _NATIVE_PID == os.getpid()
+
+
 _POOL = None
 _POOL_PID = None
 
@@ -106,10 +135,10 @@ _POOL_PID = None
 def run_in_threads(calls):
     """Run zero-argument callables concurrently: the first here, the others on a thread pool.
 
-    For ``nogil`` kernels on disjoint outputs. Idle pool threads sleep instead of spinning as
-    OpenMP workers do between parallel regions, which on a machine shared with other jobs
-    costs more than the parallelism gains (2 threads measured slower than 1 with ``prange``).
-    The engine therefore parallelises only through this function and ``parallel_rows``.
+    For ``nogil`` kernels on disjoint outputs: whole trees of a forest, binning, and the
+    grower's kernels where ``native_threads()`` is false. Idle pool threads sleep instead of
+    spinning as OpenMP workers do between parallel regions: robust on a machine shared with
+    other jobs, but each hand-off costs about 40 us.
     """
     global _POOL, _POOL_PID
     if len(calls) == 1:
@@ -125,12 +154,26 @@ def run_in_threads(calls):
         future.result()
 
 
-def parallel_rows(kernel, n_rows, *args, min_rows=2048):
+def run_ranges(kernel, bounds, *args, driver=None):
+    """``kernel(*args, a, b)`` for consecutive ``a, b`` of ``bounds``, one range per thread.
+
+    ``driver``: a ``parallel=True`` function ``driver(bounds, *args)`` that calls ``kernel``
+    over the ranges in a ``prange`` loop, used when ``native_threads()``; ``run_in_threads``
+    otherwise. Either way each range is one call on one thread: the same results.
+    """
+    if len(bounds) > 2 and driver is not None and native_threads():
+        driver(np.array(bounds, dtype=np.int64), *args)
+        return
+    run_in_threads([partial(kernel, *args, a, b) for a, b in zip(bounds, bounds[1:])])
+
+
+def parallel_rows(kernel, n_rows, *args, min_rows=2048, driver=None):
     """``kernel(*args, first, last)`` over row ranges covering ``range(n_rows)``, one range per
-    thread (``numba.get_num_threads()``, at least ``min_rows`` rows each)."""
+    thread (``numba.get_num_threads()``, at least ``min_rows`` rows each); ``driver``: see
+    ``run_ranges``."""
     n_threads = int(max(1, min(numba.get_num_threads(), n_rows // min_rows)))
     bounds = [n_rows * t // n_threads for t in range(n_threads + 1)]
-    run_in_threads([partial(kernel, *args, bounds[t], bounds[t + 1]) for t in range(n_threads)])
+    run_ranges(kernel, bounds, *args, driver=driver)
 
 
 def balanced_groups(cumulative, n_groups):
@@ -150,9 +193,10 @@ def balanced_groups(cumulative, n_groups):
     return bounds
 
 
-def parallel_groups(kernel, cumulative, *args, min_total=0):
+def parallel_groups(kernel, cumulative, *args, min_total=0, driver=None):
     """``kernel(*args, first, last)`` over runs of consecutive items of about equal weight, one
-    run per thread (see ``balanced_groups``); all on one thread below ``min_total`` weight."""
+    run per thread (see ``balanced_groups``); all on one thread below ``min_total`` weight;
+    ``driver``: see ``run_ranges``."""
     n_threads = numba.get_num_threads() if cumulative[-1] >= min_total else 1
     bounds = balanced_groups(cumulative, n_threads)
-    run_in_threads([partial(kernel, *args, a, b) for a, b in zip(bounds, bounds[1:])])
+    run_ranges(kernel, bounds, *args, driver=driver)

@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+from numba import prange
 
 from ._numba import njit, parallel_groups, parallel_rows, threads
 from .histogram import (
@@ -94,6 +95,13 @@ def _partition_nodes(
         n_left[j] = _partition(rows, starts[j], stops[j], X[:, features[j]], goes_left, buffer)
 
 
+@njit(parallel=True)
+def _partition_nodes_parallel(bounds, *args):
+    """``_partition_nodes`` over the ranges of ``bounds``, one a thread (``run_ranges``)."""
+    for t in prange(bounds.size - 1):
+        _partition_nodes(*args, bounds[t], bounds[t + 1])
+
+
 def _partition_level(X, rows, starts, stops, features, bins, missing_left, missing_bin, buffer):
     """``_partition`` of the nodes of one level; returns the left counts.
 
@@ -103,7 +111,13 @@ def _partition_level(X, rows, starts, stops, features, bins, missing_left, missi
     n_left = np.empty(starts.size, dtype=np.int64)
     cumulative = [0, *np.cumsum(stops - starts).tolist()]
     args = (X, rows, starts, stops, features, bins, missing_left, missing_bin, buffer, n_left)
-    parallel_groups(_partition_nodes, cumulative, *args, min_total=_PARALLEL_MIN_ROWS)
+    parallel_groups(
+        _partition_nodes,
+        cumulative,
+        *args,
+        min_total=_PARALLEL_MIN_ROWS,
+        driver=_partition_nodes_parallel,
+    )
     return n_left
 
 
@@ -126,12 +140,16 @@ def _find_splits_range(
     monotone,
     lower,
     upper,
-    out,
+    gains,
+    best_features,
+    bins,
+    missing_left,
+    lefts,
     first,
     last,
 ):
-    """``find_best_split`` of nodes ``first..last-1`` into ``out`` (see ``_find_best_splits``)."""
-    gains, best_features, bins, missing_left, lefts = out
+    """``find_best_split`` of nodes ``first..last-1`` into the last five arrays (see
+    ``_find_best_splits``)."""
     for i in range(first, last):
         a, b = offsets[i], offsets[i + 1]
         u = rand_u[a:b] if rand_u.size > 0 else rand_u
@@ -149,6 +167,13 @@ def _find_splits_range(
         )
         gains[i], best_features[i], bins[i], missing_left[i] = gain, feature, bin_, ml
         lefts[i] = left
+
+
+@njit(parallel=True)
+def _find_splits_range_parallel(bounds, *args):
+    """``_find_splits_range`` over the ranges of ``bounds``, one a thread (``run_ranges``)."""
+    for t in prange(bounds.size - 1):
+        _find_splits_range(*args, bounds[t], bounds[t + 1])
 
 
 # Below this many candidate (node, feature) pairs a level's splits are searched on one thread
@@ -173,8 +198,14 @@ def _find_best_splits(hists, slots, features, offsets, rand_u, *args):
         np.empty(n_nodes, dtype=np.bool_),
         np.empty_like(stats),
     )
-    args = (hists, slots, features, offsets, rand_u, *args, out)
-    parallel_groups(_find_splits_range, offsets.tolist(), *args, min_total=_PARALLEL_MIN_CANDIDATES)
+    args = (hists, slots, features, offsets, rand_u, *args, *out)
+    parallel_groups(
+        _find_splits_range,
+        offsets.tolist(),
+        *args,
+        min_total=_PARALLEL_MIN_CANDIDATES,
+        driver=_find_splits_range_parallel,
+    )
     return out
 
 
@@ -228,6 +259,13 @@ def _fill_leaf_of_row(rows, starts, stops, leaf_ids, out, first, last):
     for j in range(first, last):
         for i in range(starts[j], stops[j]):
             out[rows[i]] = leaf_ids[j]
+
+
+@njit(parallel=True)
+def _fill_leaf_of_row_parallel(bounds, *args):
+    """``_fill_leaf_of_row`` over the ranges of ``bounds``, one a thread (``run_ranges``)."""
+    for t in prange(bounds.size - 1):
+        _fill_leaf_of_row(*args, bounds[t], bounds[t + 1])
 
 
 class _Node:
@@ -675,7 +713,13 @@ class TreeGrower:
         ids = np.array([nd.id for nd in leaves], dtype=np.int32)
         cumulative = [0, *np.cumsum(stops - starts).tolist()]
         args = (self.rows, starts, stops, ids, out)
-        parallel_groups(_fill_leaf_of_row, cumulative, *args, min_total=_PARALLEL_MIN_ROWS)
+        parallel_groups(
+            _fill_leaf_of_row,
+            cumulative,
+            *args,
+            min_total=_PARALLEL_MIN_ROWS,
+            driver=_fill_leaf_of_row_parallel,
+        )
         return out
 
 
@@ -685,10 +729,26 @@ def _add_leaf_values(raw, k, leaf_of_row, value, first, last):
         raw[i, k] += value[leaf_of_row[i], 0]
 
 
+@njit(parallel=True)
+def _add_leaf_values_parallel(bounds, *args):
+    """``_add_leaf_values`` over the ranges of ``bounds``, one a thread (``run_ranges``)."""
+    for t in prange(bounds.size - 1):
+        _add_leaf_values(*args, bounds[t], bounds[t + 1])
+
+
 def add_leaf_values(raw, k, leaf_of_row, value):
     """``raw[:, k] += value[leaf_of_row, 0]`` (every row in a leaf) on threads, without the
     temporaries of the numpy expression; the sums are the same."""
-    parallel_rows(_add_leaf_values, raw.shape[0], raw, k, leaf_of_row, value, min_rows=50_000)
+    parallel_rows(
+        _add_leaf_values,
+        raw.shape[0],
+        raw,
+        k,
+        leaf_of_row,
+        value,
+        min_rows=50_000,
+        driver=_add_leaf_values_parallel,
+    )
 
 
 def grow_tree(

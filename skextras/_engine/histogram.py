@@ -24,7 +24,9 @@ from functools import partial
 
 import numba
 import numpy as np
+from numba import prange
 
+from . import _numba
 from ._numba import (
     PREFETCH_ROWS,
     add_float2,
@@ -372,6 +374,17 @@ def _build_features(
             )
 
 
+@njit(parallel=True)
+def _build_features_parallel(bounds, by_feature, n_tasks, n_features, *args):
+    """``_build_features`` over the ranges of ``bounds``, one a thread: ranges of features of
+    every task if ``by_feature``, else ranges of tasks with every feature."""
+    for t in prange(bounds.size - 1):
+        if by_feature:
+            _build_features(*args, 0, n_tasks, bounds[t], bounds[t + 1])
+        else:
+            _build_features(*args, bounds[t], bounds[t + 1], 0, n_features)
+
+
 # Below this many (row, feature) cells the histograms are built on one thread: handing work
 # to other threads costs more than it saves.
 _PARALLEL_MIN_CELLS = 200_000
@@ -474,20 +487,27 @@ def build_histograms(
     n_tasks = task_starts.size
     args = (X_rows, rows, task_starts, task_stops, identity, gradients, hessians, features)
     args += (all_features, n_bins_non_missing, hists, store, np.array(targets), chunk_sums)
-    if n_tasks >= n_threads:
-        # Whole chunks per thread: each row is read by one thread only.
-        bounds = balanced_groups(cumulative, n_threads)
-        calls = [
-            partial(_build_features, *args, a, b, 0, features.size)
-            for a, b in zip(bounds, bounds[1:])
-        ]
-    else:
+    by_feature = n_tasks < n_threads
+    if by_feature:
         n_threads = max(1, min(n_threads, features.size))
         bounds = [features.size * t // n_threads for t in range(n_threads + 1)]
-        calls = [
-            partial(_build_features, *args, 0, n_tasks, a, b) for a, b in zip(bounds, bounds[1:])
-        ]
-    run_in_threads(calls)
+    else:
+        # Whole chunks per thread: each row is read by one thread only.
+        bounds = balanced_groups(cumulative, n_threads)
+    if len(bounds) > 2 and _numba.native_threads():
+        bounds = np.array(bounds, dtype=np.int64)
+        _build_features_parallel(bounds, by_feature, n_tasks, features.size, *args)
+    elif by_feature:
+        run_in_threads(
+            [partial(_build_features, *args, 0, n_tasks, a, b) for a, b in zip(bounds, bounds[1:])]
+        )
+    else:
+        run_in_threads(
+            [
+                partial(_build_features, *args, a, b, 0, features.size)
+                for a, b in zip(bounds, bounds[1:])
+            ]
+        )
     if n_chunks:
         first = np.array(first_chunk, dtype=np.int64)
         _add_chunks(hists, np.asarray(slots, dtype=np.int64), store, first, features,

@@ -5,6 +5,7 @@ hessians are multiplied by the sample weights. Formulas are XGBoost's (specs/tre
 """
 
 import numpy as np
+from numba import prange
 from scipy.special import expit, logit, softmax
 
 from ._numba import njit, parallel_rows
@@ -145,6 +146,13 @@ def _logistic_gradient_hessian(y, raw, sample_weight, g, h, first, last):
         h[i] = hi
 
 
+@njit(parallel=True)
+def _logistic_gradient_hessian_parallel(bounds, *args):
+    """``_logistic_gradient_hessian`` over the ranges of ``bounds`` (``run_ranges``)."""
+    for t in prange(bounds.size - 1):
+        _logistic_gradient_hessian(*args, bounds[t], bounds[t + 1])
+
+
 class Logistic(Objective):
     name = "binary:logistic"
 
@@ -155,7 +163,13 @@ class Logistic(Objective):
         w = np.empty(0) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
         y = np.asarray(y, dtype=np.float64)
         args = (y.ravel(), raw.ravel(), w.ravel(), g.ravel(), h.ravel())
-        parallel_rows(_logistic_gradient_hessian, raw.size, *args, min_rows=50_000)
+        parallel_rows(
+            _logistic_gradient_hessian,
+            raw.size,
+            *args,
+            min_rows=50_000,
+            driver=_logistic_gradient_hessian_parallel,
+        )
         return g, h
 
     def link(self, mean):
