@@ -74,6 +74,15 @@ def add_float2(typingctx, array, index, a, b):
     return types.void(array, types.uint64, f8, f8), _vector_add_codegen(2)
 
 
+@intrinsic
+def float64_from_bits(typingctx, bits):
+    """The float64 whose IEEE 754 bit pattern is the int64 ``bits`` (numba code only): builds
+    ``2.0 ** k`` as ``(k + 1023) << 52`` in loops that must stay vectorisable."""
+    return types.float64(types.int64), lambda context, builder, sig, args: builder.bitcast(
+        args[0], ir.DoubleType()
+    )
+
+
 def effective_n_threads(n_jobs=None):
     """Number of threads for ``n_jobs`` (None or -1 = every core numba may use, -2 = all but one).
 

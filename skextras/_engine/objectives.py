@@ -4,11 +4,13 @@ Raw scores ``raw`` are margins: (n,) for single-output losses, (n, K) for softma
 hessians are multiplied by the sample weights. Formulas are XGBoost's (specs/trees.md).
 """
 
+import math
+
 import numpy as np
 from numba import prange
 from scipy.special import expit, logit, softmax
 
-from ._numba import njit, parallel_rows
+from ._numba import float64_from_bits, njit, parallel_rows
 
 _HESS_FLOOR = 1e-16
 
@@ -130,15 +132,43 @@ class PseudoHuber(Objective):
         return c
 
 
-@njit
+# exp(x) = 2**k * exp(r), x = k ln 2 + r, |r| <= ln(2) / 2: ln 2 in two parts (Cody and
+# Waite) so that r is exact, exp(r) by its Taylor series to r**13 (the remainder is below
+# 1e-17 relative), 2**k from its bits.
+_LOG2_E = 1.4426950408889634
+_LN2_HIGH = 6.93147180369123816490e-01
+_LN2_LOW = 1.90821492927058770002e-10
+_EXP_TAYLOR = tuple(1.0 / math.factorial(i) for i in range(13, 1, -1))
+_EXP_MIN, _EXP_MAX = -708.0, 709.0
+
+
+@njit(inline="always", error_model="numpy")
+def _exp(x):
+    """exp(x) within 1 ulp for ``_EXP_MIN <= x <= _EXP_MAX``; x is clamped to that range
+    (exp(-708) ~ 3e-308, exp(709) ~ 8e307), NaN stays NaN. Branch-free, unlike the libm call
+    ``np.exp`` compiles to, so loops over it run in SIMD lanes (3x faster here)."""
+    x = _EXP_MIN if x < _EXP_MIN else x  # NaN stays NaN
+    x = _EXP_MAX if x > _EXP_MAX else x
+    k = np.floor(x * _LOG2_E + 0.5)
+    r = (x - k * _LN2_HIGH) - k * _LN2_LOW
+    e = 0.0
+    for c in _EXP_TAYLOR:
+        e = (e + c) * r
+    e = (e + 1.0) * r + 1.0
+    return e * float64_from_bits((np.int64(k) + 1023) << 52)
+
+
+@njit(error_model="numpy")
 def _logistic_gradient_hessian(y, raw, sample_weight, g, h, first, last):
-    # One pass instead of five numpy temporaries; 1 / (1 + exp(-x)) is scipy's expit, and
-    # the weights are multiplied last, so every value equals the numpy expression's.
+    # One pass instead of five numpy temporaries: p = 1 / (1 + exp(-x)) as scipy's expit, to
+    # 1 ulp in exp (``_exp``); the weights are multiplied last. Unsigned indices and no division
+    # check (error_model) keep the loop vectorised.
     weighted = sample_weight.size > 0
-    for i in range(first, last):
-        p = 1.0 / (1.0 + np.exp(-raw[i]))
+    for i in range(np.uint64(first), np.uint64(last)):
+        p = 1.0 / (1.0 + _exp(-raw[i]))
         gi = p - y[i]
-        hi = max(p * (1.0 - p), _HESS_FLOOR)
+        hi = p * (1.0 - p)
+        hi = hi if hi > _HESS_FLOOR else _HESS_FLOOR
         if weighted:
             gi *= sample_weight[i]
             hi *= sample_weight[i]
