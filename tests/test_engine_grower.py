@@ -218,6 +218,77 @@ def test_tree_predict_sparse_binned_dict_and_forest_agree():
     )
 
 
+@pytest.mark.parametrize("walk", ["fixed", "branching", "mixed"])
+def test_fixed_depth_prediction_equals_node_by_node_walk(walk, monkeypatch):
+    # unbalanced trees with missing values, several outputs per tree and trees added to
+    # different columns: the same sums, bit for bit, however each tree is walked
+    from skextras._engine import tree as tree_module
+
+    rng = np.random.RandomState(3)
+    X = rng.normal(size=(700, 6))
+    X[rng.rand(700, 6) < 0.2] = np.nan
+    trees = []
+    for seed in range(5):
+        y = np.nan_to_num(X[:, seed]) * (X[:, 5] > 1.0) + 0.1 * rng.randn(700)
+        g = np.column_stack([-y, y**2]) if seed % 2 else -y
+        tree, _, _ = _grow(X, g, np.ones(700), max_depth=None if seed == 0 else 2 + seed)
+        trees.append(tree)
+    layout = tree_module._fixed_depth_layout(trees)
+    assert layout is not None
+    depths = layout[1]
+    if walk != "mixed":
+        original = tree_module._fixed_depth_layout
+
+        def forced(trees):
+            out = original(trees)
+            out[1][:] = -1 if walk == "branching" else [t.max_depth for t in trees]
+            return out
+
+        monkeypatch.setattr(tree_module, "_fixed_depth_layout", forced)
+        depths = forced(trees)[1]
+    else:
+        assert depths[0] == trees[0].max_depth > 6  # unlimited depth, still at fixed depth
+    for n_threads in (1, 2):
+        X_test = np.vstack([X, rng.normal(size=(300, 6)) * 3])
+        single = [t for t in trees if t.n_outputs == 1]
+        got = predict_forest(single, X_test, n_threads, tree_output=[0, 2, 0], n_outputs=4)
+        want = np.zeros_like(got)
+        for t, k in zip(single, [0, 2, 0], strict=True):
+            leaf = t.apply(X_test)  # the node-by-node walk of the other kernels
+            want[:, k] += t.value[leaf, 0]
+        np.testing.assert_array_equal(got, want)
+        multi = [t for t in trees if t.n_outputs == 2]
+        got = predict_forest(multi, X_test, n_threads, tree_output=[0, 2], n_outputs=4)
+        want = np.zeros_like(got)
+        for t, k in zip(multi, [0, 2], strict=True):
+            want[:, k : k + 2] += t.value[t.apply(X_test)]
+        np.testing.assert_array_equal(got, want)
+
+
+def test_prediction_of_trees_without_adjacent_children_walks_node_by_node():
+    rng = np.random.RandomState(4)
+    X = rng.normal(size=(500, 3))
+    tree, _, _ = _grow(X, -X[:, 0] * X[:, 1], np.ones(500), max_depth=3)
+    d = tree.to_dict()
+    # swap the children of the root: the same tree, its right child stored first
+    left, right = tree.left[0], tree.right[0]
+    for name in ("feature", "threshold", "bin_threshold", "missing_go_left", "left", "right",
+                 "value", "gain", "cover", "n_samples", "depth"):  # fmt: skip
+        a = np.array(d[name])
+        a[[left, right]] = a[[right, left]]
+        d[name] = a.tolist()
+    relabel = np.arange(tree.n_nodes)
+    relabel[[left, right]] = [right, left]
+    for name in ("left", "right"):
+        d[name] = [int(relabel[c]) if c != -1 else -1 for c in d[name]]
+    d["left"][0], d["right"][0] = int(right), int(left)
+    swapped = Tree.from_dict(d)
+    from skextras._engine.tree import _fixed_depth_layout
+
+    assert _fixed_depth_layout([swapped]) is None
+    np.testing.assert_array_equal(swapped.predict(X), tree.predict(X))
+
+
 @pytest.mark.parametrize("n_outputs", [1, 3])
 @pytest.mark.parametrize("width", ["padded", "narrow", "pair"])
 @pytest.mark.parametrize("subset", [False, True])

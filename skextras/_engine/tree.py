@@ -156,6 +156,102 @@ def _predict_dense(
                     out[i, tree_output[t] + k] += value[leaf, k]
 
 
+# Rows a fixed-depth walk (``_predict_dense_fixed``) moves through a tree level by level:
+# their steps are independent, so the CPU overlaps them.
+_ROWS_IN_FLIGHT = 64
+
+
+@njit(inline="always")
+def _step(x, row, p, node, feature, threshold, missing_go_left, left):
+    """The child of ``node`` row ``row`` goes to; a leaf of the ``_fixed_depth_layout`` is its
+    own child. Branch-free: children are adjacent, left first."""
+    v = x[row * p + np.uint64(feature[node])]
+    go_left = (v <= threshold[node]) | ((v != v) & missing_go_left[node])
+    return np.uint64(left[node]) + np.uint64(1) - np.uint64(go_left)
+
+
+@njit(error_model="numpy")
+def _predict_dense_fixed(
+    X,
+    starts,
+    depths,
+    feature,
+    threshold,
+    missing_go_left,
+    left,
+    value,
+    tree_output,
+    out,
+    first,
+    last,
+):
+    """``_predict_dense`` on a ``_fixed_depth_layout``: trees with ``depths[t] >= 0`` are
+    walked ``depths[t]`` steps by every row, without a branch per node (one would be
+    mispredicted every other time: 3-4x slower), the others node by node to their leaf. The
+    trees add to each row in the same order: the same sums."""
+    nodes = np.empty(_ROWS_IN_FLIGHT, dtype=np.uint64)
+    p = np.uint64(X.shape[1])
+    x = X.reshape(-1)
+    for block in range(first, last, _ROWS_IN_FLIGHT):
+        row0 = np.uint64(block)
+        n_rows = np.uint64(min(_ROWS_IN_FLIGHT, last - block))
+        for t in range(starts.size - 1):
+            root = np.uint64(starts[t])
+            if depths[t] >= 0:
+                for j in range(n_rows):
+                    nodes[j] = root
+                for _ in range(depths[t]):
+                    for j in range(n_rows):
+                        nodes[j] = _step(
+                            x, row0 + j, p, nodes[j], feature, threshold, missing_go_left, left
+                        )
+            else:
+                for j in range(n_rows):
+                    node = root
+                    child = _step(x, row0 + j, p, node, feature, threshold, missing_go_left, left)
+                    while child != node:
+                        node = child
+                        child = _step(
+                            x, row0 + j, p, node, feature, threshold, missing_go_left, left
+                        )
+                    nodes[j] = node
+            for j in range(n_rows):
+                for k in range(value.shape[1]):
+                    out[row0 + j, tree_output[t] + k] += value[nodes[j], k]
+
+
+def _fixed_depth_layout(trees):
+    """The stacked trees for ``_predict_dense_fixed``, or None where a tree's children are
+    not adjacent (left, then right).
+
+    Leaves become their own children (threshold +inf, missing values left: every row stays).
+    A tree is walked at fixed depth (its depth) unless its training rows reached leaves less
+    than a quarter as deep on average: a branching step costs about 4 fixed steps (measured
+    on forests of depth 30-40 whose rows stop at depth 16 on average, 2x faster at fixed
+    depth).
+    """
+    starts, a, left, right = _stack(trees)
+    internal = left != -1
+    if not np.array_equal(right[internal], left[internal] + 1):
+        return None
+    leaf = np.flatnonzero(~internal)
+    left[leaf] = leaf
+    feature = a["feature"].copy()
+    threshold = a["threshold"].copy()
+    missing_go_left = a["missing_go_left"].copy()
+    feature[leaf] = 0
+    threshold[leaf] = np.inf
+    missing_go_left[leaf] = True
+    depths = np.empty(len(trees), dtype=np.int64)
+    for t, tree in enumerate(trees):
+        leaves = tree.left == -1
+        leaf_depths = tree.depth[leaves]
+        deepest = int(leaf_depths.max(initial=0))
+        mean = np.average(leaf_depths, weights=tree.n_samples[leaves] + 1.0)
+        depths[t] = deepest if 4.0 * mean >= deepest else -1
+    return starts, depths, feature, threshold, missing_go_left, left
+
+
 @njit
 def _predict_csr(
     indptr,
@@ -378,9 +474,16 @@ def predict_forest(trees, X, n_threads=None, binned=False, tree_output=None, n_o
     if n_outputs is None:
         n_outputs = int(tree_output.max(initial=0)) + k
     out = np.zeros((X.shape[0], n_outputs))
-    if trees:
-        value = np.concatenate([t.value for t in trees])
+    if not trees:
+        return out
+    value = np.concatenate([t.value for t in trees])
+    layout = None if binned or sp.issparse(X) else _fixed_depth_layout(trees)
+    if layout is None:
         _walk_forest(_PREDICT_KERNELS, trees, X, n_threads, binned, (value, tree_output, out))
+        return out
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    with threads(n_threads):
+        parallel_rows(_predict_dense_fixed, X.shape[0], X, *layout, value, tree_output, out)
     return out
 
 
