@@ -215,9 +215,14 @@ def _predict_dense_fixed(
                             x, row0 + j, p, node, feature, threshold, missing_go_left, left
                         )
                     nodes[j] = node
-            for j in range(n_rows):
-                for k in range(value.shape[1]):
-                    out[row0 + j, tree_output[t] + k] += value[nodes[j], k]
+            column = tree_output[t]
+            if value.shape[1] == 1:
+                for j in range(n_rows):
+                    out[row0 + j, column] += value[nodes[j], 0]
+            else:
+                for j in range(n_rows):
+                    for k in range(value.shape[1]):
+                        out[row0 + j, column + k] += value[nodes[j], k]
 
 
 def _fixed_depth_layout(trees):
