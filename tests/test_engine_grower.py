@@ -231,7 +231,7 @@ def test_fixed_depth_prediction_equals_node_by_node_walk(walk, monkeypatch):
     for seed in range(5):
         y = np.nan_to_num(X[:, seed]) * (X[:, 5] > 1.0) + 0.1 * rng.randn(700)
         g = np.column_stack([-y, y**2]) if seed % 2 else -y
-        tree, _, _ = _grow(X, g, np.ones(700), max_depth=None if seed == 0 else 2 + seed)
+        tree, Xb, _ = _grow(X, g, np.ones(700), max_depth=None if seed == 0 else 2 + seed)
         trees.append(tree)
     layout = tree_module._fixed_depth_layout(trees)
     assert layout is not None
@@ -239,8 +239,8 @@ def test_fixed_depth_prediction_equals_node_by_node_walk(walk, monkeypatch):
     if walk != "mixed":
         original = tree_module._fixed_depth_layout
 
-        def forced(trees):
-            out = original(trees)
+        def forced(trees, binned=False):
+            out = original(trees, binned)
             out[1][:] = -1 if walk == "branching" else [t.max_depth for t in trees]
             return out
 
@@ -257,6 +257,16 @@ def test_fixed_depth_prediction_equals_node_by_node_walk(walk, monkeypatch):
             leaf = t.apply(X_test)  # the node-by-node walk of the other kernels
             want[:, k] += t.value[leaf, 0]
         np.testing.assert_array_equal(got, want)
+        binned = predict_forest(
+            single, Xb, n_threads, binned=True, tree_output=[0, 2, 0], n_outputs=4
+        )
+        want = np.zeros_like(binned)
+        for t, k in zip(single, [0, 2, 0], strict=True):
+            want[:, k] += t.value[t.apply_binned(Xb), 0]
+        np.testing.assert_array_equal(binned, want)
+        np.testing.assert_array_equal(
+            binned, predict_forest(single, X, n_threads, False, [0, 2, 0], 4)
+        )
         multi = [t for t in trees if t.n_outputs == 2]
         got = predict_forest(multi, X_test, n_threads, tree_output=[0, 2], n_outputs=4)
         want = np.zeros_like(got)

@@ -156,23 +156,28 @@ def _predict_dense(
                     out[i, tree_output[t] + k] += value[leaf, k]
 
 
-# Rows a fixed-depth walk (``_predict_dense_fixed``) moves through a tree level by level:
+# Rows a fixed-depth walk (``_predict_fixed``) moves through a tree level by level:
 # their steps are independent, so the CPU overlaps them.
 _ROWS_IN_FLIGHT = 64
 
 
 @njit(inline="always")
-def _step(x, row, p, node, feature, threshold, missing_go_left, left):
+def _step(x, missing, row, p, node, layout):
     """The child of ``node`` row ``row`` goes to; a leaf of the ``_fixed_depth_layout`` is its
-    own child. Branch-free: children are adjacent, left first."""
+    own child. Branch-free: children are adjacent, left first. Raw values (``missing`` NaN)
+    or bins (``missing`` the missing values' bin, above every bin threshold); ``layout``:
+    (feature, threshold, missing_go_left, left)."""
+    feature, threshold, missing_go_left, left = layout
     v = x[row * p + np.uint64(feature[node])]
-    go_left = (v <= threshold[node]) | ((v != v) & missing_go_left[node])
+    is_missing = (v != v) | (v == missing)
+    go_left = ((v <= threshold[node]) & ~is_missing) | (is_missing & missing_go_left[node])
     return np.uint64(left[node]) + np.uint64(1) - np.uint64(go_left)
 
 
 @njit(error_model="numpy")
-def _predict_dense_fixed(
+def _predict_fixed(
     X,
+    missing,
     starts,
     depths,
     feature,
@@ -185,10 +190,11 @@ def _predict_dense_fixed(
     first,
     last,
 ):
-    """``_predict_dense`` on a ``_fixed_depth_layout``: trees with ``depths[t] >= 0`` are
-    walked ``depths[t]`` steps by every row, without a branch per node (one would be
-    mispredicted every other time: 3-4x slower), the others node by node to their leaf. The
-    trees add to each row in the same order: the same sums."""
+    """``_predict_dense`` or ``_predict_binned`` on a ``_fixed_depth_layout``: trees with
+    ``depths[t] >= 0`` are walked ``depths[t]`` steps by every row, without a branch per node
+    (one would be mispredicted every other time: 3-4x slower), the others node by node to
+    their leaf. The trees add to each row in the same order: the same sums."""
+    layout = (feature, threshold, missing_go_left, left)
     nodes = np.empty(_ROWS_IN_FLIGHT, dtype=np.uint64)
     p = np.uint64(X.shape[1])
     x = X.reshape(-1)
@@ -202,18 +208,14 @@ def _predict_dense_fixed(
                     nodes[j] = root
                 for _ in range(depths[t]):
                     for j in range(n_rows):
-                        nodes[j] = _step(
-                            x, row0 + j, p, nodes[j], feature, threshold, missing_go_left, left
-                        )
+                        nodes[j] = _step(x, missing, row0 + j, p, nodes[j], layout)
             else:
                 for j in range(n_rows):
                     node = root
-                    child = _step(x, row0 + j, p, node, feature, threshold, missing_go_left, left)
+                    child = _step(x, missing, row0 + j, p, node, layout)
                     while child != node:
                         node = child
-                        child = _step(
-                            x, row0 + j, p, node, feature, threshold, missing_go_left, left
-                        )
+                        child = _step(x, missing, row0 + j, p, node, layout)
                     nodes[j] = node
             column = tree_output[t]
             if value.shape[1] == 1:
@@ -225,15 +227,15 @@ def _predict_dense_fixed(
                         out[row0 + j, column + k] += value[nodes[j], k]
 
 
-def _fixed_depth_layout(trees):
-    """The stacked trees for ``_predict_dense_fixed``, or None where a tree's children are
-    not adjacent (left, then right).
+def _fixed_depth_layout(trees, binned=False):
+    """The stacked trees for ``_predict_fixed`` (``binned``: with bin thresholds), or None
+    where a tree's children are not adjacent (left, then right).
 
-    Leaves become their own children (threshold +inf, missing values left: every row stays).
-    A tree is walked at fixed depth (its depth) unless its training rows reached leaves less
-    than a quarter as deep on average: a branching step costs about 4 fixed steps (measured
-    on forests of depth 30-40 whose rows stop at depth 16 on average, 2x faster at fixed
-    depth).
+    Leaves become their own children (threshold +inf or bin 255, missing values left: every
+    row stays). A tree is walked at fixed depth (its depth) unless its training rows reached
+    leaves less than a quarter as deep on average: a branching step costs about 4 fixed steps
+    (measured on forests of depth 30-40 whose rows stop at depth 16 on average, 2x faster at
+    fixed depth).
     """
     starts, a, left, right = _stack(trees)
     internal = left != -1
@@ -242,10 +244,10 @@ def _fixed_depth_layout(trees):
     leaf = np.flatnonzero(~internal)
     left[leaf] = leaf
     feature = a["feature"].copy()
-    threshold = a["threshold"].copy()
+    threshold = a["bin_threshold" if binned else "threshold"].copy()
     missing_go_left = a["missing_go_left"].copy()
     feature[leaf] = 0
-    threshold[leaf] = np.inf
+    threshold[leaf] = 255 if binned else np.inf
     missing_go_left[leaf] = True
     depths = np.empty(len(trees), dtype=np.int64)
     for t, tree in enumerate(trees):
@@ -482,13 +484,16 @@ def predict_forest(trees, X, n_threads=None, binned=False, tree_output=None, n_o
     if not trees:
         return out
     value = np.concatenate([t.value for t in trees])
-    layout = None if binned or sp.issparse(X) else _fixed_depth_layout(trees)
+    layout = None if sp.issparse(X) else _fixed_depth_layout(trees, binned)
     if layout is None:
         _walk_forest(_PREDICT_KERNELS, trees, X, n_threads, binned, (value, tree_output, out))
         return out
-    X = np.ascontiguousarray(X, dtype=np.float64)
+    if binned:
+        X, missing = np.ascontiguousarray(X, dtype=np.uint8), np.uint8(trees[0].missing_bin)
+    else:
+        X, missing = np.ascontiguousarray(X, dtype=np.float64), np.nan
     with threads(n_threads):
-        parallel_rows(_predict_dense_fixed, X.shape[0], X, *layout, value, tree_output, out)
+        parallel_rows(_predict_fixed, X.shape[0], X, missing, *layout, value, tree_output, out)
     return out
 
 
