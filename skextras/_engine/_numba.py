@@ -194,7 +194,12 @@ def balanced_groups(cumulative, n_groups):
     n = len(cumulative) - 1
     bounds = [0]
     for t in range(1, n_groups):
-        b = bisect_left(cumulative, cumulative[-1] * t / n_groups)
+        target = cumulative[-1] * t / n_groups
+        b = bisect_left(cumulative, target)
+        # the item boundary nearest the target: the first at or above it may be a whole
+        # item further (two equal nodes would both go to one thread)
+        if b > 0 and target - cumulative[b - 1] <= cumulative[min(b, n)] - target:
+            b -= 1
         if bounds[-1] < b < n:
             bounds.append(b)
     if n > 0:
