@@ -499,17 +499,20 @@ def test_vectorised_exp_within_one_ulp_clamped_and_nan_preserving():
 def test_balanced_groups_split_at_the_nearest_item_boundary():
     from skextras._engine._numba import balanced_groups
 
+    def groups(cumulative, k):
+        return balanced_groups(np.array(cumulative, dtype=np.int64), k).tolist()
+
     n = 261_877  # odd: half the rows is not a whole number
-    assert balanced_groups([0, n // 2, n], 2) == [0, 1, 2]
-    assert balanced_groups([0, n // 4, n // 2, 3 * n // 4, n], 2) == [0, 2, 4]
-    assert balanced_groups([n * c // 16 for c in range(17)], 2) == [0, 8, 16]
-    assert balanced_groups([0, n], 2) == [0, 1]
+    assert groups([0, n // 2, n], 2) == [0, 1, 2]
+    assert groups([0, n // 4, n // 2, 3 * n // 4, n], 2) == [0, 2, 4]
+    assert groups([n * c // 16 for c in range(17)], 2) == [0, 8, 16]
+    assert groups([0, n], 2) == [0, 1]
     rng = np.random.default_rng(0)
     for _ in range(200):
         weights = rng.integers(1, 100, rng.integers(1, 40))
         cumulative = [0, *np.cumsum(weights).tolist()]
         for k in (1, 2, 3, 8):
-            bounds = balanced_groups(cumulative, k)
+            bounds = groups(cumulative, k)
             assert bounds[0] == 0 and bounds[-1] == weights.size
             assert all(np.diff(bounds) > 0) and len(bounds) - 1 <= k
             # every cut is within half an item of its ideal place

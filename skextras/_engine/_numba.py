@@ -1,7 +1,6 @@
 """The one place that compiles numba code and chooses the number of threads."""
 
 import os
-from bisect import bisect_left
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import partial
@@ -185,26 +184,35 @@ def parallel_rows(kernel, n_rows, *args, min_rows=2048, driver=None):
     run_ranges(kernel, bounds, *args, driver=driver)
 
 
+@njit
 def balanced_groups(cumulative, n_groups):
-    """Bounds ``[0, ..., n]`` of at most ``n_groups`` non-empty runs of consecutive items of
-    about equal weight; ``cumulative`` (a list, n + 1 entries from 0) sums the weights.
-
-    Cheaper than numpy for the few items of a tree level, whose grouping is per level.
+    """Bounds ``[0, ..., n]`` (int64) of at most ``n_groups`` non-empty runs of consecutive
+    items of about equal weight; ``cumulative`` (int64, n + 1 entries from 0) sums the weights.
     """
-    n = len(cumulative) - 1
-    bounds = [0]
+    n = cumulative.size - 1
+    bounds = np.zeros(n_groups + 1, dtype=np.int64)
+    k = 1
     for t in range(1, n_groups):
-        target = cumulative[-1] * t / n_groups
-        b = bisect_left(cumulative, target)
+        target = cumulative[n] * t / n_groups
+        b = np.searchsorted(cumulative, target)
         # the item boundary nearest the target: the first at or above it may be a whole
         # item further (two equal nodes would both go to one thread)
         if b > 0 and target - cumulative[b - 1] <= cumulative[min(b, n)] - target:
             b -= 1
-        if bounds[-1] < b < n:
-            bounds.append(b)
+        if bounds[k - 1] < b < n:
+            bounds[k] = b
+            k += 1
     if n > 0:
-        bounds.append(n)
-    return bounds
+        bounds[k] = n
+        k += 1
+    return bounds[:k]
+
+
+def cumulative_sizes(starts, stops):
+    """``[0, cumsum(stops - starts)]`` as int64: the weights ``balanced_groups`` reads."""
+    out = np.zeros(len(starts) + 1, dtype=np.int64)
+    np.cumsum(np.subtract(stops, starts), out=out[1:])
+    return out
 
 
 def parallel_groups(kernel, cumulative, *args, min_total=0, driver=None):

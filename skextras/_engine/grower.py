@@ -14,16 +14,23 @@ from dataclasses import dataclass, field
 import numpy as np
 from numba import prange
 
-from ._numba import njit, parallel_groups, parallel_rows, threads
+from ._numba import cumulative_sizes, njit, parallel_groups, parallel_rows, threads
 from .histogram import (
     HIST_WIDTH,
     PAIR_WIDTH,
     build_histograms,
     subtract_histograms,
 )
+from .partition import (
+    fill_leaf_of_row,
+    fill_leaf_of_row_parallel,
+    partition_nodes,
+    partition_nodes_parallel,
+)
 from .split import (
     CRITERIA,
-    find_best_split,
+    find_splits_range,
+    find_splits_range_parallel,
     leaf_weight,
     split_params_vector,
 )
@@ -59,64 +66,21 @@ class TreeParams:
 _MIN_GAIN = 1e-6
 
 
-@njit
-def _partition(rows, start, stop, col, goes_left, buffer):
-    """Stable in-place partition of rows[start:stop]: left rows first; returns the left count.
-
-    ``goes_left[b]`` is 1 for the bins sent left. Right rows wait in ``buffer[start:stop]``,
-    so nodes with disjoint slices can be partitioned concurrently. Branch-free: each row is
-    written both at the left cursor (a slot already read) and to the buffer, and the cursors
-    advance by the table's answer; a branch per row would be mispredicted half the time.
-    Indices are unsigned, which spares numba's negative-index checks.
-    """
-    first = np.uint64(start)
-    n_left = np.uint64(0)
-    n_right = np.uint64(0)
-    for i in range(first, np.uint64(stop)):
-        r = rows[i]
-        left = np.uint64(goes_left[col[np.uint64(r)]])
-        rows[first + n_left] = r
-        buffer[first + n_right] = r
-        n_left += left
-        n_right += np.uint64(1) - left
-    rows[first + n_left : np.uint64(stop)] = buffer[first : first + n_right]
-    return n_left
-
-
-@njit
-def _partition_nodes(
-    X, rows, starts, stops, features, bins, missing_left, missing_bin, buffer, n_left, first, last
-):
-    goes_left = np.zeros(256, dtype=np.uint8)
-    for j in range(first, last):
-        goes_left[:] = 0
-        goes_left[: bins[j] + 1] = 1
-        goes_left[missing_bin] = missing_left[j]
-        n_left[j] = _partition(rows, starts[j], stops[j], X[:, features[j]], goes_left, buffer)
-
-
-@njit(parallel=True)
-def _partition_nodes_parallel(bounds, *args):
-    """``_partition_nodes`` over the ranges of ``bounds``, one a thread (``run_ranges``)."""
-    for t in prange(bounds.size - 1):
-        _partition_nodes(*args, bounds[t], bounds[t + 1])
-
-
 def _partition_level(X, rows, starts, stops, features, bins, missing_left, missing_bin, buffer):
-    """``_partition`` of the nodes of one level; returns the left counts.
+    """``partition`` of the nodes of one level; returns the left counts.
 
     Nodes are shared between ``numba.get_num_threads()`` threads in contiguous groups of
     about equal rows (small levels stay on one thread).
     """
     n_left = np.empty(starts.size, dtype=np.int64)
-    cumulative = [0, *np.cumsum(stops - starts).tolist()]
+    cumulative = cumulative_sizes(starts, stops)
     args = (X, rows, starts, stops, features, bins, missing_left, missing_bin, buffer, n_left)
     parallel_groups(
-        _partition_nodes,
+        partition_nodes,
         cumulative,
         *args,
         min_total=_PARALLEL_MIN_ROWS,
-        driver=_partition_nodes_parallel,
+        driver=partition_nodes_parallel,
     )
     return n_left
 
@@ -124,56 +88,6 @@ def _partition_level(X, rows, starts, stops, features, bins, missing_left, missi
 # Below this many rows a level is partitioned on one thread: a hand-off to the pool costs
 # about 50 us, the work of 50 000 rows.
 _PARALLEL_MIN_ROWS = 200_000
-
-
-@njit
-def _find_splits_range(
-    hists,
-    slots,
-    features,
-    offsets,
-    rand_u,
-    n_bins_non_missing,
-    missing_bin,
-    stats,
-    params,
-    monotone,
-    lower,
-    upper,
-    gains,
-    best_features,
-    bins,
-    missing_left,
-    lefts,
-    first,
-    last,
-):
-    """``find_best_split`` of nodes ``first..last-1`` into the last five arrays (see
-    ``_find_best_splits``)."""
-    for i in range(first, last):
-        a, b = offsets[i], offsets[i + 1]
-        u = rand_u[a:b] if rand_u.size > 0 else rand_u
-        gain, feature, bin_, ml, left = find_best_split(
-            hists[slots[i]],
-            features[a:b],
-            n_bins_non_missing,
-            missing_bin,
-            stats[i],
-            params,
-            monotone,
-            lower[i],
-            upper[i],
-            u,
-        )
-        gains[i], best_features[i], bins[i], missing_left[i] = gain, feature, bin_, ml
-        lefts[i] = left
-
-
-@njit(parallel=True)
-def _find_splits_range_parallel(bounds, *args):
-    """``_find_splits_range`` over the ranges of ``bounds``, one a thread (``run_ranges``)."""
-    for t in prange(bounds.size - 1):
-        _find_splits_range(*args, bounds[t], bounds[t + 1])
 
 
 # Below this many candidate (node, feature) pairs a level's splits are searched on one thread
@@ -200,11 +114,11 @@ def _find_best_splits(hists, slots, features, offsets, rand_u, *args):
     )
     args = (hists, slots, features, offsets, rand_u, *args, *out)
     parallel_groups(
-        _find_splits_range,
-        offsets.tolist(),
+        find_splits_range,
+        offsets,
         *args,
         min_total=_PARALLEL_MIN_CANDIDATES,
-        driver=_find_splits_range_parallel,
+        driver=find_splits_range_parallel,
     )
     return out
 
@@ -253,20 +167,6 @@ def _counts_from_rows(params, hessians, n_outputs):
         and params.min_child_weight > 0.0
         and _all_nonzero(hessians)
     )
-
-
-@njit
-def _fill_leaf_of_row(rows, starts, stops, leaf_ids, out, first, last):
-    for j in range(first, last):
-        for i in range(starts[j], stops[j]):
-            out[rows[i]] = leaf_ids[j]
-
-
-@njit(parallel=True)
-def _fill_leaf_of_row_parallel(bounds, *args):
-    """``_fill_leaf_of_row`` over the ranges of ``bounds``, one a thread (``run_ranges``)."""
-    for t in prange(bounds.size - 1):
-        _fill_leaf_of_row(*args, bounds[t], bounds[t + 1])
 
 
 class _Node:
@@ -712,14 +612,14 @@ class TreeGrower:
         starts = np.array([nd.start for nd in leaves], dtype=np.int64)
         stops = np.array([nd.stop for nd in leaves], dtype=np.int64)
         ids = np.array([nd.id for nd in leaves], dtype=np.int32)
-        cumulative = [0, *np.cumsum(stops - starts).tolist()]
+        cumulative = cumulative_sizes(starts, stops)
         args = (self.rows, starts, stops, ids, out)
         parallel_groups(
-            _fill_leaf_of_row,
+            fill_leaf_of_row,
             cumulative,
             *args,
             min_total=_PARALLEL_MIN_ROWS,
-            driver=_fill_leaf_of_row_parallel,
+            driver=fill_leaf_of_row_parallel,
         )
         return out
 

@@ -32,6 +32,7 @@ from ._numba import (
     add_float2,
     add_float4,
     balanced_groups,
+    cumulative_sizes,
     njit,
     prefetch,
     run_in_threads,
@@ -480,7 +481,7 @@ def build_histograms(
     )
     task_starts = np.array(task_starts, dtype=np.int64)
     task_stops = np.array(task_stops, dtype=np.int64)
-    cumulative = [0, *np.cumsum(task_stops - task_starts).tolist()]
+    cumulative = cumulative_sizes(task_starts, task_stops)
     n_threads = (
         numba.get_num_threads() if cumulative[-1] * features.size >= _PARALLEL_MIN_CELLS else 1
     )

@@ -15,6 +15,7 @@ For gradient sums G, hessian sum H, L2 ``lambda``, L1 ``alpha``:
 """
 
 import numpy as np
+from numba import prange
 
 from ._numba import njit
 
@@ -527,3 +528,55 @@ def find_best_split(
         - parent_score
     )
     return gain, features[best], bins[best], missing_left[best], left
+
+
+@njit
+def find_splits_range(
+    hists,
+    slots,
+    features,
+    offsets,
+    rand_u,
+    n_bins_non_missing,
+    missing_bin,
+    stats,
+    params,
+    monotone,
+    lower,
+    upper,
+    gains,
+    best_features,
+    bins,
+    missing_left,
+    lefts,
+    first,
+    last,
+):
+    """``find_best_split`` of nodes ``first..last-1``: node i's histogram ``hists[slots[i]]``,
+    candidates ``features[offsets[i]:offsets[i + 1]]`` (uniforms ``rand_u`` there, or none),
+    sums ``stats[i]``, weight bounds ``lower[i], upper[i]``; its gain, feature, bin,
+    missing-values direction and left sums into ``gains[i]`` ... ``lefts[i]``."""
+    for i in range(first, last):
+        a, b = offsets[i], offsets[i + 1]
+        u = rand_u[a:b] if rand_u.size > 0 else rand_u
+        gain, feature, bin_, ml, left = find_best_split(
+            hists[slots[i]],
+            features[a:b],
+            n_bins_non_missing,
+            missing_bin,
+            stats[i],
+            params,
+            monotone,
+            lower[i],
+            upper[i],
+            u,
+        )
+        gains[i], best_features[i], bins[i], missing_left[i] = gain, feature, bin_, ml
+        lefts[i] = left
+
+
+@njit(parallel=True)
+def find_splits_range_parallel(bounds, *args):
+    """``find_splits_range`` over the ranges of ``bounds``, one a thread (``run_ranges``)."""
+    for t in prange(bounds.size - 1):
+        find_splits_range(*args, bounds[t], bounds[t + 1])
