@@ -208,10 +208,12 @@ def balanced_groups(cumulative, n_groups):
     return bounds[:k]
 
 
+@njit
 def cumulative_sizes(starts, stops):
-    """``[0, cumsum(stops - starts)]`` as int64: the weights ``balanced_groups`` reads."""
-    out = np.zeros(len(starts) + 1, dtype=np.int64)
-    np.cumsum(np.subtract(stops, starts), out=out[1:])
+    """``[0, cumsum(stops - starts)]`` (int64 arrays): the weights ``balanced_groups`` reads."""
+    out = np.zeros(starts.size + 1, dtype=np.int64)
+    for j in range(starts.size):
+        out[j + 1] = out[j] + stops[j] - starts[j]
     return out
 
 

@@ -398,11 +398,74 @@ CHUNK_ROWS = 16_384
 MAX_CHUNKS = 16
 
 
+@njit
+def n_row_chunks(n_rows, chunk_rows):
+    """How many chunks a node of ``n_rows`` rows is built in (``CHUNK_ROWS``: ``chunk_rows``,
+    an argument so that tests can set it)."""
+    k = min(MAX_CHUNKS, n_rows // chunk_rows)
+    return max(1, k - k % 2)
+
+
 def row_chunks(n_rows):
     """Bounds ``[0, ..., n_rows]`` of the row chunks a node of ``n_rows`` rows is built in."""
-    k = min(MAX_CHUNKS, n_rows // CHUNK_ROWS)
-    k = max(1, k - k % 2)
+    k = n_row_chunks(n_rows, CHUNK_ROWS)
     return [n_rows * c // k for c in range(k + 1)]
+
+
+@njit
+def chunk_tasks(starts, stops, slots, chunk_rows):
+    """The row chunks of nodes j (rows ``starts[j]:stops[j]``, histogram ``slots[j]``) as
+    tasks: their row ranges, their targets (``slots[j]`` for a node's first chunk, ``-1 - c``
+    for the c-th chunk histogram of the scratch store otherwise) and ``first_chunk``
+    (n_nodes + 1): node j's scratch chunks are ``first_chunk[j]..first_chunk[j + 1] - 1``;
+    ``chunk_rows``: see ``n_row_chunks``."""
+    n_tasks = 0
+    for j in range(starts.size):
+        n_tasks += n_row_chunks(stops[j] - starts[j], chunk_rows)
+    task_starts = np.empty(n_tasks, dtype=np.int64)
+    task_stops = np.empty(n_tasks, dtype=np.int64)
+    targets = np.empty(n_tasks, dtype=np.int64)
+    first_chunk = np.zeros(starts.size + 1, dtype=np.int64)
+    t = 0
+    for j in range(starts.size):
+        n_rows = stops[j] - starts[j]
+        k = n_row_chunks(n_rows, chunk_rows)
+        for c in range(k):
+            task_starts[t] = starts[j] + n_rows * c // k
+            task_stops[t] = starts[j] + n_rows * (c + 1) // k
+            targets[t] = slots[j] if c == 0 else -1 - (first_chunk[j] + c - 1)
+            t += 1
+        first_chunk[j + 1] = first_chunk[j] + k - 1
+    return task_starts, task_stops, targets, first_chunk
+
+
+@njit
+def thread_split(task_starts, task_stops, n_features, n_threads, min_cells):
+    """How a batch of tasks is shared between at most ``n_threads`` threads: ``(bounds,
+    by_feature)``, runs of whole tasks of about equal rows (each row read by one thread),
+    or, with fewer tasks than threads, runs of features; one thread below ``min_cells``
+    (row, feature) cells (``_PARALLEL_MIN_CELLS``)."""
+    cumulative = cumulative_sizes(task_starts, task_stops)
+    if cumulative[-1] * n_features < min_cells:
+        n_threads = 1
+    if task_starts.size >= n_threads:
+        return balanced_groups(cumulative, n_threads), False
+    n_threads = max(1, min(n_threads, n_features))
+    return np.array([n_features * t // n_threads for t in range(n_threads + 1)]), True
+
+
+@njit
+def build_tasks(bounds, by_feature, native, n_tasks, n_features, *args):
+    """``_build_features(*args, ...)`` over the runs of ``thread_split``: on numba's threads
+    if ``native`` (see ``_numba.native_threads``), else one after the other."""
+    if native and bounds.size > 2:
+        _build_features_parallel(bounds, by_feature, n_tasks, n_features, *args)
+        return
+    for t in range(bounds.size - 1):
+        if by_feature:
+            _build_features(*args, 0, n_tasks, bounds[t], bounds[t + 1])
+        else:
+            _build_features(*args, bounds[t], bounds[t + 1], 0, n_features)
 
 
 @njit
@@ -421,6 +484,25 @@ def _add_chunks(hists, slots, scratch, first_chunk, features, n_used):
                         out[f, b, c] += chunk[f, b, c]
                 for c in range(n_stats):
                     out[f, missing_bin, c] += chunk[f, missing_bin, c]
+
+
+@njit
+def build_in_tasks(
+    X_rows, rows, identity, g, h, features, all_features, n_used, hists, scratch, starts, stops,
+    slots, chunk_sums, n_threads, native, chunk_rows, min_cells,
+):  # fmt: skip
+    """``build_histograms`` from numba code, on numba's threads if ``native`` (one thread
+    otherwise); ``scratch`` holds at least ``sum(stops - starts) // chunk_rows`` chunk
+    histograms, ``chunk_sums`` (``n_row_chunks`` of node 0, K + 2) receives node 0's
+    per-chunk sums, or has no rows; ``chunk_rows``, ``min_cells``: ``CHUNK_ROWS`` and
+    ``_PARALLEL_MIN_CELLS``."""
+    task_starts, task_stops, targets, first_chunk = chunk_tasks(starts, stops, slots, chunk_rows)
+    bounds, by_feature = thread_split(task_starts, task_stops, features.size, n_threads, min_cells)
+    args = (X_rows, rows, task_starts, task_stops, identity, g, h, features, all_features)
+    args2 = (n_used, hists, scratch, targets, chunk_sums)
+    build_tasks(bounds, by_feature, native, task_starts.size, features.size, *args, *args2)
+    if first_chunk[-1] > 0:
+        _add_chunks(hists, slots, scratch, first_chunk, features, n_used)
 
 
 def build_histograms(
@@ -464,66 +546,55 @@ def build_histograms(
     features = np.ascontiguousarray(features, dtype=np.int32)
     p = X_rows.shape[1]
     all_features = features.size == p and bool(np.all(features == np.arange(p)))
-    task_starts, task_stops, targets, first_chunk = [], [], [], [0]
-    n_chunks = 0
-    for start, stop, slot in zip(starts, stops, slots.tolist(), strict=True):
-        bounds = row_chunks(stop - start)
-        task_starts += [start + b for b in bounds[:-1]]
-        task_stops += [start + b for b in bounds[1:]]
-        targets.append(slot)
-        targets += [-1 - c for c in range(n_chunks, n_chunks + len(bounds) - 2)]
-        n_chunks += len(bounds) - 2
-        first_chunk.append(n_chunks)
-    store = _scratch(scratch, n_chunks, hists.shape[1:])
+    starts = np.asarray(starts, dtype=np.int64)
+    stops = np.asarray(stops, dtype=np.int64)
+    slots = np.asarray(slots, dtype=np.int64)
+    n_rows = int(stops.sum() - starts.sum())
+    store = chunk_scratch(scratch, n_rows, hists.shape[1:])
     n_stats = gradients.shape[1] + 2
-    chunk_sums = np.zeros(
-        (0 if sums is None else len(row_chunks(stops[0] - starts[0])) - 1, n_stats)
-    )
-    task_starts = np.array(task_starts, dtype=np.int64)
-    task_stops = np.array(task_stops, dtype=np.int64)
-    cumulative = cumulative_sizes(task_starts, task_stops)
-    n_threads = (
-        numba.get_num_threads() if cumulative[-1] * features.size >= _PARALLEL_MIN_CELLS else 1
-    )
-    n_tasks = task_starts.size
-    args = (X_rows, rows, task_starts, task_stops, identity, gradients, hessians, features)
-    args += (all_features, n_bins_non_missing, hists, store, np.array(targets), chunk_sums)
-    by_feature = n_tasks < n_threads
-    if by_feature:
-        n_threads = max(1, min(n_threads, features.size))
-        bounds = [features.size * t // n_threads for t in range(n_threads + 1)]
+    n_sums = 0 if sums is None else n_row_chunks(stops[0] - starts[0], CHUNK_ROWS)
+    chunk_sums = np.zeros((n_sums, n_stats))
+    args = (X_rows, rows, identity, gradients, hessians, features, all_features)
+    args += (n_bins_non_missing, hists, store, starts, stops, slots, chunk_sums)
+    n_threads = numba.get_num_threads()
+    if n_threads == 1 or _numba.native_threads():
+        build_in_tasks(*args, n_threads, True, CHUNK_ROWS, _PARALLEL_MIN_CELLS)
     else:
-        # Whole chunks per thread: each row is read by one thread only.
-        bounds = balanced_groups(cumulative, n_threads)
-    if len(bounds) > 2 and _numba.native_threads():
-        bounds = np.array(bounds, dtype=np.int64)
-        _build_features_parallel(bounds, by_feature, n_tasks, features.size, *args)
-    elif by_feature:
-        run_in_threads(
-            [partial(_build_features, *args, 0, n_tasks, a, b) for a, b in zip(bounds, bounds[1:])]
-        )
-    else:
-        run_in_threads(
-            [
-                partial(_build_features, *args, a, b, 0, features.size)
-                for a, b in zip(bounds, bounds[1:])
-            ]
-        )
-    if n_chunks:
-        first = np.array(first_chunk, dtype=np.int64)
-        _add_chunks(hists, np.asarray(slots, dtype=np.int64), store, first, features,
-                    n_bins_non_missing)  # fmt: skip
+        _build_in_python_threads(*args, n_threads)
     if sums is not None:
         sums[:] = chunk_sums[0]
         for c in range(1, chunk_sums.shape[0]):
             sums += chunk_sums[c]
 
 
-def _scratch(scratch, n_chunks, shape):
-    """At least ``n_chunks`` chunk histograms of ``shape``, kept in the ``scratch`` dict."""
+def _build_in_python_threads(
+    X_rows, rows, identity, g, h, features, all_features, n_used, hists, scratch, starts, stops,
+    slots, chunk_sums, n_threads,
+):  # fmt: skip
+    """``build_in_tasks`` with the runs on ``run_in_threads`` (no native threads)."""
+    task_starts, task_stops, targets, first_chunk = chunk_tasks(starts, stops, slots, CHUNK_ROWS)
+    bounds, by_feature = thread_split(
+        task_starts, task_stops, features.size, n_threads, _PARALLEL_MIN_CELLS
+    )
+    n_tasks, n_features = task_starts.size, features.size
+    args = (X_rows, rows, task_starts, task_stops, identity, g, h, features, all_features)
+    args += (n_used, hists, scratch, targets, chunk_sums)
+    runs = zip(bounds.tolist(), bounds[1:].tolist())
+    if by_feature:
+        run_in_threads([partial(_build_features, *args, 0, n_tasks, a, b) for a, b in runs])
+    else:
+        run_in_threads([partial(_build_features, *args, a, b, 0, n_features) for a, b in runs])
+    if first_chunk[-1] > 0:
+        _add_chunks(hists, slots, scratch, first_chunk, features, n_used)
+
+
+def chunk_scratch(scratch, n_rows, shape):
+    """A store of chunk histograms of ``shape`` large enough for a batch of nodes of
+    ``n_rows`` rows in all (``n_rows // CHUNK_ROWS``), kept in the ``scratch`` dict."""
+    n_chunks = max(1, n_rows // CHUNK_ROWS)
     store = None if scratch is None else scratch.get("chunks")
     if store is None or store.shape[0] < n_chunks or store.shape[1:] != shape:
-        store = np.empty((max(n_chunks, 1), *shape))
+        store = np.empty((n_chunks, *shape))
         if scratch is not None:
             scratch["chunks"] = store
     return store
