@@ -11,14 +11,17 @@ import heapq
 import math
 from dataclasses import dataclass, field
 
+import numba
 import numpy as np
 from numba import prange
 
+from . import _numba, depthwise, histogram
 from ._numba import cumulative_sizes, njit, parallel_groups, parallel_rows, threads
 from .histogram import (
     HIST_WIDTH,
     PAIR_WIDTH,
     build_histograms,
+    chunk_scratch,
     subtract_histograms,
 )
 from .partition import (
@@ -286,6 +289,7 @@ class TreeGrower:
         self.free_slots = list(range(store.shape[0] - 1, -1, -1))
         self.workspace = workspace
         self.scratch = {} if workspace is None else workspace
+        self._leaf_of_row = None
 
     # -- feature sampling ---------------------------------------------------------------
     def _choose(self, features, k):
@@ -514,6 +518,12 @@ class TreeGrower:
                     self._release_hist(child)
 
     def grow(self):
+        one_call = depthwise.applies(
+            self.params, self.n_outputs, self.counts_from_rows, self.constrained
+        )
+        # numba's threads are reached from numba code only where they are native
+        if one_call and (numba.get_num_threads() == 1 or _numba.native_threads()):
+            return self._grow_one_call()
         p = self.params
         stats = np.empty(self.n_outputs + 2)
         root = self._make_node(0, self.rows.size, 0, stats, -np.inf, np.inf, frozenset())
@@ -605,8 +615,63 @@ class TreeGrower:
             depth=np.array([nd.depth for nd in nodes], dtype=np.int32),
         )
 
+    def _grow_one_call(self):
+        """The tree ``grow`` makes, grown by ``depthwise.grow_depthwise`` in one numba call."""
+        p = self.X.shape[1]
+        limits = [numba.get_num_threads(), _numba.native_threads(), histogram.CHUNK_ROWS]
+        limits += [_PARALLEL_MIN_ROWS, _PARALLEL_MIN_CANDIDATES, histogram._PARALLEL_MIN_CELLS]
+        self._leaf_of_row = np.full(self.X.shape[0], -1, dtype=np.int32)
+        out = depthwise.grow_depthwise(
+            self.X,
+            self.X_rows,
+            self.gradients,
+            self.hessians,
+            self.rows,
+            self.buffer,
+            self.all_rows,
+            self.base_features,
+            self.base_features.size == p,
+            self.n_bins_non_missing,
+            self.missing_bin,
+            self.split_params,
+            self.params.max_depth,
+            self.min_split_rows,
+            float(self.min_split_hessian),
+            float(self.min_gain),
+            self.hist_store,
+            chunk_scratch(self.scratch, self.rows.size, self.hist_store.shape[1:]),
+            np.array(limits, dtype=np.int64),
+            self._leaf_of_row,
+        )
+        store, n_nodes, feature, bin_threshold, missing_go_left, left, right, gain = out[:8]
+        stats, depth, value = out[8:]
+        self.hist_store = store
+        if self.workspace is not None:
+            self.workspace["hist_store"] = store
+        threshold = np.zeros(n_nodes)
+        for i in np.flatnonzero(feature >= 0).tolist():
+            thresholds = self.bin_thresholds[feature[i]]
+            b = bin_threshold[i]
+            threshold[i] = thresholds[b] if b < thresholds.size else np.inf
+        return Tree(
+            missing_bin=self.missing_bin,
+            feature=feature,
+            threshold=threshold,
+            bin_threshold=bin_threshold,
+            missing_go_left=missing_go_left,
+            left=left,
+            right=right,
+            value=value * self.params.learning_rate,
+            gain=gain,
+            cover=stats[:, 1].copy(),
+            n_samples=stats[:, 2].astype(np.int64),
+            depth=depth,
+        )
+
     def leaf_of_row(self):
         """Leaf id of every training row used (-1 for rows outside ``sample_mask``)."""
+        if self._leaf_of_row is not None:
+            return self._leaf_of_row
         leaves = [nd for nd in self.nodes if nd.children is None]
         out = np.full(self.X.shape[0], -1, dtype=np.int32)
         starts = np.array([nd.start for nd in leaves], dtype=np.int64)
