@@ -158,9 +158,9 @@ def grow_depthwise(
     ``CHUNK_ROWS``, ``_PARALLEL_MIN_ROWS``, ``_PARALLEL_MIN_CANDIDATES``,
     ``_PARALLEL_MIN_CELLS``); leaf_of_row: int32 (n,), filled with the leaf of each row used.
 
-    Returns ``(store, n_nodes, feature, bin, missing_left, left, right, gain, stats, depth,
-    value)``: arrays of ``n_nodes`` nodes in ``TreeGrower``'s order, ``stats`` (G, H, rows),
-    ``value`` XGBoost's leaf weights before the learning rate.
+    Returns ``(store, feature, bin, missing_left, left, right, gain, stats, depth, value)``:
+    the nodes' arrays in ``TreeGrower``'s order, ``stats`` (G, H, rows), ``value`` XGBoost's
+    leaf weights before the learning rate.
     """
     n_threads, native, chunk_rows, min_cells = limits[0], limits[1] != 0, limits[2], limits[5]
     m = rows.size
@@ -290,6 +290,6 @@ def grow_depthwise(
     value = np.zeros((n_nodes, 1))
     for i in range(n_nodes):
         value[i, 0] = leaf_weight(stats[i, 0], stats[i, 1], params, -np.inf, np.inf)
-    return (store, n_nodes, feature[:n_nodes], bin_[:n_nodes], missing_left[:n_nodes],
+    return (store, feature[:n_nodes], bin_[:n_nodes], missing_left[:n_nodes],
             left[:n_nodes], right[:n_nodes], gain[:n_nodes], stats[:n_nodes], depth[:n_nodes],
             value)  # fmt: skip

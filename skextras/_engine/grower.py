@@ -574,10 +574,8 @@ class TreeGrower:
     def _to_tree(self):
         nodes = self.nodes
         n = len(nodes)
-        k = self.n_outputs
         feature = np.full(n, -1, dtype=np.int32)
         bin_threshold = np.zeros(n, dtype=np.uint8)
-        threshold = np.zeros(n)
         missing_go_left = np.zeros(n, dtype=bool)
         left = np.full(n, -1, dtype=np.int32)
         right = np.full(n, -1, dtype=np.int32)
@@ -595,11 +593,23 @@ class TreeGrower:
                 g, f, b, ml, _ = node.split
                 feature[node.id] = f
                 bin_threshold[node.id] = b
-                thresholds = self.bin_thresholds[f]
-                threshold[node.id] = thresholds[b] if b < thresholds.size else np.inf
                 missing_go_left[node.id] = ml
                 left[node.id], right[node.id] = node.children
                 gain[node.id] = g
+        depth = np.array([nd.depth for nd in nodes], dtype=np.int32)
+        return self._make_tree(feature, bin_threshold, missing_go_left, left, right, gain, stats,
+                               depth, value)  # fmt: skip
+
+    def _make_tree(self, feature, bin_threshold, missing_go_left, left, right, gain, stats, depth,
+                   value):  # fmt: skip
+        """The ``Tree`` of these node arrays (``stats``: G_0..G_{K-1}, H, count; ``value``
+        before the learning rate): thresholds are the split bins' upper edges."""
+        k = self.n_outputs
+        threshold = np.zeros(feature.size)
+        for i in np.flatnonzero(feature >= 0).tolist():
+            thresholds = self.bin_thresholds[feature[i]]
+            b = bin_threshold[i]
+            threshold[i] = thresholds[b] if b < thresholds.size else np.inf
         return Tree(
             missing_bin=self.missing_bin,
             feature=feature,
@@ -612,7 +622,7 @@ class TreeGrower:
             gain=gain,
             cover=stats[:, k].copy(),
             n_samples=stats[:, k + 1].astype(np.int64),
-            depth=np.array([nd.depth for nd in nodes], dtype=np.int32),
+            depth=depth,
         )
 
     def _grow_one_call(self):
@@ -643,30 +653,10 @@ class TreeGrower:
             np.array(limits, dtype=np.int64),
             self._leaf_of_row,
         )
-        store, n_nodes, feature, bin_threshold, missing_go_left, left, right, gain = out[:8]
-        stats, depth, value = out[8:]
-        self.hist_store = store
+        self.hist_store = out[0]
         if self.workspace is not None:
-            self.workspace["hist_store"] = store
-        threshold = np.zeros(n_nodes)
-        for i in np.flatnonzero(feature >= 0).tolist():
-            thresholds = self.bin_thresholds[feature[i]]
-            b = bin_threshold[i]
-            threshold[i] = thresholds[b] if b < thresholds.size else np.inf
-        return Tree(
-            missing_bin=self.missing_bin,
-            feature=feature,
-            threshold=threshold,
-            bin_threshold=bin_threshold,
-            missing_go_left=missing_go_left,
-            left=left,
-            right=right,
-            value=value * self.params.learning_rate,
-            gain=gain,
-            cover=stats[:, 1].copy(),
-            n_samples=stats[:, 2].astype(np.int64),
-            depth=depth,
-        )
+            self.workspace["hist_store"] = out[0]
+        return self._make_tree(*out[1:])
 
     def leaf_of_row(self):
         """Leaf id of every training row used (-1 for rows outside ``sample_mask``)."""
