@@ -5,6 +5,8 @@ in place (left rows first). Only the smaller child's histogram is built from row
 one is the parent's minus the smaller's. Depth-wise growth expands nodes level by level (FIFO);
 loss-guided growth always expands the open node with the largest gain (best-first), which is
 how ``max_leaves`` trees are grown in LightGBM and XGBoost's ``grow_policy="lossguide"``.
+Each level is steered from Python here; the common boosting tree, where ``depthwise.applies``,
+is grown instead in one numba call that runs the same kernels in the same order (same tree).
 """
 
 import heapq
