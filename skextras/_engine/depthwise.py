@@ -77,6 +77,20 @@ def _take_slots(store, free, n_free, k):
 
 
 @njit
+def _may_split(depth, stats, max_depth, min_split_rows, min_split_hessian):
+    """``TreeGrower._can_split`` of a node of this depth and (G, H, rows) ``stats``."""
+    return depth < max_depth and stats[2] >= min_split_rows and stats[1] >= min_split_hessian
+
+
+@njit
+def _release(free, n_free, slot, node):
+    """Hand ``node``'s histogram slot back to the free list; returns the new ``n_free``."""
+    free[n_free] = slot[node]
+    slot[node] = -1
+    return n_free + 1
+
+
+@njit
 def _search(nodes, slot, stats, store, features, n_used, missing_bin, params, limits, state):
     """Best splits of ``nodes``; returns their gains, features, bins, missing-value directions
     and left sums (``split.find_splits_range``), shared between threads by node."""
@@ -196,8 +210,7 @@ def grow_depthwise(
         stats[0] += chunk_sums[c]
     n_nodes = 1
     can_split = np.zeros(max_nodes, dtype=np.bool_)
-    can_split[0] = max_depth > 0 and stats[0, 2] >= min_split_rows
-    can_split[0] = can_split[0] and stats[0, 1] >= min_split_hessian
+    can_split[0] = _may_split(0, stats[0], max_depth, min_split_rows, min_split_hessian)
     candidates = np.zeros(1 if can_split[0] else 0, dtype=np.int64)
     no_sums = np.zeros((0, 3))
     while True:
@@ -217,9 +230,7 @@ def grow_depthwise(
                     level[n_level] = node
                     n_level += 1
                 else:  # a leaf: its histogram's slot is free for the next level
-                    free[n_free] = slot[node]
-                    n_free += 1
-                    slot[node] = -1
+                    n_free = _release(free, n_free, slot, node)
         if n_level == 0:
             break
         level = level[:n_level]
@@ -246,10 +257,8 @@ def grow_depthwise(
             for c in range(3):
                 stats[rc, c] = stats[node, c] - stats[lc, c]
             for child in (lc, rc):
-                can_split[child] = (
-                    depth[child] < max_depth
-                    and stats[child, 2] >= min_split_rows
-                    and stats[child, 1] >= min_split_hessian
+                can_split[child] = _may_split(
+                    depth[child], stats[child], max_depth, min_split_rows, min_split_hessian
                 )
                 if can_split[child]:
                     candidates[n_candidates] = child
@@ -265,9 +274,7 @@ def grow_depthwise(
                     n_sub += 1
                     keeps_parent = True
             if not keeps_parent:
-                free[n_free] = slot[node]
-                n_free += 1
-                slot[node] = -1
+                n_free = _release(free, n_free, slot, node)
         built = built[:n_built]
         store, free, n_free, taken = _take_slots(store, free, n_free, n_built)
         slot[built] = taken
@@ -282,9 +289,7 @@ def grow_depthwise(
         # small children that may not split held their histograms for the subtraction only
         for j in range(n_built):
             if not can_split[built[j]]:
-                free[n_free] = slot[built[j]]
-                n_free += 1
-                slot[built[j]] = -1
+                n_free = _release(free, n_free, slot, built[j])
         candidates = candidates[:n_candidates]
     _fill_leaves(rows, start, stop, left, n_nodes, leaf_of_row, limits)
     value = np.zeros((n_nodes, 1))
