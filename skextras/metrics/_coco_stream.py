@@ -59,9 +59,9 @@ kpt_oks_sigmas
     >>> import numpy as np
     >>> from skextras.metrics import COCOEvaluator
     >>> ev = COCOEvaluator("bbox")
-    >>> ev.update([{"boxes": np.array([[10, 10, 60, 60]]), "scores": np.array([0.9]),
-    ...             "labels": np.array([1])}],
-    ...           [{"boxes": np.array([[12, 10, 62, 60]]), "labels": np.array([1])}])
+    >>> _ = ev.update([{"boxes": np.array([[10, 10, 60, 60]]), "scores": np.array([0.9]),
+    ...                 "labels": np.array([1])}],
+    ...               [{"boxes": np.array([[12, 10, 62, 60]]), "labels": np.array([1])}])
     >>> round(ev.compute().stats_dict["AP50"], 3)
     1.0
     """
