@@ -599,6 +599,8 @@ def _concat_rles(a, b, positions):
     """RLEs ``a`` then ``b`` put at ``positions`` (a permutation of their rows)."""
     from skextras.metrics.mask import _RLEs
 
+    if len(a) == 0 or len(b) == 0:  # one kind only: already in row order
+        return b if len(a) == 0 else a
     counts = np.concatenate([a.counts, b.counts])
     offsets = np.concatenate([a.offsets[:-1], b.offsets + len(a.counts)])
     h, w = np.concatenate([a.h, b.h]), np.concatenate([a.w, b.w])

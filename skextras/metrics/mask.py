@@ -51,6 +51,25 @@ class _RLEs:
     @classmethod
     def from_objects(cls, objs, what="rles"):
         """Parse RLE dicts (compressed or uncompressed counts); validate every run total."""
+        try:
+            # fast path, the common case of COCO json: every counts a str (or every bytes)
+            counts = [o["counts"] for o in objs]
+            hw = np.array([o["size"] for o in objs], dtype=np.int64).reshape(len(objs), 2)
+            kind = type(counts[0]) if counts else str
+            if (
+                kind in (str, bytes)
+                and all(type(c) is kind for c in counts)
+                and hw.min(initial=0) >= 0
+            ):
+                joined = "".join(counts).encode("ascii") if kind is str else b"".join(counts)
+                lengths = np.fromiter(map(len, counts), dtype=np.int64, count=len(counts))
+                char_off = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+                parsed = kernels.fr_string(np.frombuffer(joined, dtype=np.uint8), char_off)
+                rles = cls(*parsed, hw[:, 0].copy(), hw[:, 1].copy())
+                rles.check(what)
+                return rles
+        except (KeyError, TypeError, ValueError, UnicodeEncodeError):
+            pass  # the slow path below names the bad entry
         sizes, strings, lists, kinds = [], [], [], []
         for i, obj in enumerate(objs):
             if not isinstance(obj, dict) or "counts" not in obj or "size" not in obj:
