@@ -191,15 +191,21 @@ def encode(binary_masks):
     return objs[0] if single else objs
 
 
+def _check_one_size(r):
+    """ValueError naming the first RLE whose size differs from the first one's."""
+    differs = (r.h != r.h[0]) | (r.w != r.w[0])
+    if differs.any():
+        i = int(np.flatnonzero(differs)[0])
+        raise ValueError(f"rles[{i}]: size [{r.h[i]}, {r.w[i]}] differs from rles[0]'s")
+
+
 def decode(rles):
     """Binary masks of RLEs: uint8 (h, w, n) in Fortran order, or (h, w) for one dict."""
     objs, single = _as_list(rles, "rles")
     r = _RLEs.from_objects(objs)
     if len(r) == 0:
         raise ValueError("rles is empty: pycocotools cannot decode an empty list either")
-    if (r.h != r.h[0]).any() or (r.w != r.w[0]).any():
-        i = int(np.flatnonzero((r.h != r.h[0]) | (r.w != r.w[0]))[0])
-        raise ValueError(f"rles[{i}]: size [{r.h[i]}, {r.w[i]}] differs from rles[0]'s")
+    _check_one_size(r)
     h, w = int(r.h[0]), int(r.w[0])
     masks = kernels.decode(r.counts, r.offsets, h * w).T.reshape(h, w, len(r), order="F")
     return masks[:, :, 0] if single else masks
@@ -226,9 +232,7 @@ def merge(rles, intersect=False):
     r = _RLEs.from_objects(objs)
     if len(r) == 0:
         raise ValueError("rles is empty: there is nothing to merge")
-    if (r.h != r.h[0]).any() or (r.w != r.w[0]).any():
-        i = int(np.flatnonzero((r.h != r.h[0]) | (r.w != r.w[0]))[0])
-        raise ValueError(f"rles[{i}]: size [{r.h[i]}, {r.w[i]}] differs from rles[0]'s")
+    _check_one_size(r)
     counts, offsets = kernels.merge_groups(
         r.counts, r.offsets, np.array([0, len(r)], dtype=np.int64), bool(intersect)
     )
