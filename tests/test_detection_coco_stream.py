@@ -126,3 +126,15 @@ def test_bad_batches_raise_naming_the_field_and_index():
                    [{"boxes": np.ones((1, 4)), "labels": [1]}])  # fmt: skip
     with pytest.raises(ValueError, match="cannot merge"):
         box.merge(COCOEvaluator(max_dets=(1, 10)))
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("iou_type", ["segm", "keypoints"])
+def test_torch_tensors_give_the_numpy_result(iou_type):
+    torch = pytest.importorskip("torch")
+    gt, dt = case(iou_type, 4)
+    preds, targets = per_image(gt, dt, iou_type)
+    as_torch = [[{k: torch.as_tensor(v) for k, v in d.items()} for d in items]
+                for items in (preds, targets)]  # fmt: skip
+    ours = COCOEvaluator(iou_type, box_format="xywh").update(*as_torch).compute()
+    assert_same_result(ours, coco_evaluate(gt, dt, iou_type))

@@ -131,6 +131,20 @@ def test_uncompressed_rles_compress_like_pycocotools():
     np.testing.assert_array_equal(mask.decode(unc), masks)
 
 
+def test_compressed_rles_pass_through_fr_py_objects_as_pycocotools_bytes():
+    """pycocotools' frPyObjects fails on compressed counts (COCO.annToRLE takes them as they
+    are); ours returns them as pycocotools' encode would, from str or bytes counts."""
+    masks = random_masks(np.random.default_rng(5), 7, 9, 3)
+    ref = pm.encode(masks)
+    as_str = [{"size": r["size"], "counts": r["counts"].decode()} for r in ref]
+    with pytest.raises(ValueError):
+        pm.frPyObjects(as_str, 7, 9)
+    assert mask.fr_py_objects(as_str, 7, 9) == ref
+    assert mask.fr_py_objects(ref, 7, 9) == ref
+    assert mask.fr_py_objects(as_str[1], 7, 9) == ref[1]
+    np.testing.assert_array_equal(mask.decode(as_str), pm.decode(ref))
+
+
 def test_string_codec_round_trips_large_and_decreasing_counts():
     counts = [0, 5, 1 << 20, 3, 2, 1 << 24, 1, 0, 7, 31, 32, 16, 17]
     s = mask.encode_counts(counts)
