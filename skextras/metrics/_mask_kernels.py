@@ -113,11 +113,20 @@ def to_bbox(counts, offsets, h, w):
     return out
 
 
+@njit(cache=True, inline="always")
+def _advance(counts, left, i, value):
+    """One RLE's cursor after a step: ``left`` pixels remain in its current run; when that
+    run is used up, move to run ``i`` (if any) and flip the value. The two-RLE walks of
+    merge and IoU (``rleMerge`` / ``rleIou``) step both cursors by the shorter run."""
+    if left == 0 and i < counts.shape[0]:
+        return counts[i], i + 1, not value
+    return left, i, value
+
+
 @njit(cache=True)
 def _merge_two(a, b, out, intersect):
     """Union (or intersection) of two RLEs of the same size into ``out``; returns its length."""
     ca, cb = a[0], b[0]
-    ka, kb = a.shape[0], b.shape[0]
     v = va = vb = False
     m = 0
     ia = ib = 1
@@ -126,19 +135,9 @@ def _merge_two(a, b, out, intersect):
     while ct > 0:
         c = min(ca, cb)
         cc += c
-        ct = 0
-        ca -= c
-        if ca == 0 and ia < ka:
-            ca = a[ia]
-            ia += 1
-            va = not va
-        ct += ca
-        cb -= c
-        if cb == 0 and ib < kb:
-            cb = b[ib]
-            ib += 1
-            vb = not vb
-        ct += cb
+        ca, ia, va = _advance(a, ca - c, ia, va)
+        cb, ib, vb = _advance(b, cb - c, ib, vb)
+        ct = ca + cb
         vp = v
         v = (va and vb) if intersect else (va or vb)
         if v != vp or ct == 0:
@@ -177,7 +176,7 @@ def merge_groups(counts, offsets, group_offsets, intersect):
 def _rle_iou(dc, gc, crowd):
     """Intersection over union of two RLEs (over ``dc``'s area for a crowd gt)."""
     ca, cb = dc[0], gc[0]
-    ka, kb = dc.shape[0], gc.shape[0]
+    ka = dc.shape[0]
     va = vb = False
     ia = ib = 1
     inter = 0
@@ -189,19 +188,9 @@ def _rle_iou(dc, gc, crowd):
             union += c
             if va and vb:
                 inter += c
-        ct = 0
-        ca -= c
-        if ca == 0 and ia < ka:
-            ca = dc[ia]
-            ia += 1
-            va = not va
-        ct += ca
-        cb -= c
-        if cb == 0 and ib < kb:
-            cb = gc[ib]
-            ib += 1
-            vb = not vb
-        ct += cb
+        ca, ia, va = _advance(dc, ca - c, ia, va)
+        cb, ib, vb = _advance(gc, cb - c, ib, vb)
+        ct = ca + cb
     if inter == 0:
         union = 1
     elif crowd:
