@@ -31,3 +31,44 @@ def test_missing_subcommand_is_an_error():
     with pytest.raises(SystemExit) as exit_info:
         build_parser().parse_args([])
     assert exit_info.value.code == 2
+
+
+def test_map_segm_prints_the_pycocotools_summary_of_the_shared_sample(shared_data, capsys):
+    folder = shared_data / "coco_val2014_fake100"
+    code = main(["map", "--gt", str(folder / "instances_val2014_100.json"), "--dt",
+                 str(folder / "instances_val2014_fakesegm100_results.json"), "--iou-type",
+                 "segm"])  # fmt: skip
+    assert code == 0
+    out = capsys.readouterr().out.splitlines()
+    # pycocotools' own printout of this sample (val2014_fake_eval_res.txt, type=segm)
+    reference = (folder / "val2014_fake_eval_res.txt").read_text().split("type=segm")[1]
+    expected = [line.split() for line in reference.splitlines() if "@[" in line][:12]
+    assert [line.split() for line in out[:12]] == expected  # that file pads less
+
+
+def test_map_keypoints_prints_the_pycocotools_summary(tmp_path, capsys):
+    import contextlib
+    import io
+    import json
+
+    from _coco_data import random_keypoint_case
+
+    pytest.importorskip("pycocotools")
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    gt, dt = random_keypoint_case(0)
+    (tmp_path / "gt.json").write_text(json.dumps(gt))
+    (tmp_path / "dt.json").write_text(json.dumps(dt))
+    args = ["map", "--gt", str(tmp_path / "gt.json"), "--dt", str(tmp_path / "dt.json")]
+    assert main([*args, "--iou-type", "keypoints"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    with contextlib.redirect_stdout(io.StringIO()) as buf:
+        coco_gt = COCO(str(tmp_path / "gt.json"))
+        ev = COCOeval(coco_gt, coco_gt.loadRes(str(tmp_path / "dt.json")), "keypoints")
+        ev.evaluate()
+        ev.accumulate()
+        ev.summarize()
+    assert out[:10] == [line for line in buf.getvalue().splitlines() if "@[" in line]
+    assert main([*args, "--iou-type", "keypoints", "--format", "csv"]) == 2
+    assert "needs --metric coco" in capsys.readouterr().out

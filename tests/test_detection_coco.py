@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from _coco_data import random_keypoint_case, random_segm_case
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -18,14 +19,14 @@ from pycocotools.coco import COCO  # noqa: E402
 from pycocotools.cocoeval import COCOeval  # noqa: E402
 
 
-def run_pycocotools(gt, dt, **params):
+def run_pycocotools(gt, dt, iou_type="bbox", **params):
     """pycocotools' numbers for a gt dict and a result list (deep-copied: it mutates them)."""
     with contextlib.redirect_stdout(io.StringIO()):
         coco_gt = COCO()
         coco_gt.dataset = copy.deepcopy(gt)
         coco_gt.createIndex()
         coco_dt = coco_gt.loadRes(copy.deepcopy(dt))
-        ev = COCOeval(coco_gt, coco_dt, "bbox")
+        ev = COCOeval(coco_gt, coco_dt, iou_type)
         for name, value in params.items():
             setattr(ev.params, name, value)
         ev.evaluate()
@@ -273,7 +274,7 @@ def test_duplicate_gt_ids_raise():
 def test_bad_parameters_raise():
     gt, dt = random_case(1)
     with pytest.raises(ValueError, match="iou_type"):
-        coco_evaluate(gt, dt, iou_type="segm")
+        coco_evaluate(gt, dt, iou_type="mask")
     with pytest.raises(ValueError, match="max_dets"):
         coco_evaluate(gt, dt, max_dets=(0, 10))
     with pytest.raises(ValueError, match="area_ranges"):
@@ -324,3 +325,151 @@ def test_coco_equals_pycocotools_at_scale_through_the_parallel_kernels():
     gt, dt = random_case(2024, n_images=1000, n_cats=20)
     assert len(dt) + len(gt["annotations"]) >= _coco_kernels.PARALLEL_MIN_SIZE
     assert_same_as_pycocotools(coco_evaluate(gt, dt), run_pycocotools(gt, dt))
+
+
+# ---- segm and keypoints -------------------------------------------------------------------
+
+
+def test_segm_equals_pycocotools_on_fake100(shared_data):
+    folder = shared_data / "coco_val2014_fake100"
+    gt = json.loads((folder / "instances_val2014_100.json").read_text())
+    dt = json.loads((folder / "instances_val2014_fakesegm100_results.json").read_text())
+    ours = coco_evaluate(gt, dt, "segm")
+    assert_same_as_pycocotools(ours, run_pycocotools(gt, dt, "segm"))
+    # the numbers pycocotools printed in the demo (val2014_fake_eval_res.txt, segm part)
+    printed = [0.320, 0.562, 0.299, 0.387, 0.310, 0.327, 0.268, 0.415, 0.417, 0.469, 0.377, 0.381]
+    np.testing.assert_allclose(ours.stats, printed, atol=5e-4)
+
+
+@pytest.mark.parametrize(
+    "seed, params",
+    [(0, {}), (1, {}), (2, {"with_bbox": True}), (3, {"use_cats": False}), (4, {})],
+)
+def test_segm_equals_pycocotools_on_random_cases(seed, params):
+    params = dict(params)
+    gt, dt = random_segm_case(seed, with_bbox=params.pop("with_bbox", False))
+    ours = coco_evaluate(gt, dt, "segm", use_cats=params.get("use_cats", True))
+    ev = run_pycocotools(gt, dt, "segm", useCats=int(params.get("use_cats", True)))
+    assert_same_as_pycocotools(ours, ev)
+    assert (ours.precision > 0).any()
+
+
+@pytest.mark.parametrize(
+    "seed, params",
+    [(0, {}), (1, {}), (2, {"with_bbox": True}), (5, {})],
+)
+def test_keypoints_equal_pycocotools_on_random_cases(seed, params):
+    gt, dt = random_keypoint_case(seed, **params)
+    assert any(a["num_keypoints"] == 0 for a in gt["annotations"])
+    assert any(a["iscrowd"] for a in gt["annotations"])
+    ours = coco_evaluate(gt, dt, "keypoints")
+    assert_same_as_pycocotools(ours, run_pycocotools(gt, dt, "keypoints"))
+    assert len(ours.stats) == 10 and ours.stats[0] > 0
+
+
+def test_pooled_keypoints_equal_pycocotools_on_one_category():
+    """pycocotools' computeOks ignores useCats=0 (it finds no pairs, AP 0); pooling here
+    works as for boxes, so on single-category data it equals useCats=1."""
+    gt, dt = random_keypoint_case(3)
+    for ann in (*gt["annotations"], *dt):
+        ann["category_id"] = 1
+    ours = coco_evaluate(gt, dt, "keypoints", use_cats=False)
+    ev = run_pycocotools(gt, dt, "keypoints")
+    np.testing.assert_array_equal(ours.precision, ev.eval["precision"][:, :, :1])
+    np.testing.assert_array_equal(ours.recall, ev.eval["recall"][:, :1])
+    np.testing.assert_array_equal(ours.stats, ev.stats)
+
+
+def test_keypoints_with_custom_sigmas_and_max_dets_equal_pycocotools():
+    gt, dt = random_keypoint_case(7, n_kpts=5)
+    sigmas = np.array([0.3, 0.5, 0.7, 0.2, 1.0]) / 10
+    ours = coco_evaluate(gt, dt, "keypoints", kpt_oks_sigmas=sigmas, max_dets=(3, 20),
+                         pycocotools_compat=True)  # fmt: skip
+    ev = run_pycocotools(gt, dt, "keypoints", kpt_oks_sigmas=sigmas, maxDets=[3, 20])
+    assert_same_as_pycocotools(ours, ev)
+
+
+def test_oks_values_equal_pycocotools_bit_for_bit():
+    """The similarity itself, not only the matches: every OKS of every (image, category)."""
+    gt, dt = random_keypoint_case(11)
+    ev = run_pycocotools(gt, dt, "keypoints")
+    from skextras.metrics import _coco
+
+    captured = {}
+    real = _coco._group_similarities
+
+    def spy(g, d, g_order, d_order, gs, ge, ds, de, sigmas):
+        ious, start = real(g, d, g_order, d_order, gs, ge, ds, de, sigmas)
+        captured.update(ious=ious, start=start, gs=gs, ge=ge, ds=ds, de=de)
+        return ious, start
+
+    import unittest.mock
+
+    with unittest.mock.patch.object(_coco, "_group_similarities", spy):
+        coco_evaluate(gt, dt, "keypoints")
+    ref = [np.asarray(v).ravel() for k, v in sorted(ev.ious.items(), key=lambda kv: (kv[0][1],
+           kv[0][0])) if len(v)]  # fmt: skip
+    ours = captured["ious"]
+    assert len(ours) == sum(len(r) for r in ref) > 100
+    np.testing.assert_array_equal(ours, np.concatenate(ref))
+
+
+def test_keypoint_summary_prints_the_pycocotools_lines(capsys):
+    gt, dt = random_keypoint_case(4)
+    coco_evaluate(gt, dt, "keypoints").summary()
+    printed = capsys.readouterr().out.splitlines()
+    with contextlib.redirect_stdout(io.StringIO()) as buf:
+        run_pycocotools(gt, dt, "keypoints").summarize()
+    assert printed == [line for line in buf.getvalue().splitlines() if "@[" in line]
+
+
+def test_segm_and_keypoint_frames_have_one_row_per_category():
+    gt, dt = random_keypoint_case(3)
+    frame = coco_evaluate(gt, dt, "keypoints").to_frame()
+    assert list(frame.columns) == ["name", "AP", "AP50", "AP75", "APm", "APl", "AR", "AR50",
+                                   "AR75", "ARm", "ARl"]  # fmt: skip
+    assert list(frame.index) == [1, 3]
+
+
+def _bad_segm(change):
+    gt, dt = random_segm_case(0)
+    change(gt, dt)
+    return gt, dt, "segm"
+
+
+def _bad_kpt(change):
+    gt, dt = random_keypoint_case(0)
+    change(gt, dt)
+    return gt, dt, "keypoints"
+
+
+def _set(items, index, **fields):
+    def change(gt, dt):
+        target = gt["annotations"] if items == "gt" else dt
+        target[index].update(fields)
+
+    return change
+
+
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        (_bad_segm(_set("gt", 2, segmentation={"size": [5, 5], "counts": [25]})),
+         r"gt annotations: entry 2 .*size \[5, 5\] but its image is"),
+        (_bad_segm(_set("dt", 3, segmentation={"size": [5, 5], "counts": "i0"})),
+         r"detections: entry 3 .*size \[5, 5\]"),
+        (_bad_segm(_set("gt", 4, segmentation=[[1, 1, 5, 5, 9, 1], [1, 2, 3, 4]])),
+         r"gt annotations: entry 4 .*polygon of 4 coordinates"),
+        (_bad_segm(_set("dt", 1, image_id=999999)), r"image_id 999999 \(row 1\)"),
+        (_bad_segm(_set("dt", 0, segmentation={"size": [5, 5], "counts": [3, 4]})),
+         r"detections: entry 0 segmentation: counts add up to 7 pixels"),
+        (_bad_kpt(_set("gt", 3, keypoints=[1.0] * 50)),
+         r"gt annotations: entry 3 has 50 keypoint numbers, not a multiple of 3"),
+        (_bad_kpt(_set("dt", 5, keypoints=[1.0] * 48)), r"detections: entry 5 has 48 .*51"),
+        (_bad_kpt(_set("dt", 2, image_id=-7)), r"image_id -7 \(row 2\)"),
+    ],
+)  # fmt: skip
+def test_bad_segm_and_keypoint_input_names_the_field_and_index(case, message):
+    gt, dt, iou_type = case
+    with pytest.raises(ValueError, match=message):
+        coco_evaluate(gt, dt, iou_type)

@@ -1,6 +1,7 @@
 """Detection and ranking metrics: COCO / Pascal VOC mAP and multilabel average precision."""
 
 from skextras.metrics._coco import COCOEvalResult, coco_evaluate
+from skextras.metrics._coco_stream import COCOEvaluator
 from skextras.metrics._detection import average_precision_from_curve, box_iou, match_detections
 from skextras.metrics._ranking import (
     SCORERS,
@@ -26,6 +27,7 @@ __all__ = [
     "get_scorer",
     "mean_average_precision_score",
     "COCOEvalResult",
+    "COCOEvaluator",
     "VOCEvalResult",
     "average_precision_from_curve",
     "box_iou",

@@ -21,6 +21,13 @@ def add_arguments(parser):
         "'class score xmin ymin xmax ymax' text files for voc, else --format",
     )
     parser.add_argument("--metric", choices=METRICS, default="coco")
+    parser.add_argument(
+        "--iou-type",
+        choices=("bbox", "segm", "keypoints"),
+        default="bbox",
+        help="COCO similarity: box IoU, mask IoU or keypoint OKS (segm / keypoints need "
+        "COCO json for --gt and --dt)",
+    )
     parser.add_argument("--iou-threshold", type=float, default=0.5, help="VOC metrics only")
     parser.add_argument(
         "--box-format",
@@ -76,6 +83,8 @@ def run(args):
     from skextras.metrics import coco_evaluate, records_to_coco, voc_evaluate
 
     try:
+        if args.iou_type != "bbox":
+            return _run_coco_task(args)
         gt = _read(args.gt, args.format, args, False)
         # relative (YOLO) boxes are scaled by the image sizes VOC xml files record
         sizes = gt.attrs.get("image_sizes")
@@ -87,9 +96,7 @@ def run(args):
                 result = coco_evaluate(args.gt, args.dt)
             else:
                 result = coco_evaluate(*records_to_coco(gt, dt))
-            result.summary()
-            print()
-            print(result.to_frame().to_string(float_format=lambda v: f"{v:.4f}"))
+            _print_coco(result)
         else:
             result = voc_evaluate(gt, dt, method=args.metric, iou_threshold=args.iou_threshold,
                                   pixel_plus_one=not args.no_pixel_plus_one)  # fmt: skip
@@ -104,5 +111,27 @@ def run(args):
 
         plot_pr_curves(result, args.plot, iou_threshold=0.5 if args.metric == "coco" else
                        args.iou_threshold)  # fmt: skip
+        print(f"precision-recall curves written to {args.plot}")
+    return 0
+
+
+def _print_coco(result):
+    result.summary()
+    print()
+    print(result.to_frame().to_string(float_format=lambda v: f"{v:.4f}"))
+
+
+def _run_coco_task(args):
+    """``--iou-type segm | keypoints``: COCO json in, pycocotools' summary out."""
+    from skextras.metrics import coco_evaluate
+
+    if args.metric != "coco" or args.format != "coco" or (args.dt_format or "coco") != "coco":
+        raise ValueError(f"--iou-type {args.iou_type} needs --metric coco and COCO json files")
+    result = coco_evaluate(args.gt, args.dt, args.iou_type)
+    _print_coco(result)
+    if args.plot:
+        from skextras.metrics._plot import plot_pr_curves
+
+        plot_pr_curves(result, args.plot, iou_threshold=0.5)
         print(f"precision-recall curves written to {args.plot}")
     return 0

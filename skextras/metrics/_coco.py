@@ -1,4 +1,17 @@
-"""COCO bounding-box evaluation, identical to pycocotools' ``COCOeval`` (iouType ``bbox``)."""
+"""COCO evaluation identical to pycocotools' ``COCOeval``: iouType bbox, segm and keypoints.
+
+All three tasks share one pipeline: annotations become arrays (``_Table``), detections are
+grouped by (category, image) and cut to ``max_dets[-1]`` per group by score, every group is
+matched greedily at every (area range, IoU threshold) into outcome codes, and the codes are
+accumulated per category into precision / recall / scores. Only the similarity differs:
+box IoU (computed inside the matching kernel), mask IoU of RLEs (``metrics.mask``) or
+keypoint OKS, both computed for all groups first and handed to the same matching kernel.
+The invariants that make the numbers bit-identical to pycocotools are stated in
+``_coco_kernels`` and ``_mask_kernels``; the ones about inputs are kept here: a result's
+``area`` is its box's w * h whenever the first result carries a non-empty ``bbox`` (the
+branch order of ``COCO.loadRes``), else the mask area (segm) or the keypoints' extent
+(keypoints); a keypoint gt is ignored when it is a crowd or has ``num_keypoints == 0``.
+"""
 
 import functools
 import json
@@ -11,7 +24,14 @@ import numpy as np
 import pandas as pd
 
 from skextras.metrics import _coco_kernels as kernels
+from skextras.metrics import _mask_kernels as mask_kernels
 
+IOU_TYPES = ("bbox", "segm", "keypoints")
+# pycocotools' Params.setKpParams: no "small" range, people are at least 32 x 32
+KEYPOINT_AREA_RANGES = {"all": (0, 1e5**2), "medium": (32**2, 96**2), "large": (96**2, 1e5**2)}
+# COCO's 17 person keypoints (nose, eyes, ears, shoulders, elbows, wrists, hips, knees, ankles)
+COCO_KPT_OKS_SIGMAS = np.array([.26, .25, .25, .35, .35, .79, .79, .72, .72, .62, .62, 1.07,
+                                1.07, .87, .87, .89, .89]) / 10.0  # fmt: skip
 DEFAULT_AREA_RANGES = {
     "all": (0, 1e5**2),
     "small": (0, 32**2),
@@ -113,6 +133,10 @@ class _Table:
     score: np.ndarray = None
     crowd: np.ndarray = None
     id_zero: np.ndarray = None
+    rows: np.ndarray = None  # row of each kept annotation in the input
+    rle: object = None  # segm: metrics.mask._RLEs, one per row
+    kpt: np.ndarray = None  # keypoints: (n, K, 3)
+    ignore: np.ndarray = None  # ignored in every area range (crowd, no visible keypoint)
 
 
 def _index_of(values, known, what, strict):
@@ -124,8 +148,11 @@ def _index_of(values, known, what, strict):
         # ids of another kind than the gt's (strings against numbers): none is known
         pos, found = np.zeros(len(values), dtype=np.int64), np.zeros(len(values), dtype=bool)
     if strict and not found.all():
-        bad = values[~found][0].item()
-        raise ValueError(f"{what}: image_id {bad!r} is not an image of the ground truth")
+        row = int(np.flatnonzero(~found)[0])
+        raise ValueError(
+            f"{what}: image_id {values[row].item()!r} (row {row}) is not an image of the "
+            "ground truth"
+        )
     return np.where(found, pos, -1)
 
 
@@ -153,7 +180,8 @@ def _gt_table(gt, img_ids, cat_ids):
     img = _index_of(_column(anns, "image_id", what, dtype=None), img_ids, what, False)
     cat = _index_of(_column(anns, "category_id", what, dtype=None), cat_ids, what, False)
     keep = (img >= 0) & (cat >= 0)
-    return _Table(img[keep], cat[keep], box[keep], area[keep], None, crowd[keep], ids[keep] == 0)
+    return _Table(img[keep], cat[keep], box[keep], area[keep], None, crowd[keep], ids[keep] == 0,
+                  np.flatnonzero(keep))  # fmt: skip
 
 
 def _dt_table(dt, img_ids, cat_ids):
@@ -210,6 +238,7 @@ class COCOEvalResult:
     cat_ids: np.ndarray
     cat_names: dict = field(default_factory=dict)
     pycocotools_compat: bool = False
+    iou_type: str = "bbox"
 
     def __post_init__(self):
         self.stats = self._summarize(self.precision, self.recall)
@@ -223,6 +252,8 @@ class COCOEvalResult:
 
     @property
     def stat_names(self):
+        if self.iou_type == "keypoints":
+            return ["AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl"]
         return [*_AP_NAMES, *(f"AR{m}" for m in self.max_dets), "ARs", "ARm", "ARl"]
 
     @property
@@ -232,6 +263,12 @@ class COCOEvalResult:
     def _lines(self):
         """(is_ap, iou_thr, area_label, max_det) for each stat, in pycocotools' order."""
         md = self.max_dets
+        if self.iou_type == "keypoints":
+            # pycocotools' _summarizeKps reads every line at a hard-coded maxDets=20
+            kp_md = 20 if self.pycocotools_compat else md[-1]
+            lines = [(True, thr, "all", kp_md) for thr in (None, 0.5, 0.75)]
+            lines += [(True, None, lab, kp_md) for lab in ("medium", "large")]
+            return lines + [(False, *line[1:]) for line in lines]
         ap_md = 100 if self.pycocotools_compat else md[-1]
         last = md[2] if self.pycocotools_compat else md[-1]
         lines = [(True, None, "all", ap_md), (True, 0.5, "all", last), (True, 0.75, "all", last)]
@@ -284,8 +321,12 @@ class COCOEvalResult:
 
 
 def _check_params(iou_type, iou_thresholds, rec_thresholds, max_dets, area_ranges, compat):
-    if iou_type != "bbox":
-        raise ValueError(f"iou_type={iou_type!r} is not supported; only 'bbox' is")
+    if iou_type not in IOU_TYPES:
+        raise ValueError(f"iou_type must be one of {IOU_TYPES}, got {iou_type!r}")
+    if max_dets is None:
+        max_dets = (20,) if iou_type == "keypoints" else (1, 10, 100)
+    if area_ranges is None and iou_type == "keypoints":
+        area_ranges = KEYPOINT_AREA_RANGES
     iou = _default_iou_thresholds() if iou_thresholds is None else np.asarray(iou_thresholds, float)
     rec = _default_rec_thresholds() if rec_thresholds is None else np.asarray(rec_thresholds, float)
     if iou.ndim != 1 or iou.size == 0 or not ((iou >= 0) & (iou <= 1)).all():
@@ -295,7 +336,7 @@ def _check_params(iou_type, iou_thresholds, rec_thresholds, max_dets, area_range
     md = tuple(sorted(int(m) for m in max_dets))
     if not md or md[0] < 1:
         raise ValueError(f"max_dets must be positive integers, got {max_dets!r}")
-    if compat and len(md) < 3:
+    if compat and len(md) < 3 and iou_type != "keypoints":
         raise ValueError(f"pycocotools_compat=True needs three max_dets, got {max_dets!r}")
     if area_ranges is not None and not isinstance(area_ranges, Mapping):
         raise ValueError(f"area_ranges must be a dict {{label: (low, high)}}, got {area_ranges!r}")
@@ -312,38 +353,48 @@ def coco_evaluate(
     *,
     iou_thresholds=None,
     rec_thresholds=None,
-    max_dets=(1, 10, 100),
+    max_dets=None,
     area_ranges=None,
     use_cats=True,
     pycocotools_compat=False,
+    kpt_oks_sigmas=None,
 ):
-    """COCO mAP of bounding-box detections, equal to pycocotools' ``COCOeval``.
+    """COCO mAP of boxes, masks or keypoints, equal to pycocotools' ``COCOeval``.
 
     Parameters
     ----------
     gt : dict or path
         COCO ground truth (``images``, ``annotations``, ``categories``) or its json file.
         ``annotations`` may be a list of dicts or a DataFrame; ``iscrowd`` defaults to 0 and
-        ``area`` to w * h when absent (pycocotools requires both).
+        ``area`` to w * h when absent (pycocotools requires both). segm needs each
+        annotation's ``segmentation`` (polygons, uncompressed or compressed RLE) and the
+        images' ``height`` / ``width``; keypoints needs ``keypoints`` [x1, y1, v1, ...]
+        (``num_keypoints`` defaults to the count of v > 0).
     dt : list of dict, path or DataFrame
-        Results: ``image_id``, ``category_id``, ``bbox`` [x, y, w, h], ``score``. A
-        DataFrame may give the box as ``bbox`` or as ``x, y, w, h`` columns. Results of
+        Results: ``image_id``, ``category_id``, ``score`` and ``bbox`` [x, y, w, h]
+        (bbox), ``segmentation`` (segm, an RLE or polygons) or ``keypoints`` (keypoints).
+        A DataFrame may give the box as ``bbox`` or as ``x, y, w, h`` columns. Results of
         categories absent from the ground truth are dropped (as pycocotools does).
-    iou_type : {"bbox"}
-        Only bounding boxes are evaluated.
+    iou_type : {"bbox", "segm", "keypoints"}
+        Similarity of a result and a ground truth: box IoU, mask IoU or keypoint OKS.
     iou_thresholds, rec_thresholds : array-like, optional
         Default ``np.linspace(.5, .95, 10)`` and ``np.linspace(0, 1, 101)``.
-    max_dets : sequence of int, default (1, 10, 100)
-        Detections kept per image and category (sorted ascending, as pycocotools does).
+    max_dets : sequence of int, optional
+        Detections kept per image and category (sorted ascending, as pycocotools does);
+        default (1, 10, 100), and (20,) for keypoints.
     area_ranges : dict, optional
-        ``{label: (low, high)}`` on the ground truth's ``area``; default all / small /
-        medium / large. The summary looks up those four labels.
+        ``{label: (low, high)}`` in pixels² on the ground truth's ``area``; default all /
+        small / medium / large (all / medium / large for keypoints). The summary looks up
+        those labels.
     use_cats : bool, default True
         When False, categories are pooled (pycocotools ``useCats=0``).
     pycocotools_compat : bool, default False
         The first stat (AP) is read at ``max_dets[-1]``; pycocotools reads it at a
         hard-coded 100 and returns -1 when 100 is not among ``max_dets``. Set True to get
-        that behaviour (and AP50..ARl at ``max_dets[2]``).
+        that behaviour (and AP50..ARl at ``max_dets[2]``; every keypoint line at 20).
+    kpt_oks_sigmas : array-like of shape (K,), optional
+        Per-keypoint OKS sigmas; default COCO's 17 person sigmas. Every keypoint list must
+        have 3 * K numbers.
 
     Returns
     -------
@@ -370,20 +421,35 @@ def coco_evaluate(
     cats = gt.get("categories", [])
     cat_ids = np.unique(np.array([c["id"] for c in cats]))
     g = _gt_table(gt, img_ids, cat_ids)
-    d = _dt_table(dt, img_ids, cat_ids)
+    sigmas = _check_sigmas(kpt_oks_sigmas, iou_type)
+    if iou_type == "bbox":
+        d = _dt_table(dt, img_ids, cat_ids)
+    else:
+        img_hw = _image_sizes(gt["images"], img_ids, iou_type)
+        _add_task_columns(g, gt["annotations"], "gt annotations", iou_type, img_hw, sigmas)
+        d = _task_dt_table(dt, img_ids, cat_ids, iou_type, img_hw, sigmas)
     precision, recall, scores = _evaluate_tables(
-        g, d, len(img_ids), len(cat_ids), iou, rec, md, areas, use_cats
+        g, d, len(img_ids), len(cat_ids), iou, rec, md, areas, use_cats, sigmas
     )
     return COCOEvalResult(
         precision, recall, scores, iou, rec, md, areas,
         cat_ids if use_cats else np.array([-1]),
         {c["id"]: c.get("name", str(c["id"])) for c in cats},
-        pycocotools_compat,
+        pycocotools_compat, iou_type,
     )  # fmt: skip
 
 
-def _evaluate_tables(g, d, n_img, n_cat, iou, rec, md, areas, use_cats):
+def _evaluate_tables(g, d, n_img, n_cat, iou, rec, md, areas, use_cats, sigmas=None):
     """Sort into (category, image) groups, match in parallel, then accumulate."""
+    matches = _match_tables(g, d, n_img, iou, md, areas, use_cats, sigmas)
+    return _accumulate_matches(*matches, n_cat if use_cats else 1, md, rec)
+
+
+def _match_tables(g, d, n_img, iou, md, areas, use_cats, sigmas=None):
+    """Per-detection outcome codes (A, T, n) with rank, score and category index of each
+    kept detection (in (category, image, rank) order), and the category and non-ignored
+    gt count (n_groups, A) of each group: all that accumulation needs, whatever the
+    similarity was."""
     if use_cats:
         g_key = g.cat * n_img + g.img
         g_order = np.argsort(g_key, kind="stable")
@@ -404,22 +470,228 @@ def _evaluate_tables(g, d, n_img, n_cat, iou, rec, md, areas, use_cats):
     gs, ge = _group_bounds(g_key, groups)
     ds, de = _group_bounds(d_key, groups)
     area_rng = np.array(list(areas.values()), dtype=float)
-    codes, n_pos_group = kernels.evaluate_groups(
-        np.ascontiguousarray(g.box[g_order]), g.area[g_order], g.crowd[g_order],
-        g.id_zero[g_order], gs, ge, np.ascontiguousarray(d.box[d_order]), d.area[d_order],
-        ds, de, iou, area_rng,
-    )  # fmt: skip
-    n_k = n_cat if use_cats else 1
+    if g.rle is None and g.kpt is None:
+        codes, n_pos_group = kernels.evaluate_groups(
+            np.ascontiguousarray(g.box[g_order]), g.area[g_order], g.crowd[g_order],
+            g.id_zero[g_order], gs, ge, np.ascontiguousarray(d.box[d_order]), d.area[d_order],
+            ds, de, iou, area_rng,
+        )  # fmt: skip
+    else:
+        ious, iou_start = _group_similarities(g, d, g_order, d_order, gs, ge, ds, de, sigmas)
+        ignore = g.crowd if g.ignore is None else g.ignore
+        codes, n_pos_group = kernels.evaluate_groups_from_ious(
+            ious, iou_start, g.area[g_order], g.crowd[g_order], ignore[g_order],
+            g.id_zero[g_order], gs, ge, d.area[d_order], ds, de, iou, area_rng,
+        )  # fmt: skip
     group_cat = groups // n_img if use_cats else np.zeros(len(groups), dtype=np.int64)
+    d_cat = d_key // n_img if use_cats else np.zeros(len(d_key), dtype=np.int64)
+    return codes, d_rank, d.score[d_order], d_cat, group_cat, n_pos_group
+
+
+def _accumulate_matches(codes, rank, score, cat, group_cat, n_pos_group, n_k, md, rec):
+    """Precision, recall and scores of match tables whose detections are, per category,
+    in (image, rank) order (concatenating tables of consecutive images keeps this)."""
+    # A stable sort by score reproduces pycocotools' concatenate-then-mergesort order, and
+    # truncation to a smaller max_dets keeps that relative order.
+    ranked = np.lexsort((-score, cat))
+    cs, ce = _group_bounds(cat[ranked], np.arange(n_k))
     n_pos = np.column_stack([np.bincount(group_cat, weights=col, minlength=n_k)
                              for col in n_pos_group.T]).astype(np.int64)  # fmt: skip
-    d_cat = d_key // n_img if use_cats else np.zeros(len(d_key), dtype=np.int64)
-    # Within a category dts are in (image, rank) order; a stable sort by score reproduces
-    # pycocotools' concatenate-then-mergesort order, and truncation to a smaller max_dets
-    # keeps that relative order.
-    ranked = np.lexsort((-d.score[d_order], d_cat))
-    cs, ce = _group_bounds(d_cat[ranked], np.arange(n_k))
     return kernels.accumulate(
-        np.ascontiguousarray(codes[:, :, ranked]), d_rank[ranked], d.score[d_order][ranked],
-        cs, ce, n_pos, np.array(md, dtype=np.int64), rec,
+        np.ascontiguousarray(codes[:, :, ranked]), rank[ranked], score[ranked], cs, ce, n_pos,
+        np.array(md, dtype=np.int64), rec,
     )  # fmt: skip
+
+
+def _check_sigmas(kpt_oks_sigmas, iou_type):
+    if kpt_oks_sigmas is None:
+        return COCO_KPT_OKS_SIGMAS if iou_type == "keypoints" else None
+    sigmas = np.asarray(kpt_oks_sigmas, dtype=float)
+    if sigmas.ndim != 1 or sigmas.size == 0 or not (sigmas > 0).all():
+        raise ValueError(f"kpt_oks_sigmas must be positive numbers, got {kpt_oks_sigmas!r}")
+    return sigmas
+
+
+def _image_sizes(images, img_ids, iou_type):
+    """(n_img, 2) heights and widths in ``img_ids`` order (-1 where an image has none)."""
+    hw = np.full((len(img_ids), 2), -1, dtype=np.int64)
+    if iou_type != "segm":
+        return hw
+    ids = np.array([im["id"] for im in images])
+    pos = _index_of(ids, img_ids, "gt images", False)
+    hw[pos, 0] = [int(im.get("height", -1)) for im in images]
+    hw[pos, 1] = [int(im.get("width", -1)) for im in images]
+    return hw
+
+
+def _field(records, key, rows, what):
+    """Values of one field at the given rows (list of dicts or DataFrame)."""
+    if isinstance(records, pd.DataFrame):
+        if key not in records:
+            raise ValueError(f"{what}: missing column {key!r}")
+        return records[key].to_numpy()[rows].tolist()
+    out = []
+    for r in rows:
+        if key not in records[r]:
+            raise ValueError(f"{what}: entry {int(r)} has no {key!r}")
+        out.append(records[r][key])
+    return out
+
+
+def _segmentation_rles(segs, img_hw, rows, what):
+    """One RLE per segmentation (polygons merged, RLE dicts parsed), sized like its image."""
+    from skextras.metrics import mask as mask_api
+
+    is_poly = np.array([isinstance(s, list | tuple) for s in segs], dtype=bool)
+    poly_rows = np.flatnonzero(is_poly)
+    flat, lengths, n_polys = [], [], np.zeros(len(poly_rows), dtype=np.int64)
+    for k, i in enumerate(poly_rows):
+        n_polys[k] = len(segs[i])
+        if n_polys[k] == 0:
+            raise ValueError(f"{what}: entry {int(rows[i])} has an empty segmentation")
+        for p in segs[i]:
+            flat.extend(p)
+            lengths.append(len(p))
+    lengths = np.array(lengths, dtype=np.int64)
+    bad = (lengths % 2 == 1) | (lengths < 6)
+    if bad.any():
+        k = int(np.searchsorted(np.cumsum(n_polys), np.flatnonzero(bad)[0], "right"))
+        raise ValueError(
+            f"{what}: entry {int(rows[poly_rows[k]])} has a segmentation polygon of "
+            f"{lengths[bad][0]} coordinates; a polygon needs at least 3 (x, y) points"
+        )
+    xy = np.array(flat, dtype=float).reshape(-1, 2)
+    if not np.isfinite(xy).all():
+        raise ValueError(f"{what}: a segmentation polygon has a coordinate that is not finite")
+    point_off = np.concatenate([[0], np.cumsum(lengths // 2)]).astype(np.int64)
+    poly_hw = np.repeat(img_hw[poly_rows], n_polys, axis=0)
+    if (poly_hw < 0).any():
+        i = poly_rows[int(np.flatnonzero(img_hw[poly_rows, 0] < 0)[0])]
+        raise ValueError(
+            f"{what}: entry {int(rows[i])} is a polygon but its image has no height / width"
+        )
+    counts, off = mask_kernels.fr_polygons(xy, point_off, poly_hw[:, 0].copy(),
+                                           poly_hw[:, 1].copy())  # fmt: skip
+    group_off = np.concatenate([[0], np.cumsum(n_polys)]).astype(np.int64)
+    counts, off = mask_kernels.merge_groups(counts, off, group_off, False)
+    polys = mask_api._RLEs(counts, off, img_hw[poly_rows, 0].copy(), img_hw[poly_rows, 1].copy())
+    dict_rows = np.flatnonzero(~is_poly)
+    try:
+        dicts = mask_api._RLEs.from_objects([segs[i] for i in dict_rows], "segmentation")
+    except ValueError as exc:
+        k = int(str(exc).split("[", 1)[1].split("]", 1)[0]) if "[" in str(exc) else 0
+        detail = str(exc).split("]: ", 1)[-1]
+        raise ValueError(
+            f"{what}: entry {int(rows[dict_rows[k]])} segmentation: {detail}"
+        ) from None
+    rles = _concat_rles(polys, dicts, np.concatenate([poly_rows, dict_rows]))
+    wrong = (img_hw[:, 0] >= 0) & ((rles.h != img_hw[:, 0]) | (rles.w != img_hw[:, 1]))
+    if wrong.any():
+        i = int(np.flatnonzero(wrong)[0])
+        raise ValueError(
+            f"{what}: entry {int(rows[i])} has a segmentation of size "
+            f"[{rles.h[i]}, {rles.w[i]}] but its image is {img_hw[i, 0]} x {img_hw[i, 1]}"
+        )
+    return rles
+
+
+def _concat_rles(a, b, positions):
+    """RLEs ``a`` then ``b`` put at ``positions`` (a permutation of their rows)."""
+    from skextras.metrics.mask import _RLEs
+
+    if len(a) == 0 or len(b) == 0:  # one kind only: already in row order
+        return b if len(a) == 0 else a
+    counts = np.concatenate([a.counts, b.counts])
+    offsets = np.concatenate([a.offsets[:-1], b.offsets + len(a.counts)])
+    h, w = np.concatenate([a.h, b.h]), np.concatenate([a.w, b.w])
+    src = np.empty(len(positions), dtype=np.int64)
+    src[positions] = np.arange(len(positions))
+    lengths = np.diff(offsets)[src]
+    new_off = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    take = np.repeat(offsets[:-1][src] - new_off[:-1], lengths) + np.arange(new_off[-1])
+    return _RLEs(counts[take], new_off, h[src], w[src])
+
+
+def _keypoints(values, n_k, rows, what):
+    """(n, K, 3) float keypoints; each entry needs exactly 3 * K numbers."""
+    lengths = np.fromiter((len(v) for v in values), dtype=np.int64, count=len(values))
+    bad = lengths != 3 * n_k
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        why = "not a multiple of 3" if lengths[i] % 3 else f"expected {3 * n_k} (3 per sigma)"
+        raise ValueError(f"{what}: entry {int(rows[i])} has {lengths[i]} keypoint numbers, {why}")
+    kpt = np.array([v for v in values], dtype=float).reshape(len(values), n_k, 3)
+    if not np.isfinite(kpt).all():
+        i = int(np.flatnonzero(~np.isfinite(kpt).all(axis=(1, 2)))[0])
+        raise ValueError(f"{what}: entry {int(rows[i])} has a keypoint that is not finite")
+    return kpt
+
+
+def _add_task_columns(g, anns, what, iou_type, img_hw, sigmas):
+    """Masks (segm) or keypoints and the ignore flag of gt table ``g`` (rows ``g.rows``)."""
+    if iou_type == "segm":
+        segs = _field(anns, "segmentation", g.rows, what)
+        g.rle = _segmentation_rles(segs, img_hw[g.img], g.rows, what)
+        return
+    g.kpt = _keypoints(_field(anns, "keypoints", g.rows, what), len(sigmas), g.rows, what)
+    if isinstance(anns, pd.DataFrame) and "num_keypoints" in anns:
+        n_vis = anns["num_keypoints"].to_numpy()[g.rows]
+    elif not isinstance(anns, pd.DataFrame) and all("num_keypoints" in anns[r] for r in g.rows):
+        n_vis = np.array([anns[r]["num_keypoints"] for r in g.rows])
+    else:
+        n_vis = (g.kpt[:, :, 2] > 0).sum(axis=1)
+    g.ignore = g.crowd | (np.asarray(n_vis).reshape(-1) == 0)
+
+
+def _task_dt_table(dt, img_ids, cat_ids, iou_type, img_hw, sigmas):
+    """Detections with masks or keypoints; area as ``COCO.loadRes`` sets it."""
+    dt = _load_json(dt)
+    what = "detections"
+    if isinstance(dt, dict) and "annotations" in dt:
+        dt = dt["annotations"]
+    if not isinstance(dt, (list, tuple, pd.DataFrame)):
+        raise ValueError(
+            f"dt must be result dicts, a json path or a DataFrame, got {type(dt).__name__}"
+        )
+    score = _column(dt, "score", what)
+    if np.isnan(score).any():
+        raise ValueError(f"{what}: score is NaN at row {int(np.flatnonzero(np.isnan(score))[0])}")
+    img = _index_of(_column(dt, "image_id", what, dtype=None), img_ids, what, True)
+    cat = _index_of(_column(dt, "category_id", what, dtype=None), cat_ids, what, False)
+    rows = np.flatnonzero(cat >= 0)
+    if isinstance(dt, pd.DataFrame):
+        has_box = "bbox" in dt or {"x", "y", "w", "h"} <= set(dt)
+    else:
+        has_box = len(dt) > 0 and len(dt[0].get("bbox", [])) > 0
+    box = _bbox_column(dt, what)[rows] if has_box else np.zeros((len(rows), 4))
+    d = _Table(img[rows], cat[rows], box, box[:, 2] * box[:, 3], score[rows], rows=rows)
+    if iou_type == "segm":
+        segs = _field(dt, "segmentation", rows, what)
+        d.rle = _segmentation_rles(segs, img_hw[d.img], rows, what)
+        if not has_box:
+            d.area = mask_kernels.area(d.rle.counts, d.rle.offsets).astype(float)
+    else:
+        d.kpt = _keypoints(_field(dt, "keypoints", rows, what), len(sigmas), rows, what)
+        if not has_box:
+            lo, hi = d.kpt[:, :, :2].min(axis=1), d.kpt[:, :, :2].max(axis=1)
+            d.area = (hi[:, 0] - lo[:, 0]) * (hi[:, 1] - lo[:, 1])
+    return d
+
+
+def _group_similarities(g, d, g_order, d_order, gs, ge, ds, de, sigmas):
+    """Flat mask IoUs or OKS of every group (group k: (nd, ng) at ``start[k]``)."""
+    start = np.concatenate([[0], np.cumsum((de - ds) * (ge - gs))]).astype(np.int64)
+    if g.rle is not None:
+        gr, dr = g.rle, d.rle
+        ious = mask_kernels.group_ious(
+            dr.counts, dr.offsets, dr.boxes(), dr.h, dr.w, d_order,
+            gr.counts, gr.offsets, gr.boxes(), gr.h, gr.w, g_order, g.crowd[g_order],
+            gs, ge, ds, de, start,
+        )  # fmt: skip
+        return ious, start
+    variances = (sigmas * 2) ** 2
+    e = kernels.oks_squared_errors(g.kpt, np.ascontiguousarray(g.box), g.area, g_order, d.kpt,
+                                   d_order, variances, gs, ge, ds, de, start)  # fmt: skip
+    # numpy's exp, not numba's: the values must be pycocotools' to the last bit
+    ious = kernels.oks_from_exponentials(np.exp(-e), g.kpt, g_order, gs, ge, ds, de, start)
+    return ious, start

@@ -163,14 +163,70 @@ def _evaluate_chunk(chunk, gt_box, gt_area, gt_crowd, gt_id_zero, gt_start, gt_s
             for gi in range(g1 - g0):
                 ious[di, gi] = _xywh_iou(dt_box[d0 + di], gt_box[g0 + gi], gt_crowd[g0 + gi])
         _evaluate_group(
-            ious, gt_area[g0:g1], gt_crowd[g0:g1], gt_id_zero[g0:g1], dt_area[d0:d1],
-            iou_thrs, area_rng, scratch_g, match[: d1 - d0], codes[:, :, d0:d1], n_pos[gr],
+            ious, gt_area[g0:g1], gt_crowd[g0:g1], gt_crowd[g0:g1], gt_id_zero[g0:g1],
+            dt_area[d0:d1], iou_thrs, area_rng, scratch_g, match[: d1 - d0], codes[:, :, d0:d1],
+            n_pos[gr],
+        )  # fmt: skip
+
+
+def evaluate_groups_from_ious(ious, iou_start, gt_area, gt_crowd, gt_ignore, gt_id_zero,
+                              gt_start, gt_stop, dt_area, dt_start, dt_stop, iou_thrs,
+                              area_rng):  # fmt: skip
+    """:func:`evaluate_groups` for IoUs computed beforehand (masks, keypoint OKS).
+
+    ``ious`` is flat: group ``k`` is a (nd, ng) block starting at ``iou_start[k]``.
+    ``gt_ignore`` marks gts ignored in every area range (crowd; no visible keypoint).
+    """
+    codes = np.full((area_rng.shape[0], iou_thrs.shape[0], dt_area.shape[0]), IGNORED, np.int8)
+    n_pos = np.zeros((gt_start.shape[0], area_rng.shape[0]), dtype=np.int64)
+    run = _from_ious_parallel if ious.shape[0] >= PARALLEL_MIN_SIZE else _from_ious_serial
+    run(ious, iou_start, gt_area, gt_crowd, gt_ignore, gt_id_zero, gt_start, gt_stop, dt_area,
+        dt_start, dt_stop, iou_thrs, area_rng, codes, n_pos)  # fmt: skip
+    return codes, n_pos
+
+
+@njit(cache=True, parallel=True)
+def _from_ious_parallel(ious, iou_start, gt_area, gt_crowd, gt_ignore, gt_id_zero, gt_start,
+                        gt_stop, dt_area, dt_start, dt_stop, iou_thrs, area_rng, codes,
+                        n_pos):  # fmt: skip
+    for chunk in prange((gt_start.shape[0] + _CHUNK - 1) // _CHUNK):
+        _from_ious_chunk(chunk, ious, iou_start, gt_area, gt_crowd, gt_ignore, gt_id_zero,
+                         gt_start, gt_stop, dt_area, dt_start, dt_stop, iou_thrs, area_rng,
+                         codes, n_pos)  # fmt: skip
+
+
+@njit(cache=True)
+def _from_ious_serial(ious, iou_start, gt_area, gt_crowd, gt_ignore, gt_id_zero, gt_start,
+                      gt_stop, dt_area, dt_start, dt_stop, iou_thrs, area_rng, codes,
+                      n_pos):  # fmt: skip
+    for chunk in range((gt_start.shape[0] + _CHUNK - 1) // _CHUNK):
+        _from_ious_chunk(chunk, ious, iou_start, gt_area, gt_crowd, gt_ignore, gt_id_zero,
+                         gt_start, gt_stop, dt_area, dt_start, dt_stop, iou_thrs, area_rng,
+                         codes, n_pos)  # fmt: skip
+
+
+@njit(cache=True)
+def _from_ious_chunk(chunk, ious, iou_start, gt_area, gt_crowd, gt_ignore, gt_id_zero, gt_start,
+                     gt_stop, dt_area, dt_start, dt_stop, iou_thrs, area_rng, codes,
+                     n_pos):  # fmt: skip
+    first, last = chunk * _CHUNK, min((chunk + 1) * _CHUNK, gt_start.shape[0])
+    max_ng = max(1, (gt_stop[first:last] - gt_start[first:last]).max())
+    max_nd = max(1, (dt_stop[first:last] - dt_start[first:last]).max())
+    scratch_g = np.empty((3, max_ng), dtype=np.int64)
+    match = np.empty(max_nd, dtype=np.int64)
+    for gr in range(first, last):
+        g0, g1, d0, d1 = gt_start[gr], gt_stop[gr], dt_start[gr], dt_stop[gr]
+        block = ious[iou_start[gr] : iou_start[gr] + (d1 - d0) * (g1 - g0)]
+        _evaluate_group(
+            block.reshape((d1 - d0, g1 - g0)), gt_area[g0:g1], gt_crowd[g0:g1],
+            gt_ignore[g0:g1], gt_id_zero[g0:g1], dt_area[d0:d1], iou_thrs, area_rng, scratch_g,
+            match[: d1 - d0], codes[:, :, d0:d1], n_pos[gr],
         )  # fmt: skip
 
 
 @njit(cache=True)
-def _evaluate_group(ious, gt_area, crowd, id_zero, dt_area, iou_thrs, area_rng, scratch, match,
-                    codes, n_pos):  # fmt: skip
+def _evaluate_group(ious, gt_area, crowd, base_ignore, id_zero, dt_area, iou_thrs, area_rng,
+                    scratch, match, codes, n_pos):  # fmt: skip
     """Outcome codes of one group's detections for every area range and IoU threshold."""
     ng, nd = ious.shape[1], ious.shape[0]
     ignore = scratch[0, :ng]
@@ -179,7 +235,7 @@ def _evaluate_group(ious, gt_area, crowd, id_zero, dt_area, iou_thrs, area_rng, 
     for a in range(area_rng.shape[0]):
         lo, hi = area_rng[a, 0], area_rng[a, 1]
         for gi in range(ng):
-            ignore[gi] = crowd[gi] or gt_area[gi] < lo or gt_area[gi] > hi
+            ignore[gi] = base_ignore[gi] or gt_area[gi] < lo or gt_area[gi] > hi
         # stable partition: non-ignored gts first, as pycocotools' mergesort on the flag
         pos = 0
         for flag in range(2):
@@ -294,3 +350,102 @@ def _accumulate_category(k, codes, rank, score, cat_start, cat_stop, n_pos, max_
                 )
                 precision[t, :, k, a, m] = q
                 scores[t, :, k, a, m] = ss
+
+
+@njit(cache=True, parallel=True)
+def oks_squared_errors(gt_kpt, gt_box, gt_area, g_index, dt_kpt, d_index, variances, gt_start,
+                       gt_stop, dt_start, dt_stop, pair_start):  # fmt: skip
+    """pycocotools' OKS exponents ``e`` for every (dt, gt) pair of every group, flat.
+
+    Pair p of group k (dt-major) owns ``e[p * K:(p + 1) * K]``; with no visible gt
+    keypoint the distance is to the gt box enlarged by its size on each side. The exponent
+    is written with pycocotools' operation order, ``(dx**2 + dy**2) / var / (area + eps)
+    / 2``; the exponential and the sum are left to :func:`oks_from_exponentials`.
+    """
+    n_k = variances.shape[0]
+    out = np.empty(pair_start[-1] * n_k)
+    eps = np.spacing(1.0)
+    for k in prange(gt_start.shape[0]):
+        pos = pair_start[k] * n_k
+        for di in range(dt_start[k], dt_stop[k]):
+            d = dt_kpt[d_index[di]]
+            for gi in range(gt_start[k], gt_stop[k]):
+                gr = g_index[gi]
+                g, bb = gt_kpt[gr], gt_box[gr]
+                visible = 0
+                for j in range(n_k):
+                    visible += g[j, 2] > 0
+                x0, x1 = bb[0] - bb[2], bb[0] + bb[2] * 2
+                y0, y1 = bb[1] - bb[3], bb[1] + bb[3] * 2
+                for j in range(n_k):
+                    if visible > 0:
+                        dx = d[j, 0] - g[j, 0]
+                        dy = d[j, 1] - g[j, 1]
+                    else:
+                        dx = max(0.0, x0 - d[j, 0]) + max(0.0, d[j, 0] - x1)
+                        dy = max(0.0, y0 - d[j, 1]) + max(0.0, d[j, 1] - y1)
+                    out[pos + j] = (dx * dx + dy * dy) / variances[j] / (gt_area[gr] + eps) / 2
+                pos += n_k
+    return out
+
+
+@njit(cache=True)
+def _numpy_sum(values, mask, buf):
+    """``np.sum(values[mask])`` with numpy's exact (pairwise, 8-way unrolled) order."""
+    n = 0
+    for j in range(values.shape[0]):
+        if mask[j]:
+            buf[n] = values[j]
+            n += 1
+    return _pairwise(buf[:n]), n
+
+
+@njit(cache=True)
+def _pairwise(a):
+    n = a.shape[0]
+    if n < 8:
+        res = 0.0
+        for i in range(n):
+            res += a[i]
+        return res
+    if n <= 128:
+        r = a[:8].copy()
+        i = 8
+        while i < n - (n % 8):
+            for j in range(8):
+                r[j] += a[i + j]
+            i += 8
+        res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+        while i < n:
+            res += a[i]
+            i += 1
+        return res
+    n2 = n // 2
+    n2 -= n2 % 8
+    return _pairwise(a[:n2]) + _pairwise(a[n2:])
+
+
+@njit(cache=True, parallel=True)
+def oks_from_exponentials(exp_neg_e, gt_kpt, g_index, gt_start, gt_stop, dt_start, dt_stop,
+                          pair_start):  # fmt: skip
+    """OKS of each pair: the mean of ``exp(-e)`` over the gt's visible keypoints (all of
+    them when none is visible), summed in numpy's order so that values are bit-identical."""
+    n_k = gt_kpt.shape[1]
+    out = np.empty(pair_start[-1])
+    for k in prange(gt_start.shape[0]):
+        mask = np.empty(n_k, dtype=np.bool_)
+        buf = np.empty(n_k)
+        p = pair_start[k]
+        for _ in range(dt_start[k], dt_stop[k]):
+            for gi in range(gt_start[k], gt_stop[k]):
+                g = gt_kpt[g_index[gi]]
+                any_visible = False
+                for j in range(n_k):
+                    mask[j] = g[j, 2] > 0
+                    any_visible |= mask[j]
+                if not any_visible:
+                    mask[:] = True
+                total, n = _numpy_sum(exp_neg_e[p * n_k : (p + 1) * n_k], mask, buf)
+                out[p] = total / n
+                p += 1
+    return out
