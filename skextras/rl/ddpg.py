@@ -187,14 +187,13 @@ class DDPG(BaseEstimator):
 
     # ------------------------------------------------------------------ setup
     def _initialize(self, env):
-        self._validate_params()
+        """Networks, targets and optimisers for ``env``'s spaces (``device_`` set by fit)."""
         obs_space, act_space = env.observation_space, env.action_space
         if not isinstance(act_space, spaces.Box) or not isinstance(obs_space, spaces.Box):
             raise ValueError(
                 "DDPG needs Box observation and action spaces, got "
                 f"{type(obs_space).__name__} and {type(act_space).__name__}"
             )
-        self.device_ = resolve_device(self.device)
         self.n_obs_ = int(np.prod(obs_space.shape))
         self.n_act_ = int(np.prod(act_space.shape))
         self.action_low_ = act_space.low.astype(np.float32).ravel()
@@ -267,13 +266,15 @@ class DDPG(BaseEstimator):
             raise ValueError(
                 f"total_timesteps must be a positive int, got total_timesteps={total_timesteps!r}"
             )
-        self._initialize(env)
+        self._validate_params()
+        self.device_ = resolve_device(self.device)
         rng = check_random_state(self.random_state)
         env_seed = int(rng.randint(np.iinfo(np.int32).max))
-        buffer = ReplayBuffer(min(self.buffer_size, total_timesteps), self.n_obs_, self.n_act_)
-        half_range = (self.action_high_ - self.action_low_) / 2
         self.episode_returns_, self.evaluations_ = [], []
         with seeded_torch(rng, self.device_):
+            self._initialize(env)
+            buffer = ReplayBuffer(min(self.buffer_size, total_timesteps), self.n_obs_, self.n_act_)
+            half_range = (self.action_high_ - self.action_low_) / 2
             obs, _ = env.reset(seed=env_seed)
             ou_state, episode_return = np.zeros(self.n_act_), 0.0
             for t in range(1, total_timesteps + 1):
