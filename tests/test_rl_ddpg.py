@@ -112,7 +112,7 @@ def test_evaluations_are_recorded_when_an_eval_env_is_given(pendulum):
     agent.fit(
         pendulum, 200, eval_env=gymnasium.make("Pendulum-v1"), eval_freq=200, n_eval_episodes=1
     )
-    assert [t for t, _ in agent.evaluations_] == [200]
+    assert [t for t, _, _ in agent.evaluations_] == [200]
     assert agent.episode_returns_ and agent.episode_returns_[0] < 0
 
 

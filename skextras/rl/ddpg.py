@@ -17,6 +17,7 @@ with the same ``random_state`` is identical on CPU.
 """
 
 import copy
+import time
 from numbers import Integral, Real
 
 import numpy as np
@@ -125,8 +126,9 @@ class DDPG(BaseEstimator):
     actor_, critic_, actor_target_, critic_target_ : torch.nn.Module
     episode_returns_ : list of float
         Undiscounted returns of the finished training episodes.
-    evaluations_ : list of (int, float)
-        ``(timestep, mean return)`` of the evaluations run by ``fit`` with ``eval_env``.
+    evaluations_ : list of (int, float, float)
+        ``(timestep, mean return, training seconds)`` of the evaluations run by ``fit`` with
+        ``eval_env``; the seconds exclude the evaluations themselves.
     n_timesteps_ : int
         Environment steps taken.
     device_ : torch.device
@@ -276,6 +278,7 @@ class DDPG(BaseEstimator):
             buffer = ReplayBuffer(min(self.buffer_size, total_timesteps), self.n_obs_, self.n_act_)
             half_range = (self.action_high_ - self.action_low_) / 2
             obs, _ = env.reset(seed=env_seed)
+            started = time.perf_counter()
             ou_state, episode_return = np.zeros(self.n_act_), 0.0
             for t in range(1, total_timesteps + 1):
                 if t <= self.learning_starts:
@@ -304,8 +307,10 @@ class DDPG(BaseEstimator):
                     for _ in range(self.gradient_steps):
                         self._train_step(buffer.sample(rng, self.batch_size))
                 if eval_env is not None and (t % eval_freq == 0 or t == total_timesteps):
+                    paused = time.perf_counter()
                     returns = evaluate_policy(self, eval_env, n_eval_episodes, seed=t)
-                    self.evaluations_.append((t, float(np.mean(returns))))
+                    self.evaluations_.append((t, float(np.mean(returns)), paused - started))
+                    started += time.perf_counter() - paused
         self.n_timesteps_ = total_timesteps
         return self
 
