@@ -41,7 +41,7 @@ except ImportError:
 TARGET_RETURN = -250.0
 MC_SETTINGS = {
     "exploring_starts": dict(),
-    "epsilon_soft": dict(epsilon=0.5),
+    "epsilon_soft": dict(epsilon=0.5, improve_every=50),
     "off_policy": dict(epsilon=0.02),
 }
 

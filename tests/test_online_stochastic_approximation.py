@@ -1,5 +1,9 @@
 """Robbins-Monro and Kiefer-Wolfowitz: known roots, asymptotic variances, streams, warnings."""
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from scipy.special import expit, logit
@@ -161,3 +165,13 @@ def test_kiefer_wolfowitz_conditions_violated_warn(alpha, gamma):
 def test_kiefer_wolfowitz_needs_a_function():
     with pytest.raises(ValueError, match="'func'"):
         KieferWolfowitz(None).fit(np.zeros(2))
+
+
+def test_import_online_imports_neither_gymnasium_nor_torch():
+    code = (
+        "import sys, skextras, skextras.online\n"
+        "skextras.online.RobbinsMonro\n"
+        "assert not {'torch', 'gymnasium'} & set(sys.modules), sorted(sys.modules)"
+    )
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env)

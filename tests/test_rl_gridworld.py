@@ -1,5 +1,9 @@
 """GridWorld: the textbook layout and values, the gymnasium API, and step == P."""
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -142,3 +146,23 @@ def test_bad_action_and_start_state_raise():
         env.step(5)
     with pytest.raises(ValueError, match="state"):
         env.reset(options={"state": 25})
+
+
+def _run_python(code):
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+
+
+def test_import_rl_does_not_import_torch():
+    out = _run_python(
+        "import sys, skextras.rl\nskextras.rl.GridWorld\nassert 'torch' not in sys.modules"
+    )
+    assert out.returncode == 0, out.stderr
+
+
+def test_import_rl_without_gymnasium_names_the_extra():
+    out = _run_python(
+        "import sys; sys.modules['gymnasium'] = None\n"
+        "try:\n    import skextras.rl\nexcept ImportError as e:\n    print(e)\n"
+    )
+    assert 'pip install "skextras[rl]"' in out.stdout, out.stderr

@@ -66,6 +66,18 @@ def test_epsilon_soft_returns_estimate_the_behaviour_policy_values():
     assert np.mean(np.abs(mc.q_ - q_uniform)) < 0.15
 
 
+def test_epsilon_soft_improves_the_policy_only_after_each_batch():
+    env = GridWorld()
+    batched = MonteCarloControl("epsilon_soft", improve_every=25, random_state=0).fit(env, 100)
+    per_episode = MonteCarloControl("epsilon_soft", random_state=0).fit(env, 100)
+    assert 1 <= batched.n_improvements_ <= 4 < per_episode.n_improvements_
+    # One batch of the whole run: every episode follows the initial policy (action 0) with
+    # exploration epsilon, and the final improvement is greedy in the resulting estimates.
+    single = MonteCarloControl("epsilon_soft", improve_every=100, random_state=0).fit(env, 100)
+    assert single.n_improvements_ == 1
+    np.testing.assert_array_equal(single.policy_, np.argmax(single.q_, axis=1))
+
+
 def test_off_policy_weights_are_the_importance_ratios_of_the_window():
     # Window of 3 steps after the first action: W = prod 1 / b(greedy) if all greedy, else 0.
     mc = MonteCarloControl("off_policy", epsilon=0.5, horizon=3, first_visit=False)
@@ -124,6 +136,7 @@ def test_fit_is_deterministic_given_random_state():
         (dict(gamma=1.5), "'gamma'"),
         (dict(horizon=0), "'horizon'"),
         (dict(returns="recent"), "'returns'"),
+        (dict(improve_every=0), "'improve_every'"),
     ],
 )
 def test_bad_parameters_raise_value_error_naming_them(params, name):
