@@ -8,18 +8,10 @@ import pytest
 
 torch = pytest.importorskip("torch")
 gymnasium = pytest.importorskip("gymnasium")
-pytestmark = pytest.mark.torch
+pytestmark = [pytest.mark.torch, pytest.mark.usefixtures("torch_one_thread")]
 
 from skextras.rl import DDPG  # noqa: E402
 from skextras.rl.ddpg import ReplayBuffer, evaluate_policy  # noqa: E402
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture
