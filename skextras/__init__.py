@@ -9,7 +9,7 @@ import importlib
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("datasets", "ensemble", "feature_columns", "io", "metrics", "nn")
+_SUBMODULES = ("datasets", "ensemble", "feature_columns", "io", "metrics", "nn", "online", "rl")
 
 __all__ = ["__version__", *_SUBMODULES]
 

@@ -27,3 +27,14 @@ def shared_data():
     if not SHARED_DATA.is_dir():
         pytest.skip(f"reference data not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="module")
+def torch_one_thread():
+    """Run a module's torch code on one intra-op thread: tiny networks gain nothing from more
+    and lose a lot on a shared machine. Use with ``pytestmark = pytest.mark.usefixtures``."""
+    torch = pytest.importorskip("torch")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
