@@ -26,12 +26,14 @@ from skextras.nn.diffusion import DiffusionModel, RectifiedFlow
 from skextras.nn.flows import GlowFlow, NICEFlow, RealNVPFlow
 from skextras.nn.mlp import MLPClassifier, MLPRegressor
 from skextras.nn.vae import VAE, GumbelSoftmaxVAE
+from skextras.nn.vision import ImageClassifier
 
 __all__ = [
     "DiffusionModel",
     "RectifiedFlow",
     "GlowFlow",
     "GumbelSoftmaxVAE",
+    "ImageClassifier",
     "NICEFlow",
     "RealNVPFlow",
     "MLPClassifier",
