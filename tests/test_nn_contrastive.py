@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
-pytestmark = pytest.mark.torch
+pytestmark = [pytest.mark.torch, pytest.mark.usefixtures("one_torch_thread")]
 
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 from sklearn.model_selection import cross_val_score  # noqa: E402
@@ -16,14 +16,6 @@ from sklearn.utils.estimator_checks import check_estimator  # noqa: E402
 
 from skextras.nn import CPC  # noqa: E402
 from skextras.nn.contrastive import encoded_length, info_nce  # noqa: E402
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def slow_info_nce(query, positive, negatives, temperature, cosine):
