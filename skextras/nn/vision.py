@@ -14,8 +14,8 @@
   gives the gradients of input, offsets, mask and weight. Zero offsets reduce it to
   ``conv2d``.
 - :func:`roi_pool` (Fast R-CNN) and :func:`roi_align` (Mask R-CNN) with torchvision's argument
-  conventions, vectorised over boxes, bins and sampling points (the adaptive sampling grid
-  of each box is padded to the largest one and masked).
+  conventions, vectorised over boxes, bins and sampling points. RoIAlign factors over the
+  axes: each box is ``A_y X A_x^T`` with per-axis matrices of averaged bilinear weights.
 - :class:`SubPixelUpsample`: convolution to ``out * r^2`` channels and ``PixelShuffle(r)``
   with ICNR initialisation (Aitken et al., 2017): every group of ``r^2`` output channels
   starts as copies of one kernel, so the initial output is the nearest-neighbour upsampling
@@ -446,14 +446,6 @@ def _rois(boxes, x):
     return batch, boxes[:, 1:]
 
 
-def _gather_pixels(x, batch, ys, xs):
-    """``x[batch, :, ys, xs]`` as ``(*ys.shape, C)`` for integer ``ys, xs`` inside the image."""
-    n, c, h, w = x.shape
-    flat = x.permute(0, 2, 3, 1).reshape(n * h * w, c)
-    index = (batch.reshape(-1, *([1] * (ys.dim() - 1))) * h + ys) * w + xs
-    return flat.index_select(0, index.reshape(-1)).reshape(*ys.shape, c)
-
-
 def roi_pool(x, boxes, output_size, spatial_scale=1.0):
     """Max pooling of each box onto an ``output_size`` grid (Fast R-CNN, torchvision's rules).
 
@@ -485,15 +477,23 @@ def roi_pool(x, boxes, output_size, spatial_scale=1.0):
     rows = _bin_ranges(y1, (y2 - y1 + 1).clamp(min=1), out_h, height)
     cols = _bin_ranges(x1, (x2 - x1 + 1).clamp(min=1), out_w, width)
     (r_idx, r_ok), (c_idx, c_ok) = rows, cols
-    # values: (K, ph, Bh, pw, Bw, C)
-    ys = r_idx[:, :, :, None, None].expand(-1, -1, -1, out_w, c_idx.shape[2])
-    xs = c_idx[:, None, None, :, :].expand(-1, out_h, r_idx.shape[2], -1, -1)
-    values = _gather_pixels(x, batch, ys, xs)
-    ok = (r_ok[:, :, :, None, None] & c_ok[:, None, None, :, :])[..., None]
-    pooled = values.masked_fill(~ok, -math.inf).amax(dim=(2, 4))
-    empty = ~ok.any(dim=4).any(dim=2)
-    pooled = pooled.masked_fill(empty, 0.0)
-    return pooled.permute(0, 3, 1, 2).contiguous()
+    # The max over a rectangle is a max over its rows, then over its columns: stage 1 keeps
+    # (k, ph, C, W) per chunk of boxes instead of every (ph, Bh, pw, Bw, C) pixel at once.
+    n, bh, bw = len(batch), r_idx.shape[2], c_idx.shape[2]
+    by_row = x.permute(0, 2, 1, 3).reshape(-1, c, width)  # (N H, C, W)
+    pooled = x.new_zeros((n, out_h, c, out_w))
+    chunk = max(1, (1 << 24) // max(1, out_h * bh * c * width))
+    for part in torch.split(torch.arange(n, device=x.device), chunk):
+        k = len(part)
+        index = batch[part, None, None] * height + r_idx[part]
+        lines = by_row.index_select(0, index.reshape(-1)).reshape(k, out_h, bh, c, width)
+        lines = lines.masked_fill(~r_ok[part, :, :, None, None], -math.inf).amax(dim=2)
+        cols_index = c_idx[part].reshape(k, 1, 1, out_w * bw).expand(-1, out_h, c, -1)
+        cells = lines.gather(3, cols_index).reshape(k, out_h, c, out_w, bw)
+        cells = cells.masked_fill(~c_ok[part, None, None], -math.inf).amax(dim=4)
+        empty = ~r_ok[part].any(2)[:, :, None, None] | ~c_ok[part].any(2)[:, None, None, :]
+        pooled[part] = cells.masked_fill(empty, 0.0)
+    return pooled.permute(0, 2, 1, 3).contiguous()
 
 
 def _bin_ranges(start, length, bins, size):
@@ -552,47 +552,48 @@ def roi_align(x, boxes, output_size, spatial_scale=1.0, sampling_ratio=-1, align
     else:
         grid_h = torch.ceil(box_h / out_h).long()
         grid_w = torch.ceil(box_w / out_w).long()
-    ys, y_ok = _sample_points(y1, box_h / out_h, grid_h, out_h)  # (K, ph, Gh)
-    xs, x_ok = _sample_points(x1, box_w / out_w, grid_w, out_w)  # (K, pw, Gw)
-    ys = ys[:, :, :, None, None].expand(-1, -1, -1, out_w, xs.shape[2])
-    xs = xs[:, None, None, :, :].expand(-1, out_h, ys.shape[2], -1, -1)
-    values = _bilinear(x, batch, ys, xs)  # (K, ph, Gh, pw, Gw, C)
-    ok = (y_ok[:, :, :, None, None] & x_ok[:, None, None, :, :])[..., None]
-    count = (grid_h * grid_w).clamp(min=1).to(x.dtype).reshape(-1, 1, 1, 1)
-    pooled = (values * ok).sum(dim=(2, 4)) / count
-    return pooled.permute(0, 3, 1, 2).contiguous()
+    # Bilinear sampling, the outside rule and the bin average all factor over the two axes,
+    # so each box is A_y X A_x^T with (ph, H) and (pw, W) weight matrices: two matmuls
+    # instead of gathering 4 corners x C channels for every sample (the gather needs
+    # K ph pw gh gw C values at once, gigabytes for 1000 boxes of a 50 x 50 map).
+    weights_y = _axis_weights(y1, box_h / out_h, grid_h, out_h, x.shape[2])  # (K, ph, H)
+    weights_x = _axis_weights(x1, box_w / out_w, grid_w, out_w, x.shape[3])  # (K, pw, W)
+    pooled = x.new_zeros((n_boxes, c, out_h, out_w))
+    # Chunks keep the intermediate (k, C, ph, W) near 2^24 values.
+    chunk = max(1, (1 << 24) // max(1, c * out_h * x.shape[3]))
+    for image in torch.unique(batch).tolist():
+        rows = torch.nonzero(batch == image).ravel()
+        for part in torch.split(rows, chunk):
+            half = torch.einsum("kih,chw->kciw", weights_y[part], x[image])
+            pooled[part] = torch.einsum("kciw,kjw->kcij", half, weights_x[part])
+    return pooled
 
 
-def _sample_points(start, bin_size, grid, bins):
-    """Sample coordinates ``(K, bins, G)`` of every bin, ``G = max(grid)``, and their mask."""
+def _axis_weights(start, bin_size, grid, bins, size):
+    """RoIAlign's sampling along one axis as a matrix ``(K, bins, size)``.
+
+    Row ``i`` of box ``k`` holds the bilinear weights of the ``grid[k]`` samples of bin
+    ``i`` on the ``size`` pixels, divided by ``grid[k]``: a sample beyond one pixel outside
+    the image weighs nothing, others are clamped to the image (the last pixel takes all).
+    """
     g_max = max(int(grid.max()), 1)
     i = torch.arange(bins, dtype=start.dtype, device=start.device)
     g = torch.arange(g_max, dtype=start.dtype, device=start.device)
-    step = bin_size[:, None, None] / grid.clamp(min=1).to(start.dtype)[:, None, None]
-    points = start[:, None, None] + i[None, :, None] * bin_size[:, None, None] + (g + 0.5) * step
-    ok = (g[None, None, :] < grid[:, None, None]).expand_as(points)
-    return points, ok
-
-
-def _bilinear(x, batch, ys, xs):
-    """RoIAlign's bilinear read at float ``(ys, xs)``: 0 beyond one pixel out, else clamped."""
-    _, _, height, width = x.shape
-    outside = (ys < -1.0) | (ys > height) | (xs < -1.0) | (xs > width)
-    ys, xs = ys.clamp(min=0.0), xs.clamp(min=0.0)
-    y0, x0 = ys.floor().long(), xs.floor().long()
-    y_edge, x_edge = y0 >= height - 1, x0 >= width - 1
-    y0, x0 = y0.clamp(max=height - 1), x0.clamp(max=width - 1)
-    y1, x1 = (y0 + 1).clamp(max=height - 1), (x0 + 1).clamp(max=width - 1)
-    ly = torch.where(y_edge, torch.zeros_like(ys), ys - y0)
-    lx = torch.where(x_edge, torch.zeros_like(xs), xs - x0)
-    hy, hx = 1.0 - ly, 1.0 - lx
-    value = (
-        _gather_pixels(x, batch, y0, x0) * (hy * hx)[..., None]
-        + _gather_pixels(x, batch, y0, x1) * (hy * lx)[..., None]
-        + _gather_pixels(x, batch, y1, x0) * (ly * hx)[..., None]
-        + _gather_pixels(x, batch, y1, x1) * (ly * lx)[..., None]
-    )
-    return value.masked_fill(outside[..., None], 0.0)
+    count = grid.clamp(min=1).to(start.dtype)[:, None, None]
+    width = bin_size[:, None, None]
+    points = start[:, None, None] + i[None, :, None] * width + (g + 0.5) * width / count
+    keep = (g < grid[:, None, None]) & (points >= -1.0) & (points <= size)
+    points = points.clamp(min=0.0)
+    low = points.floor().long()
+    edge = low >= size - 1
+    low = low.clamp(max=size - 1)
+    high = (low + 1).clamp(max=size - 1)
+    frac = torch.where(edge, torch.zeros_like(points), points - low)
+    scale = keep.to(start.dtype) / count
+    weights = start.new_zeros((len(start), bins, size))
+    weights.scatter_add_(2, low, (1 - frac) * scale)
+    weights.scatter_add_(2, high, frac * scale)
+    return weights
 
 
 # --------------------------------------------------------------------------- sub-pixel
