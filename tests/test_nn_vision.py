@@ -436,6 +436,14 @@ NETWORKS = {
         ),
         1,
     ),
+    "ceil_mode_pooling": (
+        lambda: torch.nn.Sequential(
+            torch.nn.Conv2d(1, 2, 3),
+            torch.nn.AvgPool2d(3, 2, ceil_mode=True),  # 46 -> 23 (22 without ceil_mode)
+            torch.nn.Conv2d(2, 1, 3, 2),
+        ),
+        1,
+    ),
     "efficientnet_b0_stem": (lambda: copy.deepcopy(_b0().features[0]), 3),
     "efficientnet_b0_stem_and_mbconvs_without_se": (
         lambda: torch.nn.Sequential(
