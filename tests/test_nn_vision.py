@@ -20,6 +20,7 @@ from skextras.nn.vision import (  # noqa: E402
     EFFICIENTNET_VARIANTS,
     DeformConv2d,
     MBConv,
+    MultiScaleRoIAlign,
     SubPixelUpsample,
     compound_scale,
     deform_conv2d,
@@ -354,6 +355,37 @@ def test_roi_align_input_gradient_passes_gradcheck(roi_case):
             (x,),
             fast_mode=True,
         )
+
+
+def test_multiscale_roi_align_reads_each_box_from_its_fpn_level():
+    gen = torch.Generator().manual_seed(5)
+    image_shapes = [(128, 120), (100, 128)]  # the largest side, 128, sets the map scales
+    maps = {
+        name: torch.randn(2, 2, 128 // stride, 128 // stride, generator=gen, dtype=torch.float64)
+        for name, stride in (("p2", 4), ("p3", 8), ("p4", 16))
+    }
+    # sides from 3 to 120 pixels: levels 2 (clipped from below), 3 and 4 all occur
+    sides = torch.tensor([3.0, 20.0, 60.0, 100.0, 120.0, 40.0], dtype=torch.float64)
+    x1y1 = torch.rand(6, 2, generator=gen, dtype=torch.float64) * 8
+    boxes = torch.cat([x1y1, x1y1 + sides[:, None] * torch.tensor([1.0, 0.8])], dim=1)
+    per_image = [boxes[:4], boxes[4:]]
+    pooler = MultiScaleRoIAlign(["p2", "p3", "p4"], 3, sampling_ratio=2, canonical_scale=56)
+    got = pooler(maps, per_image, image_shapes)
+    levels = []
+    for i, box in enumerate(boxes.tolist()):
+        area = (box[2] - box[0]) * (box[3] - box[1])
+        level = min(max(math.floor(4 + math.log2(math.sqrt(area) / 56) + 1e-6), 2), 4)
+        levels.append(level)
+        fmap = maps[f"p{level}"]
+        roi = torch.tensor([[0.0 if i < 4 else 1.0, *box]], dtype=torch.float64)
+        want = slow_roi_align(fmap, roi, 3, 3, 2.0**-level, 2, False)
+        torch.testing.assert_close(got[i : i + 1], want, rtol=1e-12, atol=1e-12)
+    assert set(levels) == {2, 3, 4}
+
+
+def test_multiscale_roi_align_rejects_a_single_name_string():
+    with pytest.raises(ValueError, match="featmap_names='p2'"):
+        MultiScaleRoIAlign("p2", 7, 2)
 
 
 def test_roi_align_rejects_boxes_of_wrong_shape():

@@ -16,6 +16,7 @@
 - :func:`roi_pool` (Fast R-CNN) and :func:`roi_align` (Mask R-CNN) with torchvision's argument
   conventions, vectorised over boxes, bins and sampling points. RoIAlign factors over the
   axes: each box is ``A_y X A_x^T`` with per-axis matrices of averaged bilinear weights.
+  :class:`MultiScaleRoIAlign` assigns each box to a pyramid level by its size (FPN).
 - :class:`SubPixelUpsample`: convolution to ``out * r^2`` channels and ``PixelShuffle(r)``
   with ICNR initialisation (Aitken et al., 2017): every group of ``r^2`` output channels
   starts as copies of one kernel, so the initial output is the nearest-neighbour upsampling
@@ -594,6 +595,74 @@ def _axis_weights(start, bin_size, grid, bins, size):
     weights.scatter_add_(2, low, (1 - frac) * scale)
     weights.scatter_add_(2, high, frac * scale)
     return weights
+
+
+class MultiScaleRoIAlign(torch.nn.Module):
+    """RoIAlign over a feature pyramid, each box read from the level of its size (FPN).
+
+    Follows torchvision's ``MultiScaleRoIAlign``: the scale of each feature map is
+    ``2 ** round(log2(map side / largest image side))``; a box of area ``w h`` goes to level
+    ``k = floor(canonical_level + log2(sqrt(w h) / canonical_scale) + 1e-6)`` (Lin et al.,
+    2017, eq. 1) clipped to the pyramid's levels, and is pooled there by :func:`roi_align`
+    with ``aligned=False``.
+
+    Parameters
+    ----------
+    featmap_names : list of str
+        Keys of the feature maps to use, finest (largest) first.
+    output_size : int or pair of int
+        ``(ph, pw)`` bins.
+    sampling_ratio : int
+        As in :func:`roi_align`.
+    canonical_scale, canonical_level : int, default=224, 4
+        A box of side ``canonical_scale`` maps to level ``canonical_level``.
+    """
+
+    def __init__(
+        self, featmap_names, output_size, sampling_ratio, *, canonical_scale=224, canonical_level=4
+    ):
+        super().__init__()
+        if isinstance(featmap_names, str) or not len(featmap_names):
+            raise ValueError(f"featmap_names={featmap_names!r} must be a non-empty list of keys")
+        self.featmap_names = list(featmap_names)
+        self.output_size = _pair(output_size, "output_size")
+        self.sampling_ratio = sampling_ratio
+        self.canonical_scale = canonical_scale
+        self.canonical_level = canonical_level
+
+    def forward(self, x, boxes, image_shapes):
+        """Pool ``boxes`` (list of ``(K_i, 4)``, image coordinates) from the maps in ``x``.
+
+        ``x`` maps names to ``(N, C, H_l, W_l)`` tensors and ``image_shapes`` lists the
+        ``(H, W)`` of each image; returns ``(sum K_i, C, ph, pw)`` in the order of ``boxes``.
+        """
+        maps = [x[name] for name in self.featmap_names]
+        side = max(max(int(h), int(w)) for h, w in image_shapes)
+        scales = []
+        for name, fmap in zip(self.featmap_names, maps):
+            levels = {round(math.log2(int(s) / side)) for s in fmap.shape[-2:]}
+            if len(levels) != 1:
+                raise ValueError(
+                    f"feature map {name!r} of size {tuple(fmap.shape[-2:])} has different "
+                    f"scales along H and W for images of side {side}"
+                )
+            scales.append(2.0 ** levels.pop())
+        k_min, k_max = -math.log2(scales[0]), -math.log2(scales[-1])
+        batch, corners = _rois(boxes, maps[0])
+        area = (corners[:, 2] - corners[:, 0]) * (corners[:, 3] - corners[:, 1])
+        level = torch.floor(
+            self.canonical_level + torch.log2(area.sqrt() / self.canonical_scale) + 1e-6
+        )
+        level = (level.clamp(k_min, k_max) - k_min).long()
+        rois = torch.cat([batch[:, None].to(corners.dtype), corners], dim=1)
+        out = maps[0].new_zeros((len(rois), maps[0].shape[1], *self.output_size))
+        for index, (fmap, scale) in enumerate(zip(maps, scales)):
+            chosen = torch.nonzero(level == index).ravel()
+            if len(chosen):
+                out[chosen] = roi_align(
+                    fmap, rois[chosen], self.output_size, scale, self.sampling_ratio
+                )
+        return out
 
 
 # --------------------------------------------------------------------------- sub-pixel
