@@ -22,16 +22,20 @@ from skextras.nn._base import (
     TorchRegressorMixin,
     TorchTransformerMixin,
 )
+from skextras.nn.contrastive import CPC
 from skextras.nn.diffusion import DiffusionModel, RectifiedFlow
 from skextras.nn.flows import GlowFlow, NICEFlow, RealNVPFlow
 from skextras.nn.mlp import MLPClassifier, MLPRegressor
 from skextras.nn.vae import VAE, GumbelSoftmaxVAE
+from skextras.nn.vision import ImageClassifier
 
 __all__ = [
+    "CPC",
     "DiffusionModel",
     "RectifiedFlow",
     "GlowFlow",
     "GumbelSoftmaxVAE",
+    "ImageClassifier",
     "NICEFlow",
     "RealNVPFlow",
     "MLPClassifier",
