@@ -12,7 +12,12 @@ import time
 import numpy as np
 import pytest
 
-from skextras.ensemble import NewtonBoostingClassifier, NewtonBoostingRegressor
+from skextras.ensemble import (
+    ExtraTreesRegressor,
+    NewtonBoostingClassifier,
+    NewtonBoostingRegressor,
+    RandomForestClassifier,
+)
 
 distributed = pytest.importorskip("distributed")
 da = pytest.importorskip("dask.array")
@@ -84,8 +89,23 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
-@pytest.mark.parametrize("case", list(CASES))
+# The default run covers each task once; --runslow adds the other weightings.
+DEFAULT_RUN = {("regression", True), ("multiclass", False), ("binary_lossguide", True)}
+
+
+@pytest.mark.parametrize(
+    "case, weighted",
+    [
+        pytest.param(
+            case,
+            weighted,
+            id=f"{case}-{'weighted' if weighted else 'unweighted'}",
+            marks=() if (case, weighted) in DEFAULT_RUN else pytest.mark.slow,
+        )
+        for case in CASES
+        for weighted in (False, True)
+    ],
+)
 def test_trees_equal_local_booster_with_missing_values_and_uneven_partitions(
     client, case, weighted
 ):
@@ -206,6 +226,28 @@ def test_import_skextras_does_not_import_dask():
         "assert not any(m.split('.')[0] in ('dask', 'distributed') for m in sys.modules)"
     )
     subprocess.run([sys.executable, "-c", code], check=True, env=os.environ)
+
+
+@pytest.mark.parametrize(
+    "forest, task",
+    [(RandomForestClassifier, "binary"), (ExtraTreesRegressor, "regression")],
+)
+@pytest.mark.parametrize("deep", [True, False], ids=["whole_tree_grower", "level_grower"])
+def test_forest_under_joblib_dask_backend_grows_the_trees_of_one_job(client, forest, task, deep):
+    """The forests' per-tree work runs as Dask tasks (seen in the task stream)."""
+    import joblib
+
+    X, y, _ = _data(task)
+    # max_leaf_nodes sends the trees to the level-by-level grower
+    params = dict(n_estimators=6, random_state=0, max_leaf_nodes=None if deep else 12)
+    reference = forest(**params, n_jobs=1).fit(X, y)
+    with distributed.get_task_stream(client) as stream, joblib.parallel_backend("dask"):
+        ours = forest(**params, n_jobs=-1).fit(X, y)
+    assert any("grow_trees" in str(t["key"]) or "batch" in str(t["key"]) for t in stream.data)
+    for a, b in zip(ours.estimators_, reference.estimators_):
+        a, b = getattr(a, "tree_", a), getattr(b, "tree_", b)
+        for name in ("feature", "threshold", "left", "right", "value"):
+            np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
 
 
 @pytest.mark.slow
