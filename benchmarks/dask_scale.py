@@ -83,7 +83,7 @@ def main():
     n_rows = 20_000 if args.smoke else (1_000_000 if args.quick else 10_000_000)
     n_parts = 4 if args.smoke else 20
     n_trees = 3 if args.smoke else (10 if args.quick else 20)
-    params = dict(n_estimators=n_trees, max_depth=6, learning_rate=0.1, max_bin=256)
+    params = dict(n_estimators=n_trees, max_depth=6, learning_rate=0.1, max_bin=256, random_state=0)
     cluster = LocalCluster(
         n_workers=2, threads_per_worker=args.threads, processes=True, dashboard_address=None
     )
