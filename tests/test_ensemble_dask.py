@@ -228,6 +228,7 @@ def test_import_skextras_does_not_import_dask():
     subprocess.run([sys.executable, "-c", code], check=True, env=os.environ)
 
 
+@pytest.mark.slow  # about 70 s a case on the shared 2-core machine (joblib-dask start-up)
 @pytest.mark.parametrize(
     "forest, task",
     [(RandomForestClassifier, "binary"), (ExtraTreesRegressor, "regression")],
