@@ -260,6 +260,8 @@ class TreeGrower:
         else:
             self.rows = np.flatnonzero(sample_mask).astype(np.int32)
         self.buffer = np.empty(self.rows.size, dtype=np.int32)
+        # Rows of the root; a grower whose rows live elsewhere (Dask workers) sets its own.
+        self.n_rows = self.rows.size
         base = np.ones(p, dtype=bool) if params.feature_mask is None else params.feature_mask
         self.base_features = np.flatnonzero(base).astype(np.int32)
         self.monotone = np.zeros(p, dtype=np.int8)
@@ -519,16 +521,20 @@ class TreeGrower:
                 if child.split is None:
                     self._release_hist(child)
 
-    def grow(self):
-        one_call = depthwise.applies(
+    def _one_call(self):
+        """Whether ``grow`` hands the whole tree to ``depthwise.grow_depthwise``."""
+        applies = depthwise.applies(
             self.params, self.n_outputs, self.counts_from_rows, self.constrained
         )
         # numba's threads are reached from numba code only where they are native
-        if one_call and (numba.get_num_threads() == 1 or _numba.native_threads()):
+        return applies and (numba.get_num_threads() == 1 or _numba.native_threads())
+
+    def grow(self):
+        if self._one_call():
             return self._grow_one_call()
         p = self.params
         stats = np.empty(self.n_outputs + 2)
-        root = self._make_node(0, self.rows.size, 0, stats, -np.inf, np.inf, frozenset())
+        root = self._make_node(0, self.n_rows, 0, stats, -np.inf, np.inf, frozenset())
         # The root's sums come with its histogram (one pass over the rows, not two), added
         # chunk by chunk as the histogram's bins: the same with or without ``sample_mask``.
         self._build_hists([root], sums=stats)

@@ -12,6 +12,7 @@ from numbers import Integral, Real
 import numpy as np
 import scipy.sparse as sp
 from joblib import Parallel, delayed
+from joblib.parallel import get_active_backend
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -52,6 +53,20 @@ def _bootstrap_indices(bagging, i, n_samples):
         return None
     seed, n_draw = bagging
     return np.random.default_rng([seed, i, 0]).integers(0, n_samples, n_draw)
+
+
+def _dask_backend():
+    """Whether joblib's Dask backend is active (``with joblib.parallel_backend("dask")``)."""
+    return type(get_active_backend()[0]).__name__ == "DaskDistributedBackend"
+
+
+def _grow_trees_remote(tree_ids, deep_classification, **task):
+    """``_grow_trees`` in another process: the whole-tree grower's ``ForestContext`` (per-thread
+    workspaces, which do not pickle) is made there; ``deep_classification`` None: no context."""
+    if deep_classification is not None:
+        context = ForestContext(task["X_binned"], task["mapper"])
+        task["deep"] = dict(context=context, classification=deep_classification)
+    return _grow_trees(tree_ids, **task)
 
 
 def _grow_trees(
@@ -213,6 +228,15 @@ class _BaseForest(HistInputMixin, JSONPersistMixin, BaseEstimator):
                 context=ForestContext(X_binned, self._bin_mapper),
                 classification=targets[0] == "class",
             )
+        if _dask_backend():
+            # One task a tree on the cluster; a tree's draws depend on (seed, tree index)
+            # only, so the trees are those of n_jobs=1.
+            shared = {k: v for k, v in task.items() if k != "deep"}
+            classification = task["deep"]["classification"] if deep else None
+            parts = Parallel()(
+                delayed(_grow_trees_remote)([i], classification, **shared) for i in tree_ids
+            )
+            return [part[0] for part in parts]
         n_jobs = min(effective_n_jobs(self.n_jobs), len(tree_ids))
         if n_jobs <= 1:
             return _grow_trees(list(tree_ids), **task)
@@ -461,6 +485,8 @@ _COMMON_DOC = """
         Score the out-of-bag predictions (accuracy / R², or ``callable(y, pred)``).
     n_jobs : int or None, default=None
         Trees grown in parallel threads (None: 1, -1: all cores); also prediction threads.
+        Inside ``with joblib.parallel_backend("dask"):`` the trees are grown as tasks on the
+        Dask cluster instead (one a tree; the same trees as ``n_jobs=1``).
     random_state : int, RandomState instance or None, default=None
         Seeds binning, bootstrap draws and feature draws.
     verbose : int, default=0

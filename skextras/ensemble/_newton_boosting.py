@@ -52,6 +52,59 @@ def _fraction():
     return [Interval(Real, 0, 1, closed="right")]
 
 
+class _LocalRounds:
+    """The training rows of one process for ``_BaseNewtonBoosting._run_rounds``: binned
+    features, targets, weights and raw scores ``raw`` (n, K)."""
+
+    def __init__(self, est, X_binned, y, sample_weight, objective, bin_mapper, n_threads):
+        self.est = est
+        self.X_binned = X_binned
+        self.X_binned_rows = np.ascontiguousarray(X_binned)
+        self.shape = X_binned.shape
+        self.y = y
+        self.sample_weight = sample_weight
+        self.objective = objective
+        self.bin_mapper = bin_mapper
+        self.n_threads = n_threads
+        self.workspace = {}
+        self.raw = None
+
+    def start_round(self, rng):
+        n, k_out = self.shape[0], self.objective.n_outputs
+        margin = self.raw[:, 0] if k_out == 1 else self.raw
+        with threads(self.n_threads):
+            g, h = self.objective.gradient_hessian(self.y, margin, self.sample_weight)
+        self.g = g.reshape(n, k_out)
+        self.h = h.reshape(n, k_out)
+        subsample = self.est.subsample
+        self.mask = rng.random_sample(n) < subsample if subsample < 1 else None
+
+    def grow(self, k, params, rng):
+        tree, leaf = grow_tree(
+            self.X_binned,
+            self.g[:, k],
+            self.h[:, k],
+            self.bin_mapper,
+            params,
+            rng,
+            sample_mask=self.mask,
+            n_threads=self.n_threads,
+            return_leaf_of_row=True,
+            X_binned_rows=self.X_binned_rows,
+            workspace=self.workspace,
+        )
+        if hasattr(self.objective, "leaf_values"):
+            self.est._refresh_leaves(
+                self.objective, tree, leaf, self.y, self.raw[:, k], self.sample_weight
+            )
+        if self.mask is None:
+            with threads(self.n_threads):
+                add_leaf_values(self.raw, k, leaf, tree.value)
+        else:
+            self.raw[:, k] += tree.predict_binned(self.X_binned, self.n_threads)[:, 0]
+        return tree
+
+
 class _BaseNewtonBoosting(HistInputMixin, BaseEstimator):
     _parameter_constraints = {
         "n_estimators": [Interval(Integral, 1, None, closed="left")],
@@ -225,12 +278,18 @@ class _BaseNewtonBoosting(HistInputMixin, BaseEstimator):
             max_bin=self.max_bin, random_state=rng.randint(2**31 - 1), n_threads=n_threads
         )
         X_binned = bin_mapper.fit_transform(X, bin_weight)
-        X_binned_rows = np.ascontiguousarray(X_binned)
-        workspace = {}
-        n, p = X.shape
-        k_out = objective.n_outputs
+        trainer = _LocalRounds(self, X_binned, y, sample_weight, objective, bin_mapper, n_threads)
         self._init_margin = self._initial_margin(objective, y, sample_weight)
-        raw = np.tile(self._init_margin, (n, 1))
+        trainer.raw = np.tile(self._init_margin, (X.shape[0], 1))
+        self._run_rounds(trainer, objective, eval_sets, verbose, rng, n_threads)
+
+    def _run_rounds(self, trainer, objective, eval_sets, verbose, rng, n_threads):
+        """The boosting loop over ``trainer``, which holds the training rows: per round
+        ``trainer.start_round(rng)`` (gradients; row subsample drawn from ``rng``), then per
+        output k ``trainer.grow(k, params, rng)`` -> Tree (training scores updated). The
+        random stream is drawn in the same order whoever holds the rows."""
+        n, p = trainer.shape
+        k_out = objective.n_outputs
         params = self._tree_params()
         metrics = resolve_metrics(self.eval_metric, _DEFAULT_METRIC.get(objective.name, "rmse"))
         raw_eval = [np.tile(self._init_margin, (Xe.shape[0], 1)) for Xe, _, _ in eval_sets]
@@ -240,34 +299,10 @@ class _BaseNewtonBoosting(HistInputMixin, BaseEstimator):
         self._trees, self._tree_output = [], []
         best_score, best_round = None, 0
         for it in range(self.n_estimators):
-            margin = raw[:, 0] if k_out == 1 else raw
-            with threads(n_threads):
-                g, h = objective.gradient_hessian(y, margin, sample_weight)
-            g = g.reshape(n, k_out)
-            h = h.reshape(n, k_out)
-            mask = rng.random_sample(n) < self.subsample if self.subsample < 1 else None
+            trainer.start_round(rng)
             params.feature_mask = self._bytree_mask(rng, p)
             for k in range(k_out):
-                tree, leaf = grow_tree(
-                    X_binned,
-                    g[:, k],
-                    h[:, k],
-                    bin_mapper,
-                    params,
-                    rng,
-                    sample_mask=mask,
-                    n_threads=n_threads,
-                    return_leaf_of_row=True,
-                    X_binned_rows=X_binned_rows,
-                    workspace=workspace,
-                )
-                if hasattr(objective, "leaf_values"):
-                    self._refresh_leaves(objective, tree, leaf, y, raw[:, k], sample_weight)
-                if mask is None:
-                    with threads(n_threads):
-                        add_leaf_values(raw, k, leaf, tree.value)
-                else:
-                    raw[:, k] += tree.predict_binned(X_binned, n_threads)[:, 0]
+                tree = trainer.grow(k, params, rng)
                 for re, (Xe, _, _) in zip(raw_eval, eval_sets, strict=True):
                     re[:, k] += tree.predict(Xe, n_threads)[:, 0]
                 self._trees.append(tree)
