@@ -175,7 +175,7 @@ def _as_feature(key, value):
         return _ragged_from_lists(key, seq)
     arr = np.asarray(seq)
     if arr.dtype == object and arr.ndim == 1:
-        arr = _normalise_text(arr)
+        arr = _normalise_text(_check_scalars(key, arr))
     return arr
 
 
@@ -215,15 +215,32 @@ def _ragged_from_lists(key, seq):
     splits = np.zeros(len(seq) + 1, dtype=np.int64)
     np.cumsum(lengths, out=splits[1:])
     flat = list(itertools.chain.from_iterable(seq))
-    values = np.asarray(flat) if flat else np.array([], dtype=object)
+    try:
+        values = np.asarray(flat) if flat else np.array([], dtype=object)
+    except ValueError:
+        values = np.zeros((0, 0))  # inhomogeneous: a row holds lists
     if values.ndim != 1:
         raise ValueError(f"feature {key!r}: each row must be a flat list of scalars")
     if values.dtype == object:
-        values = _normalise_text(values)
+        values = _normalise_text(_check_scalars(key, values))
     starts = np.repeat(splits[:-1], lengths)
     cols = np.arange(values.shape[0], dtype=np.int64) - starts
     width = int(lengths.max()) if lengths.size else 0
     return Ragged(values, splits, cols, width, dense=False)
+
+
+_SCALARS = (str, bytes, int, float, np.number, np.bool_, type(None))
+
+
+def _check_scalars(key, arr):
+    """Object values must be scalars (text, numbers, None): a dict or a set is no feature."""
+    bad = next((i for i, v in enumerate(arr) if not isinstance(v, _SCALARS)), None)
+    if bad is not None:
+        raise TypeError(
+            f"feature {key!r}: value {bad} is a {type(arr[bad]).__name__} ({arr[bad]!r:.60}); "
+            "values must be str, bytes or numbers"
+        )
+    return arr
 
 
 def _normalise_text(arr):

@@ -72,6 +72,22 @@ def _column(records, key, what, default=None, dtype=float):
     return np.full(len(records), default, dtype=dtype)
 
 
+def crowd_flags(values, what, field="iscrowd"):
+    """A 0 / 1 flag per entry (``iscrowd``, ``difficult``) as bool.
+
+    pycocotools reads ``iscrowd`` with ``int()``; anything but 0, 1, True or False is a
+    mistake (``"yes"`` would crash there and turn silently into a crowd with ``astype``),
+    so it raises ValueError naming ``what`` with the entry index, the field and the value.
+    """
+    arr = np.asarray(values.to_numpy() if isinstance(values, pd.Series) else values, dtype=object)
+    ok = np.array([isinstance(v, (bool, int, float, np.number, np.bool_)) and v in (0, 1)
+                   for v in arr], dtype=bool)  # fmt: skip
+    if not ok.all():
+        i = int(np.flatnonzero(~ok)[0])
+        raise ValueError(f"{what} {i}: {field} must be 0 or 1, got {arr[i]!r}")
+    return arr.astype(bool) if arr.size else np.zeros(0, dtype=bool)
+
+
 def _bbox_column(records, what):
     """(n, 4) xywh boxes from a ``bbox`` field or from x, y, w, h / xmin..ymax columns."""
     if isinstance(records, pd.DataFrame) and "bbox" not in records:
@@ -133,7 +149,7 @@ def _gt_table(gt, img_ids, cat_ids):
     anns = gt.get("annotations", [])
     what = "gt annotations"
     box = _bbox_column(anns, what)
-    crowd = _column(anns, "iscrowd", what, default=0, dtype=np.int64) != 0
+    crowd = crowd_flags(_column(anns, "iscrowd", what, default=0, dtype=object), f"{what}: entry")
     area = _column(anns, "area", what, default=np.nan)
     area = np.where(np.isnan(area), box[:, 2] * box[:, 3], area)
     ids = _column(anns, "id", what, default=-1, dtype=np.int64)

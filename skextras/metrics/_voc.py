@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 from numba import njit, prange
 
+from skextras.metrics._coco import crowd_flags
 from skextras.metrics._detection import _METHODS, _voc_match, average_precision_from_curve
 
 _CORNERS = ["xmin", "ymin", "xmax", "ymax"]
@@ -13,6 +14,12 @@ _CORNERS = ["xmin", "ymin", "xmax", "ymax"]
 
 def _records(data, what, need_score):
     """A DataFrame with image_id, category_id, xmin..ymax (+ score / difficult)."""
+    if not isinstance(data, (pd.DataFrame, list, tuple)):
+        raise TypeError(f"{what} must be a list of dicts or a DataFrame, got {type(data).__name__}")
+    if not isinstance(data, pd.DataFrame):
+        bad = next((i for i, r in enumerate(data) if not isinstance(r, dict)), None)
+        if bad is not None:
+            raise ValueError(f"{what}: entry {bad} must be a dict, got {data[bad]!r:.60}")
     frame = data.copy() if isinstance(data, pd.DataFrame) else pd.DataFrame(list(data))
     if len(frame) == 0:
         cols = ["image_id", "category_id", *_CORNERS, "score", "difficult"]
@@ -46,7 +53,7 @@ def _records(data, what, need_score):
             raise ValueError(f"{what}: score is missing or NaN at row {np.isnan(score).argmax()}")
     if "difficult" not in frame:
         frame["difficult"] = False
-    frame["difficult"] = frame["difficult"].fillna(False).astype(bool)
+    frame["difficult"] = crowd_flags(frame["difficult"].fillna(False), f"{what}: row", "difficult")
     return frame
 
 
@@ -132,7 +139,8 @@ def voc_evaluate(gt, dt, *, method="voc2012", iou_threshold=0.5, use_difficult=F
         ``voc2012`` = ``allpoint`` (area under the precision envelope); ``voc2007`` =
         ``11point`` (exact k/10 recall points); ``11point_arange`` uses
         ``np.arange(0, 1.1, 0.1)`` like ``voc_eval.py``.
-    iou_threshold : float, default 0.5
+    iou_threshold : float in [0, 1], default 0.5
+        NaN, values outside [0, 1] and non-numbers raise.
     use_difficult : bool, default False
         Count difficult gts as ordinary ones (otherwise hits on them are neither TP nor FP).
     pixel_plus_one : bool, default True
@@ -157,6 +165,10 @@ def voc_evaluate(gt, dt, *, method="voc2012", iou_threshold=0.5, use_difficult=F
         raise ValueError(f"method must be one of {sorted(_METHODS)}, got {method!r}")
     if iou_match not in (">=", ">"):
         raise ValueError(f"iou_match must be '>=' or '>', got {iou_match!r}")
+    iou_threshold = _check_threshold(iou_threshold)
+    for name, value in (("use_difficult", use_difficult), ("pixel_plus_one", pixel_plus_one)):
+        if not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"{name} must be True or False, got {value!r}")
     g = _records(gt, "gt", need_score=False)
     d = _records(dt, "dt", need_score=True)
     if use_difficult:
@@ -182,11 +194,22 @@ def voc_evaluate(gt, dt, *, method="voc2012", iou_threshold=0.5, use_difficult=F
     outcome[by_group] = _match_groups(
         g_box, g_diff, np.searchsorted(g_key, groups), np.searchsorted(g_key, groups, "right"),
         d_box, np.searchsorted(d_key, groups), np.searchsorted(d_key, groups, "right"),
-        float(iou_threshold), iou_match == ">", 1.0 if pixel_plus_one else 0.0,
+        iou_threshold, iou_match == ">", 1.0 if pixel_plus_one else 0.0,
     )  # fmt: skip
     g_cls = _codes(g["category_id"], classes)
     return _summarize(classes, g_cls, g["difficult"].to_numpy(bool), d_cls, ranked, outcome,
                       method)  # fmt: skip
+
+
+def _check_threshold(iou_threshold):
+    """A float in [0, 1]; NaN would silently match nothing (mAP 0)."""
+    if isinstance(iou_threshold, (bool, np.bool_)) or not isinstance(
+        iou_threshold, (int, float, np.integer, np.floating)
+    ):
+        raise TypeError(f"iou_threshold must be a number in [0, 1], got {iou_threshold!r}")
+    if not 0.0 <= float(iou_threshold) <= 1.0:
+        raise ValueError(f"iou_threshold must be in [0, 1], got {iou_threshold!r}")
+    return float(iou_threshold)
 
 
 def _codes(values, uniques):
