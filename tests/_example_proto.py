@@ -3,10 +3,12 @@
 The messages are declared from a ``FileDescriptorProto`` written here field for field (the
 field numbers and types of TensorFlow's ``core/example/*.proto``), so tests can compare our
 hand-written codec with protobuf's own parser and its deterministic serialisation without
-TensorFlow. ``messages()`` skips the calling test when protobuf is not installed.
+TensorFlow. ``messages()`` skips the calling test when protobuf is not installed. The
+pure-Python backend is chosen: its deterministic order is C++ protobuf's (TensorFlow's).
 """
 
 import functools
+import os
 
 import numpy as np
 import pytest
@@ -15,6 +17,8 @@ import pytest
 @functools.cache
 def messages():
     """``{"Example": cls, "SequenceExample": cls, "Feature": cls, ...}`` of protobuf classes."""
+    # the pure-Python backend sorts map keys as C++ protobuf does (upb differs for prefixes)
+    os.environ.setdefault("PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION", "python")
     pytest.importorskip("google.protobuf")
     from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
@@ -54,8 +58,13 @@ def messages():
             name="FeatureEntry",
             field=[
                 f(name="key", number=1, type=f.TYPE_STRING, label=opt),
-                f(name="value", number=2, type=f.TYPE_MESSAGE, label=opt,
-                  type_name=".tensorflow.Feature"),  # fmt: skip
+                f(
+                    name="value",
+                    number=2,
+                    type=f.TYPE_MESSAGE,
+                    label=opt,
+                    type_name=".tensorflow.Feature",
+                ),  # fmt: skip
             ],
             options=descriptor_pb2.MessageOptions(map_entry=True),
         )
@@ -69,8 +78,13 @@ def messages():
             name="FeatureListEntry",
             field=[
                 f(name="key", number=1, type=f.TYPE_STRING, label=opt),
-                f(name="value", number=2, type=f.TYPE_MESSAGE, label=opt,
-                  type_name=".tensorflow.FeatureList"),  # fmt: skip
+                f(
+                    name="value",
+                    number=2,
+                    type=f.TYPE_MESSAGE,
+                    label=opt,
+                    type_name=".tensorflow.FeatureList",
+                ),  # fmt: skip
             ],
             options=descriptor_pb2.MessageOptions(map_entry=True),
         )
@@ -89,6 +103,15 @@ def messages():
         name: message_factory.GetMessageClass(pool.FindMessageTypeByName(f"tensorflow.{name}"))
         for name in names
     }
+
+
+def deterministic_bytes(message):
+    """protobuf's deterministic serialisation in C++ / Java / pure-Python key order."""
+    from google.protobuf.internal import api_implementation
+
+    if api_implementation.Type() != "python":
+        pytest.skip("protobuf was imported with the upb backend, whose map order differs")
+    return message.SerializeToString(deterministic=True)
 
 
 def feature_pb(value):
@@ -115,6 +138,6 @@ def feature_array(feature):
     return np.zeros(0, dtype=np.float32)
 
 
-def example_dict(example):
-    """A parsed protobuf ``Example`` as ``{name: ndarray}``."""
-    return {k: feature_array(v) for k, v in example.features.feature.items()}
+def features_dict(features):
+    """A parsed protobuf ``Features`` as ``{name: ndarray}``."""
+    return {k: feature_array(v) for k, v in features.feature.items()}

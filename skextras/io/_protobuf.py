@@ -16,8 +16,10 @@ Numbers are written packed (as TF does) and read packed or not. Packed varints a
 and encoded with numpy, not a Python loop per value.
 
 Encoding is deterministic: map entries are written sorted by the UTF-8 bytes of their key,
-as protobuf's deterministic serialisation (``SerializeToString(deterministic=True)``) does, so
-the same features give the same bytes whatever the dict's insertion order.
+as protobuf's deterministic serialisation (``SerializeToString(deterministic=True)``) does in
+C++ (TensorFlow's own), Java and pure Python, so the same features give the same bytes
+whatever the dict's insertion order. (The upb backend of Python protobuf >= 4.21 puts a key
+after the longer keys it is a prefix of, "ab" before "a"; every other order agrees.)
 
 Decoding trusts nothing: every length is checked against the bytes that remain before a
 slice is taken (slices are views, so nothing is allocated beyond the input's size), a known
@@ -94,8 +96,8 @@ def iter_fields(buf, where="message"):
         start = pos
         key, pos = _read_varint(view, pos, where)
         field, wire = key >> 3, key & 7
-        if field == 0:
-            raise ProtobufError(f"{where}: field number 0 at byte {start} is invalid")
+        if not 0 < field < 1 << 29:
+            raise ProtobufError(f"{where}: field number {field} at byte {start} is invalid")
         if wire == _VARINT:
             value, pos = _read_varint(view, pos, f"{where} field {field}")
         elif wire == _LEN:
