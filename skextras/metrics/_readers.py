@@ -164,9 +164,24 @@ def read_coco(source):
     out["iscrowd"] = crowd_flags([a.get("iscrowd", 0) for a in anns], f"{name}: annotation")
     out = out[[c for c in [*COLUMNS, "area"] if c in out]]
     if isinstance(data, dict):
-        out.attrs["categories"] = {c["id"]: c.get("name") for c in data.get("categories", [])}
-        out.attrs["images"] = {im["id"]: im for im in data.get("images", [])}
+        categories = _entries_with_id(data, "categories", name)
+        out.attrs["categories"] = {c["id"]: c.get("name") for c in categories}
+        out.attrs["images"] = {im["id"]: im for im in _entries_with_id(data, "images", name)}
     return out
+
+
+def _entries_with_id(data, key, name):
+    entries = data.get(key, [])
+    if not isinstance(entries, list):
+        raise ValueError(f"{name}: {key!r} must be a list, got {type(entries).__name__}")
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, dict) or "id" not in entry:
+            raise ValueError(f"{name}: {key}[{i}] must be an object with an 'id': {entry!r:.60}")
+        try:
+            hash(entry["id"])
+        except TypeError:
+            raise ValueError(f"{name}: {key}[{i}]: id {entry['id']!r:.60} is no id") from None
+    return entries
 
 
 def read_voc_xml(path):
