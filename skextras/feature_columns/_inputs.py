@@ -175,7 +175,7 @@ def _as_feature(key, value):
         return _ragged_from_lists(key, seq)
     arr = np.asarray(seq)
     if arr.dtype == object and arr.ndim == 1:
-        arr = _normalise_text(_check_scalars(key, arr))
+        arr = _normalise_text(key, _check_scalars(key, arr))
     return arr
 
 
@@ -222,7 +222,7 @@ def _ragged_from_lists(key, seq):
     if values.ndim != 1:
         raise ValueError(f"feature {key!r}: each row must be a flat list of scalars")
     if values.dtype == object:
-        values = _normalise_text(_check_scalars(key, values))
+        values = _normalise_text(key, _check_scalars(key, values))
     starts = np.repeat(splits[:-1], lengths)
     cols = np.arange(values.shape[0], dtype=np.int64) - starts
     width = int(lengths.max()) if lengths.size else 0
@@ -243,11 +243,20 @@ def _check_scalars(key, arr):
     return arr
 
 
-def _normalise_text(arr):
-    """Object arrays of bytes become str (TF sees the UTF-8 bytes either way)."""
-    if arr.size and isinstance(arr.flat[0], bytes):
-        return np.array([v.decode("utf-8") for v in arr], dtype=object)
-    return arr
+def _normalise_text(key, arr):
+    """Object arrays holding bytes become str (TF sees the UTF-8 bytes either way); other
+    values (None, str) are kept, so a missing value among bytes stays missing."""
+    if not any(isinstance(v, bytes) for v in arr):
+        return arr
+    out = np.empty(arr.shape, dtype=object)
+    for i, v in enumerate(arr):
+        try:
+            out[i] = v.decode("utf-8") if isinstance(v, bytes) else v
+        except UnicodeDecodeError as exc:
+            raise ValueError(
+                f"feature {key!r}: value {i} ({v!r:.60}) is not UTF-8: {exc}"
+            ) from None
+    return out
 
 
 def is_text(arr):
