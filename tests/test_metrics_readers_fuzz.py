@@ -347,6 +347,21 @@ def test_json_readers_name_the_file_of_invalid_json(tmp_path):
             read(path)
 
 
+def test_json_readers_deeply_nested_json_raises_value_error_naming_the_file(tmp_path):
+    # Python's JSON decoder recurses per level: 10**5 levels exceed the recursion limit.
+    path = write(tmp_path, "deep.json", "[" * 100_000 + "]" * 100_000)
+    for read in (read_coco, read_fiftyone, lambda p: coco_evaluate(p, [])):
+        with pytest.raises(ValueError, match=rf"{re.escape(str(path))}: JSON nested too deep"):
+            read(path)
+
+
+def test_read_voc_xml_deeply_nested_xml_reads_no_objects(tmp_path):
+    path = write(
+        tmp_path, "deep.xml", "<annotation>" + "<a>" * 50_000 + "</a>" * 50_000 + "</annotation>"
+    )
+    assert len(read_voc_xml(path)) == 0
+
+
 @pytest.mark.parametrize(
     ("text", "match"),
     [

@@ -1,7 +1,6 @@
 """COCO bounding-box evaluation, identical to pycocotools' ``COCOeval`` (iouType ``bbox``)."""
 
 import functools
-import json
 import os
 import warnings
 from collections.abc import Mapping
@@ -33,8 +32,9 @@ def _default_rec_thresholds():
 
 def _load_json(obj):
     if isinstance(obj, (str, os.PathLike)):
-        with open(obj) as f:
-            return json.load(f)
+        from skextras.metrics._readers import load_json_file  # _readers imports this module
+
+        return load_json_file(obj)
     return obj
 
 

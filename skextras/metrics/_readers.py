@@ -51,12 +51,16 @@ def _number(text, where):
     return value
 
 
-def _load_json_file(path):
+def load_json_file(path):
+    """A JSON file's content; ValueError naming the file for text that is not JSON, not
+    UTF-8, or nested deeper than Python's JSON decoder recurses (``RecursionError``)."""
     try:
         with open(path, encoding="utf-8") as f:
             return json.load(f)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ValueError(f"{path}: not a JSON file ({exc})") from None
+    except RecursionError:
+        raise ValueError(f"{path}: JSON nested too deeply to decode") from None
 
 
 def _read_text(file):
@@ -127,7 +131,7 @@ def read_coco(source):
     """
     data, name = source, "COCO data"
     if isinstance(source, (str, os.PathLike)):
-        data, name = _load_json_file(source), str(source)
+        data, name = load_json_file(source), str(source)
     if isinstance(data, dict):
         anns = data.get("annotations", [])
     elif isinstance(data, list):
@@ -397,7 +401,7 @@ def read_fiftyone(path, *, image_sizes=None):
     "confidence"}, ...]}}`` with relative ``[x, y, w, h]`` boxes and labels given as class
     indices when ``classes`` is present. Boxes are scaled by ``image_sizes`` when given.
     """
-    data = _load_json_file(path)
+    data = load_json_file(path)
     if not isinstance(data, dict) or not isinstance(data.get("labels", {}), dict):
         raise ValueError(f"{path}: expected {{'classes': [...], 'labels': {{image_id: [...]}}}}")
     classes = data.get("classes")
