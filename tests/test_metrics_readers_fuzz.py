@@ -413,3 +413,83 @@ def test_voc_evaluate_nonsense_parameter_raises_naming_it(kwargs, error, match):
 def test_voc_evaluate_malformed_records_raise_naming_the_entry(gt, error, match):
     with pytest.raises(error, match=match):
         voc_evaluate(gt, _DT)
+
+
+_field = st.one_of(
+    st.none(),
+    st.integers(-2, 3),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from(["a", "dog", "", "yes"]),
+    st.lists(st.one_of(st.integers(-5, 80), st.floats(-5, 80), st.text(max_size=1)), max_size=5),
+    st.dictionaries(st.text(max_size=1), st.integers(), max_size=1),
+)
+_record = st.one_of(
+    st.dictionaries(
+        st.sampled_from(["image_id", "category_id", "bbox", "score", "iscrowd", "difficult"]),
+        _field,
+        max_size=6,
+    ),
+    _field,
+)
+
+
+def evaluate_or_error(evaluate, *args):
+    """The result, or None after a ValueError / TypeError with a message."""
+    try:
+        return evaluate(*args)
+    except (ValueError, TypeError) as exc:
+        assert str(exc), "an error without a message"
+        return None
+
+
+# No deadline: the first example compiles the evaluator's numba kernels.
+@settings(FUZZ, deadline=None)
+@given(st.lists(_record, max_size=4), st.lists(_record, max_size=4))
+def test_voc_evaluate_random_records_give_a_result_or_value_or_type_error(gt, dt):
+    gt = [{"image_id": "a", "category_id": "dog", "bbox": [10, 10, 60, 60]}, *gt]
+    result = evaluate_or_error(voc_evaluate, gt, dt)
+    if result is not None:
+        assert np.isnan(result.mAP) or 0.0 <= result.mAP <= 1.0
+
+
+@settings(FUZZ, deadline=None)
+@given(st.lists(_record, max_size=4), st.lists(_record, max_size=4))
+def test_coco_evaluate_random_records_give_a_result_or_value_or_type_error(anns, dt):
+    gt = {"images": [{"id": 1}, {"id": "a"}], "categories": [{"id": 1}], "annotations": anns}
+    result = evaluate_or_error(coco_evaluate, gt, dt)
+    if result is not None:
+        assert all(s == -1 or 0 <= s <= 1 for s in result.stats)
+
+
+@pytest.mark.parametrize(
+    ("gt", "dt", "match"),
+    [
+        ({**COCO, "annotations": [3]}, [], "gt annotations: entry 0 must be a dict, got 3"),
+        (COCO, [{"image_id": 1, "category_id": 1, "bbox": [1, 2, 3, 4], "score": 1}, 5],
+         "detections: entry 1 must be a dict, got 5"),
+        ({**COCO, "images": [{"id": 1}, {"file_name": "x.jpg"}]}, [],
+         r"gt: images\[1\] must be an object with an 'id'"),
+        ({**COCO, "categories": [7]}, [], r"gt: categories\[0\] must be an object with an 'id'"),
+    ],
+)  # fmt: skip
+def test_coco_evaluate_malformed_entries_raise_value_error_naming_them(gt, dt, match):
+    with pytest.raises(ValueError, match=match):
+        coco_evaluate(gt, dt)
+
+
+_CORNER_DT = {"image_id": "a", "category_id": "dog", "xmin": 1, "ymin": 1, "xmax": 2,
+              "ymax": 3, "score": 0.5}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("dt", "match"),
+    [
+        ([{**_DT[0], "score": "high"}], "dt: row 0: column 'score' must be a finite number"),
+        ([{**_DT[0], "score": None}], "dt: row 0: column 'score' must be a finite number"),
+        ([_CORNER_DT, {**_CORNER_DT, "xmin": "x"}],
+         "dt: row 1: column 'xmin' must be a finite number, got 'x'"),
+    ],
+)  # fmt: skip
+def test_voc_evaluate_non_numeric_values_raise_naming_row_and_column(dt, match):
+    with pytest.raises(ValueError, match=match):
+        voc_evaluate(_GT, dt)

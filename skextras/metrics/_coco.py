@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from skextras.metrics import _coco_kernels as kernels
+from skextras.metrics._readers import crowd_flags, dict_entries, entries_with_id, load_json_file
 
 DEFAULT_AREA_RANGES = {
     "all": (0, 1e5**2),
@@ -32,8 +33,6 @@ def _default_rec_thresholds():
 
 def _load_json(obj):
     if isinstance(obj, (str, os.PathLike)):
-        from skextras.metrics._readers import load_json_file  # _readers imports this module
-
         return load_json_file(obj)
     return obj
 
@@ -70,22 +69,6 @@ def _column(records, key, what, default=None, dtype=float):
     if default is None:
         raise ValueError(f"{what}: missing column {key!r}")
     return np.full(len(records), default, dtype=dtype)
-
-
-def crowd_flags(values, what, field="iscrowd"):
-    """A 0 / 1 flag per entry (``iscrowd``, ``difficult``) as bool.
-
-    pycocotools reads ``iscrowd`` with ``int()``; anything but 0, 1, True or False is a
-    mistake (``"yes"`` would crash there and turn silently into a crowd with ``astype``),
-    so it raises ValueError naming ``what`` with the entry index, the field and the value.
-    """
-    arr = np.asarray(values.to_numpy() if isinstance(values, pd.Series) else values, dtype=object)
-    ok = np.array([isinstance(v, (bool, int, float, np.number, np.bool_)) and v in (0, 1)
-                   for v in arr], dtype=bool)  # fmt: skip
-    if not ok.all():
-        i = int(np.flatnonzero(~ok)[0])
-        raise ValueError(f"{what} {i}: {field} must be 0 or 1, got {arr[i]!r}")
-    return arr.astype(bool) if arr.size else np.zeros(0, dtype=bool)
 
 
 def _bbox_column(records, what):
@@ -146,8 +129,8 @@ def _index_of(values, known, what, strict):
 
 
 def _gt_table(gt, img_ids, cat_ids):
-    anns = gt.get("annotations", [])
     what = "gt annotations"
+    anns = dict_entries(gt.get("annotations", []), what)
     box = _bbox_column(anns, what)
     crowd = crowd_flags(_column(anns, "iscrowd", what, default=0, dtype=object), f"{what}: entry")
     area = _column(anns, "area", what, default=np.nan)
@@ -181,7 +164,7 @@ def _dt_table(dt, img_ids, cat_ids):
         raise ValueError(
             f"dt must be result dicts, a json path or a DataFrame, got {type(dt).__name__}"
         )
-    box = _bbox_column(dt, what)
+    box = _bbox_column(dict_entries(dt, what), what)
     score = _column(dt, "score", what)
     if np.isnan(score).any():
         raise ValueError(f"{what}: score is NaN at row {int(np.flatnonzero(np.isnan(score))[0])}")
@@ -382,8 +365,8 @@ def coco_evaluate(
     gt = _load_json(gt)
     if not isinstance(gt, dict) or "images" not in gt:
         raise ValueError("gt must be a COCO dict with 'images' (or a path to one)")
-    img_ids = np.unique(np.array([im["id"] for im in gt["images"]]))
-    cats = gt.get("categories", [])
+    img_ids = np.unique(np.array([im["id"] for im in entries_with_id(gt, "images", "gt")]))
+    cats = entries_with_id(gt, "categories", "gt")
     cat_ids = np.unique(np.array([c["id"] for c in cats]))
     g = _gt_table(gt, img_ids, cat_ids)
     d = _dt_table(dt, img_ids, cat_ids)

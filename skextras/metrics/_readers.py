@@ -21,8 +21,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from skextras.metrics._coco import crowd_flags
-
 COLUMNS = ["image_id", "category_id", "xmin", "ymin", "xmax", "ymax", "score", "difficult",
            "iscrowd"]  # fmt: skip
 
@@ -49,6 +47,32 @@ def _number(text, where):
     if not np.isfinite(value):
         raise ValueError(f"{where} must be a finite number, got {text!r:.60}")
     return value
+
+
+def crowd_flags(values, what, field="iscrowd"):
+    """A 0 / 1 flag per entry (``iscrowd``, ``difficult``) as bool.
+
+    pycocotools reads ``iscrowd`` with ``int()``; anything but 0, 1, True or False is a
+    mistake (``"yes"`` would crash there and turn silently into a crowd with ``astype``),
+    so it raises ValueError naming ``what`` with the entry index, the field and the value.
+    """
+    arr = np.asarray(values.to_numpy() if isinstance(values, pd.Series) else values, dtype=object)
+    ok = np.array([isinstance(v, (bool, int, float, np.number, np.bool_)) and v in (0, 1)
+                   for v in arr], dtype=bool)  # fmt: skip
+    if not ok.all():
+        i = int(np.flatnonzero(~ok)[0])
+        raise ValueError(f"{what} {i}: {field} must be 0 or 1, got {arr[i]!r}")
+    return arr.astype(bool) if arr.size else np.zeros(0, dtype=bool)
+
+
+def dict_entries(records, what):
+    """``records`` itself; ValueError naming the first entry of a list that is not a dict
+    (a DataFrame passes as it is)."""
+    if isinstance(records, (list, tuple)):
+        bad = next((i for i, rec in enumerate(records) if not isinstance(rec, dict)), None)
+        if bad is not None:
+            raise ValueError(f"{what}: entry {bad} must be a dict, got {records[bad]!r:.60}")
+    return records
 
 
 def load_json_file(path):
@@ -83,17 +107,19 @@ def _require_columns(frame, columns, path, hint=""):
         raise ValueError(f"{path}: missing columns {missing}{hint}")
 
 
-def _numeric(frame, columns, path):
-    """Columns as a finite float array; ValueError naming the file, row and column."""
+def numeric_columns(frame, columns, where):
+    """Columns as an (n, len(columns)) finite float array; ValueError naming ``where`` (a
+    file, ``gt`` / ``dt``), the row and the column for text, NaN, inf or a missing value."""
     out = np.empty((len(frame), len(columns)))
     for k, col in enumerate(columns):
         values = pd.to_numeric(frame[col], errors="coerce").to_numpy(dtype=float)
         bad = ~np.isfinite(values)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
+            raw = frame[col].iloc[i]
+            why = "not finite" if isinstance(raw, (float, np.floating)) else "not a number"
             raise ValueError(
-                f"{path}: row {i}: column {col!r} must be a finite number, "
-                f"got {frame[col].iloc[i]!r}"
+                f"{where}: row {i}: column {col!r} must be a finite number, got {raw!r} ({why})"
             )
         out[:, k] = values
     return out
@@ -168,13 +194,13 @@ def read_coco(source):
     out["iscrowd"] = crowd_flags([a.get("iscrowd", 0) for a in anns], f"{name}: annotation")
     out = out[[c for c in [*COLUMNS, "area"] if c in out]]
     if isinstance(data, dict):
-        categories = _entries_with_id(data, "categories", name)
+        categories = entries_with_id(data, "categories", name)
         out.attrs["categories"] = {c["id"]: c.get("name") for c in categories}
-        out.attrs["images"] = {im["id"]: im for im in _entries_with_id(data, "images", name)}
+        out.attrs["images"] = {im["id"]: im for im in entries_with_id(data, "images", name)}
     return out
 
 
-def _entries_with_id(data, key, name):
+def entries_with_id(data, key, name):
     entries = data.get(key, [])
     if not isinstance(entries, list):
         raise ValueError(f"{name}: {key!r} must be a list, got {type(entries).__name__}")
@@ -362,11 +388,11 @@ def read_csv(path, *, box_format="xyxy", column_map=None):
     cols = ["xmin", "ymin", "xmax", "ymax"] if box_format == "xyxy" else ["x", "y", "w", "h"]
     _require_columns(frame, ["image_id", "category_id", *cols], path,
                      f" (box_format={box_format!r})")  # fmt: skip
-    box = _to_xyxy(_numeric(frame, cols, path), box_format)
+    box = _to_xyxy(numeric_columns(frame, cols, path), box_format)
     out = frame[["image_id", "category_id"]].copy()
     out[["xmin", "ymin", "xmax", "ymax"]] = box
     if "score" in frame:
-        out["score"] = _numeric(frame, ["score"], path)[:, 0]
+        out["score"] = numeric_columns(frame, ["score"], path)[:, 0]
     for col in ("difficult", "iscrowd"):
         out[col] = crowd_flags(frame[col], f"{path}: row", col) if col in frame else False
     return out
@@ -378,13 +404,13 @@ def read_openimages_csv(path, *, image_sizes=None):
     frame = _read_csv_file(path)
     _require_columns(frame, ["ImageID", "LabelName", "XMin", "YMin", "XMax", "YMax"], path)
     out = pd.DataFrame({"image_id": frame["ImageID"], "category_id": frame["LabelName"]})
-    box = _numeric(frame, ["XMin", "YMin", "XMax", "YMax"], path)
+    box = numeric_columns(frame, ["XMin", "YMin", "XMax", "YMax"], path)
     if image_sizes is not None:
         wh = np.array([_scale(image_sizes, i, str(path)) for i in frame["ImageID"]])
         box = box * np.column_stack([wh, wh]).reshape(len(frame), 4)
     out[["xmin", "ymin", "xmax", "ymax"]] = box
     if "Confidence" in frame:
-        out["score"] = _numeric(frame, ["Confidence"], path)[:, 0]
+        out["score"] = numeric_columns(frame, ["Confidence"], path)[:, 0]
     out["difficult"] = False
     out["iscrowd"] = (
         crowd_flags(frame["IsGroupOf"], f"{path}: row", "IsGroupOf")

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 from numba import njit, prange
 
-from skextras.metrics._coco import crowd_flags
 from skextras.metrics._detection import _METHODS, _voc_match, average_precision_from_curve
+from skextras.metrics._readers import crowd_flags, dict_entries, numeric_columns
 
 _CORNERS = ["xmin", "ymin", "xmax", "ymax"]
 
@@ -16,11 +16,9 @@ def _records(data, what, need_score):
     """A DataFrame with image_id, category_id, xmin..ymax (+ score / difficult)."""
     if not isinstance(data, (pd.DataFrame, list, tuple)):
         raise TypeError(f"{what} must be a list of dicts or a DataFrame, got {type(data).__name__}")
-    if not isinstance(data, pd.DataFrame):
-        bad = next((i for i, r in enumerate(data) if not isinstance(r, dict)), None)
-        if bad is not None:
-            raise ValueError(f"{what}: entry {bad} must be a dict, got {data[bad]!r:.60}")
-    frame = data.copy() if isinstance(data, pd.DataFrame) else pd.DataFrame(list(data))
+    frame = (
+        data.copy() if isinstance(data, pd.DataFrame) else pd.DataFrame(dict_entries(data, what))
+    )
     if len(frame) == 0:
         cols = ["image_id", "category_id", *_CORNERS, "score", "difficult"]
         return pd.DataFrame({c: pd.Series(dtype=float) for c in cols})
@@ -35,22 +33,18 @@ def _records(data, what, need_score):
         frame[_CORNERS] = boxes
     elif not set(_CORNERS) <= set(frame):
         raise ValueError(f"{what}: needs a 'bbox' column or xmin/ymin/xmax/ymax")
-    boxes = frame[_CORNERS].to_numpy(dtype=float)
-    bad = (
-        ~np.isfinite(boxes).all(axis=1) | (boxes[:, 2] < boxes[:, 0]) | (boxes[:, 3] < boxes[:, 1])
-    )
+    boxes = numeric_columns(frame, _CORNERS, what)
+    bad = (boxes[:, 2] < boxes[:, 0]) | (boxes[:, 3] < boxes[:, 1])
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise ValueError(
-            f"{what}: box {boxes[i].tolist()} (row {i}) is not finite or has xmax < xmin "
-            "or ymax < ymin (boxes are xyxy)"
+            f"{what}: box {boxes[i].tolist()} (row {i}) has xmax < xmin or ymax < ymin "
+            "(boxes are xyxy)"
         )
     if need_score:
         if "score" not in frame:
             raise ValueError(f"{what}: missing column 'score'")
-        score = frame["score"].to_numpy(dtype=float)
-        if np.isnan(score).any():
-            raise ValueError(f"{what}: score is missing or NaN at row {np.isnan(score).argmax()}")
+        frame["score"] = numeric_columns(frame, ["score"], what)[:, 0]
     if "difficult" not in frame:
         frame["difficult"] = False
     frame["difficult"] = crowd_flags(frame["difficult"].fillna(False), f"{what}: row", "difficult")
