@@ -45,7 +45,8 @@ def transform(columns, value):
 def test_numeric_column_random_rows_equal_the_float32_rows_or_raise(rows):
     out = transform([fc.numeric_column("x", shape=2)], rows)
     if out is not None:
-        want = [np.asarray(r, dtype=np.float64).reshape(-1).astype(np.float32) for r in rows]
+        with np.errstate(over="ignore"):
+            want = [np.asarray(r, dtype=np.float64).reshape(-1).astype(np.float32) for r in rows]
         np.testing.assert_array_equal(out, np.array(want))
 
 
@@ -147,3 +148,64 @@ def test_vocabulary_file_of_non_integers_names_the_line(tmp_path):
     column = fc.categorical_column_with_vocabulary_file("x", str(path), dtype="int64")
     with pytest.raises(ValueError, match=r"vocab.txt:3: 'three' is not an integer"):
         fc.DenseFeatures([fc.indicator_column(column)]).fit_transform({"x": np.array([1])})
+
+
+@FUZZ
+@given(st.one_of(_scalar, _rows, st.tuples(_scalar), st.frozensets(st.integers(), max_size=3)))
+def test_any_feature_container_gives_rows_or_raises(value):
+    numeric = transform([fc.numeric_column("x")], value)
+    if numeric is not None:
+        rows = value if isinstance(value, (list, tuple)) else list(value)
+        with np.errstate(over="ignore"):
+            want = np.asarray(rows, dtype=np.float64).astype(np.float32).reshape(-1, 1)
+        np.testing.assert_array_equal(numeric, want)
+    hashed = fc.indicator_column(fc.categorical_column_with_hash_bucket("x", 3))
+    out = transform([hashed], value)
+    if out is not None:
+        assert out.shape[1] == 3 and (out >= 0).all()
+
+
+@pytest.mark.parametrize("value", [1.0, np.float64(2.0), "abc", b"ab", {"a": 1}, None])
+def test_feature_that_is_no_sequence_of_rows_raises_type_error_naming_it(value):
+    layer = fc.DenseFeatures([fc.numeric_column("x")])
+    with pytest.raises(TypeError, match=r"feature 'x' must be an array, a list or a pandas"):
+        layer.fit_transform({"x": value})
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: fc.indicator_column(fc.numeric_column("x")),
+        lambda: fc.indicator_column("x"),
+        lambda: fc.indicator_column(fc.weighted_categorical_column("x", "w")),
+        lambda: fc.embedding_column(fc.numeric_column("x"), 2),
+    ],
+)
+def test_categorical_wrapper_of_a_non_categorical_column_raises_value_error(make):
+    with pytest.raises(ValueError, match="categorical_column must be a categorical column"):
+        fc.DenseFeatures([make()]).fit_transform({"x": np.array([1.0]), "w": np.array([1.0])})
+
+
+def test_weighted_column_text_weights_raise_naming_float():
+    column = fc.weighted_categorical_column(fc.categorical_column_with_identity("x", 3), "w")
+    with pytest.raises(ValueError, match=r"'w' needs float values, got dtype <U1"):
+        fc.DenseFeatures([fc.indicator_column(column)]).fit_transform({"x": [1], "w": ["a"]})
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"normalizer_fn": 3}, TypeError, "normalizer_fn must be a callable, got int 3"),
+        ({"dtype": "string"}, ValueError, "dtype must be convertible to float"),
+        ({"dtype": "foo"}, ValueError, "dtype must be convertible to float"),
+        ({"default_value": "a"}, TypeError, "default_value must be numbers"),
+    ],
+)
+def test_numeric_column_bad_parameter_raises_naming_it(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        fc.numeric_column("x", **kwargs)
+
+
+def test_bucketized_column_text_boundaries_raise_naming_them():
+    with pytest.raises(ValueError, match=r"boundaries must be a sorted list of numbers"):
+        fc.bucketized_column(fc.numeric_column("x"), ["a", "b"])

@@ -186,7 +186,8 @@ class NumericColumn(DenseColumn):
             x = np.asarray(self.normalizer_fn(x))
         if x.dtype == np.float32:
             return x
-        out = x.astype(np.float32)
+        with np.errstate(over="ignore"):  # beyond float32 becomes +-inf, silently as in TF
+            out = x.astype(np.float32)
         # TF's CPU kernels flush subnormal results of the cast to zero (FTZ).
         tiny = np.abs(out) < np.finfo(np.float32).tiny
         out[tiny] = np.copysign(np.float32(0.0), out[tiny])
@@ -218,7 +219,12 @@ class BucketizedColumn(DenseColumn, CategoricalColumn):
             )
         if len(self.boundaries) == 0:
             raise ValueError("boundaries must not be empty")
-        b = np.asarray(self.boundaries, dtype=np.float32)
+        try:
+            b = np.asarray(self.boundaries, dtype=np.float32)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"boundaries must be a sorted list of numbers, got {self.boundaries!r:.80}"
+            ) from None
         if b.ndim != 1 or (b.size > 1 and not np.all(b[1:] > b[:-1])):
             raise ValueError(f"boundaries must be a sorted list, got {self.boundaries!r}")
         return b
@@ -276,14 +282,28 @@ class HashedCategoricalColumn(CategoricalColumn):
         return rag.with_values(ids)
 
 
+def categorical_child(column):
+    """``column.categorical_column``; ValueError naming both unless it is categorical (as
+    :func:`embedding_column` checks when it is built)."""
+    child = column.categorical_column
+    if not isinstance(child, CategoricalColumn):
+        raise ValueError(
+            f"{type(column).__name__}: categorical_column must be a categorical column "
+            "(categorical_column_with_*, bucketized_column, crossed_column, "
+            f"weighted_categorical_column), got {type(child).__name__} {child!r:.80}"
+        )
+    return child
+
+
 def _check_kind(column, key, value, kinds):
     values = value.values if isinstance(value, Ragged) else value
     if values.size and values.dtype.kind not in kinds:
-        wanted = (
-            "text or integer"
-            if "i" in kinds and "O" in kinds
-            else ("integer" if "i" in kinds else "text")
-        )
+        if "i" in kinds and "O" in kinds:
+            wanted = "text or integer"
+        elif "i" in kinds:
+            wanted = "integer"
+        else:
+            wanted = "float" if kinds == "f" else "text"
         raise ValueError(
             f"{type(column).__name__} {key!r} needs {wanted} values, got dtype {values.dtype}"
         )
@@ -539,10 +559,10 @@ class WeightedCategoricalColumn(CategoricalColumn):
 
     @property
     def name(self):
-        return f"{self.categorical_column.name}_weighted_by_{self.weight_feature_key}"
+        return f"{categorical_child(self).name}_weighted_by_{self.weight_feature_key}"
 
     def input_keys(self):
-        return self.categorical_column.input_keys() + [self.weight_feature_key]
+        return categorical_child(self).input_keys() + [self.weight_feature_key]
 
     def _n_buckets(self):
         return self.categorical_column._n_buckets()
@@ -588,10 +608,10 @@ class IndicatorColumn(DenseColumn):
 
     @property
     def name(self):
-        return f"{self.categorical_column.name}_indicator"
+        return f"{categorical_child(self).name}_indicator"
 
     def input_keys(self):
-        return self.categorical_column.input_keys()
+        return categorical_child(self).input_keys()
 
     def width(self):
         return self.categorical_column._n_buckets()
@@ -671,7 +691,7 @@ class EmbeddingColumn(DenseColumn):
 
     @property
     def name(self):
-        return f"{self.categorical_column.name}_embedding"
+        return f"{categorical_child(self).name}_embedding"
 
     @property
     def table_name(self):
@@ -679,7 +699,7 @@ class EmbeddingColumn(DenseColumn):
         return self.name
 
     def input_keys(self):
-        return self.categorical_column.input_keys()
+        return categorical_child(self).input_keys()
 
     def width(self):
         return check_int(self.dimension, "dimension", 1)
@@ -755,7 +775,7 @@ class SharedEmbeddingColumn(EmbeddingColumn):
 
     @property
     def name(self):
-        return f"{self.categorical_column.name}_shared_embedding"
+        return f"{categorical_child(self).name}_shared_embedding"
 
     @property
     def table_name(self):

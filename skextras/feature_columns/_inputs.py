@@ -170,7 +170,15 @@ def _as_feature(key, value):
         value = _series_to_numpy(value)
     if isinstance(value, np.ndarray) and (value.dtype != object or value.ndim != 1):
         return value if value.ndim else value.reshape(1)
-    seq = value if isinstance(value, (list, tuple, np.ndarray)) else list(value)
+    if isinstance(value, (list, tuple, np.ndarray)):
+        seq = value
+    elif isinstance(value, (str, bytes, dict)) or not hasattr(value, "__iter__"):
+        raise TypeError(
+            f"feature {key!r} must be an array, a list or a pandas Series with one entry per "
+            f"row, got {type(value).__name__} {value!r:.60}"
+        )
+    else:
+        seq = list(value)
     if isinstance(_first_present(seq), _LIST_LIKE):
         return _ragged_from_lists(key, seq)
     arr = np.asarray(seq)

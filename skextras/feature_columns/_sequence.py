@@ -11,6 +11,7 @@ from ._columns import (
     EmbeddingColumn,
     IndicatorColumn,
     _check_shape,
+    categorical_child,
 )
 from ._inputs import feature_ragged
 from ._kernels import COMBINERS, embed_combine
@@ -62,10 +63,10 @@ class SequenceCategoricalColumn(CategoricalColumn):
 
     @property
     def name(self):
-        return self.categorical_column.name
+        return categorical_child(self).name
 
     def input_keys(self):
-        return self.categorical_column.input_keys()
+        return categorical_child(self).input_keys()
 
     def _n_buckets(self):
         return self.categorical_column._n_buckets()
