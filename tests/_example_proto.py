@@ -38,6 +38,18 @@ def messages():
                 field.type_name = f".tensorflow.{type_name}"
         return msg
 
+    def map_entry(name, value_type):
+        """The nested ``map<string, value_type>`` entry message (key = 1, value = 2)."""
+        return descriptor_pb2.DescriptorProto(
+            name=name,
+            field=[
+                f(name="key", number=1, type=f.TYPE_STRING, label=opt),
+                f(name="value", number=2, type=f.TYPE_MESSAGE, label=opt,
+                  type_name=f".tensorflow.{value_type}"),
+            ],
+            options=descriptor_pb2.MessageOptions(map_entry=True),
+        )  # fmt: skip
+
     message("BytesList", (1, "value", f.TYPE_BYTES, rep, None))
     floats = message("FloatList", (1, "value", f.TYPE_FLOAT, rep, None))
     floats.field[0].options.packed = True
@@ -53,42 +65,12 @@ def messages():
     for field in feature.field:
         field.oneof_index = 0
     features = message("Features", (1, "feature", f.TYPE_MESSAGE, rep, "Features.FeatureEntry"))
-    features.nested_type.append(
-        descriptor_pb2.DescriptorProto(
-            name="FeatureEntry",
-            field=[
-                f(name="key", number=1, type=f.TYPE_STRING, label=opt),
-                f(
-                    name="value",
-                    number=2,
-                    type=f.TYPE_MESSAGE,
-                    label=opt,
-                    type_name=".tensorflow.Feature",
-                ),  # fmt: skip
-            ],
-            options=descriptor_pb2.MessageOptions(map_entry=True),
-        )
-    )
+    features.nested_type.append(map_entry("FeatureEntry", "Feature"))
     message("FeatureList", (1, "feature", f.TYPE_MESSAGE, rep, "Feature"))
     lists = message(
         "FeatureLists", (1, "feature_list", f.TYPE_MESSAGE, rep, "FeatureLists.FeatureListEntry")
     )
-    lists.nested_type.append(
-        descriptor_pb2.DescriptorProto(
-            name="FeatureListEntry",
-            field=[
-                f(name="key", number=1, type=f.TYPE_STRING, label=opt),
-                f(
-                    name="value",
-                    number=2,
-                    type=f.TYPE_MESSAGE,
-                    label=opt,
-                    type_name=".tensorflow.FeatureList",
-                ),  # fmt: skip
-            ],
-            options=descriptor_pb2.MessageOptions(map_entry=True),
-        )
-    )
+    lists.nested_type.append(map_entry("FeatureListEntry", "FeatureList"))
     message("Example", (1, "features", f.TYPE_MESSAGE, opt, "Features"))
     message(
         "SequenceExample",

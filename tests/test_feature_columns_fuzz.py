@@ -19,6 +19,21 @@ FUZZ = settings(
     max_examples=40, derandomize=True, deadline=5000, suppress_health_check=[HealthCheck.too_slow]
 )
 
+
+@pytest.fixture(scope="module", autouse=True)
+def _compiled_kernels():
+    """Compile the numba kernels once, so the deadline times the calls, not the compiler."""
+    columns = [
+        fc.indicator_column(fc.categorical_column_with_hash_bucket("h", 7)),
+        fc.indicator_column(fc.categorical_column_with_vocabulary_list("v", ["a", "b"])),
+        fc.indicator_column(fc.categorical_column_with_identity("i", 10)),
+        fc.numeric_column("n", shape=2),
+    ]
+    X = {"h": [["a", "b"], ["c"]], "v": ["a", "z"], "i": [1, 2], "n": np.ones((2, 2))}
+    fc.DenseFeatures(columns).fit_transform(X)
+    fc.DenseFeatures(columns).fit_transform({**X, "h": [1, 2], "v": [["a"], []], "i": [[1], []]})
+
+
 _scalar = st.one_of(
     st.none(),
     st.integers(-3, 12),

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _mutations import mutate, mutations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -70,20 +71,6 @@ def read_bounded(path, compression, **kwargs):
         tracemalloc.stop()
 
 
-def mutate(raw, kind, where, byte):
-    """Truncate, flip one bit, overwrite a byte or insert one at ``where`` (a fraction)."""
-    if not raw:
-        return bytes([byte])
-    i = min(int(where * len(raw)), len(raw) - 1)
-    if kind == "truncate":
-        return raw[:i]
-    if kind == "flip":
-        return raw[:i] + bytes([raw[i] ^ (1 << (byte % 8))]) + raw[i + 1 :]
-    if kind == "overwrite":
-        return raw[:i] + bytes([byte]) + raw[i + 1 :]
-    return raw[:i] + bytes([byte]) + raw[i:]
-
-
 _records = st.lists(st.binary(max_size=64), min_size=1, max_size=5)
 _compression = st.sampled_from([None, "GZIP", "ZLIB"])
 
@@ -92,16 +79,14 @@ _compression = st.sampled_from([None, "GZIP", "ZLIB"])
 @given(
     _records,
     _compression,
-    st.sampled_from(["truncate", "flip", "overwrite", "insert"]),
-    st.floats(0, 1),
-    st.integers(0, 255),
+    mutations,
 )
 def test_read_tfrecord_mutated_file_gives_a_prefix_or_tfrecord_error(
-    tmp_path, records, compression, kind, where, byte
+    tmp_path, records, compression, mutation
 ):
     raw = compress(b"".join(framed(r) for r in records), compression)
     path = tmp_path / "x.tfrecord"
-    path.write_bytes(mutate(raw, kind, where, byte))
+    path.write_bytes(mutate(raw, *mutation))
     result, peak = read_bounded(path, compression)
     if isinstance(result, TFRecordError):
         assert str(path) in str(result) and "record " in str(result)

@@ -14,6 +14,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from _mutations import mutate, mutations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -56,20 +57,6 @@ COCO = {"images": [{"id": 1}, {"id": 2}], "categories": [{"id": 1, "name": "x"}]
                          "iscrowd": 1, "area": 25}]}  # fmt: skip
 
 
-def mutate(raw, kind, where, byte):
-    i = min(int(where * len(raw)), len(raw) - 1)
-    if kind == "truncate":
-        return raw[:i]
-    if kind == "flip":
-        return raw[:i] + bytes([raw[i] ^ (1 << (byte % 8))]) + raw[i + 1 :]
-    return raw[:i] + bytes([byte]) + raw[i:]
-
-
-_mutation = st.tuples(
-    st.sampled_from(["truncate", "flip", "insert"]), st.floats(0, 1), st.integers(0, 255)
-)
-
-
 def outcome(read, path):
     """The table, or None after a ValueError that names the file."""
     try:
@@ -93,7 +80,7 @@ def yolo_by_hand(text, names):
 
 
 @FUZZ
-@given(_mutation)
+@given(mutations)
 def test_read_voc_xml_mutated_file_gives_its_boxes_or_value_error(tmp_path, mutation):
     path = tmp_path / "img1.xml"
     path.write_bytes(mutate(VOC.encode(), *mutation))
@@ -114,7 +101,7 @@ def test_read_voc_xml_random_bytes_give_value_error_naming_the_file(tmp_path, ra
 
 
 @FUZZ
-@given(_mutation)
+@given(mutations)
 def test_read_yolo_mutated_file_equals_a_plain_reading_or_value_error(tmp_path, mutation):
     path = tmp_path / "img.txt"
     raw = mutate(YOLO.encode(), *mutation)
@@ -173,29 +160,20 @@ _json = st.recursive(
 )
 
 
+@pytest.mark.parametrize("read", [read_fiftyone, read_coco])
 @FUZZ
-@given(_json)
-def test_read_fiftyone_random_json_gives_a_table_or_value_error(tmp_path, data):
+@given(data=_json)
+def test_json_reader_random_json_gives_a_table_or_value_error(tmp_path, read, data):
     path = tmp_path / "labels.json"
     path.write_text(json.dumps(data))
-    frame = outcome(read_fiftyone, path)
-    if frame is not None:
-        assert np.isfinite(frame[CORNERS].to_numpy(float)).all()
-
-
-@FUZZ
-@given(_json)
-def test_read_coco_random_json_gives_a_table_or_value_error(tmp_path, data):
-    path = tmp_path / "coco.json"
-    path.write_text(json.dumps(data))
-    frame = outcome(read_coco, path)
+    frame = outcome(read, path)
     if frame is not None:
         assert np.isfinite(frame[CORNERS].to_numpy(float)).all()
         assert frame["iscrowd"].dtype == bool
 
 
 @FUZZ
-@given(_mutation)
+@given(mutations)
 def test_read_fiftyone_and_coco_mutated_files_give_tables_or_value_error(tmp_path, mutation):
     for name, read, data in [("f.json", read_fiftyone, FIFTYONE), ("c.json", read_coco, COCO)]:
         path = tmp_path / name
