@@ -224,3 +224,22 @@ def test_numeric_column_bad_parameter_raises_naming_it(kwargs, error, match):
 def test_bucketized_column_text_boundaries_raise_naming_them():
     with pytest.raises(ValueError, match=r"boundaries must be a sorted list of numbers"):
         fc.bucketized_column(fc.numeric_column("x"), ["a", "b"])
+
+
+@FUZZ
+@given(st.lists(st.lists(st.integers(0, 4), max_size=3), min_size=1, max_size=4))
+def test_sequence_embedding_random_ids_look_up_the_table_or_raise(rows):
+    # numba does no bounds checks: an id beyond the table must raise, not read past it.
+    column = fc.embedding_column(fc.sequence_categorical_column_with_identity("x", 3), 2)
+    layer = fc.SequenceFeatures([column])
+    try:
+        out, lengths = layer.fit({"x": rows}).transform({"x": rows})
+    except ValueError as exc:
+        assert max(v for r in rows for v in r) >= 3
+        assert "x_embedding: id" in str(exc) and "out of range" in str(exc)
+        return
+    (table,) = layer.embedding_weights_.values()
+    np.testing.assert_array_equal(lengths, [len(r) for r in rows])
+    for i, row in enumerate(rows):
+        for t, v in enumerate(row):
+            np.testing.assert_array_equal(out[i, t], table[v])

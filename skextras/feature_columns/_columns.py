@@ -717,9 +717,18 @@ class EmbeddingColumn(DenseColumn):
         self._dense_into(feats, tables, out)
         return out
 
-    def _dense_into(self, feats, tables, out):
+    def check_lookup(self, ids, table):
+        """ValueError for an unknown combiner or an id beyond the table: the numba lookup
+        does no bounds checks, so an unchecked id would read outside the table."""
         if self.combiner not in COMBINERS:
             raise ValueError(f"combiner must be one of {sorted(COMBINERS)}, got {self.combiner!r}")
+        if ids.size and ids.max() >= table.shape[0]:
+            raise ValueError(
+                f"{self.name}: id {int(ids.max())} is out of range for an embedding "
+                f"table of {table.shape[0]} rows"
+            )
+
+    def _dense_into(self, feats, tables, out):
         table = tables[self.table_name]
         rag = self.categorical_column.cached_ids(feats)
         keep = rag.values >= 0
@@ -728,11 +737,7 @@ class EmbeddingColumn(DenseColumn):
             keep &= rag.weights > 0
         if not keep.all():
             rag = rag.keep(keep)
-        if rag.values.size and rag.values.max() >= table.shape[0]:
-            raise ValueError(
-                f"{self.name}: id {int(rag.values.max())} is out of range for an embedding "
-                f"table of {table.shape[0]} rows"
-            )
+        self.check_lookup(rag.values, table)
         has_w = rag.weights is not None
         weights = rag.weights if has_w else np.empty(0, np.float32)
         max_norm = 0.0 if self.max_norm is None else float(self.max_norm)

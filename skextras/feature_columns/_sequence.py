@@ -96,6 +96,7 @@ def sequence_dense(column, feats, tables):
     if isinstance(column, EmbeddingColumn):
         table = tables[column.table_name]
         ok = rag.values >= 0
+        column.check_lookup(rag.values[ok], table)
         cells = rag.rows[ok] * steps + rag.cols[ok]
         order = np.argsort(cells, kind="stable")
         splits = np.zeros(n * steps + 1, dtype=np.int64)
