@@ -6,7 +6,12 @@ import numpy as np
 import pandas as pd
 from numba import njit, prange
 
-from skextras.metrics._detection import _METHODS, _voc_match, average_precision_from_curve
+from skextras.metrics._detection import (
+    _METHODS,
+    _voc_match,
+    average_precision_from_curve,
+    check_iou_threshold,
+)
 from skextras.metrics._readers import crowd_flags, dict_entries, numeric_columns
 
 _CORNERS = ["xmin", "ymin", "xmax", "ymax"]
@@ -159,7 +164,7 @@ def voc_evaluate(gt, dt, *, method="voc2012", iou_threshold=0.5, use_difficult=F
         raise ValueError(f"method must be one of {sorted(_METHODS)}, got {method!r}")
     if iou_match not in (">=", ">"):
         raise ValueError(f"iou_match must be '>=' or '>', got {iou_match!r}")
-    iou_threshold = _check_threshold(iou_threshold)
+    iou_threshold = check_iou_threshold(iou_threshold)
     for name, value in (("use_difficult", use_difficult), ("pixel_plus_one", pixel_plus_one)):
         if not isinstance(value, (bool, np.bool_)):
             raise TypeError(f"{name} must be True or False, got {value!r}")
@@ -193,17 +198,6 @@ def voc_evaluate(gt, dt, *, method="voc2012", iou_threshold=0.5, use_difficult=F
     g_cls = _codes(g["category_id"], classes)
     return _summarize(classes, g_cls, g["difficult"].to_numpy(bool), d_cls, ranked, outcome,
                       method)  # fmt: skip
-
-
-def _check_threshold(iou_threshold):
-    """A float in [0, 1]; NaN would silently match nothing (mAP 0)."""
-    if isinstance(iou_threshold, (bool, np.bool_)) or not isinstance(
-        iou_threshold, (int, float, np.integer, np.floating)
-    ):
-        raise TypeError(f"iou_threshold must be a number in [0, 1], got {iou_threshold!r}")
-    if not 0.0 <= float(iou_threshold) <= 1.0:
-        raise ValueError(f"iou_threshold must be in [0, 1], got {iou_threshold!r}")
-    return float(iou_threshold)
 
 
 def _codes(values, uniques):
