@@ -471,3 +471,19 @@ _CORNER_DT = {"image_id": "a", "category_id": "dog", "xmin": 1, "ymin": 1, "xmax
 def test_voc_evaluate_non_numeric_values_raise_naming_row_and_column(dt, match):
     with pytest.raises(ValueError, match=match):
         voc_evaluate(_GT, dt)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"iou_thresholds": [np.nan]}, r"iou_thresholds must be values in \[0, 1\]"),
+        ({"rec_thresholds": [np.nan]}, r"rec_thresholds must be values in \[0, 1\], got \[nan\]"),
+        ({"rec_thresholds": [0.0, 1.5]}, r"rec_thresholds must be values in \[0, 1\]"),
+        ({"max_dets": [1.5, 10, 100]}, r"max_dets must be positive integers, got \[1.5"),
+        ({"max_dets": [True, 10, 100]}, "max_dets must be positive integers"),
+    ],
+)
+def test_coco_evaluate_nonsense_parameter_raises_naming_it(kwargs, match):
+    # NaN thresholds used to give AP 0 and max_dets=1.5 was truncated to 1
+    with pytest.raises(ValueError, match=match):
+        coco_evaluate(COCO, [], **kwargs)

@@ -289,8 +289,10 @@ def _check_params(iou_type, iou_thresholds, rec_thresholds, max_dets, area_range
     rec = _default_rec_thresholds() if rec_thresholds is None else np.asarray(rec_thresholds, float)
     if iou.ndim != 1 or iou.size == 0 or not ((iou >= 0) & (iou <= 1)).all():
         raise ValueError(f"iou_thresholds must be values in [0, 1], got {iou_thresholds!r}")
-    if rec.ndim != 1 or rec.size == 0:
-        raise ValueError(f"rec_thresholds must be a 1-d sequence, got {rec_thresholds!r}")
+    if rec.ndim != 1 or rec.size == 0 or not ((rec >= 0) & (rec <= 1)).all():
+        raise ValueError(f"rec_thresholds must be values in [0, 1], got {rec_thresholds!r}")
+    if any(isinstance(m, (bool, np.bool_)) or int(m) != m for m in max_dets):
+        raise ValueError(f"max_dets must be positive integers, got {max_dets!r}")
     md = tuple(sorted(int(m) for m in max_dets))
     if not md or md[0] < 1:
         raise ValueError(f"max_dets must be positive integers, got {max_dets!r}")
