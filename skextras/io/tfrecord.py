@@ -129,13 +129,13 @@ def _read_bounded(fh, n):
     return b"".join(parts)
 
 
-def _bytes_left(fh):
-    """Bytes after the current position of a plain regular file; None for streams."""
+def _file_size(fh):
+    """Size in bytes of a plain regular file; None for streams (pipes, compressed)."""
     try:
         info = os.fstat(fh.fileno())
     except (AttributeError, OSError, io.UnsupportedOperation):
         return None
-    return info.st_size - fh.tell() if stat.S_ISREG(info.st_mode) else None
+    return info.st_size if stat.S_ISREG(info.st_mode) else None
 
 
 def read_tfrecord(path, compression=None, verify_crc=True, max_record_bytes=None):
@@ -189,6 +189,9 @@ def _iter_records(path, compression, verify_crc, max_record_bytes):
 def _records(fh, path, compression, verify_crc, max_record_bytes):
     index, offset = 0, 0
     stream = "" if compression is None else " of the inflated stream"
+    # An uncompressed file is read from its start, so ``offset`` is the position in it;
+    # its size is asked again only when a record seems to pass it (a file still growing).
+    size = _file_size(fh) if compression is None else None
 
     def read(n):
         if compression is None:
@@ -218,12 +221,14 @@ def _records(fh, path, compression, verify_crc, max_record_bytes):
                 f"{where} declares {length} data bytes, more than max_record_bytes="
                 f"{max_record_bytes}"
             )
-        left = _bytes_left(fh) if compression is None else None
-        if left is not None and length + 4 > left:
-            raise TFRecordError(
-                f"{where} is truncated: its header declares {length} data bytes + 4 CRC "
-                f"bytes, only {left} bytes remain in the file"
-            )
+        if size is not None and offset + 16 + length > size:
+            size = _file_size(fh)
+            left = size - offset - 12
+            if length + 4 > left:
+                raise TFRecordError(
+                    f"{where} is truncated: its header declares {length} data bytes + 4 CRC "
+                    f"bytes, only {left} bytes remain in the file"
+                )
         body = read(length + 4)
         if len(body) < length + 4:
             raise TFRecordError(f"{where} is truncated: {len(body)} of {length + 4} bytes")
