@@ -99,9 +99,9 @@ def iter_fields(buf, where="message"):
         if not 0 < field < 1 << 29:
             raise ProtobufError(f"{where}: field number {field} at byte {start} is invalid")
         if wire == _VARINT:
-            value, pos = _read_varint(view, pos, f"{where} field {field}")
+            value, pos = _read_varint(view, pos, where)
         elif wire == _LEN:
-            size, pos = _read_varint(view, pos, f"{where} field {field}")
+            size, pos = _read_varint(view, pos, where)
             if size > end - pos:
                 raise ProtobufError(
                     f"{where}: field {field} at byte {start} declares {size} bytes, "
