@@ -19,6 +19,23 @@ def test_tfrecord_command_writes_csv(tmp_path):
     assert target.read_text().count("\n") >= 2
 
 
+def test_tfrecord_command_record_beyond_max_record_bytes_exits_2_naming_it(capsys):
+    path = FC_DATA / "tf_examples.tfrecord"
+    assert main(["tfrecord", str(path), "--max-record-bytes", "8"]) == 2
+    err = capsys.readouterr().err
+    assert f"skextras tfrecord: error: {path}: record 0 (byte 0) declares" in err
+    assert "more than max_record_bytes=8" in err
+
+
+def test_tfrecord_command_corrupted_file_exits_2_naming_the_record(tmp_path, capsys):
+    raw = bytearray((FC_DATA / "tf_examples.tfrecord").read_bytes())
+    raw[20] ^= 0xFF  # inside record 0's data
+    path = tmp_path / "bad.tfrecord"
+    path.write_bytes(bytes(raw))
+    assert main(["tfrecord", str(path)]) == 2
+    assert "record 0 (byte 0) has a corrupted data CRC" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("command", ["demo", "map", "tfrecord"])
 def test_every_subcommand_has_help(command, capsys):
     with pytest.raises(SystemExit) as exit_info:

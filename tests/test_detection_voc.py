@@ -215,3 +215,24 @@ def test_average_precision_from_curve_11point_variants_differ_at_ulp_thresholds(
     assert average_precision_from_curve(rec, prec, "11point") == pytest.approx(4 / 11)
     assert average_precision_from_curve(rec, prec, "11point_arange") == pytest.approx(3 / 11)
     assert average_precision_from_curve(rec, prec, "allpoint") == pytest.approx(0.3)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"ious": np.ones(4)}, r"ious must have shape \(n_det, n_gt\), got \(4,\)"),
+        ({"ious": np.ones((2, 2)), "iou_threshold": np.nan}, r"iou_threshold must be in \[0, 1\]"),
+        ({"ious": np.ones((2, 2)), "gt_ignore": [True]}, r"gt_ignore must have shape \(2,\)"),
+        ({"ious": np.ones((2, 2)), "gt_crowd": [1, 0, 1]}, r"gt_crowd must have shape \(2,\)"),
+        ({"ious": np.ones((2, 2)), "gt_ignore": [1, 0, 1], "rule": "voc"}, "gt_ignore must have"),
+    ],
+)
+def test_match_detections_inconsistent_input_raises_naming_it(kwargs, match):
+    # the numba matchers index gt_ignore / gt_crowd by gt: a short one was read past its end
+    with pytest.raises(ValueError, match=match):
+        match_detections(**kwargs)
+
+
+def test_average_precision_from_curve_unequal_lengths_raise_naming_both():
+    with pytest.raises(ValueError, match=r"recall and precision must be 1-d of the same length"):
+        average_precision_from_curve([0.1, 0.2], [1.0])

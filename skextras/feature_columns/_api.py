@@ -1,5 +1,7 @@
 """Factory functions with ``tf.feature_column``'s names, arguments and defaults."""
 
+import numpy as np
+
 from ._columns import (
     BucketizedColumn,
     CategoricalColumn,
@@ -43,7 +45,34 @@ def numeric_column(key, shape=(1,), default_value=None, dtype="float32", normali
     >>> fc.DenseFeatures([fc.numeric_column("x", shape=2)]).fit_transform(
     ...     {"x": np.array([[1.0, 2.0]])})
     array([[1., 2.]], dtype=float32)
+
+    Raises
+    ------
+    TypeError
+        For a ``normalizer_fn`` that is not callable or a non-numeric ``default_value``.
+    ValueError
+        For a ``dtype`` that is not an integer or floating type (as TF's "dtype must be
+        convertible to float").
     """
+    if normalizer_fn is not None and not callable(normalizer_fn):
+        raise TypeError(
+            f"normalizer_fn must be a callable, got {type(normalizer_fn).__name__} "
+            f"{normalizer_fn!r:.60}"
+        )
+    try:
+        kind = np.dtype(dtype).kind
+    except TypeError:
+        kind = None
+    if kind not in ("i", "u", "f"):
+        raise ValueError(f"dtype must be convertible to float (integer or floating), got {dtype!r}")
+    if default_value is not None:
+        try:
+            np.asarray(default_value, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"default_value must be numbers compatible with dtype {dtype!r}, got "
+                f"{default_value!r:.60}"
+            ) from None
     return NumericColumn(key, shape, default_value, dtype, normalizer_fn)
 
 

@@ -127,11 +127,24 @@ class DenseColumn(FeatureColumn):
         return []
 
 
+def check_int(value, param, minimum=None):
+    """An integer parameter, checked as TF's ops check it: 2.5 raises instead of becoming 2."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{param} must be an int, got {type(value).__name__} {value!r}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{param} must be >= {minimum}, got {value!r}")
+    return int(value)
+
+
 def _check_shape(shape, param="shape"):
-    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
-    if not shape or any(int(s) < 1 for s in shape):
+    dims = (shape,) if isinstance(shape, (int, np.integer)) else shape
+    try:
+        dims = tuple(dims)
+    except TypeError:
+        raise TypeError(f"{param} must be an int or a tuple of ints, got {shape!r}") from None
+    if not dims:
         raise ValueError(f"{param} must be positive integers, got {shape!r}")
-    return tuple(int(s) for s in shape)
+    return tuple(check_int(d, param, 1) for d in dims)
 
 
 class NumericColumn(DenseColumn):
@@ -166,14 +179,15 @@ class NumericColumn(DenseColumn):
         x = as_2d(x)
         if x.shape[1] != self.width():
             raise ValueError(
-                f"numeric_column {self.key!r}: shape {tuple(self.shape)} needs "
+                f"numeric_column {self.key!r}: shape {_check_shape(self.shape)} needs "
                 f"{self.width()} values per row, got {x.shape[1]}"
             )
         if self.normalizer_fn is not None:
             x = np.asarray(self.normalizer_fn(x))
         if x.dtype == np.float32:
             return x
-        out = x.astype(np.float32)
+        with np.errstate(over="ignore"):  # beyond float32 becomes +-inf, silently as in TF
+            out = x.astype(np.float32)
         # TF's CPU kernels flush subnormal results of the cast to zero (FTZ).
         tiny = np.abs(out) < np.finfo(np.float32).tiny
         out[tiny] = np.copysign(np.float32(0.0), out[tiny])
@@ -205,7 +219,12 @@ class BucketizedColumn(DenseColumn, CategoricalColumn):
             )
         if len(self.boundaries) == 0:
             raise ValueError("boundaries must not be empty")
-        b = np.asarray(self.boundaries, dtype=np.float32)
+        try:
+            b = np.asarray(self.boundaries, dtype=np.float32)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"boundaries must be a sorted list of numbers, got {self.boundaries!r:.80}"
+            ) from None
         if b.ndim != 1 or (b.size > 1 and not np.all(b[1:] > b[:-1])):
             raise ValueError(f"boundaries must be a sorted list, got {self.boundaries!r}")
         return b
@@ -251,9 +270,7 @@ class HashedCategoricalColumn(CategoricalColumn):
         return self.key
 
     def _n_buckets(self):
-        if int(self.hash_bucket_size) < 1:
-            raise ValueError(f"hash_bucket_size must be >= 1, got {self.hash_bucket_size!r}")
-        return int(self.hash_bucket_size)
+        return check_int(self.hash_bucket_size, "hash_bucket_size", 1)
 
     def _check_input(self, key, value):
         _check_kind(self, key, value, "OUSiu")
@@ -265,14 +282,28 @@ class HashedCategoricalColumn(CategoricalColumn):
         return rag.with_values(ids)
 
 
+def categorical_child(column):
+    """``column.categorical_column``; ValueError naming both unless it is categorical (as
+    :func:`embedding_column` checks when it is built)."""
+    child = column.categorical_column
+    if not isinstance(child, CategoricalColumn):
+        raise ValueError(
+            f"{type(column).__name__}: categorical_column must be a categorical column "
+            "(categorical_column_with_*, bucketized_column, crossed_column, "
+            f"weighted_categorical_column), got {type(child).__name__} {child!r:.80}"
+        )
+    return child
+
+
 def _check_kind(column, key, value, kinds):
     values = value.values if isinstance(value, Ragged) else value
     if values.size and values.dtype.kind not in kinds:
-        wanted = (
-            "text or integer"
-            if "i" in kinds and "O" in kinds
-            else ("integer" if "i" in kinds else "text")
-        )
+        if "i" in kinds and "O" in kinds:
+            wanted = "text or integer"
+        elif "i" in kinds:
+            wanted = "integer"
+        else:
+            wanted = "float" if kinds == "f" else "text"
         raise ValueError(
             f"{type(column).__name__} {key!r} needs {wanted} values, got dtype {values.dtype}"
         )
@@ -286,7 +317,7 @@ class _VocabularyColumn(CategoricalColumn):
         return self.key
 
     def _n_buckets(self):
-        return len(self._vocabulary()) + int(self.num_oov_buckets)
+        return len(self._vocabulary()) + check_int(self.num_oov_buckets, "num_oov_buckets", 0)
 
     def _check_input(self, key, value):
         text = is_text(self._vocabulary())
@@ -294,10 +325,9 @@ class _VocabularyColumn(CategoricalColumn):
 
     def _lookup(self, rag):
         vocab = self._vocabulary()
-        num_oov = int(self.num_oov_buckets)
-        if num_oov < 0:
-            raise ValueError(f"num_oov_buckets must be >= 0, got {self.num_oov_buckets!r}")
-        default = -1 if self.default_value is None else int(self.default_value)
+        num_oov = check_int(self.num_oov_buckets, "num_oov_buckets", 0)
+        default = self.default_value
+        default = -1 if default is None else check_int(default, "default_value")
         if num_oov and default != -1:
             raise ValueError("Can't specify both default_value and num_oov_buckets")
         index = _vocab_index(vocab, rag)
@@ -383,7 +413,7 @@ class VocabularyFileCategoricalColumn(_VocabularyColumn):
         if lines and lines[-1] == "":
             lines.pop()
         if self.vocabulary_size is not None:
-            size = int(self.vocabulary_size)
+            size = check_int(self.vocabulary_size, "vocabulary_size")
             if size < 1 or size > len(lines):
                 raise ValueError(
                     f"vocabulary_size must be in [1, {len(lines)}] for {self.vocabulary_file}, "
@@ -394,7 +424,14 @@ class VocabularyFileCategoricalColumn(_VocabularyColumn):
             raise ValueError(f"vocabulary_file {self.vocabulary_file!r} is empty")
         if self.dtype in ("string", "str", str):
             return np.array(lines, dtype=object)
-        return np.array([int(v) for v in lines], dtype=np.int64)
+        try:
+            return np.array([int(v) for v in lines], dtype=np.int64)
+        except ValueError:
+            line = next(i for i, v in enumerate(lines, 1) if not v.strip().lstrip("+-").isdigit())
+            raise ValueError(
+                f"{self.vocabulary_file}:{line}: {lines[line - 1]!r} is not an integer "
+                f"(dtype={self.dtype!r})"
+            ) from None
 
 
 class IdentityCategoricalColumn(CategoricalColumn):
@@ -410,9 +447,10 @@ class IdentityCategoricalColumn(CategoricalColumn):
         return self.key
 
     def _n_buckets(self):
-        if int(self.num_buckets) < 1:
-            raise ValueError(f"num_buckets must be >= 1, got {self.num_buckets!r}")
-        if self.default_value is not None and not 0 <= self.default_value < self.num_buckets:
+        check_int(self.num_buckets, "num_buckets", 1)
+        if self.default_value is not None and not (
+            0 <= check_int(self.default_value, "default_value") < self.num_buckets
+        ):
             raise ValueError(
                 f"default_value {self.default_value!r} not in range [0, {self.num_buckets})"
             )
@@ -467,9 +505,7 @@ class CrossedColumn(CategoricalColumn):
         return out
 
     def _n_buckets(self):
-        if int(self.hash_bucket_size) < 1:
-            raise ValueError(f"hash_bucket_size must be >= 1, got {self.hash_bucket_size!r}")
-        return int(self.hash_bucket_size)
+        return check_int(self.hash_bucket_size, "hash_bucket_size", 1)
 
     def _check_input(self, key, value):
         if key in [leaf for leaf in self._leaves() if isinstance(leaf, str)]:
@@ -504,7 +540,8 @@ class CrossedColumn(CategoricalColumn):
         values = np.concatenate([c.values for c in comps])
         starts = np.cumsum([0] + [c.values.size for c in comps[:-1]])
         splits = np.stack([c.row_splits + s for c, s in zip(comps, starts, strict=True)])
-        hash_key = 0xDECAFCAFFE if self.hash_key is None else int(self.hash_key)
+        hash_key = self.hash_key
+        hash_key = 0xDECAFCAFFE if hash_key is None else check_int(hash_key, "hash_key", 0)
         ids, out_splits = cross_hashed(values, splits, np.uint64(hash_key), self._n_buckets())
         counts = np.diff(out_splits)
         cols = np.arange(ids.size, dtype=np.int64) - np.repeat(out_splits[:-1], counts)
@@ -522,10 +559,10 @@ class WeightedCategoricalColumn(CategoricalColumn):
 
     @property
     def name(self):
-        return f"{self.categorical_column.name}_weighted_by_{self.weight_feature_key}"
+        return f"{categorical_child(self).name}_weighted_by_{self.weight_feature_key}"
 
     def input_keys(self):
-        return self.categorical_column.input_keys() + [self.weight_feature_key]
+        return categorical_child(self).input_keys() + [self.weight_feature_key]
 
     def _n_buckets(self):
         return self.categorical_column._n_buckets()
@@ -571,10 +608,10 @@ class IndicatorColumn(DenseColumn):
 
     @property
     def name(self):
-        return f"{self.categorical_column.name}_indicator"
+        return f"{categorical_child(self).name}_indicator"
 
     def input_keys(self):
-        return self.categorical_column.input_keys()
+        return categorical_child(self).input_keys()
 
     def width(self):
         return self.categorical_column._n_buckets()
@@ -654,7 +691,7 @@ class EmbeddingColumn(DenseColumn):
 
     @property
     def name(self):
-        return f"{self.categorical_column.name}_embedding"
+        return f"{categorical_child(self).name}_embedding"
 
     @property
     def table_name(self):
@@ -662,12 +699,10 @@ class EmbeddingColumn(DenseColumn):
         return self.name
 
     def input_keys(self):
-        return self.categorical_column.input_keys()
+        return categorical_child(self).input_keys()
 
     def width(self):
-        if int(self.dimension) < 1:
-            raise ValueError(f"dimension must be >= 1, got {self.dimension!r}")
-        return int(self.dimension)
+        return check_int(self.dimension, "dimension", 1)
 
     def _tables(self):
         if self.ckpt_to_load_from is not None:
@@ -682,9 +717,18 @@ class EmbeddingColumn(DenseColumn):
         self._dense_into(feats, tables, out)
         return out
 
-    def _dense_into(self, feats, tables, out):
+    def check_lookup(self, ids, table):
+        """ValueError for an unknown combiner or an id beyond the table: the numba lookup
+        does no bounds checks, so an unchecked id would read outside the table."""
         if self.combiner not in COMBINERS:
             raise ValueError(f"combiner must be one of {sorted(COMBINERS)}, got {self.combiner!r}")
+        if ids.size and ids.max() >= table.shape[0]:
+            raise ValueError(
+                f"{self.name}: id {int(ids.max())} is out of range for an embedding "
+                f"table of {table.shape[0]} rows"
+            )
+
+    def _dense_into(self, feats, tables, out):
         table = tables[self.table_name]
         rag = self.categorical_column.cached_ids(feats)
         keep = rag.values >= 0
@@ -693,11 +737,7 @@ class EmbeddingColumn(DenseColumn):
             keep &= rag.weights > 0
         if not keep.all():
             rag = rag.keep(keep)
-        if rag.values.size and rag.values.max() >= table.shape[0]:
-            raise ValueError(
-                f"{self.name}: id {int(rag.values.max())} is out of range for an embedding "
-                f"table of {table.shape[0]} rows"
-            )
+        self.check_lookup(rag.values, table)
         has_w = rag.weights is not None
         weights = rag.weights if has_w else np.empty(0, np.float32)
         max_norm = 0.0 if self.max_norm is None else float(self.max_norm)
@@ -740,7 +780,7 @@ class SharedEmbeddingColumn(EmbeddingColumn):
 
     @property
     def name(self):
-        return f"{self.categorical_column.name}_shared_embedding"
+        return f"{categorical_child(self).name}_shared_embedding"
 
     @property
     def table_name(self):

@@ -170,12 +170,20 @@ def _as_feature(key, value):
         value = _series_to_numpy(value)
     if isinstance(value, np.ndarray) and (value.dtype != object or value.ndim != 1):
         return value if value.ndim else value.reshape(1)
-    seq = value if isinstance(value, (list, tuple, np.ndarray)) else list(value)
+    if isinstance(value, (list, tuple, np.ndarray)):
+        seq = value
+    elif isinstance(value, (str, bytes, dict)) or not hasattr(value, "__iter__"):
+        raise TypeError(
+            f"feature {key!r} must be an array, a list or a pandas Series with one entry per "
+            f"row, got {type(value).__name__} {value!r:.60}"
+        )
+    else:
+        seq = list(value)
     if isinstance(_first_present(seq), _LIST_LIKE):
         return _ragged_from_lists(key, seq)
     arr = np.asarray(seq)
     if arr.dtype == object and arr.ndim == 1:
-        arr = _normalise_text(arr)
+        arr = _normalise_text(key, _check_scalars(key, arr))
     return arr
 
 
@@ -215,22 +223,48 @@ def _ragged_from_lists(key, seq):
     splits = np.zeros(len(seq) + 1, dtype=np.int64)
     np.cumsum(lengths, out=splits[1:])
     flat = list(itertools.chain.from_iterable(seq))
-    values = np.asarray(flat) if flat else np.array([], dtype=object)
+    try:
+        values = np.asarray(flat) if flat else np.array([], dtype=object)
+    except ValueError:
+        values = np.zeros((0, 0))  # inhomogeneous: a row holds lists
     if values.ndim != 1:
         raise ValueError(f"feature {key!r}: each row must be a flat list of scalars")
     if values.dtype == object:
-        values = _normalise_text(values)
+        values = _normalise_text(key, _check_scalars(key, values))
     starts = np.repeat(splits[:-1], lengths)
     cols = np.arange(values.shape[0], dtype=np.int64) - starts
     width = int(lengths.max()) if lengths.size else 0
     return Ragged(values, splits, cols, width, dense=False)
 
 
-def _normalise_text(arr):
-    """Object arrays of bytes become str (TF sees the UTF-8 bytes either way)."""
-    if arr.size and isinstance(arr.flat[0], bytes):
-        return np.array([v.decode("utf-8") for v in arr], dtype=object)
+_SCALARS = (str, bytes, int, float, np.number, np.bool_, type(None))
+
+
+def _check_scalars(key, arr):
+    """Object values must be scalars (text, numbers, None): a dict or a set is no feature."""
+    bad = next((i for i, v in enumerate(arr) if not isinstance(v, _SCALARS)), None)
+    if bad is not None:
+        raise TypeError(
+            f"feature {key!r}: value {bad} is a {type(arr[bad]).__name__} ({arr[bad]!r:.60}); "
+            "values must be str, bytes or numbers"
+        )
     return arr
+
+
+def _normalise_text(key, arr):
+    """Object arrays holding bytes become str (TF sees the UTF-8 bytes either way); other
+    values (None, str) are kept, so a missing value among bytes stays missing."""
+    if not any(isinstance(v, bytes) for v in arr):
+        return arr
+    out = np.empty(arr.shape, dtype=object)
+    for i, v in enumerate(arr):
+        try:
+            out[i] = v.decode("utf-8") if isinstance(v, bytes) else v
+        except UnicodeDecodeError as exc:
+            raise ValueError(
+                f"feature {key!r}: value {i} ({v!r:.60}) is not UTF-8: {exc}"
+            ) from None
+    return out
 
 
 def is_text(arr):

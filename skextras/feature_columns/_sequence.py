@@ -11,6 +11,7 @@ from ._columns import (
     EmbeddingColumn,
     IndicatorColumn,
     _check_shape,
+    categorical_child,
 )
 from ._inputs import feature_ragged
 from ._kernels import COMBINERS, embed_combine
@@ -62,10 +63,10 @@ class SequenceCategoricalColumn(CategoricalColumn):
 
     @property
     def name(self):
-        return self.categorical_column.name
+        return categorical_child(self).name
 
     def input_keys(self):
-        return self.categorical_column.input_keys()
+        return categorical_child(self).input_keys()
 
     def _n_buckets(self):
         return self.categorical_column._n_buckets()
@@ -95,6 +96,7 @@ def sequence_dense(column, feats, tables):
     if isinstance(column, EmbeddingColumn):
         table = tables[column.table_name]
         ok = rag.values >= 0
+        column.check_lookup(rag.values[ok], table)
         cells = rag.rows[ok] * steps + rag.cols[ok]
         order = np.argsort(cells, kind="stable")
         splits = np.zeros(n * steps + 1, dtype=np.int64)

@@ -1,5 +1,6 @@
 """Readers and writers for data formats (TFRecord, tf.Example)."""
 
+from ._protobuf import ProtobufError
 from .tfrecord import (
     TFRecordError,
     make_example,
@@ -12,6 +13,7 @@ from .tfrecord import (
 )
 
 __all__ = [
+    "ProtobufError",
     "TFRecordError",
     "make_example",
     "make_sequence_example",

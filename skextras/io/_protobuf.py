@@ -14,7 +14,22 @@ Messages (field numbers from TensorFlow's ``example.proto`` / ``feature.proto``)
 
 Numbers are written packed (as TF does) and read packed or not. Packed varints are decoded
 and encoded with numpy, not a Python loop per value.
+
+Encoding is deterministic: map entries are written sorted by the UTF-8 bytes of their key,
+as protobuf's deterministic serialisation (``SerializeToString(deterministic=True)``) does in
+C++ (TensorFlow's own), Java and pure Python, so the same features give the same bytes
+whatever the dict's insertion order. (The upb backend of Python protobuf >= 4.21 puts a key
+after the longer keys it is a prefix of, "ab" before "a"; every other order agrees.)
+
+Decoding trusts nothing: every length is checked against the bytes that remain before a
+slice is taken (slices are views, so nothing is allocated beyond the input's size), a known
+field with the wrong wire type and a FloatList whose byte length is not a multiple of 4 are
+errors, and unknown fields are skipped as protobuf skips them. Messages nest at most five
+deep here, so no input can make the decoder recurse. Every error is a :class:`ProtobufError`
+naming the path of the field (``features.feature['age'].float_list``) and the byte offset.
 """
+
+import numbers
 
 import numpy as np
 
@@ -22,26 +37,30 @@ _LEN = 2
 _VARINT = 0
 _I64 = 1
 _I32 = 5
+_WIRE_NAMES = {_VARINT: "varint", _I64: "64-bit", _LEN: "length-delimited", _I32: "32-bit"}
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
 class ProtobufError(ValueError):
     """The bytes are not a well-formed message of the expected type."""
 
 
-def _read_varint(buf, pos):
+def _read_varint(buf, pos, where="message"):
     result = 0
     shift = 0
+    start = pos
     while True:
         if pos >= len(buf):
-            raise ProtobufError("truncated varint")
+            raise ProtobufError(f"{where}: truncated varint at byte {start}")
         b = buf[pos]
         pos += 1
         result |= (b & 0x7F) << shift
         if b < 0x80:
-            return result, pos
+            # a 10th byte may carry more than the 64th bit; protobuf drops the excess
+            return result & 0xFFFFFFFFFFFFFFFF, pos
         shift += 7
         if shift > 63:
-            raise ProtobufError("varint longer than 10 bytes")
+            raise ProtobufError(f"{where}: varint longer than 10 bytes at byte {start}")
 
 
 def _varint(n):
@@ -54,47 +73,77 @@ def _varint(n):
     return bytes(out)
 
 
-def iter_fields(buf):
-    """Yield (field number, wire type, value) with value an int or a memoryview slice."""
-    view = memoryview(buf)
+def _view(buf):
+    try:
+        view = memoryview(buf)
+    except TypeError:
+        raise TypeError(
+            f"data must be bytes-like (bytes, bytearray, memoryview), got {type(buf).__name__}"
+        ) from None
+    return view.cast("B") if view.format != "B" or view.ndim != 1 else view
+
+
+def iter_fields(buf, where="message"):
+    """Yield (field number, wire type, value) with value an int or a memoryview slice.
+
+    Raises :class:`ProtobufError` naming ``where`` and the byte offset for a truncated
+    field, a length running past the end, field number 0 or a group / unknown wire type.
+    """
+    view = _view(buf)
     pos = 0
-    while pos < len(view):
-        key, pos = _read_varint(view, pos)
+    end = len(view)
+    while pos < end:
+        start = pos
+        key, pos = _read_varint(view, pos, where)
         field, wire = key >> 3, key & 7
+        if not 0 < field < 1 << 29:
+            raise ProtobufError(f"{where}: field number {field} at byte {start} is invalid")
         if wire == _VARINT:
-            value, pos = _read_varint(view, pos)
+            value, pos = _read_varint(view, pos, where)
         elif wire == _LEN:
-            size, pos = _read_varint(view, pos)
-            if pos + size > len(view):
-                raise ProtobufError(f"field {field}: length {size} runs past the message end")
+            size, pos = _read_varint(view, pos, where)
+            if size > end - pos:
+                raise ProtobufError(
+                    f"{where}: field {field} at byte {start} declares {size} bytes, "
+                    f"only {end - pos} remain"
+                )
             value = view[pos : pos + size]
             pos += size
-        elif wire == _I32:
-            value = view[pos : pos + 4]
-            pos += 4
-        elif wire == _I64:
-            value = view[pos : pos + 8]
-            pos += 8
+        elif wire in (_I32, _I64):
+            size = 4 if wire == _I32 else 8
+            if size > end - pos:
+                raise ProtobufError(f"{where}: field {field} at byte {start} is truncated")
+            value = view[pos : pos + size]
+            pos += size
         else:
-            raise ProtobufError(f"field {field}: unsupported wire type {wire}")
-        if pos > len(view):
-            raise ProtobufError(f"field {field}: truncated")
+            raise ProtobufError(
+                f"{where}: field {field} at byte {start} has unsupported wire type {wire}"
+            )
         yield field, wire, value
 
 
-def decode_varints(data):
+def _expect(where, field, wire, allowed):
+    if wire not in allowed:
+        want = " or ".join(f"{w} ({_WIRE_NAMES[w]})" for w in allowed)
+        raise ProtobufError(
+            f"{where}: field {field} has wire type {wire} ({_WIRE_NAMES[wire]}), expected {want}"
+        )
+
+
+def decode_varints(data, where="packed varints"):
     """All varints of a packed field as int64 (two's complement, as int64 fields are)."""
     a = np.frombuffer(data, dtype=np.uint8)
     if a.size == 0:
         return np.zeros(0, dtype=np.int64)
     ends = np.flatnonzero(a < 0x80)
     if ends.size == 0 or ends[-1] != a.size - 1:
-        raise ProtobufError("truncated packed varint")
+        raise ProtobufError(f"{where}: truncated packed varint")
     starts = np.concatenate([[0], ends[:-1] + 1])
     lengths = ends - starts + 1
     if lengths.max() > 10:
-        raise ProtobufError("varint longer than 10 bytes")
+        raise ProtobufError(f"{where}: varint longer than 10 bytes")
     shift = (np.arange(a.size) - np.repeat(starts, lengths)) * 7
+    # bits beyond the 64th (a 10th byte above 1) are dropped, as protobuf drops them
     parts = (a & 0x7F).astype(np.uint64) << shift.astype(np.uint64)
     return np.bitwise_or.reduceat(parts, starts).view(np.int64)
 
@@ -122,29 +171,73 @@ def _len_field(field, payload):
 # ---- Feature -------------------------------------------------------------------------
 
 
-def _as_value_array(name, value):
-    """Classify a Python / numpy value as ('bytes' | 'float' | 'int64', array or list)."""
-    if isinstance(value, (bytes, str)):
-        value = [value]
-    arr = value if isinstance(value, np.ndarray) else None
-    if arr is None:
-        seq = list(value) if isinstance(value, (list, tuple)) else [value]
-        if not seq:
-            raise ValueError(
-                f"feature {name!r}: an empty list has no type; pass a typed numpy array"
-            )
-        if all(isinstance(v, (bytes, str)) for v in seq):
-            return "bytes", [v.encode("utf-8") if isinstance(v, str) else v for v in seq]
-        arr = np.asarray(seq)
+def _bad_value(name, value, why):
+    return TypeError(
+        f"feature {name!r}: {why}, got {type(value).__name__} {value!r:.80}; a feature is "
+        "bytes / str, an int / bool, a float, or a flat list or 1-d array of one of these"
+    )
+
+
+def _is_int(v):
+    return isinstance(v, (numbers.Integral, np.bool_)) and not isinstance(v, np.timedelta64)
+
+
+def _int64_array(name, seq):
+    ints = [int(v) for v in seq]
+    bad = next((v for v in ints if not _INT64_MIN <= v <= _INT64_MAX), None)
+    if bad is not None:
+        raise ValueError(f"feature {name!r}: {bad} does not fit an int64 (Int64List)")
+    return np.array(ints, dtype=np.int64)
+
+
+def _from_sequence(name, seq):
+    """Classify a list of Python / numpy scalars; one kind per feature."""
+    if all(isinstance(v, (bytes, bytearray, str)) for v in seq):
+        return "bytes", [v.encode("utf-8") if isinstance(v, str) else bytes(v) for v in seq]
+    if all(_is_int(v) for v in seq):
+        return "int64", _int64_array(name, seq)
+    if all(isinstance(v, numbers.Real) and not isinstance(v, (bytes, str)) for v in seq):
+        return "float", np.array([float(v) for v in seq], dtype=np.float32)
+    kinds = sorted({type(v).__name__ for v in seq})
+    bad = next((v for v in seq if not isinstance(v, (bytes, str, numbers.Real, np.bool_))), seq[0])
+    raise _bad_value(name, bad, f"values must be all bytes/str, all ints or all numbers ({kinds})")
+
+
+def _from_array(name, arr):
     arr = arr.reshape(-1)
     kind = arr.dtype.kind
-    if kind in "SUO":
+    if kind in "SU":
         return "bytes", [v.encode("utf-8") if isinstance(v, str) else bytes(v) for v in arr]
-    if kind in "biu":
+    if kind == "O":
+        return _from_sequence(name, list(arr)) if arr.size else ("bytes", [])
+    if kind in "bi":
+        return "int64", arr.astype(np.int64)
+    if kind == "u":
+        if arr.size and arr.max() > _INT64_MAX:
+            raise ValueError(f"feature {name!r}: {arr.max()} does not fit an int64 (Int64List)")
         return "int64", arr.astype(np.int64)
     if kind == "f":
         return "float", arr.astype(np.float32)
-    raise ValueError(f"feature {name!r}: cannot store values of dtype {arr.dtype}")
+    raise TypeError(f"feature {name!r}: cannot store values of dtype {arr.dtype}")
+
+
+def _as_value_array(name, value):
+    """Classify a Python / numpy value as ('bytes' | 'float' | 'int64', array or list)."""
+    if isinstance(value, (bytes, str)):
+        return "bytes", [value.encode("utf-8") if isinstance(value, str) else bytes(value)]
+    if isinstance(value, np.ndarray):
+        return _from_array(name, value)
+    if isinstance(value, (list, tuple)):
+        if not value:
+            raise ValueError(
+                f"feature {name!r}: an empty list has no type; pass a typed numpy array"
+            )
+        return _from_sequence(name, list(value))
+    if isinstance(value, np.generic):
+        return _from_array(name, np.asarray(value))
+    if isinstance(value, numbers.Real):
+        return _from_sequence(name, [value])
+    raise _bad_value(name, value, "not a feature value")
 
 
 def encode_feature(name, value):
@@ -160,72 +253,137 @@ def encode_feature(name, value):
     return _len_field(3, inner)
 
 
-def decode_feature(buf):
-    """A ``Feature`` as a numpy array: object (bytes), float32 or int64."""
-    out = None
-    for field, _, value in iter_fields(buf):
-        if field == 1:
-            out = np.array(
-                [bytes(v) for f, w, v in iter_fields(value) if f == 1 and w == _LEN],
-                dtype=object,
-            )
-        elif field == 2:
-            chunks = []
-            for f, _w, v in iter_fields(value):
-                if f == 1:
-                    chunks.append(np.frombuffer(v, dtype="<f4"))
-            out = np.concatenate(chunks).astype(np.float32) if chunks else np.zeros(0, np.float32)
-        elif field == 3:
-            chunks = []
-            for f, w, v in iter_fields(value):
-                if f == 1 and w == _LEN:
-                    chunks.append(decode_varints(v))
-                elif f == 1:
-                    chunks.append(np.array([v], dtype=np.uint64).view(np.int64))
-            out = np.concatenate(chunks) if chunks else np.zeros(0, np.int64)
+def _decode_bytes_list(buf, where):
+    out = []
+    for f, w, v in iter_fields(buf, where):
+        if f == 1:
+            _expect(where, f, w, (_LEN,))
+            out.append(bytes(v))
+    return np.array(out, dtype=object)
+
+
+def _decode_float_list(buf, where):
+    chunks = []
+    for f, w, v in iter_fields(buf, where):
+        if f == 1:
+            _expect(where, f, w, (_LEN, _I32))
+            if len(v) % 4:
+                raise ProtobufError(
+                    f"{where}: packed floats of {len(v)} bytes, not a multiple of 4"
+                )
+            chunks.append(np.frombuffer(v, dtype="<f4"))
+    return np.concatenate(chunks).astype(np.float32) if chunks else np.zeros(0, np.float32)
+
+
+def _decode_int64_list(buf, where):
+    chunks = []
+    for f, w, v in iter_fields(buf, where):
+        if f == 1:
+            _expect(where, f, w, (_LEN, _VARINT))
+            if w == _LEN:
+                chunks.append(decode_varints(v, where))
+            else:
+                chunks.append(np.array([v], dtype=np.uint64).view(np.int64))
+    return np.concatenate(chunks) if chunks else np.zeros(0, np.int64)
+
+
+_LIST_DECODERS = {1: ("bytes_list", _decode_bytes_list), 2: ("float_list", _decode_float_list),
+                  3: ("int64_list", _decode_int64_list)}  # fmt: skip
+
+
+def decode_feature(buf, where="Feature"):
+    """A ``Feature`` as a numpy array: object (bytes), float32 or int64.
+
+    A list field seen twice is merged (values appended) as protobuf merges a repeated
+    sub-message; a different list field replaces the earlier one (``oneof``).
+    """
+    out, kind = None, None
+    for field, wire, value in iter_fields(buf, where):
+        if field not in _LIST_DECODERS:
+            continue
+        _expect(where, field, wire, (_LEN,))
+        name, decode = _LIST_DECODERS[field]
+        values = decode(value, f"{where}.{name}")
+        out = np.concatenate([out, values]) if field == kind else values
+        kind = field
     return np.zeros(0, dtype=np.float32) if out is None else out
 
 
 # ---- maps and messages ----------------------------------------------------------------
 
 
-def _encode_map(entries, encode_value):
-    parts = []
+def _map_key(key, where):
+    if isinstance(key, bytes):
+        try:
+            key = key.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ValueError(f"{where}: key {key!r} is not valid UTF-8") from None
+    if not isinstance(key, str):
+        raise TypeError(f"{where}: keys must be str, got {type(key).__name__} {key!r}")
+    return key
+
+
+def _encode_map(entries, encode_value, where):
+    if not isinstance(entries, dict):
+        raise TypeError(f"{where} must be a dict of name -> value, got {type(entries).__name__}")
+    encoded = {}
     for key, value in entries.items():
-        entry = _len_field(1, str(key).encode("utf-8")) + _len_field(2, encode_value(key, value))
-        parts.append(_len_field(1, entry))
-    return b"".join(parts)
+        name = _map_key(key, where)
+        encoded[name.encode("utf-8")] = encode_value(name, value)
+    # deterministic serialisation: entries sorted by key bytes
+    return b"".join(
+        _len_field(1, _len_field(1, k) + _len_field(2, encoded[k])) for k in sorted(encoded)
+    )
 
 
-def _decode_map(buf, decode_value):
+def _decode_map(buf, decode_value, where):
     out = {}
-    for field, wire, entry in iter_fields(buf):
-        if field != 1 or wire != _LEN:
+    for field, wire, entry in iter_fields(buf, where):
+        if field != 1:
             continue
-        key, value = "", b""
-        for f, _, v in iter_fields(entry):
-            if f == 1:
-                key = bytes(v).decode("utf-8")
-            elif f == 2:
-                value = v
-        out[key] = decode_value(value)
+        _expect(where, field, wire, (_LEN,))
+        key, values = b"", []
+        for f, w, v in iter_fields(entry, f"{where} entry"):
+            if f in (1, 2):
+                _expect(f"{where} entry", f, w, (_LEN,))
+                if f == 1:
+                    key = v
+                else:
+                    values.append(v)
+        # a value seen twice is merged, and merging equals parsing the concatenation
+        value = values[0] if len(values) == 1 else b"".join(values)
+        try:
+            name = bytes(key).decode("utf-8")
+        except UnicodeDecodeError:
+            raise ProtobufError(f"{where}: key {bytes(key)!r} is not valid UTF-8") from None
+        out[name] = decode_value(value, f"{where}[{name!r}]")
     return out
 
 
-def encode_features(features):
-    return _encode_map(features, encode_feature)
+def encode_features(features, where="features"):
+    return _encode_map(features, encode_feature, where)
 
 
-def decode_features(buf):
-    return _decode_map(buf, decode_feature)
+def decode_features(buf, where="features.feature"):
+    return _decode_map(buf, decode_feature, where)
 
 
 def _encode_feature_list(name, steps):
-    return b"".join(_len_field(1, encode_feature(name, step)) for step in steps)
+    if isinstance(steps, (bytes, str, dict)) or not isinstance(steps, (list, tuple, np.ndarray)):
+        raise TypeError(
+            f"feature list {name!r} must be a list with one value per step, "
+            f"got {type(steps).__name__}"
+        )
+    return b"".join(_len_field(1, encode_feature(f"{name}[{t}]", s)) for t, s in enumerate(steps))
 
 
-def _decode_feature_list(buf):
-    return [decode_feature(v) for f, _, v in iter_fields(buf) if f == 1]
+def _decode_feature_list(buf, where):
+    out = []
+    for f, w, v in iter_fields(buf, where):
+        if f == 1:
+            _expect(where, f, w, (_LEN,))
+            out.append(decode_feature(v, f"{where}.feature[{len(out)}]"))
+    return out
 
 
 def encode_example(features):
@@ -233,24 +391,27 @@ def encode_example(features):
 
 
 def encode_sequence_example(context, feature_lists):
-    return _len_field(1, encode_features(context)) + _len_field(
-        2, _encode_map(feature_lists, _encode_feature_list)
+    return _len_field(1, encode_features(context, "context")) + _len_field(
+        2, _encode_map(feature_lists, _encode_feature_list, "feature_lists")
     )
 
 
 def decode_example(buf):
     out = {}
-    for field, _, value in iter_fields(buf):
+    for field, wire, value in iter_fields(buf, "Example"):
         if field == 1:
+            _expect("Example", field, wire, (_LEN,))
             out.update(decode_features(value))
     return out
 
 
 def decode_sequence_example(buf):
     context, lists = {}, {}
-    for field, _, value in iter_fields(buf):
+    for field, wire, value in iter_fields(buf, "SequenceExample"):
         if field == 1:
-            context.update(decode_features(value))
+            _expect("SequenceExample", field, wire, (_LEN,))
+            context.update(decode_features(value, "context.feature"))
         elif field == 2:
-            lists.update(_decode_map(value, _decode_feature_list))
+            _expect("SequenceExample", field, wire, (_LEN,))
+            lists.update(_decode_map(value, _decode_feature_list, "feature_lists.feature_list"))
     return context, lists

@@ -7,10 +7,20 @@ A TFRecord file is a sequence of records, each::
 
 optionally inside a GZIP or ZLIB stream. Examples are encoded with the protobuf wire format
 written by hand (``_protobuf``), so neither tensorflow nor protobuf is needed.
+
+The reader trusts no length field: a valid length CRC only proves the header was written as
+it reads, not that the data exist. Before a record is read its declared length is compared
+with ``max_record_bytes`` and, for an uncompressed regular file, with the bytes that remain
+in the file; a compressed stream is inflated in bounded chunks (at most 1 MiB of output per
+step), so memory grows only with data that are really there. Every failure is a
+:class:`TFRecordError` naming the file, the record index and the record's byte offset.
 """
 
 import gzip
 import io
+import numbers
+import os
+import stat
 import struct
 import zlib
 
@@ -19,6 +29,7 @@ import pandas as pd
 
 from ._crc32c import masked_crc32c
 from ._protobuf import (
+    ProtobufError,
     decode_example,
     decode_sequence_example,
     encode_example,
@@ -26,10 +37,15 @@ from ._protobuf import (
 )
 
 _COMPRESSIONS = (None, "", "GZIP", "ZLIB")
+_CHUNK = 1 << 20
 
 
 class TFRecordError(ValueError):
-    """A TFRecord file is corrupted or truncated; the message names the record index."""
+    """A TFRecord file is corrupted, truncated or holds a record that is not what was asked.
+
+    The message names the file, the record index and the record's byte offset (in the
+    decompressed stream for GZIP / ZLIB files).
+    """
 
 
 def _check_compression(compression):
@@ -38,25 +54,52 @@ def _check_compression(compression):
     return compression or None
 
 
+def _check_max_record_bytes(max_record_bytes):
+    if max_record_bytes is None:
+        return None
+    if not isinstance(max_record_bytes, numbers.Integral) or isinstance(max_record_bytes, bool):
+        raise TypeError(
+            f"max_record_bytes must be an int or None, got {type(max_record_bytes).__name__} "
+            f"{max_record_bytes!r}"
+        )
+    if max_record_bytes < 0:
+        raise ValueError(f"max_record_bytes must be >= 0, got {max_record_bytes!r}")
+    return int(max_record_bytes)
+
+
 class _ZlibReader(io.RawIOBase):
-    """Streaming reader of a zlib-compressed file (TF's ZLIB option)."""
+    """Streaming reader of a zlib-compressed file (TF's ZLIB option).
+
+    ``read(size)`` inflates at most ``size`` bytes of output per call (``max_length``), so a
+    small compressed input that expands enormously is never inflated further than asked.
+    """
 
     def __init__(self, path, chunk=1 << 20):
         self._raw = open(path, "rb")
         self._inflate = zlib.decompressobj()
         self._buffer = b""
         self._chunk = chunk
+        self._started = False
+
+    def readable(self):
+        return True
 
     def read(self, size=-1):
-        while size < 0 or len(self._buffer) < size:
-            data = self._raw.read(self._chunk)
+        if size is None or size < 0:
+            return self.readall()
+        parts, have = [self._buffer], len(self._buffer)
+        while have < size and not self._inflate.eof:
+            data = self._inflate.unconsumed_tail or self._raw.read(self._chunk)
             if not data:
-                self._buffer += self._inflate.flush()
+                if self._started:
+                    raise EOFError("the ZLIB stream ends before its end-of-stream marker")
                 break
-            self._buffer += self._inflate.decompress(data)
-        if size < 0:
-            size = len(self._buffer)
-        out, self._buffer = self._buffer[:size], self._buffer[size:]
+            self._started = True
+            out = self._inflate.decompress(data, size - have)
+            parts.append(out)
+            have += len(out)
+        joined = b"".join(parts)
+        out, self._buffer = joined[:size], joined[size:]
         return out
 
     def close(self):
@@ -72,7 +115,30 @@ def _open_read(path, compression):
     return open(path, "rb")
 
 
-def read_tfrecord(path, compression=None, verify_crc=True):
+def _read_bounded(fh, n):
+    """Read ``n`` bytes in chunks: a short stream stops early, memory follows the data."""
+    if n <= _CHUNK:
+        return fh.read(n)
+    parts, left = [], n
+    while left:
+        part = fh.read(min(left, _CHUNK))
+        if not part:
+            break
+        parts.append(part)
+        left -= len(part)
+    return b"".join(parts)
+
+
+def _file_size(fh):
+    """Size in bytes of a plain regular file; None for streams (pipes, compressed)."""
+    try:
+        info = os.fstat(fh.fileno())
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        return None
+    return info.st_size if stat.S_ISREG(info.st_mode) else None
+
+
+def read_tfrecord(path, compression=None, verify_crc=True, max_record_bytes=None):
     """Iterate over the records (bytes) of a TFRecord file.
 
     Parameters
@@ -82,6 +148,12 @@ def read_tfrecord(path, compression=None, verify_crc=True):
     verify_crc : bool, default=True
         Check both masked CRC32C of every record. With False, records with a bad CRC are
         returned as they are (a truncated file still raises).
+    max_record_bytes : int or None, default=None
+        Largest record (data bytes) accepted; a header declaring more raises before
+        anything is read. With None the bound is the file itself: an uncompressed file's
+        remaining size, and for GZIP / ZLIB the data the stream really inflates to (read
+        in 1 MiB steps). Set it when reading compressed files from untrusted sources: a
+        small compressed file can inflate to many GiB.
 
     Yields
     ------
@@ -90,7 +162,9 @@ def read_tfrecord(path, compression=None, verify_crc=True):
     Raises
     ------
     TFRecordError
-        On a bad length CRC, a bad data CRC or a truncated record, naming the record index.
+        On a bad length CRC, a bad data CRC, a truncated record, a length beyond the file
+        or ``max_record_bytes``, or a GZIP / ZLIB stream that is not one; the message names
+        the file, the record index and its byte offset.
 
     Examples
     --------
@@ -103,32 +177,68 @@ def read_tfrecord(path, compression=None, verify_crc=True):
     [b'a', b'bc']
     """
     compression = _check_compression(compression)
+    max_record_bytes = _check_max_record_bytes(max_record_bytes)
+    return _iter_records(path, compression, bool(verify_crc), max_record_bytes)
+
+
+def _iter_records(path, compression, verify_crc, max_record_bytes):
     with _open_read(path, compression) as fh:
-        index = 0
-        while True:
-            header = fh.read(12)
-            if not header:
-                return
-            if len(header) < 12:
+        yield from _records(fh, path, compression, verify_crc, max_record_bytes)
+
+
+def _records(fh, path, compression, verify_crc, max_record_bytes):
+    index, offset = 0, 0
+    stream = "" if compression is None else " of the inflated stream"
+    # An uncompressed file is read from its start, so ``offset`` is the position in it;
+    # its size is asked again only when a record seems to pass it (a file still growing).
+    size = _file_size(fh) if compression is None else None
+
+    def read(n):
+        if compression is None:
+            return _read_bounded(fh, n)
+        try:
+            return _read_bounded(fh, n)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise TFRecordError(
+                f"{path}: record {index} (byte {offset}{stream}): "
+                f"not a valid {compression} stream ({exc})"
+            ) from None
+
+    while True:
+        header = read(12)
+        if not header:
+            return
+        where = f"{path}: record {index} (byte {offset}{stream})"
+        if len(header) < 12:
+            raise TFRecordError(f"{where} is truncated: {len(header)} of 12 header bytes")
+        length_bytes = header[:8]
+        (length,) = struct.unpack("<Q", length_bytes)
+        (length_crc,) = struct.unpack("<I", header[8:])
+        if verify_crc and masked_crc32c(length_bytes) != length_crc:
+            raise TFRecordError(f"{where} has a corrupted length CRC")
+        if max_record_bytes is not None and length > max_record_bytes:
+            raise TFRecordError(
+                f"{where} declares {length} data bytes, more than max_record_bytes="
+                f"{max_record_bytes}"
+            )
+        if size is not None and offset + 16 + length > size:
+            size = _file_size(fh)
+            left = size - offset - 12
+            if length + 4 > left:
                 raise TFRecordError(
-                    f"{path}: record {index} is truncated: {len(header)} of 12 header bytes"
+                    f"{where} is truncated: its header declares {length} data bytes + 4 CRC "
+                    f"bytes, only {left} bytes remain in the file"
                 )
-            length_bytes = header[:8]
-            (length,) = struct.unpack("<Q", length_bytes)
-            (length_crc,) = struct.unpack("<I", header[8:])
-            if verify_crc and masked_crc32c(length_bytes) != length_crc:
-                raise TFRecordError(f"{path}: record {index} has a corrupted length CRC")
-            body = fh.read(length + 4)
-            if len(body) < length + 4:
-                raise TFRecordError(
-                    f"{path}: record {index} is truncated: {len(body)} of {length + 4} bytes"
-                )
-            data = body[:length]
-            (data_crc,) = struct.unpack("<I", body[length:])
-            if verify_crc and masked_crc32c(data) != data_crc:
-                raise TFRecordError(f"{path}: record {index} has a corrupted data CRC")
-            yield data
-            index += 1
+        body = read(length + 4)
+        if len(body) < length + 4:
+            raise TFRecordError(f"{where} is truncated: {len(body)} of {length + 4} bytes")
+        data = body[:length]
+        (data_crc,) = struct.unpack("<I", body[length:])
+        if verify_crc and masked_crc32c(data) != data_crc:
+            raise TFRecordError(f"{where} has a corrupted data CRC")
+        yield data
+        index += 1
+        offset += 16 + length
 
 
 def _frame(data):
@@ -141,22 +251,49 @@ def _frame(data):
     )
 
 
+def _record_bytes(record, index):
+    """A record as bytes; anything but a bytes-like object is a TypeError naming the index."""
+    if isinstance(record, bytes):
+        return record
+    if not isinstance(record, (str, np.generic)):
+        try:
+            return memoryview(record).tobytes()
+        except TypeError:
+            pass
+    raise TypeError(
+        f"records[{index}] must be bytes-like (bytes, bytearray, memoryview), got "
+        f"{type(record).__name__} {record!r:.60}"
+    )
+
+
+def _framed(records):
+    for index, record in enumerate(records):
+        yield _frame(_record_bytes(record, index))
+
+
 def write_tfrecord(path, records, compression=None):
     """Write an iterable of bytes as a TFRecord file; returns the number of records.
 
     Parameters
     ----------
     path : str or path-like
-    records : iterable of bytes
+    records : iterable of bytes-like
+        bytes, bytearray, memoryview or another buffer (``make_example`` output).
     compression : {None, "GZIP", "ZLIB"}, default=None
+
+    Raises
+    ------
+    TypeError
+        For a record that is not bytes-like (an int, a str, a numpy scalar), naming its
+        index; records before it are already written.
     """
     compression = _check_compression(compression)
     count = 0
     if compression == "ZLIB":
         comp = zlib.compressobj()
         with open(path, "wb") as fh:
-            for rec in records:
-                fh.write(comp.compress(_frame(bytes(rec))))
+            for frame in _framed(records):
+                fh.write(comp.compress(frame))
                 count += 1
             fh.write(comp.flush())
         return count
@@ -164,8 +301,8 @@ def write_tfrecord(path, records, compression=None):
         # mtime=0 keeps GZIP output byte-for-byte reproducible.
         fh = gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) if compression == "GZIP" else raw
         with fh:
-            for rec in records:
-                fh.write(_frame(bytes(rec)))
+            for frame in _framed(records):
+                fh.write(frame)
                 count += 1
     return count
 
@@ -185,6 +322,17 @@ def make_example(features, feature_lists=None):
     Returns
     -------
     bytes
+        Deterministic: map entries are sorted by the UTF-8 bytes of their key, as
+        protobuf's ``SerializeToString(deterministic=True)`` writes them, so the same
+        features give the same bytes whatever the dict's insertion order.
+
+    Raises
+    ------
+    TypeError
+        For a value that is no feature (a dict, None, a nested list, mixed strings and
+        numbers) or a key that is not a str, naming the feature.
+    ValueError
+        For an empty untyped list or an integer outside int64, naming the feature.
 
     Examples
     --------
@@ -208,6 +356,16 @@ def parse_example(data, sequence=False):
     Returns a dict name -> ndarray (object array of bytes, float32 or int64). With
     ``sequence=True`` the bytes are a ``SequenceExample`` and the result is
     ``(context dict, feature_lists dict of name -> list of ndarrays)``.
+
+    Raises
+    ------
+    ProtobufError
+        (a ValueError) For bytes that are not such a message: a truncated field, a length
+        past the end, a known field with the wrong wire type, a FloatList whose byte length
+        is not a multiple of 4, a key that is not UTF-8; the message names the field path
+        and byte offset.
+    TypeError
+        For ``data`` that is not bytes-like.
     """
     if sequence:
         return decode_sequence_example(data)
@@ -226,14 +384,28 @@ def _decode_text(values):
         return values
 
 
-def read_examples_to_frame(path, compression=None, verify_crc=True, decode_strings=True):
+def read_examples_to_frame(path, compression=None, verify_crc=True, decode_strings=True,
+                           max_record_bytes=None):  # fmt: skip
     """Read a TFRecord file of ``tf.train.Example`` into a pandas DataFrame.
 
     One row per record. A feature with exactly one value in every record becomes a scalar
     column; otherwise the column holds 1-d arrays (None where a record lacks the feature).
-    Bytes are decoded as UTF-8 text when ``decode_strings`` and valid.
+    Bytes are decoded as UTF-8 text when ``decode_strings`` and valid. ``compression``,
+    ``verify_crc`` and ``max_record_bytes`` are those of :func:`read_tfrecord`.
+
+    Raises
+    ------
+    TFRecordError
+        For a corrupted file (see :func:`read_tfrecord`) and for a record that is not a
+        ``tf.train.Example``, naming the file, the record index and the field.
     """
-    rows = [parse_example(r) for r in read_tfrecord(path, compression, verify_crc)]
+    rows = []
+    for index, record in enumerate(read_tfrecord(path, compression, verify_crc,
+                                                 max_record_bytes)):  # fmt: skip
+        try:
+            rows.append(parse_example(record))
+        except ProtobufError as exc:
+            raise TFRecordError(f"{path}: record {index} is not a tf.train.Example: {exc}") from exc
     names = list(dict.fromkeys(k for row in rows for k in row))
     columns = {}
     for name in names:

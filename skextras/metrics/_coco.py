@@ -14,7 +14,6 @@ branch order of ``COCO.loadRes``), else the mask area (segm) or the keypoints' e
 """
 
 import functools
-import json
 import os
 import warnings
 from collections.abc import Mapping
@@ -25,6 +24,7 @@ import pandas as pd
 
 from skextras.metrics import _coco_kernels as kernels
 from skextras.metrics import _mask_kernels as mask_kernels
+from skextras.metrics._readers import crowd_flags, dict_entries, entries_with_id, load_json_file
 
 IOU_TYPES = ("bbox", "segm", "keypoints")
 # pycocotools' Params.setKpParams: no "small" range, people are at least 32 x 32
@@ -53,8 +53,7 @@ def _default_rec_thresholds():
 
 def _load_json(obj):
     if isinstance(obj, (str, os.PathLike)):
-        with open(obj) as f:
-            return json.load(f)
+        return load_json_file(obj)
     return obj
 
 
@@ -157,10 +156,10 @@ def _index_of(values, known, what, strict):
 
 
 def _gt_table(gt, img_ids, cat_ids):
-    anns = gt.get("annotations", [])
     what = "gt annotations"
+    anns = dict_entries(gt.get("annotations", []), what)
     box = _bbox_column(anns, what)
-    crowd = _column(anns, "iscrowd", what, default=0, dtype=np.int64) != 0
+    crowd = crowd_flags(_column(anns, "iscrowd", what, default=0, dtype=object), f"{what}: entry")
     area = _column(anns, "area", what, default=np.nan)
     area = np.where(np.isnan(area), box[:, 2] * box[:, 3], area)
     ids = _column(anns, "id", what, default=-1, dtype=np.int64)
@@ -193,7 +192,7 @@ def _dt_table(dt, img_ids, cat_ids):
         raise ValueError(
             f"dt must be result dicts, a json path or a DataFrame, got {type(dt).__name__}"
         )
-    box = _bbox_column(dt, what)
+    box = _bbox_column(dict_entries(dt, what), what)
     score = _column(dt, "score", what)
     if np.isnan(score).any():
         raise ValueError(f"{what}: score is NaN at row {int(np.flatnonzero(np.isnan(score))[0])}")
@@ -331,8 +330,10 @@ def _check_params(iou_type, iou_thresholds, rec_thresholds, max_dets, area_range
     rec = _default_rec_thresholds() if rec_thresholds is None else np.asarray(rec_thresholds, float)
     if iou.ndim != 1 or iou.size == 0 or not ((iou >= 0) & (iou <= 1)).all():
         raise ValueError(f"iou_thresholds must be values in [0, 1], got {iou_thresholds!r}")
-    if rec.ndim != 1 or rec.size == 0:
-        raise ValueError(f"rec_thresholds must be a 1-d sequence, got {rec_thresholds!r}")
+    if rec.ndim != 1 or rec.size == 0 or not ((rec >= 0) & (rec <= 1)).all():
+        raise ValueError(f"rec_thresholds must be values in [0, 1], got {rec_thresholds!r}")
+    if any(isinstance(m, (bool, np.bool_)) or int(m) != m for m in max_dets):
+        raise ValueError(f"max_dets must be positive integers, got {max_dets!r}")
     md = tuple(sorted(int(m) for m in max_dets))
     if not md or md[0] < 1:
         raise ValueError(f"max_dets must be positive integers, got {max_dets!r}")
@@ -417,8 +418,8 @@ def coco_evaluate(
     gt = _load_json(gt)
     if not isinstance(gt, dict) or "images" not in gt:
         raise ValueError("gt must be a COCO dict with 'images' (or a path to one)")
-    img_ids = np.unique(np.array([im["id"] for im in gt["images"]]))
-    cats = gt.get("categories", [])
+    img_ids = np.unique(np.array([im["id"] for im in entries_with_id(gt, "images", "gt")]))
+    cats = entries_with_id(gt, "categories", "gt")
     cat_ids = np.unique(np.array([c["id"] for c in cats]))
     g = _gt_table(gt, img_ids, cat_ids)
     sigmas = _check_sigmas(kpt_oks_sigmas, iou_type)

@@ -101,6 +101,17 @@ def _voc_match(ious, difficult, thr, strict):
     return match
 
 
+def check_iou_threshold(iou_threshold):
+    """A float in [0, 1]; NaN would silently match nothing (mAP 0)."""
+    if isinstance(iou_threshold, (bool, np.bool_)) or not isinstance(
+        iou_threshold, (int, float, np.integer, np.floating)
+    ):
+        raise TypeError(f"iou_threshold must be a number in [0, 1], got {iou_threshold!r}")
+    if not 0.0 <= float(iou_threshold) <= 1.0:
+        raise ValueError(f"iou_threshold must be in [0, 1], got {iou_threshold!r}")
+    return float(iou_threshold)
+
+
 def match_detections(
     ious, *, iou_threshold=0.5, rule="coco", gt_ignore=None, gt_crowd=None, iou_match=">="
 ):
@@ -129,21 +140,36 @@ def match_detections(
     ndarray of int of shape (n_det,)
         Index of the matched gt, -1 for none.
     """
-    ious = np.ascontiguousarray(ious, dtype=float).reshape(len(ious), -1)
+    ious = np.ascontiguousarray(ious, dtype=float)
+    if ious.ndim != 2:
+        raise ValueError(f"ious must have shape (n_det, n_gt), got {ious.shape}")
     n_gt = ious.shape[1]
-    ignore = np.zeros(n_gt, bool) if gt_ignore is None else np.asarray(gt_ignore, bool)
+    iou_threshold = check_iou_threshold(iou_threshold)
+    ignore = _gt_flags(gt_ignore, n_gt, "gt_ignore")
     if iou_match not in (">=", ">"):
         raise ValueError(f"iou_match must be '>=' or '>', got {iou_match!r}")
     if rule == "voc":
         return _voc_match(ious, ignore, float(iou_threshold), iou_match == ">")
     if rule != "coco":
         raise ValueError(f"rule must be 'coco' or 'voc', got {rule!r}")
-    crowd = np.zeros(n_gt, bool) if gt_crowd is None else np.asarray(gt_crowd, bool)
+    crowd = _gt_flags(gt_crowd, n_gt, "gt_crowd")
     order = np.argsort(ignore, kind="mergesort")
     match = np.empty(len(ious), dtype=np.int64)
     taken = np.empty(n_gt, dtype=bool)
     _coco_kernels._match_group(ious, order, ignore, crowd, float(iou_threshold), taken, match)
     return match
+
+
+def _gt_flags(flags, n_gt, name):
+    """One bool per gt (False without ``flags``); the numba matchers index it by gt."""
+    if flags is None:
+        return np.zeros(n_gt, bool)
+    out = np.asarray(flags, dtype=bool)
+    if out.shape != (n_gt,):
+        raise ValueError(
+            f"{name} must have shape ({n_gt},) like the ious' columns, got {out.shape}"
+        )
+    return out
 
 
 def average_precision_from_curve(recall, precision, method="allpoint"):
@@ -167,6 +193,11 @@ def average_precision_from_curve(recall, precision, method="allpoint"):
         raise ValueError(f"method must be one of {sorted(_METHODS)}, got {method!r}")
     rec = np.asarray(recall, dtype=float)
     prec = np.asarray(precision, dtype=float)
+    if rec.ndim != 1 or rec.shape != prec.shape:
+        raise ValueError(
+            f"recall and precision must be 1-d of the same length, got shapes {rec.shape} "
+            f"and {prec.shape}"
+        )
     method = _METHODS[method]
     if method != "allpoint":
         ts = np.arange(11) / 10 if method == "11point" else np.arange(0.0, 1.1, 0.1)

@@ -5,6 +5,12 @@ Every reader returns a DataFrame with one row per box and the columns ``image_id
 relative and no image size is known), ``score`` (detections only), ``difficult`` and
 ``iscrowd``; COCO adds ``area``. The table feeds :func:`voc_evaluate` directly and
 :func:`records_to_coco` for :func:`coco_evaluate`.
+
+Files are untrusted input: every reader checks each field it uses (present, of the right
+kind, a finite number where a coordinate is expected, a class id within the class names)
+and raises ValueError naming the file, the line / object / annotation and the field, never
+a bare KeyError, IndexError or a parser's own exception type. XML is parsed by the standard
+library's expat, which loads no external entity and limits entity expansion.
 """
 
 import json
@@ -30,6 +36,108 @@ def _table(rows, has_score):
     return frame
 
 
+def _number(text, where):
+    """A finite float from a text or JSON value; ValueError naming ``where`` otherwise."""
+    if isinstance(text, bool) or not isinstance(text, (str, int, float, np.integer, np.floating)):
+        raise ValueError(f"{where} must be a number, got {text!r:.60}")
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{where} must be a number, got {text!r:.60}") from None
+    if not np.isfinite(value):
+        raise ValueError(f"{where} must be a finite number, got {text!r:.60}")
+    return value
+
+
+def crowd_flags(values, what, field="iscrowd"):
+    """A 0 / 1 flag per entry (``iscrowd``, ``difficult``) as bool.
+
+    pycocotools reads ``iscrowd`` with ``int()``; anything but 0, 1, True or False is a
+    mistake (``"yes"`` would crash there and turn silently into a crowd with ``astype``),
+    so it raises ValueError naming ``what`` with the entry index, the field and the value.
+    """
+    arr = np.asarray(values.to_numpy() if isinstance(values, pd.Series) else values, dtype=object)
+    ok = np.array([isinstance(v, (bool, int, float, np.number, np.bool_)) and v in (0, 1)
+                   for v in arr], dtype=bool)  # fmt: skip
+    if not ok.all():
+        i = int(np.flatnonzero(~ok)[0])
+        raise ValueError(f"{what} {i}: {field} must be 0 or 1, got {arr[i]!r}")
+    return arr.astype(bool) if arr.size else np.zeros(0, dtype=bool)
+
+
+def dict_entries(records, what):
+    """``records`` itself; ValueError naming the first entry of a list that is not a dict
+    (a DataFrame passes as it is)."""
+    if isinstance(records, (list, tuple)):
+        bad = next((i for i, rec in enumerate(records) if not isinstance(rec, dict)), None)
+        if bad is not None:
+            raise ValueError(f"{what}: entry {bad} must be a dict, got {records[bad]!r:.60}")
+    return records
+
+
+def load_json_file(path):
+    """A JSON file's content; ValueError naming the file for text that is not JSON, not
+    UTF-8, or nested deeper than Python's JSON decoder recurses (``RecursionError``)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: not a JSON file ({exc})") from None
+    except RecursionError:
+        raise ValueError(f"{path}: JSON nested too deeply to decode") from None
+
+
+def _read_text(file):
+    try:
+        return file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{file}: not UTF-8 text ({exc})") from None
+
+
+def _read_csv_file(path):
+    try:
+        return pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: not a readable CSV file ({exc})") from None
+
+
+def _require_columns(frame, columns, path, hint=""):
+    missing = [c for c in columns if c not in frame]
+    if missing:
+        raise ValueError(f"{path}: missing columns {missing}{hint}")
+
+
+def numeric_columns(frame, columns, where):
+    """Columns as an (n, len(columns)) finite float array; ValueError naming ``where`` (a
+    file, ``gt`` / ``dt``), the row and the column for text, NaN, inf or a missing value."""
+    out = np.empty((len(frame), len(columns)))
+    for k, col in enumerate(columns):
+        values = pd.to_numeric(frame[col], errors="coerce").to_numpy(dtype=float)
+        bad = ~np.isfinite(values)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raw = frame[col].iloc[i]
+            why = "not finite" if isinstance(raw, (float, np.floating)) else "not a number"
+            raise ValueError(
+                f"{where}: row {i}: column {col!r} must be a finite number, got {raw!r} ({why})"
+            )
+        out[:, k] = values
+    return out
+
+
+def _scale(image_sizes, image_id, where):
+    try:
+        width, height = image_sizes[image_id]
+    except KeyError:
+        raise ValueError(f"{where}: image_sizes has no entry for image {image_id!r}") from None
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{where}: image_sizes[{image_id!r}] must be (width, height), "
+            f"got {image_sizes[image_id]!r}"
+        ) from None
+    return _number(width, f"{where}: image width"), _number(height, f"{where}: image height")
+
+
 def _files(path, suffixes):
     path = Path(path)
     if path.is_file():
@@ -44,29 +152,66 @@ def read_coco(source):
 
     ``source`` is a path, a COCO dict or a list of results. Boxes go from xywh to xyxy;
     ``category_id`` stays numeric and ``frame.attrs["categories"]`` maps ids to names.
+    Every annotation needs ``image_id``, ``category_id`` and a ``bbox`` of 4 finite numbers;
+    ``iscrowd`` is 0 or 1; anything else raises ValueError naming the annotation.
     """
-    data = source
+    data, name = source, "COCO data"
     if isinstance(source, (str, os.PathLike)):
-        with open(source) as f:
-            data = json.load(f)
-    anns = data.get("annotations", []) if isinstance(data, dict) else data
-    frame = pd.DataFrame(list(anns))
+        data, name = load_json_file(source), str(source)
+    if isinstance(data, dict):
+        anns = data.get("annotations", [])
+    elif isinstance(data, list):
+        anns = data
+    else:
+        raise ValueError(
+            f"{name}: expected a COCO dict or a list of results, got {type(data).__name__}"
+        )
+    if not isinstance(anns, list):
+        raise ValueError(f"{name}: 'annotations' must be a list, got {type(anns).__name__}")
+    box = np.zeros((len(anns), 4))
+    for i, ann in enumerate(anns):
+        where = f"{name}: annotation {i}"
+        if not isinstance(ann, dict):
+            raise ValueError(f"{where} must be an object, got {ann!r:.60}")
+        for key in ("image_id", "category_id", "bbox"):
+            if key not in ann:
+                raise ValueError(f"{where} has no {key!r}: {ann!r:.100}")
+        bbox = ann["bbox"]
+        if not isinstance(bbox, (list, tuple)) or len(bbox) != 4:
+            raise ValueError(f"{where}: bbox must be 4 numbers [x, y, w, h], got {bbox!r:.60}")
+        box[i] = [_number(v, f"{where}: bbox") for v in bbox]
+    frame = pd.DataFrame(anns)
     if len(frame) == 0:
         frame = pd.DataFrame(columns=["image_id", "category_id", "bbox"])
-    box = np.array(frame["bbox"].tolist(), dtype=float).reshape(len(frame), 4)
     out = pd.DataFrame({"image_id": frame["image_id"], "category_id": frame["category_id"],
                         "xmin": box[:, 0], "ymin": box[:, 1], "xmax": box[:, 0] + box[:, 2],
                         "ymax": box[:, 1] + box[:, 3]})  # fmt: skip
-    if "score" in frame:
-        out["score"] = frame["score"].astype(float)
+    for col in ("score", "area"):
+        if col in frame:
+            out[col] = [_number(v, f"{name}: annotation {i}: {col}")
+                        for i, v in enumerate(frame[col])]  # fmt: skip
     out["difficult"] = False
-    out["iscrowd"] = frame["iscrowd"].astype(bool) if "iscrowd" in frame else False
-    if "area" in frame:
-        out["area"] = frame["area"].astype(float)
+    out["iscrowd"] = crowd_flags([a.get("iscrowd", 0) for a in anns], f"{name}: annotation")
+    out = out[[c for c in [*COLUMNS, "area"] if c in out]]
     if isinstance(data, dict):
-        out.attrs["categories"] = {c["id"]: c.get("name") for c in data.get("categories", [])}
-        out.attrs["images"] = {im["id"]: im for im in data.get("images", [])}
+        categories = entries_with_id(data, "categories", name)
+        out.attrs["categories"] = {c["id"]: c.get("name") for c in categories}
+        out.attrs["images"] = {im["id"]: im for im in entries_with_id(data, "images", name)}
     return out
+
+
+def entries_with_id(data, key, name):
+    entries = data.get(key, [])
+    if not isinstance(entries, list):
+        raise ValueError(f"{name}: {key!r} must be a list, got {type(entries).__name__}")
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, dict) or "id" not in entry:
+            raise ValueError(f"{name}: {key}[{i}] must be an object with an 'id': {entry!r:.60}")
+        try:
+            hash(entry["id"])
+        except TypeError:
+            raise ValueError(f"{name}: {key}[{i}]: id {entry['id']!r:.60} is no id") from None
+    return entries
 
 
 def read_voc_xml(path):
@@ -75,31 +220,78 @@ def read_voc_xml(path):
     ``image_id`` is the xml's ``filename`` without extension (the file stem if absent),
     ``category_id`` the object ``name``; ``difficult`` is read from the file. The image
     size is kept in ``frame.attrs["image_sizes"]`` as ``{image_id: (width, height)}``.
+
+    Raises
+    ------
+    ValueError
+        For a file that is not well-formed XML or whose root is not ``<annotation>``, an
+        ``<object>`` without ``<name>`` or ``<bndbox>``, a corner that is missing or not a
+        finite number, a ``<difficult>`` other than 0 / 1, or a ``<size>`` without numeric
+        width and height; the message names the file, the object and the field.
     """
     rows, sizes = [], {}
     for file in _files(path, {".xml"}):
-        root = ET.parse(file).getroot()
-        name = root.findtext("filename")
-        image_id = Path(name).stem if name else file.stem
-        size = root.find("size")
+        image_id, size, objects = _voc_file(file)
         if size is not None:
-            sizes[image_id] = (float(size.findtext("width")), float(size.findtext("height")))
-        for obj in root.iter("object"):
-            box = obj.find("bndbox")
-            coords = [float(box.findtext(k)) for k in ("xmin", "ymin", "xmax", "ymax")]
-            difficult = int(obj.findtext("difficult") or 0) == 1
-            rows.append([image_id, obj.findtext("name"), *coords, None, difficult, False])
+            sizes[image_id] = size
+        rows.extend([image_id, *obj, None, difficult, False] for *obj, difficult in objects)
     frame = _table(rows, has_score=False)
     frame.attrs["image_sizes"] = sizes
     return frame
+
+
+def _voc_file(file):
+    """(image_id, (width, height) or None, [(name, xmin, ymin, xmax, ymax, difficult)])."""
+    try:
+        root = ET.parse(file).getroot()
+    except ET.ParseError as exc:
+        raise ValueError(f"{file}: not well-formed XML ({exc})") from None
+    if root.tag != "annotation":
+        raise ValueError(f"{file}: the root element is <{root.tag}>, VOC xml has <annotation>")
+    name = root.findtext("filename")
+    image_id = Path(name.strip()).stem if name and name.strip() else file.stem
+    size = root.find("size")
+    if size is not None:
+        size = tuple(_number(size.findtext(k), f"{file}: <size><{k}>") for k in ("width", "height"))
+    objects = []
+    for i, obj in enumerate(root.iter("object")):
+        label = (obj.findtext("name") or "").strip()
+        where = f"{file}: object {i} ({label!r})" if label else f"{file}: object {i}"
+        if not label:
+            raise ValueError(f"{where} has no <name>")
+        box = obj.find("bndbox")
+        if box is None:
+            raise ValueError(f"{where} has no <bndbox>")
+        coords = [_number(box.findtext(k), f"{where}: <bndbox><{k}>")
+                  for k in ("xmin", "ymin", "xmax", "ymax")]  # fmt: skip
+        difficult = _number(obj.findtext("difficult") or 0, f"{where}: <difficult>")
+        if difficult not in (0, 1):
+            raise ValueError(f"{where}: <difficult> must be 0 or 1, got {difficult!r}")
+        objects.append((label, *coords, difficult == 1))
+    return image_id, size, objects
 
 
 def _class_names(class_names):
     if class_names is None:
         return None
     if isinstance(class_names, (str, os.PathLike)):
-        return [line.strip() for line in Path(class_names).read_text().splitlines() if line.strip()]
+        text = _read_text(Path(class_names))
+        return [line.strip() for line in text.splitlines() if line.strip()]
     return list(class_names)
+
+
+def _class_name(label, names, where):
+    """The name of integer class id ``label`` (text); ValueError naming the line."""
+    try:
+        index = int(label)
+    except ValueError:
+        raise ValueError(f"{where}: class id {label!r} is not an integer") from None
+    if not 0 <= index < len(names):
+        raise ValueError(
+            f"{where}: class id {index} is beyond the {len(names)} class names "
+            f"(ids 0..{len(names) - 1})"
+        )
+    return names[index]
 
 
 def _to_xyxy(values, box_format):
@@ -138,7 +330,7 @@ def read_txt(path, *, box_format="xywh", relative=False, class_names=None, image
     names = _class_names(class_names)
     rows, has_score = [], None
     for file in _files(path, {".txt"}):
-        for lineno, line in enumerate(file.read_text().splitlines(), 1):
+        for lineno, line in enumerate(_read_text(file).splitlines(), 1):
             parts = line.split()
             if not parts:
                 continue
@@ -155,18 +347,17 @@ def read_txt(path, *, box_format="xywh", relative=False, class_names=None, image
                 score, coords = parts[5], parts[1:5]
             else:
                 score, coords = None, parts[1:]
+            where = f"{file}:{lineno}"
             if names is not None:
-                label = names[int(label)]
-            rows.append([file.stem, label, *map(float, coords),
-                         None if score is None else float(score), False, False])  # fmt: skip
+                label = _class_name(label, names, where)
+            coords = [_number(v, f"{where}: coordinate {k}") for k, v in enumerate(coords, 1)]
+            score = None if score is None else _number(score, f"{where}: score")
+            rows.append([file.stem, label, *coords, score, False, False])
     frame = _table(rows, has_score=bool(has_score))
     if len(frame):
         box = _to_xyxy(frame[["xmin", "ymin", "xmax", "ymax"]].to_numpy(), box_format)
         if relative and image_sizes is not None:
-            missing = set(frame["image_id"]) - set(image_sizes)
-            if missing:
-                raise ValueError(f"image_sizes has no entry for image {sorted(missing)[0]!r}")
-            wh = np.array([image_sizes[i] for i in frame["image_id"]], dtype=float)
+            wh = np.array([_scale(image_sizes, i, str(path)) for i in frame["image_id"]])
             box = box * np.column_stack([wh, wh])
         frame[["xmin", "ymin", "xmax", "ymax"]] = box
     return frame
@@ -189,37 +380,43 @@ def read_csv(path, *, box_format="xyxy", column_map=None):
     ymax`` (``box_format="xyxy"``) or ``x, y, w, h`` (``"xywh"``), optional ``score`` and
     ``difficult``; ``column_map`` renames columns first (``{"ImageID": "image_id"}``).
     """
-    frame = pd.read_csv(path).rename(columns=column_map or {})
+    if box_format not in ("xyxy", "xywh"):
+        raise ValueError(f"box_format must be 'xyxy' or 'xywh', got {box_format!r}")
+    frame = _read_csv_file(path).rename(columns=column_map or {})
     if "category_id" not in frame and "label" in frame:
         frame = frame.rename(columns={"label": "category_id"})
     cols = ["xmin", "ymin", "xmax", "ymax"] if box_format == "xyxy" else ["x", "y", "w", "h"]
-    missing = [c for c in ["image_id", "category_id", *cols] if c not in frame]
-    if missing:
-        raise ValueError(f"{path}: missing columns {missing} (box_format={box_format!r})")
-    box = _to_xyxy(frame[cols].to_numpy(dtype=float), box_format)
+    _require_columns(frame, ["image_id", "category_id", *cols], path,
+                     f" (box_format={box_format!r})")  # fmt: skip
+    box = _to_xyxy(numeric_columns(frame, cols, path), box_format)
     out = frame[["image_id", "category_id"]].copy()
     out[["xmin", "ymin", "xmax", "ymax"]] = box
     if "score" in frame:
-        out["score"] = frame["score"].astype(float)
-    out["difficult"] = frame["difficult"].astype(bool) if "difficult" in frame else False
-    out["iscrowd"] = frame["iscrowd"].astype(bool) if "iscrowd" in frame else False
+        out["score"] = numeric_columns(frame, ["score"], path)[:, 0]
+    for col in ("difficult", "iscrowd"):
+        out[col] = crowd_flags(frame[col], f"{path}: row", col) if col in frame else False
     return out
 
 
 def read_openimages_csv(path, *, image_sizes=None):
     """OpenImages csv (``ImageID, LabelName, [Confidence], XMin, XMax, YMin, YMax`` relative,
     ``IsGroupOf``) → record table; ``IsGroupOf`` becomes ``iscrowd``."""
-    frame = pd.read_csv(path)
+    frame = _read_csv_file(path)
+    _require_columns(frame, ["ImageID", "LabelName", "XMin", "YMin", "XMax", "YMax"], path)
     out = pd.DataFrame({"image_id": frame["ImageID"], "category_id": frame["LabelName"]})
-    box = frame[["XMin", "YMin", "XMax", "YMax"]].to_numpy(dtype=float)
+    box = numeric_columns(frame, ["XMin", "YMin", "XMax", "YMax"], path)
     if image_sizes is not None:
-        wh = np.array([image_sizes[i] for i in frame["ImageID"]], dtype=float)
-        box = box * np.column_stack([wh, wh])
+        wh = np.array([_scale(image_sizes, i, str(path)) for i in frame["ImageID"]])
+        box = box * np.column_stack([wh, wh]).reshape(len(frame), 4)
     out[["xmin", "ymin", "xmax", "ymax"]] = box
     if "Confidence" in frame:
-        out["score"] = frame["Confidence"].astype(float)
+        out["score"] = numeric_columns(frame, ["Confidence"], path)[:, 0]
     out["difficult"] = False
-    out["iscrowd"] = frame["IsGroupOf"].astype(bool) if "IsGroupOf" in frame else False
+    out["iscrowd"] = (
+        crowd_flags(frame["IsGroupOf"], f"{path}: row", "IsGroupOf")
+        if "IsGroupOf" in frame
+        else False
+    )
     return out
 
 
@@ -230,23 +427,45 @@ def read_fiftyone(path, *, image_sizes=None):
     "confidence"}, ...]}}`` with relative ``[x, y, w, h]`` boxes and labels given as class
     indices when ``classes`` is present. Boxes are scaled by ``image_sizes`` when given.
     """
-    with open(path) as f:
-        data = json.load(f)
+    data = load_json_file(path)
+    if not isinstance(data, dict) or not isinstance(data.get("labels", {}), dict):
+        raise ValueError(f"{path}: expected {{'classes': [...], 'labels': {{image_id: [...]}}}}")
     classes = data.get("classes")
+    if classes is not None and not isinstance(classes, list):
+        raise ValueError(f"{path}: 'classes' must be a list, got {type(classes).__name__}")
     rows, has_score = [], False
     for image_id, dets in data.get("labels", {}).items():
-        for det in dets or []:
-            x, y, w, h = (float(v) for v in det["bounding_box"])
-            if image_sizes is not None:
-                sx, sy = image_sizes[image_id]
-                x, y, w, h = x * sx, y * sy, w * sx, h * sy
-            label = det["label"]
-            if classes is not None and isinstance(label, int):
-                label = classes[label]
-            score = det.get("confidence")
-            has_score = has_score or score is not None
-            rows.append([image_id, label, x, y, x + w, y + h, score, False, False])
+        if dets is not None and not isinstance(dets, list):
+            raise ValueError(f"{path}: labels[{image_id!r}] must be a list of detections")
+        for i, det in enumerate(dets or []):
+            where = f"{path}: labels[{image_id!r}][{i}]"
+            rows.append(_fiftyone_row(det, image_id, classes, image_sizes, where))
+            has_score = has_score or rows[-1][6] is not None
     return _table(rows, has_score=has_score)
+
+
+def _fiftyone_row(det, image_id, classes, image_sizes, where):
+    """A record-table row of one FiftyOne detection dict."""
+    if not isinstance(det, dict):
+        raise ValueError(f"{where} must be an object, got {det!r:.60}")
+    for key in ("label", "bounding_box"):
+        if key not in det:
+            raise ValueError(f"{where} has no {key!r}: {det!r:.100}")
+    box = det["bounding_box"]
+    if not isinstance(box, (list, tuple)) or len(box) != 4:
+        raise ValueError(
+            f"{where}: bounding_box must be 4 numbers [x, y, w, h] (relative), got {box!r:.60}"
+        )
+    x, y, w, h = (_number(v, f"{where}: bounding_box") for v in box)
+    if image_sizes is not None:
+        sx, sy = _scale(image_sizes, image_id, where)
+        x, y, w, h = x * sx, y * sy, w * sx, h * sy
+    label = det["label"]
+    if classes is not None and isinstance(label, int) and not isinstance(label, bool):
+        label = _class_name(label, classes, where)
+    score = det.get("confidence")
+    score = None if score is None else _number(score, f"{where}: confidence")
+    return [image_id, label, x, y, x + w, y + h, score, False, False]
 
 
 def records_to_coco(gt, dt=None):

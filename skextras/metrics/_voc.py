@@ -6,14 +6,24 @@ import numpy as np
 import pandas as pd
 from numba import njit, prange
 
-from skextras.metrics._detection import _METHODS, _voc_match, average_precision_from_curve
+from skextras.metrics._detection import (
+    _METHODS,
+    _voc_match,
+    average_precision_from_curve,
+    check_iou_threshold,
+)
+from skextras.metrics._readers import crowd_flags, dict_entries, numeric_columns
 
 _CORNERS = ["xmin", "ymin", "xmax", "ymax"]
 
 
 def _records(data, what, need_score):
     """A DataFrame with image_id, category_id, xmin..ymax (+ score / difficult)."""
-    frame = data.copy() if isinstance(data, pd.DataFrame) else pd.DataFrame(list(data))
+    if not isinstance(data, (pd.DataFrame, list, tuple)):
+        raise TypeError(f"{what} must be a list of dicts or a DataFrame, got {type(data).__name__}")
+    frame = (
+        data.copy() if isinstance(data, pd.DataFrame) else pd.DataFrame(dict_entries(data, what))
+    )
     if len(frame) == 0:
         cols = ["image_id", "category_id", *_CORNERS, "score", "difficult"]
         return pd.DataFrame({c: pd.Series(dtype=float) for c in cols})
@@ -28,25 +38,21 @@ def _records(data, what, need_score):
         frame[_CORNERS] = boxes
     elif not set(_CORNERS) <= set(frame):
         raise ValueError(f"{what}: needs a 'bbox' column or xmin/ymin/xmax/ymax")
-    boxes = frame[_CORNERS].to_numpy(dtype=float)
-    bad = (
-        ~np.isfinite(boxes).all(axis=1) | (boxes[:, 2] < boxes[:, 0]) | (boxes[:, 3] < boxes[:, 1])
-    )
+    boxes = numeric_columns(frame, _CORNERS, what)
+    bad = (boxes[:, 2] < boxes[:, 0]) | (boxes[:, 3] < boxes[:, 1])
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise ValueError(
-            f"{what}: box {boxes[i].tolist()} (row {i}) is not finite or has xmax < xmin "
-            "or ymax < ymin (boxes are xyxy)"
+            f"{what}: box {boxes[i].tolist()} (row {i}) has xmax < xmin or ymax < ymin "
+            "(boxes are xyxy)"
         )
     if need_score:
         if "score" not in frame:
             raise ValueError(f"{what}: missing column 'score'")
-        score = frame["score"].to_numpy(dtype=float)
-        if np.isnan(score).any():
-            raise ValueError(f"{what}: score is missing or NaN at row {np.isnan(score).argmax()}")
+        frame["score"] = numeric_columns(frame, ["score"], what)[:, 0]
     if "difficult" not in frame:
         frame["difficult"] = False
-    frame["difficult"] = frame["difficult"].fillna(False).astype(bool)
+    frame["difficult"] = crowd_flags(frame["difficult"].fillna(False), f"{what}: row", "difficult")
     return frame
 
 
@@ -132,7 +138,8 @@ def voc_evaluate(gt, dt, *, method="voc2012", iou_threshold=0.5, use_difficult=F
         ``voc2012`` = ``allpoint`` (area under the precision envelope); ``voc2007`` =
         ``11point`` (exact k/10 recall points); ``11point_arange`` uses
         ``np.arange(0, 1.1, 0.1)`` like ``voc_eval.py``.
-    iou_threshold : float, default 0.5
+    iou_threshold : float in [0, 1], default 0.5
+        NaN, values outside [0, 1] and non-numbers raise.
     use_difficult : bool, default False
         Count difficult gts as ordinary ones (otherwise hits on them are neither TP nor FP).
     pixel_plus_one : bool, default True
@@ -157,6 +164,10 @@ def voc_evaluate(gt, dt, *, method="voc2012", iou_threshold=0.5, use_difficult=F
         raise ValueError(f"method must be one of {sorted(_METHODS)}, got {method!r}")
     if iou_match not in (">=", ">"):
         raise ValueError(f"iou_match must be '>=' or '>', got {iou_match!r}")
+    iou_threshold = check_iou_threshold(iou_threshold)
+    for name, value in (("use_difficult", use_difficult), ("pixel_plus_one", pixel_plus_one)):
+        if not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"{name} must be True or False, got {value!r}")
     g = _records(gt, "gt", need_score=False)
     d = _records(dt, "dt", need_score=True)
     if use_difficult:
@@ -182,7 +193,7 @@ def voc_evaluate(gt, dt, *, method="voc2012", iou_threshold=0.5, use_difficult=F
     outcome[by_group] = _match_groups(
         g_box, g_diff, np.searchsorted(g_key, groups), np.searchsorted(g_key, groups, "right"),
         d_box, np.searchsorted(d_key, groups), np.searchsorted(d_key, groups, "right"),
-        float(iou_threshold), iou_match == ">", 1.0 if pixel_plus_one else 0.0,
+        iou_threshold, iou_match == ">", 1.0 if pixel_plus_one else 0.0,
     )  # fmt: skip
     g_cls = _codes(g["category_id"], classes)
     return _summarize(classes, g_cls, g["difficult"].to_numpy(bool), d_cls, ranked, outcome,
