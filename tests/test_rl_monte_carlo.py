@@ -84,7 +84,8 @@ def test_epsilon_soft_improves_the_policy_only_after_each_batch():
 @pytest.mark.xfail(
     strict=True,
     reason="on-policy epsilon-greedy returns are too noisy to resolve the 0.1 gaps and ties "
-    "within a test budget (docs/online_rl.md, 'Epsilon-soft control')",
+    "within a test budget (docs/online_rl.md: 'Epsilon-soft control does not reach value "
+    "iteration's policy')",
 )
 def test_epsilon_soft_glie_finds_the_optimal_policy(optimal):
     mc = MonteCarloControl(
