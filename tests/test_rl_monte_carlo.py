@@ -13,6 +13,8 @@ from skextras.rl import (  # noqa: E402
     tabular_model,
     value_iteration,
 )
+from skextras.rl.monte_carlo import _improve  # noqa: E402
+from skextras.rl.planning import greedy_policy  # noqa: E402
 
 # Truncating returns after 66 steps (gamma^66 <= 1e-3) loses at most 0.9^66 * 10 = 0.0095.
 TRUNCATION = 0.0096
@@ -76,6 +78,40 @@ def test_epsilon_soft_improves_the_policy_only_after_each_batch():
     single = MonteCarloControl("epsilon_soft", improve_every=100, random_state=0).fit(env, 100)
     assert single.n_improvements_ == 1
     np.testing.assert_array_equal(single.policy_, np.argmax(single.q_, axis=1))
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="on-policy epsilon-greedy returns are too noisy to resolve the 0.1 gaps and ties "
+    "within a test budget (docs/online_rl.md: 'Epsilon-soft control does not reach value "
+    "iteration's policy')",
+)
+def test_epsilon_soft_glie_finds_the_optimal_policy(optimal):
+    mc = MonteCarloControl(
+        "epsilon_soft", epsilon=0.5, improve_every=50, tie_tol=TIE_TOL, random_state=0
+    ).fit(GridWorld(), n_episodes=8000)
+    np.testing.assert_array_equal(mc.policy_, optimal.policy)
+    np.testing.assert_allclose(mc.values_, optimal.values, atol=0.1)
+
+
+def test_improvement_keeps_an_action_unless_another_beats_it_by_more_than_tie_tol():
+    q = np.array([[1.0, 1.02, 0.5], [1.0, 1.05, 0.0], [2.0, 1.0, 2.0]])
+    current = np.array([1, 0, 2])
+    # State 0: the current action is the best; action 0 is within tie_tol, which the planners'
+    # rule (lowest index) would pick. State 1: the current action is beaten by 0.05 > 0.03.
+    # State 2: an exact tie with action 0 keeps the current action.
+    np.testing.assert_array_equal(_improve(q, current, 0.03), [1, 1, 2])
+    np.testing.assert_array_equal(greedy_policy(q, 0.03), [0, 1, 0])
+
+
+def test_final_policy_uses_the_planners_tie_rule():
+    # With these settings the last conservative improvement keeps a tied higher-numbered
+    # action in one state; policy_ must still be the planners' choice.
+    mc = MonteCarloControl("epsilon_soft", improve_every=50, tie_tol=0.3, random_state=0)
+    mc.fit(GridWorld(), n_episodes=300)
+    np.testing.assert_array_equal(mc.policy_, greedy_policy(mc.q_, 0.3))
+    np.testing.assert_array_equal(mc.values_, mc.q_[np.arange(25), mc.policy_])
 
 
 def test_off_policy_weights_are_the_importance_ratios_of_the_window():

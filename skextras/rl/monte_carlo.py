@@ -18,15 +18,27 @@ Every method estimates action values as (weighted) averages of sampled discounte
   ``Q += W / C (G - Q)`` with ``W = prod pi(a_j | s_j) / b(a_j | s_j)`` over the actions
   after the first (the first action needs no ratio: it is the one whose value is estimated).
 
-The greedy policy is improved after every ``improve_every`` episodes. On-policy
-epsilon-greedy returns are noisy: on the textbook grid, improving after every episode let
-that noise flip greedy actions (first of all in the 6 states with tied optimal actions) and
-restart the averages almost every episode (10 to 13 states off the optimal policy after 3000
-episodes, values off by 3 to 11). Evaluating each policy on batches of 50 episodes brought
-the values within 0.15 to 0.22 of ``V*`` after 8000 episodes for two of three seeds (4 and 6
-states off the optimal policy, mostly tied ones), but not for the third (9 states, 3.5): the
-epsilon-soft method does not reliably recover the optimal policy on this grid; exploring
-starts and off-policy control do.
+The greedy policy is improved after every ``improve_every`` episodes, conservatively: a
+state keeps its action unless another action's estimate beats it by more than ``tie_tol``
+(policy iteration would otherwise cycle between tied actions, and with sampled estimates each
+such switch restarts the averages). The final ``policy_`` is then read off ``q_`` with the
+planners' rule (the lowest-numbered action within ``tie_tol`` of the best), so a kept tied
+action does not decide the reported tie.
+
+On the textbook grid exploring starts and off-policy control recover value iteration's
+policy exactly (their returns of the greedy policy are exact in a deterministic grid).
+Epsilon-soft control does not, and cannot within a practical budget: measured with seeds 0, 1,
+2, batches of 50 episodes and ``epsilon=0.5``, 8000 episodes leave 4 / 3 / 4 states off the
+optimal policy (4 / 6 / 9 before the conservative improvement) and 20,000 leave 4 / 2 / 4,
+mostly tied states or the 0.1 gap of state (4, 0). The obstacle is statistical, not a schedule: an
+on-policy estimate of a non-greedy action gets a return only when exploration picks it
+(``epsilon / n_actions`` per visit), and that return carries the exploration that follows
+(the return of "up" in (4, 0) under the epsilon-greedy optimal policy has a standard deviation
+of 1.10, 0.57 and 0.30 for epsilon 0.1, 0.02, 0.005). Resolving the 0.1 gap needs a standard
+error of about 0.03, i.e. about ``5 sd^2 / (epsilon 0.03^2)`` visits of (4, 0), 7e4 to 1e5
+whatever epsilon is; the state is visited about once in 23 episodes, so some 2e6 episodes.
+With decaying epsilon the estimates of the rarely tried actions are instead stale (from older,
+worse policies) and the greedy policy stops improving where they are optimal.
 
 ``returns="current_policy"`` (the default) averages only the returns gathered since the
 greedy policy last changed (all counts restart at each change): the textbook average over all
@@ -178,6 +190,18 @@ class _MonteCarlo(BaseEstimator):
         flat_sum[touched] = total
 
 
+def _improve(q_values, greedy, tie_tol):
+    """Policy improvement that keeps each state's action unless another beats it by > tie_tol.
+
+    Switching only on a strict improvement stops policy iteration from cycling between tied
+    actions (Sutton & Barto, Exercise 4.4); with sampled estimates every such switch would
+    also restart the averages (``returns="current_policy"``).
+    """
+    current = q_values[np.arange(len(greedy)), greedy]
+    keep = current >= q_values.max(axis=1) - tie_tol
+    return np.where(keep, greedy, greedy_policy(q_values, tie_tol))
+
+
 class MonteCarloPrediction(_MonteCarlo):
     """State values of a fixed policy from sampled episodes (first- or every-visit MC).
 
@@ -289,10 +313,13 @@ class MonteCarloControl(_MonteCarlo):
     gamma, horizon, episode_length, random_state
         As in :class:`MonteCarloPrediction`.
     tie_tol : float, default=1e-9
-        Greedy actions: the lowest-numbered action within ``tie_tol`` of the best estimate
-        (the planners' rule). Sampled estimates of tied actions differ by noise; a tolerance
-        below the smallest gap between distinct optimal action values keeps ties with the
-        planners.
+        Estimates closer than ``tie_tol`` count as tied. An improvement keeps a state's action
+        unless another beats it by more than ``tie_tol``; the final ``policy_`` is the
+        lowest-numbered action within ``tie_tol`` of the best estimate (the planners' rule).
+        It is a statement about the estimates, not about ``Q*``: it reproduces the planners'
+        ties only if the estimates of tied actions are within ``tie_tol`` of each other and
+        distinct optimal action values differ by more than ``tie_tol`` plus the estimation
+        error (on the default grid: 0.1 apart, so e.g. 0.03 with errors below 0.03).
     returns : {"current_policy", "all"}, default="current_policy"
         Average the returns gathered since the greedy policy last changed, or all returns.
 
@@ -301,15 +328,15 @@ class MonteCarloControl(_MonteCarlo):
     q_ : ndarray of shape (n_states, n_actions)
         Estimated action values (0 where a pair was never updated).
     policy_ : ndarray of shape (n_states,)
-        Greedy action per state.
+        Greedy action per state of the final ``q_`` (planners' tie rule with ``tie_tol``).
     values_ : ndarray of shape (n_states,)
-        ``q_`` of the greedy actions.
+        ``q_`` of the ``policy_`` actions.
     counts_ : ndarray of shape (n_states, n_actions)
         Number of returns (on-policy) or cumulative importance weight (off-policy) per pair.
     n_episodes_ : int
         Episodes run.
     n_improvements_ : int
-        Episodes after which the greedy policy changed.
+        Improvements that changed the greedy policy.
 
     Examples
     --------
@@ -379,13 +406,14 @@ class MonteCarloControl(_MonteCarlo):
             self._update(episode, greedy)
             if k % self.improve_every and k < n_episodes:
                 continue
-            improved = greedy_policy(self.q_, self.tie_tol)
-            if self.returns == "current_policy" and not np.array_equal(improved, greedy):
-                self.counts_[:] = 0.0
+            improved = _improve(self.q_, greedy, self.tie_tol)
+            if not np.array_equal(improved, greedy):
                 self.n_improvements_ += 1
+                if self.returns == "current_policy":
+                    self.counts_[:] = 0.0
             greedy = improved
-        self.policy_ = greedy
-        self.values_ = self.q_[np.arange(n_states), greedy]
+        self.policy_ = greedy_policy(self.q_, self.tie_tol)
+        self.values_ = self.q_[np.arange(n_states), self.policy_]
         self.n_episodes_ = n_episodes
         return self
 
