@@ -2,6 +2,7 @@
 feature importances, staged prediction and JSON persistence of trees + parameters."""
 
 import json
+import warnings
 from numbers import Integral
 from pathlib import Path
 
@@ -145,13 +146,39 @@ def check_target_range(y, sample_weight=None):
         square_sum = float(np.sum(w * np.square(y)))
     if abs_sum < _MAX_ABS_SUM and square_sum < _MAX_SQUARE_SUM:
         return
-    scale = 10.0 ** np.ceil(np.log10(np.max(np.abs(y))))
     raise ValueError(
         f"y: targets range over [{y.min():.3g}, {y.max():.3g}]; their sums of squares "
         f"overflow float64 in the split gains (sum of |y| must stay below {_MAX_ABS_SUM:g} "
-        f"and of y**2 below {_MAX_SQUARE_SUM:g}). Rescale y, e.g. fit on y / {scale:.0e} "
-        "and multiply the predictions back."
+        f"and of y**2 below {_MAX_SQUARE_SUM:g}). Rescale y, e.g. fit on y / "
+        f"{_power_of_ten(y):.0e} and multiply the predictions back."
     )
+
+
+def _power_of_ten(y):
+    return 10.0 ** np.ceil(np.log10(np.max(np.abs(y))))
+
+
+def warn_float32_gains(y, sample_weight=None):
+    """Warn when second-order gains, compared in float32 as XGBoost does, overflow.
+
+    A split's gain ``G**2 / H`` is at most the weighted sum of squared residuals
+    (Cauchy-Schwarz); past float32's 3.4e38 every gain is inf, splits tie and the trees
+    stop following y.
+    """
+    y = np.asarray(y, dtype=np.float64)
+    w = np.ones_like(y) if sample_weight is None else np.asarray(sample_weight, np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        spread = float(np.sum(w * np.square(y - np.average(y, weights=w))))
+    limit = float(np.finfo(np.float32).max) / 4
+    if spread > limit:
+        warnings.warn(
+            f"y: targets range over [{y.min():.3g}, {y.max():.3g}]; the weighted sum of "
+            f"squared residuals {spread:.3g} exceeds {limit:.3g}, so split gains overflow "
+            "float32 (compared in float32 as in XGBoost) and the trees cannot follow y. "
+            f"Rescale y, e.g. fit on y / {_power_of_ten(y):.0e}.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -41,6 +41,7 @@ from ._base import (
     resolve_metrics,
     save_model_json,
     staged_raw_predictions,
+    warn_float32_gains,
 )
 from ._persistence import check_loaded_params
 
@@ -656,6 +657,7 @@ class NewtonBoostingRegressor(RegressorMixin, _BaseNewtonBoosting):
         """
         X, y, sample_weight = check_X_y(self, X, y, sample_weight, y_numeric=True)
         check_target_range(y, sample_weight)
+        warn_float32_gains(y, sample_weight)
         return self._fit(
             X, y.astype(np.float64), sample_weight, eval_set, sample_weight_eval_set, verbose
         )
