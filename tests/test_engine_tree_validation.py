@@ -105,6 +105,7 @@ BROKEN = {
     "n_samples_negative": (_set("n_samples", 4, -1), ["node 4", "'n_samples'"]),
     "huge_integer": (_set("left", 0, 2**70), ["'left'", "out of range"]),
     "string_in_list": (_set("feature", 0, "0"), ["'feature'", "integers"]),
+    "boolean_feature_index": (_set("feature", 0, False), ["'feature'", "integers", "False"]),
     "float_child_index": (_set("right", 0, 2.0), ["'right'", "integers"]),
     "short_array": (_replace("threshold", [0.5, -1.0]), ["'threshold'", "shape (5,)"]),
     "field_not_a_list": (_replace("gain", {"a": 1}), ["'gain'", "must be a list"]),

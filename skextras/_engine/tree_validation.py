@@ -65,10 +65,19 @@ def _as_array(raw, where, field):
     else:
         ok = arr.dtype.kind in "iuf"
         expected = "numbers"
+    if (
+        expected != "booleans"
+        and ok
+        and arr.dtype.kind in "iu"
+        and any(isinstance(v, bool) for v in raw)
+    ):
+        # numpy reads [false, 3] as integers; a JSON boolean is not an index or a number.
+        ok = False
     if arr.dtype.kind == "O" and all(_is_kind(v, expected) for v in raw):
         raise _error(where, "holds an integer out of range", field=field, value=max(raw, key=abs))
     if arr.size and not ok:
-        bad = next((v for v in arr.ravel().tolist() if not _is_kind(v, expected)), None)
+        items = raw if arr.ndim == 1 else arr.ravel().tolist()
+        bad = next((v for v in items if not _is_kind(v, expected)), None)
         raise _error(where, f"must hold {expected} only", field=field, value=bad)
     return arr
 
