@@ -48,48 +48,43 @@ def _first(mask):
     return int(np.flatnonzero(mask)[0])
 
 
+# JSON element types each field may hold (a JSON boolean is not an index or a number; the
+# parser makes exact ints, floats, bools and lists, so type() identity is the check).
+_ALLOWED = {"integers": {int}, "numbers": {int, float}, "booleans": {bool, int}}
+
+
 def _as_array(raw, where, field):
     """The JSON list ``raw`` as a numeric ndarray of the field's kind (no cast yet)."""
     if not isinstance(raw, list):
         raise _error(where, f"must be a list, not {type(raw).__name__}", field=field)
+    if field == "missing_go_left":
+        expected = "booleans"
+    else:
+        expected = "integers" if field in _INT_FIELDS else "numbers"
+    items = raw
+    if field == "value" and list in set(map(type, raw)):
+        # (n_nodes, K) rows: the entries of well-formed rows; a ragged or mixed list fails
+        # the regular-array check below.
+        items = [v for row in raw if type(row) is list for v in row]
+        items += [row for row in raw if type(row) is not list]
+    allowed = _ALLOWED[expected]
+    types = set(map(type, items))
+    if not types <= allowed:
+        bad = next(v for v in items if type(v) not in allowed)
+        raise _error(where, f"must hold {expected} only", field=field, value=bad)
     try:
         arr = np.asarray(raw)
     except (ValueError, TypeError, OverflowError) as exc:
         raise _error(where, f"is not a regular array of numbers ({exc})", field=field) from None
-    if field == "missing_go_left":
-        ok = arr.dtype.kind == "b" or (arr.dtype.kind in "iu" and bool(np.isin(arr, (0, 1)).all()))
-        expected = "booleans"
-    elif field in _INT_FIELDS:
-        ok = arr.dtype.kind in "iu"
-        expected = "integers"
-    else:
-        ok = arr.dtype.kind in "iuf"
-        expected = "numbers"
-    if (
-        expected != "booleans"
-        and ok
-        and arr.dtype.kind in "iu"
-        and any(isinstance(v, bool) for v in raw)
-    ):
-        # numpy reads [false, 3] as integers; a JSON boolean is not an index or a number.
-        ok = False
-    if arr.dtype.kind == "O" and all(_is_kind(v, expected) for v in raw):
-        raise _error(where, "holds an integer out of range", field=field, value=max(raw, key=abs))
-    if arr.size and not ok:
-        items = raw if arr.ndim == 1 else arr.ravel().tolist()
-        bad = next((v for v in items if not _is_kind(v, expected)), None)
+    if expected == "booleans" and int in types and not np.isin(arr, (0, 1)).all():
+        bad = next(v for v in items if v not in (0, 1))
         raise _error(where, f"must hold {expected} only", field=field, value=bad)
+    if arr.dtype.kind == "O":
+        # Every entry is a number of the right type, so only an integer beyond 64 bits
+        # leaves numpy with objects.
+        huge = max((v for v in items if type(v) is int), key=abs)
+        raise _error(where, "holds an integer out of range", field=field, value=huge)
     return arr
-
-
-def _is_kind(v, expected):
-    if expected == "booleans":
-        return isinstance(v, bool) or v in (0, 1)
-    if isinstance(v, bool):
-        return False
-    if expected == "integers":
-        return isinstance(v, int)
-    return isinstance(v, (int, float))
 
 
 def _check_range(arr, where, field, low, high, nodes=None):
