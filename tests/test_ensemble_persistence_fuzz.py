@@ -304,12 +304,11 @@ FUZZ = settings(
 )
 
 
-@pytest.mark.parametrize("family", sorted(FAMILIES))
-def test_mutated_model_loads_exactly_or_raises_value_error(saved, family, tmp_path):
+def _fuzz_family(saved, family, tmp_path, fuzz_settings):
     cls, doc = saved[family]
     path = tmp_path / "model.json"
 
-    @FUZZ
+    @fuzz_settings
     @given(data=st.data())
     def run(data):
         mutated = data.draw(_mutations(doc))
@@ -317,22 +316,17 @@ def test_mutated_model_loads_exactly_or_raises_value_error(saved, family, tmp_pa
         _check_load(cls, path, mutated)
 
     run()
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_mutated_model_loads_exactly_or_raises_value_error(saved, family, tmp_path):
+    _fuzz_family(saved, family, tmp_path, FUZZ)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("family", sorted(FAMILIES))
 def test_mutated_model_loads_exactly_or_raises_value_error_long_run(saved, family, tmp_path):
-    cls, doc = saved[family]
-    path = tmp_path / "model.json"
-
-    @settings(FUZZ, max_examples=1500, derandomize=False)
-    @given(data=st.data())
-    def run(data):
-        mutated = data.draw(_mutations(doc))
-        path.write_text(json.dumps(mutated))
-        _check_load(cls, path, mutated)
-
-    run()
+    _fuzz_family(saved, family, tmp_path, settings(FUZZ, max_examples=1500, derandomize=False))
 
 
 @pytest.mark.parametrize("family", sorted(FAMILIES))
