@@ -12,6 +12,7 @@ time bound) instead of crashing the run.
 """
 
 import copy
+import faulthandler
 import json
 import os
 import signal
@@ -439,3 +440,18 @@ def test_failed_load_leaves_the_estimator_unchanged(saved, tmp_path):
     with pytest.raises(ValueError, match="tree 1, node 0, field 'left'"):
         model.load_model(path)
     np.testing.assert_array_equal(model.predict(_rows(N_FEATURES)), before)
+
+
+def _segfault():
+    faulthandler.disable()  # in the child only: no traceback dump for this deliberate crash
+    os.kill(os.getpid(), signal.SIGSEGV)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_crash_or_hang_in_the_prediction_child_fails_the_test_not_the_run():
+    with pytest.raises(pytest.fail.Exception, match=f"signal {int(signal.SIGSEGV)}"):
+        _in_child(_segfault, TIME_BOUND_S)
+    with pytest.raises(pytest.fail.Exception, match="took over 0.2 s"):
+        _in_child(time.sleep, 30, 0.2)
+    with pytest.raises(AssertionError, match="ZeroDivisionError"):
+        _in_child(divmod, 1, 0, TIME_BOUND_S)
