@@ -7,7 +7,7 @@ file read by ``load_model`` and by the unchecked parse it replaced (``json.loads
 same size (trees, depth), side by side in this one process. Each load is timed as the best
 of a few repeats.
 
-    python benchmarks/model_loading.py            # 50k rows: 1000 boosted trees, 50-tree forest
+    python benchmarks/model_loading.py            # 50k rows: 1000 boosted trees, 10-tree forest
     python benchmarks/model_loading.py --quick    # 20k rows: 300 boosted trees, 20-tree forest
     python benchmarks/model_loading.py --smoke    # seconds: what CI runs
 """
@@ -118,7 +118,7 @@ def main():
     elif args.quick:
         n_rows, n_boost, n_forest = 20_000, 300, 20
     else:
-        n_rows, n_boost, n_forest = 50_000, 1000, 50
+        n_rows, n_boost, n_forest = 50_000, 1000, 10
     X, y = make_classification(n_rows, 20, n_informative=10, random_state=0)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
