@@ -12,7 +12,7 @@ from numbers import Integral, Real
 import numpy as np
 import scipy.sparse as sp
 from joblib import Parallel, delayed
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
@@ -288,7 +288,7 @@ class _BaseForest(HistInputMixin, JSONPersistMixin, BaseEstimator):
             raise ValueError(f"{learned.source}: a forest needs at least one tree")
         self._seed = learned.integer("seed", 0)
         widths = (1,)
-        if is_classifier(self):
+        if isinstance(self, ClassifierMixin):
             self.classes_ = learned.classes()
             self.n_classes_ = learned.integer("n_classes_", self.classes_.size, self.classes_.size)
             n_eff = self._n_classes_eff()
