@@ -11,7 +11,14 @@ from contextlib import nullcontext
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone, is_regressor
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    RegressorMixin,
+    clone,
+    is_classifier,
+    is_regressor,
+)
 from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
@@ -191,13 +198,32 @@ class _BaseAdaBoost(JSONPersistMixin, BaseEstimator):
         return learned, [m.tree_ for m in self.estimators_]
 
     def _restore_state(self, learned, trees):
+        """Learned attributes from a checked ``LearnedState`` and validated trees."""
+        if not trees:
+            raise ValueError(f"{learned.source}: AdaBoost needs at least one tree")
         self._fast = True
-        self.estimator_weights_ = np.asarray(learned["estimator_weights_"], dtype=np.float64)
-        self.estimator_errors_ = np.asarray(learned["estimator_errors_"], dtype=np.float64)
-        if "classes_" in learned:
-            self.classes_ = np.asarray(learned["classes_"])
-            self.n_classes_ = int(learned["n_classes_"])
+        self.estimator_weights_ = learned.array("estimator_weights_", (None,))
+        self.estimator_errors_ = learned.array("estimator_errors_", (self.estimator_weights_.size,))
+        if self.estimator_weights_.size < len(trees):
+            raise learned._error(
+                "estimator_weights_",
+                f"needs one weight per tree ({len(trees)})",
+                self.estimator_weights_.size,
+            )
+        widths = (1,)
+        if is_classifier(self):
+            self.classes_ = learned.classes()
+            self.n_classes_ = learned.integer("n_classes_", self.classes_.size, self.classes_.size)
+            n = self.n_classes_
+            widths = (n, 1) if n <= 2 else (n,)
+        learned.check_width(trees, widths, f"{type(self).__name__} with these classes")
         self.estimator_ = self._make_base()
+        if is_classifier(self.estimator_) != is_classifier(self):
+            raise ValueError(
+                f"{learned.source}: parameter 'estimator' must be a "
+                f"{'classifier' if is_classifier(self) else 'regressor'} for "
+                f"{type(self).__name__} (got {self.estimator_!r})"
+            )
         self.estimators_ = []
         for tree in trees:
             member = clone(self.estimator_)

@@ -2,14 +2,18 @@
 feature importances, staged prediction and JSON persistence of trees + parameters."""
 
 import json
+import warnings
+from numbers import Integral
 from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.metrics import roc_auc_score
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
-from .._engine.tree import Tree, predict_forest
+from .._engine.tree import predict_forest
+from .._engine.tree_validation import trees_from_documents
 
 # ---------------------------------------------------------------------------------------------
 # validation
@@ -35,6 +39,15 @@ def _reject_strings(X):
                     f"X holds non-numeric values ({exc}); tree ensembles need numeric features."
                     " Encode string columns first (e.g. OrdinalEncoder)."
                 ) from None
+
+
+# n_jobs as scikit-learn / joblib read it: None, -1 (all cores), -2 (all but one), ... or a
+# positive count; 0 means nothing (joblib: "n_jobs == 0 in Parallel has no meaning").
+N_JOBS_CONSTRAINT = [
+    Interval(Integral, None, -1, closed="right"),
+    Interval(Integral, 1, None, closed="left"),
+    None,
+]
 
 
 def check_X(estimator, X, reset):
@@ -89,12 +102,83 @@ def check_X_y(estimator, X, y, sample_weight=None, y_numeric=True):
         multi_output=False,
     )
     if sample_weight is not None:
-        sample_weight = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
-        if not np.all(np.isfinite(sample_weight)):
-            raise ValueError("sample_weight contains NaN or infinity")
-        if sample_weight.sum() <= 0:
-            raise ValueError("sample_weight must have a positive sum")
+        sample_weight = check_sample_weight(sample_weight, X)
     return X, y, sample_weight
+
+
+def check_sample_weight(sample_weight, X):
+    """float64 weights (n_samples,): ones for None; refuses negative, NaN / inf and a zero sum.
+
+    A negative weight turns a leaf's weighted mean into an extrapolation (with half the
+    weights at -1 every prediction of a forest becomes 0), so every estimator refuses it,
+    with scikit-learn's wording.
+    """
+    sample_weight = _check_sample_weight(
+        sample_weight, X, dtype=np.float64, ensure_non_negative=True
+    )
+    if not np.all(np.isfinite(sample_weight)):
+        raise ValueError("sample_weight contains NaN or infinity")
+    if sample_weight.sum() <= 0:
+        raise ValueError("sample_weight must have a positive sum")
+    return sample_weight
+
+
+# Squared-error gains square sums of (weighted) targets; float64 ends at 1.8e308. These bounds
+# leave a factor ~100 for bootstrap counts and the sums of two children.
+_MAX_ABS_SUM = 1e153
+_MAX_SQUARE_SUM = 1e306
+
+
+def check_target_range(y, sample_weight=None):
+    """Refuse regression targets whose sums overflow the split gains (ValueError).
+
+    With ``|y|`` near 1e307 the sums of squares behind every gain are inf, every split looks
+    equally (un)good and the fit would silently be a constant (or NaN) model. The message
+    gives the range of y and a scale to divide it by.
+    """
+    y = np.asarray(y, dtype=np.float64)
+    if y.size == 0:
+        return
+    w = np.ones_like(y) if sample_weight is None else np.asarray(sample_weight, np.float64)
+    w = w / w.mean()
+    with np.errstate(over="ignore", invalid="ignore"):
+        abs_sum = float(np.sum(w * np.abs(y)))
+        square_sum = float(np.sum(w * np.square(y)))
+    if abs_sum < _MAX_ABS_SUM and square_sum < _MAX_SQUARE_SUM:
+        return
+    raise ValueError(
+        f"y: targets range over [{y.min():.3g}, {y.max():.3g}]; their sums of squares "
+        f"overflow float64 in the split gains (sum of |y| must stay below {_MAX_ABS_SUM:g} "
+        f"and of y**2 below {_MAX_SQUARE_SUM:g}). Rescale y, e.g. fit on y / "
+        f"{_power_of_ten(y):.0e} and multiply the predictions back."
+    )
+
+
+def _power_of_ten(y):
+    return 10.0 ** np.ceil(np.log10(np.max(np.abs(y))))
+
+
+def warn_float32_gains(y, sample_weight=None):
+    """Warn when second-order gains, compared in float32 as XGBoost does, overflow.
+
+    A split's gain ``G**2 / H`` is at most the weighted sum of squared residuals
+    (Cauchy-Schwarz); past float32's 3.4e38 every gain is inf, splits tie and the trees
+    stop following y.
+    """
+    y = np.asarray(y, dtype=np.float64)
+    w = np.ones_like(y) if sample_weight is None else np.asarray(sample_weight, np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        spread = float(np.sum(w * np.square(y - np.average(y, weights=w))))
+    limit = float(np.finfo(np.float32).max) / 4
+    if spread > limit:
+        warnings.warn(
+            f"y: targets range over [{y.min():.3g}, {y.max():.3g}]; the weighted sum of "
+            f"squared residuals {spread:.3g} exceeds {limit:.3g}, so split gains overflow "
+            "float32 (compared in float32 as in XGBoost) and the trees cannot follow y. "
+            f"Rescale y, e.g. fit on y / {_power_of_ten(y):.0e}.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -257,11 +341,144 @@ def save_model_json(path, estimator_name, params, learned, trees):
     Path(path).write_text(json.dumps(doc))
 
 
+class LearnedState:
+    """The ``learned`` section of a loaded document, read field by field with checks.
+
+    Every accessor raises ValueError naming the file, the field and the bad value, so an
+    estimator's ``_restore_state`` never hands an unchecked number to a kernel.
+    """
+
+    def __init__(self, learned, source):
+        if not isinstance(learned, dict):
+            raise ValueError(f"{source}: 'learned' must be a JSON object, got {learned!r:.80}")
+        self._learned = learned
+        self.source = source
+
+    def __contains__(self, name):
+        return name in self._learned
+
+    def names(self):
+        return list(self._learned)
+
+    def _error(self, name, message, value):
+        return ValueError(f"{self.source}: learned field {name!r} {message} (got {value!r:.200})")
+
+    def raw(self, name):
+        """The field as stored (plain JSON value)."""
+        if name not in self._learned:
+            raise ValueError(f"{self.source}: learned field {name!r} is missing")
+        return self._learned[name]
+
+    def integer(self, name, low, high=None):
+        """An int in [low, high] (high None: no upper bound)."""
+        value = self.raw(name)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self._error(name, "must be an integer", value)
+        if value < low or (high is not None and value > high):
+            raise self._error(
+                name, f"must be in [{low}, {high if high is not None else 'inf'}]", value
+            )
+        return value
+
+    def real(self, name, allow_nan=False):
+        """A float (finite, or NaN where ``allow_nan``)."""
+        value = self.raw(name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self._error(name, "must be a number", value)
+        if not (np.isfinite(value) or (allow_nan and np.isnan(value))):
+            raise self._error(name, "must be finite", value)
+        return float(value)
+
+    def array(self, name, shape, allow_nan=False):
+        """A float64 array of ``shape`` (None entries: any length), finite unless NaN allowed."""
+        value = self.raw(name)
+        try:
+            arr = np.asarray(value, dtype=np.float64)
+        except (ValueError, TypeError, OverflowError):
+            raise self._error(name, "must be an array of numbers", value) from None
+        if arr.ndim != len(shape) or any(
+            s is not None and s != a for s, a in zip(shape, arr.shape, strict=False)
+        ):
+            want = tuple("n" if s is None else s for s in shape)
+            raise self._error(name, f"must have shape {want}", arr.shape)
+        bad = np.isinf(arr) if allow_nan else ~np.isfinite(arr)
+        if bad.any():
+            raise self._error(name, "must be finite", arr[bad][0].item())
+        return arr
+
+    def classes(self, name="classes_"):
+        """Distinct class labels (numbers, strings or booleans) as a 1-D array."""
+        value = self.raw(name)
+        ok = isinstance(value, list) and len(value) >= 1
+        ok = ok and all(isinstance(v, (bool, int, float, str)) for v in value)
+        arr = np.asarray(value) if ok else None
+        if not ok or arr.ndim != 1 or arr.dtype.kind not in "biufU":
+            raise self._error(name, "must be a non-empty list of labels of one kind", value)
+        if np.unique(arr).size != arr.size:
+            raise self._error(name, "must not repeat a label", value)
+        return arr
+
+    def check_width(self, trees, widths, what):
+        """Every tree's ``value`` has one of ``widths`` columns (``what`` says why)."""
+        if trees and trees[0].n_outputs not in widths:
+            raise ValueError(
+                f"{self.source}: tree 0, field 'value': {what} needs "
+                f"{' or '.join(map(str, widths))} column(s) (got {trees[0].n_outputs})"
+            )
+
+
+FORMAT = "skextras-tree-ensemble"
+
+
+def _read_document(path):
+    """The JSON object in ``path``; ValueError naming the file when it is not one."""
+    data = Path(path).read_bytes()
+    try:
+        doc = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not a JSON model file (not UTF-8 text: {exc})") from None
+    except RecursionError:
+        raise ValueError(f"{path}: not a model file (JSON nested too deeply)") from None
+    except ValueError as exc:
+        raise ValueError(f"{path}: not a valid JSON model file ({exc})") from None
+    if not isinstance(doc, dict):
+        raise ValueError(f"{path}: a model file holds a JSON object, not {type(doc).__name__}")
+    return doc
+
+
 def load_model_json(path, estimator_name):
-    """Read a document written by ``save_model_json``: (params, learned, trees)."""
-    doc = json.loads(Path(path).read_text())
-    if doc.get("format") != "skextras-tree-ensemble" or doc.get("estimator") != estimator_name:
+    """Read and validate a document written by ``save_model_json``.
+
+    Returns ``(params, learned, trees)``: the parameters (a dict, to be checked by the
+    estimator's own ``_validate_params``), the ``learned`` section as a :class:`LearnedState`
+    and the trees, each validated by
+    :func:`~skextras._engine.tree_validation.trees_from_documents` against
+    ``n_features_in_`` (index ranges, acyclic trees with every node reachable, lengths,
+    types, one output width). Raises ValueError naming the file (and tree, node, field).
+    """
+    doc = _read_document(path)
+    if doc.get("format") != FORMAT or doc.get("estimator") != estimator_name:
         raise ValueError(
-            f"{path} does not hold a saved {estimator_name} (estimator={doc.get('estimator')!r})"
+            f"{path} does not hold a saved {estimator_name} "
+            f"(format={doc.get('format')!r:.80}, estimator={doc.get('estimator')!r:.80})"
         )
-    return doc["params"], doc["learned"], [Tree.from_dict(d) for d in doc["trees"]]
+    if doc.get("version") != 1:
+        raise ValueError(f"{path}: unsupported format version {doc.get('version')!r:.80}")
+    params = doc.get("params")
+    if not isinstance(params, dict):
+        raise ValueError(f"{path}: 'params' must be a JSON object, got {params!r:.80}")
+    learned = LearnedState(doc.get("learned"), str(path))
+    n_features = learned.integer("n_features_in_", 1, np.iinfo(np.int32).max)
+    if "feature_names_in_" in learned:
+        names = learned.raw("feature_names_in_")
+        if (
+            not isinstance(names, list)
+            or len(names) != n_features
+            or not all(isinstance(v, str) for v in names)
+            or len(set(names)) != len(names)
+        ):
+            raise learned._error(
+                "feature_names_in_", f"must be {n_features} distinct strings", names
+            )
+    trees = trees_from_documents(doc.get("trees"), n_features, source=str(path))
+    return params, learned, trees

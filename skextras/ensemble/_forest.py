@@ -18,12 +18,17 @@ from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 
 from skextras._engine._numba import run_in_threads
 from skextras._engine.deep_grower import ForestContext, supports
 from skextras._engine.tree import apply_forest, predict_forest
-from skextras.ensemble._base import HistInputMixin, check_monotonic_cst
+from skextras.ensemble._base import (
+    N_JOBS_CONSTRAINT,
+    HistInputMixin,
+    check_monotonic_cst,
+    check_sample_weight,
+)
 from skextras.ensemble._persistence import JSONPersistMixin
 from skextras.ensemble._tree import (
     SPLIT_CONSTRAINTS,
@@ -119,7 +124,7 @@ class _BaseForest(HistInputMixin, JSONPersistMixin, BaseEstimator):
         "n_estimators": [Interval(Integral, 1, None, closed="left")],
         "bootstrap": ["boolean"],
         "oob_score": ["boolean", callable],
-        "n_jobs": [Integral, None],
+        "n_jobs": N_JOBS_CONSTRAINT,
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
@@ -150,7 +155,7 @@ class _BaseForest(HistInputMixin, JSONPersistMixin, BaseEstimator):
         self._validate_params()
         X, y = check_X_y(self, X, y)
         y = self._encode_y(y)
-        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        sample_weight = check_sample_weight(sample_weight, X)
         if not self.bootstrap and self.max_samples is not None:
             raise ValueError(
                 "`max_samples` cannot be set if `bootstrap=False`. Either switch to "
@@ -302,12 +307,19 @@ class _BaseForest(HistInputMixin, JSONPersistMixin, BaseEstimator):
         return learned, self.estimators_
 
     def _restore_state(self, learned, trees):
-        self._seed = learned["seed"]
-        if "classes_" in learned:
-            self.classes_ = np.asarray(learned["classes_"])
-            self.n_classes_ = int(learned["n_classes_"])
+        """Learned attributes from a checked ``LearnedState`` and validated trees."""
+        if not trees:
+            raise ValueError(f"{learned.source}: a forest needs at least one tree")
+        self._seed = learned.integer("seed", 0)
+        widths = (1,)
+        if isinstance(self, ClassifierMixin):
+            self.classes_ = learned.classes()
+            self.n_classes_ = learned.integer("n_classes_", self.classes_.size, self.classes_.size)
+            n_eff = self._n_classes_eff()
+            widths = (n_eff, 1) if n_eff == 2 else (n_eff,)
+        learned.check_width(trees, widths, f"{type(self).__name__} with these classes")
         if "oob_score_" in learned:
-            self.oob_score_ = learned["oob_score_"]
+            self.oob_score_ = learned.real("oob_score_", allow_nan=True)
         self.estimators_ = trees
 
     def _check_X_predict(self, X):

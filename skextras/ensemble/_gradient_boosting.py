@@ -15,17 +15,22 @@ form and do not take constraints).
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone, is_classifier
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
 from skextras._engine._numba import njit
 from skextras._engine.tree import predict_forest
-from skextras.ensemble._base import HistInputMixin, check_monotonic_cst
+from skextras.ensemble._base import (
+    N_JOBS_CONSTRAINT,
+    HistInputMixin,
+    check_monotonic_cst,
+    check_sample_weight,
+)
 from skextras.ensemble._forest import _TREE_CONSTRAINTS, effective_n_jobs
 from skextras.ensemble._losses import LeafFit, make_loss, run_blocks
 from skextras.ensemble._persistence import JSONPersistMixin
@@ -93,7 +98,7 @@ class _BaseGradientBoosting(HistInputMixin, JSONPersistMixin, BaseEstimator):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), None],
         "tol": [Interval(Real, 0.0, None, closed="left")],
         "interaction_cst": [list, tuple, StrOptions({"pairwise", "no_interactions"}), None],
-        "n_jobs": [Integral, None],
+        "n_jobs": N_JOBS_CONSTRAINT,
     }
 
     def fit(self, X, y, sample_weight=None):
@@ -116,7 +121,7 @@ class _BaseGradientBoosting(HistInputMixin, JSONPersistMixin, BaseEstimator):
         X, y = check_X_y(self, X, y)
         y = self._encode_y(y)
         weighted = sample_weight is not None
-        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        sample_weight = check_sample_weight(sample_weight, X)
         self._loss = self._make_loss()
         self._check_constraints()
         if self.n_iter_no_change is not None:
@@ -363,16 +368,31 @@ class _BaseGradientBoosting(HistInputMixin, JSONPersistMixin, BaseEstimator):
         return learned, [tree for stage in self._trees for tree in stage]
 
     def _restore_state(self, learned, trees):
-        self.init_ = learned["init_"]
-        self._init_raw = np.asarray(learned["init_raw"], dtype=np.float64)
-        self.n_trees_per_iteration_ = K = int(learned["n_trees_per_iteration_"])
-        self.train_score_ = np.asarray(learned["train_score_"], dtype=np.float64)
-        if "classes_" in learned:
-            self.classes_ = np.asarray(learned["classes_"])
-            self.n_classes_ = int(learned["n_classes_"])
-        for name in ("oob_improvement_", "oob_scores_", "oob_score_"):
+        """Learned attributes from a checked ``LearnedState`` and validated trees."""
+        self.init_ = learned.raw("init_")
+        if self.init_ not in (None, "zero"):
+            raise learned._error("init_", "must be null or 'zero'", self.init_)
+        expected = 1
+        if is_classifier(self):
+            self.classes_ = learned.classes()
+            self.n_classes_ = learned.integer("n_classes_", self.classes_.size, self.classes_.size)
+            expected = 1 if self.n_classes_ <= 2 else self.n_classes_
+        self.n_trees_per_iteration_ = K = learned.integer(
+            "n_trees_per_iteration_", expected, expected
+        )
+        self._init_raw = learned.array("init_raw", (K,))
+        self.train_score_ = learned.array("train_score_", (None,), allow_nan=True)
+        learned.check_width(trees, (1,), "gradient boosting (one output per tree)")
+        if len(trees) % K:
+            raise ValueError(
+                f"{learned.source}: {len(trees)} trees is not a multiple of "
+                f"n_trees_per_iteration_={K}"
+            )
+        for name in ("oob_improvement_", "oob_scores_"):
             if name in learned:
-                setattr(self, name, np.asarray(learned[name], dtype=np.float64))
+                setattr(self, name, learned.array(name, (None,), allow_nan=True))
+        if "oob_score_" in learned:
+            self.oob_score_ = learned.real("oob_score_", allow_nan=True)
         self._loss = self._make_loss()
         self._trees = [trees[i : i + K] for i in range(0, len(trees), K)]
         self._finish(len(self._trees))

@@ -10,7 +10,13 @@ import sys
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    RegressorMixin,
+    _fit_context,
+    is_classifier,
+)
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -25,7 +31,9 @@ from .._engine.shap import shap_forest
 from .._engine.tree import apply_forest, predict_forest
 from ._base import (
     IMPORTANCE_TYPES,
+    N_JOBS_CONSTRAINT,
     HistInputMixin,
+    check_target_range,
     check_X,
     check_X_y,
     feature_importances,
@@ -33,7 +41,9 @@ from ._base import (
     resolve_metrics,
     save_model_json,
     staged_raw_predictions,
+    warn_float32_gains,
 )
+from ._persistence import check_loaded_params
 
 _DEFAULT_METRIC = {
     "reg:squarederror": "rmse",
@@ -129,7 +139,7 @@ class _BaseNewtonBoosting(HistInputMixin, BaseEstimator):
         "interaction_constraints": [list, None],
         "importance_type": [StrOptions(set(IMPORTANCE_TYPES))],
         "random_state": ["random_state"],
-        "n_jobs": [Integral, None],
+        "n_jobs": N_JOBS_CONSTRAINT,
     }
 
     def __init__(
@@ -451,15 +461,69 @@ class _BaseNewtonBoosting(HistInputMixin, BaseEstimator):
         save_model_json(path, type(self).__name__, self.get_params(), learned, self._trees)
 
     def load_model(self, path):
-        """Load a model written by ``save_model`` into this estimator; returns self."""
+        """Load a model written by ``save_model`` into this estimator; returns self.
+
+        The file is checked completely (parameters, learned attributes, every index of
+        every tree) before anything is assigned: a file that fails raises ValueError naming
+        it and leaves this estimator unchanged.
+        """
         params, learned, trees = load_model_json(path, type(self).__name__)
-        self.set_params(**params)
-        for name, value in learned.items():
-            if name in ("feature_names_in_", "classes_", "_init_margin"):
-                value = np.asarray(value, dtype=object if name == "feature_names_in_" else None)
-            setattr(self, name, value)
-        self._trees = trees
+        model = type(self)()
+        try:
+            model.set_params(**params)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"{path}: {exc}") from None
+        check_loaded_params(model, path)
+        model._restore_state(learned, trees)
+        self.__dict__.clear()
+        self.__dict__.update(model.__dict__)
         return self
+
+    def _restore_state(self, learned, trees):
+        """Learned attributes from a checked ``LearnedState`` and validated trees."""
+        known = {*self._LEARNED, "feature_names_in_", "classes_", "best_score_"}
+        unknown = sorted(set(learned.names()) - known)
+        if unknown:
+            raise ValueError(f"{learned.source}: unknown learned fields {unknown}")
+        self.n_features_in_ = learned.raw("n_features_in_")
+        if "feature_names_in_" in learned:
+            self.feature_names_in_ = np.asarray(learned.raw("feature_names_in_"), dtype=object)
+        objectives = set(REGRESSION_OBJECTIVES)
+        k = 1
+        if is_classifier(self):
+            self.classes_ = learned.classes()
+            if self.classes_.size < 2:
+                raise learned._error("classes_", "must hold at least 2 classes", self.classes_)
+            k = 1 if self.classes_.size == 2 else self.classes_.size
+            objectives = {Logistic.name, Softmax.name}
+        self.n_outputs_ = learned.integer("n_outputs_", k, k)
+        self._objective_name = learned.raw("_objective_name")
+        if self._objective_name not in objectives:
+            raise learned._error(
+                "_objective_name", f"must be one of {sorted(objectives)}", self._objective_name
+            )
+        learned.check_width(trees, (1,), "boosting (one output per tree)")
+        if not trees or len(trees) % k:
+            raise ValueError(
+                f"{learned.source}: {len(trees)} trees is not a positive multiple of n_outputs_={k}"
+            )
+        self.n_estimators_ = learned.integer("n_estimators_", len(trees) // k, len(trees) // k)
+        self.best_iteration_ = learned.integer("best_iteration_", 0, self.n_estimators_ - 1)
+        self._init_margin = learned.array("_init_margin", (k,))
+        outputs = learned.array("_tree_output", (len(trees),))
+        if not np.isin(outputs, np.arange(k)).all():
+            raise learned._error(
+                "_tree_output",
+                f"must hold integers in [0, {k - 1}]",
+                outputs[~np.isin(outputs, np.arange(k))][0].item(),
+            )
+        self._tree_output = outputs.astype(np.int64).tolist()
+        self.evals_result_ = learned.raw("evals_result_")
+        if not isinstance(self.evals_result_, dict):
+            raise learned._error("evals_result_", "must be a JSON object", self.evals_result_)
+        if "best_score_" in learned:
+            self.best_score_ = learned.real("best_score_", allow_nan=True)
+        self._trees = trees
 
 
 class NewtonBoostingRegressor(RegressorMixin, _BaseNewtonBoosting):
@@ -627,6 +691,8 @@ class NewtonBoostingRegressor(RegressorMixin, _BaseNewtonBoosting):
             Print the validation scores every round.
         """
         X, y, sample_weight = check_X_y(self, X, y, sample_weight, y_numeric=True)
+        check_target_range(y, sample_weight)
+        warn_float32_gains(y, sample_weight)
         return self._fit(
             X, y.astype(np.float64), sample_weight, eval_set, sample_weight_eval_set, verbose
         )

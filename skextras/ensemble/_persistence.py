@@ -25,10 +25,30 @@ def _encode_param(value):
     return {"estimator": type(value).__name__, "params": value.get_params(deep=False)}
 
 
-def _decode_param(value):
-    if isinstance(value, dict) and set(value) == {"estimator", "params"}:
-        return _ESTIMATOR_PARAMS[value["estimator"]](**value["params"])
-    return value
+def _decode_param(name, value, path):
+    """Rebuild an estimator-valued parameter; only the classes of ``_ESTIMATOR_PARAMS``."""
+    if not (isinstance(value, dict) and set(value) == {"estimator", "params"}):
+        return value
+    cls = _ESTIMATOR_PARAMS.get(value["estimator"]) if isinstance(value["estimator"], str) else None
+    inner = value["params"]
+    if cls is None or not isinstance(inner, dict) or not set(inner) <= set(cls().get_params()):
+        raise ValueError(
+            f"{path}: parameter {name!r} names an estimator this package cannot rebuild "
+            f"(allowed: {sorted(_ESTIMATOR_PARAMS)}; got {value!r:.200})"
+        )
+    return cls(**inner)
+
+
+def check_loaded_params(model, path):
+    """The parameters set from a file pass the estimator's own checks (ValueError naming
+    the file and the parameter)."""
+    try:
+        model._validate_params()
+        for value in model.get_params(deep=False).values():
+            if isinstance(value, BaseEstimator):
+                value._validate_params()
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{path}: {exc}") from None
 
 
 class JSONPersistMixin:
@@ -45,13 +65,21 @@ class JSONPersistMixin:
         save_model_json(path, type(self).__name__, params, learned, trees)
 
     def load_model(self, path):
-        """Load a model written by ``save_model`` into this estimator; returns self."""
+        """Load a model written by ``save_model`` into this estimator; returns self.
+
+        The file is checked completely (parameters, learned attributes, every index of
+        every tree) before anything is assigned: a file that fails raises ValueError naming
+        it and leaves this estimator unchanged.
+        """
         params, learned, trees = load_model_json(path, type(self).__name__)
-        known = self.get_params(deep=False)
-        self.set_params(**{k: _decode_param(v) for k, v in params.items() if k in known})
-        self.n_features_in_ = int(learned.pop("n_features_in_"))
-        names = learned.pop("feature_names_in_", None)
-        if names is not None:
-            self.feature_names_in_ = np.asarray(names, dtype=object)
-        self._restore_state(learned, trees)
+        model = type(self)()
+        known = model.get_params(deep=False)
+        model.set_params(**{k: _decode_param(k, v, path) for k, v in params.items() if k in known})
+        check_loaded_params(model, path)
+        model.n_features_in_ = learned.raw("n_features_in_")
+        if "feature_names_in_" in learned:
+            model.feature_names_in_ = np.asarray(learned.raw("feature_names_in_"), dtype=object)
+        model._restore_state(learned, trees)
+        self.__dict__.clear()
+        self.__dict__.update(model.__dict__)
         return self

@@ -19,12 +19,17 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_regr
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skextras._engine.binning import BinMapper
 from skextras._engine.deep_grower import grow_deep_tree, supports
 from skextras._engine.grower import TreeParams, grow_tree
-from skextras.ensemble._base import HistInputMixin, _reject_strings
+from skextras.ensemble._base import (
+    HistInputMixin,
+    _reject_strings,
+    check_sample_weight,
+    check_target_range,
+)
 
 # Children must carry some weight; relative to the node's total so normalised weights work.
 _MIN_CHILD_WEIGHT_REL = 1e-10
@@ -33,7 +38,7 @@ _MIN_CHILD_WEIGHT_REL = 1e-10
 def check_X_y(estimator, X, y):
     """Validate training data: float64 X (NaN allowed, CSR/CSC kept), 1-d y."""
     _reject_strings(X)
-    return validate_data(
+    X, y = validate_data(
         estimator,
         X,
         y,
@@ -42,6 +47,9 @@ def check_X_y(estimator, X, y):
         ensure_all_finite="allow-nan",
         y_numeric=is_regressor(estimator),
     )
+    if is_regressor(estimator):
+        check_target_range(y)
+    return X, y
 
 
 def fit_bin_mapper(X, sample_weight, max_bin, seed):
@@ -319,7 +327,7 @@ class _BaseHistTree(HistInputMixin, BaseEstimator):
         self._validate_params()
         X, y = check_X_y(self, X, y)
         y = self._encode_y(y)
-        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        sample_weight = check_sample_weight(sample_weight, X)
         self._fit_binned(self._bin(X, sample_weight), y, sample_weight, encoded=True)
         return self
 
