@@ -60,7 +60,8 @@ def test_map_segm_prints_the_pycocotools_summary_of_the_shared_sample(shared_dat
     # pycocotools' own printout of this sample (val2014_fake_eval_res.txt, type=segm)
     reference = (folder / "val2014_fake_eval_res.txt").read_text().split("type=segm")[1]
     expected = [line.split() for line in reference.splitlines() if "@[" in line][:12]
-    assert [line.split() for line in out[:12]] == expected  # that file pads less
+    assert out[0] == "metric: COCO segm AP (pycocotools' summary)"
+    assert [line.split() for line in out[1:13]] == expected  # that file pads less
 
 
 def test_map_keypoints_prints_the_pycocotools_summary(tmp_path, capsys):
@@ -86,6 +87,127 @@ def test_map_keypoints_prints_the_pycocotools_summary(tmp_path, capsys):
         ev.evaluate()
         ev.accumulate()
         ev.summarize()
-    assert out[:10] == [line for line in buf.getvalue().splitlines() if "@[" in line]
+    assert out[0] == "metric: COCO keypoints AP (pycocotools' summary)"
+    assert out[1:11] == [line for line in buf.getvalue().splitlines() if "@[" in line]
     assert main([*args, "--iou-type", "keypoints", "--format", "csv"]) == 2
     assert "needs --metric coco" in capsys.readouterr().out
+
+
+def _padilla_relative_args(shared_data, *extra):
+    folder = shared_data / "object_detection_metrics"
+    return ["map", "--gt", str(folder / "groundtruths_rel"), "--dt",
+            str(folder / "detections_rel"), "--format", "txt", "--relative", "--box-format",
+            "xcycwh", "--iou-threshold", "0.3", *extra]  # fmt: skip
+
+
+def _sizes_from_the_absolute_sample(shared_data):
+    """Each image's (width, height) from its absolute xywh boxes over the relative ones."""
+    folder = shared_data / "object_detection_metrics"
+    sizes = {}
+    for file in sorted((folder / "groundtruths").glob("*.txt")):
+        absolute = [line.split()[1:] for line in file.read_text().splitlines() if line.strip()]
+        relative = [line.split()[1:] for line in
+                    (folder / "groundtruths_rel" / file.name).read_text().splitlines()
+                    if line.strip()]  # fmt: skip
+        w = {round(float(a[2]) / float(r[2])) for a, r in zip(absolute, relative)}
+        h = {round(float(a[3]) / float(r[3])) for a, r in zip(absolute, relative)}
+        assert len(w) == len(h) == 1, file.name  # one size per image
+        sizes[file.stem] = (w.pop(), h.pop())
+    return sizes
+
+
+def test_map_relative_boxes_without_image_sizes_exit_2_naming_the_options(shared_data, capsys):
+    assert main(_padilla_relative_args(shared_data)) == 2
+    out = capsys.readouterr().out
+    assert "--gt" in out and "relative to the image size" in out
+    assert "--image-size W H" in out and "--image-sizes FILE" in out
+    assert "mAP" not in out
+
+
+def test_map_relative_boxes_with_image_size_give_the_published_ap(shared_data, capsys):
+    # Padilla et al. publish 24.57% for this sample (absolute coordinates, IoU 0.3)
+    assert main(_padilla_relative_args(shared_data, "--image-size", "200", "200")) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("metric: VOC voc2012: all-point AP")
+    assert "relative boxes scaled to pixels" in out[0]
+    assert out[-1] == "mAP (voc2012, IoU 0.3): 0.2457"
+
+
+@pytest.mark.parametrize("layout", ["text", "json", "coco"])
+def test_map_image_sizes_file_equals_the_absolute_sample(shared_data, tmp_path, capsys, layout):
+    import json
+
+    sizes = _sizes_from_the_absolute_sample(shared_data)
+    path = tmp_path / f"sizes.{layout}"
+    if layout == "text":
+        path.write_text("# image_id width height\n" + "".join(
+            f"{key} {w} {h}\n" for key, (w, h) in sizes.items()))  # fmt: skip
+    elif layout == "json":
+        path.write_text(json.dumps({key: [w, h] for key, (w, h) in sizes.items()}))
+    else:
+        images = [{"id": key, "width": w, "height": h} for key, (w, h) in sizes.items()]
+        path.write_text(json.dumps({"images": images}))
+    assert main(_padilla_relative_args(shared_data, "--image-sizes", str(path))) == 0
+    relative_out = capsys.readouterr().out.splitlines()[-1]
+    folder = shared_data / "object_detection_metrics"
+    assert main(["map", "--gt", str(folder / "groundtruths"), "--dt",
+                 str(folder / "detections"), "--format", "txt", "--iou-threshold",
+                 "0.3"]) == 0  # fmt: skip
+    assert relative_out == capsys.readouterr().out.splitlines()[-1]
+
+
+def test_map_image_sizes_file_with_a_bad_line_names_the_line(shared_data, tmp_path, capsys):
+    path = tmp_path / "sizes.txt"
+    path.write_text("00001 200 200\n00002 200\n")
+    assert main(_padilla_relative_args(shared_data, "--image-sizes", str(path))) == 2
+    out = capsys.readouterr().out
+    assert "line 2" in out and "'00002 200'" in out
+    path.write_text("00001 200 -5\n")
+    assert main(_padilla_relative_args(shared_data, "--image-sizes", str(path))) == 2
+    assert "'00001' has size 200.0 x -5.0" in capsys.readouterr().out
+    assert main(_padilla_relative_args(shared_data, "--image-size", "0", "200")) == 2
+    assert "--image-size must be two positive numbers" in capsys.readouterr().out
+
+
+def test_map_image_missing_from_the_sizes_file_is_named(shared_data, tmp_path, capsys):
+    path = tmp_path / "sizes.txt"
+    path.write_text("00001 200 200\n")
+    assert main(_padilla_relative_args(shared_data, "--image-sizes", str(path))) == 2
+    assert "image_sizes has no entry for image '00002'" in capsys.readouterr().out
+
+
+def test_map_defaults_to_voc_for_txt_and_coco_for_coco_json(shared_data, capsys):
+    folder = shared_data / "object_detection_metrics"
+    assert main(["map", "--gt", str(folder / "groundtruths"), "--dt",
+                 str(folder / "detections"), "--format", "txt"]) == 0  # fmt: skip
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == ("metric: VOC voc2012: all-point AP (area under the precision envelope), "
+                      "IoU >= 0.5, box width x2 - x1 + 1")  # fmt: skip
+    assert out[-1].startswith("mAP (voc2012, IoU 0.5): ")
+    coco = shared_data / "coco_val2014_fake100"
+    assert main(["map", "--gt", str(coco / "instances_val2014_100.json"), "--dt",
+                 str(coco / "instances_val2014_fakebbox100_results.json")]) == 0  # fmt: skip
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "metric: COCO bbox AP (pycocotools' 12-number summary)"
+    assert out[1].startswith(" Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all")
+
+
+def test_map_segm_results_as_bbox_name_the_iou_type(shared_data, capsys):
+    coco = shared_data / "coco_val2014_fake100"
+    assert main(["map", "--gt", str(coco / "instances_val2014_100.json"), "--dt",
+                 str(coco / "instances_val2014_fakesegm100_results.json")]) == 2  # fmt: skip
+    out = capsys.readouterr().out
+    assert "has no 'bbox'" in out and "iou_type='segm'" in out
+    assert "('bbox', 'segm', 'keypoints')" in out
+
+
+def test_map_negative_width_explains_the_box_layouts(shared_data, capsys):
+    folder = shared_data / "object_detection_metrics"
+    # the sample's xywh files read as corners: boxes with xmax < xmin
+    for metric in ("coco", "voc2012"):
+        assert main(["map", "--gt", str(folder / "groundtruths"), "--dt",
+                     str(folder / "detections"), "--format", "txt", "--box-format", "xyxy",
+                     "--metric", metric]) == 2  # fmt: skip
+        out = capsys.readouterr().out
+        assert "negative width or height" in out or "xmax < xmin" in out
+        assert "is the box layout right?" in out and "--box-format" in out

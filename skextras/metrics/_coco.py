@@ -24,7 +24,14 @@ import pandas as pd
 
 from skextras.metrics import _coco_kernels as kernels
 from skextras.metrics import _mask_kernels as mask_kernels
-from skextras.metrics._readers import crowd_flags, dict_entries, entries_with_id, load_json_file
+from skextras.metrics._readers import (
+    BOX_LAYOUT_HINT,
+    crowd_flags,
+    dict_entries,
+    entries_with_id,
+    load_json_file,
+    missing_bbox_hint,
+)
 
 IOU_TYPES = ("bbox", "segm", "keypoints")
 # pycocotools' Params.setKpParams: no "small" range, people are at least 32 x 32
@@ -69,7 +76,8 @@ def _check_boxes(boxes, what):
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise ValueError(
-            f"{what}: bbox {boxes[i].tolist()} (row {i}) has a negative width or height"
+            f"{what}: bbox {boxes[i].tolist()} (row {i}) has a negative width or height "
+            f"(COCO boxes are [x, y, width, height]){BOX_LAYOUT_HINT}"
         )
 
 
@@ -118,7 +126,8 @@ def _bbox_list(records, what):
         return [r["bbox"] for r in records]
     except KeyError:
         i = next(i for i, r in enumerate(records) if "bbox" not in r)
-        raise ValueError(f"{what}: entry {i} has no 'bbox': {records[i]!r}") from None
+        hint = missing_bbox_hint(records[i])
+        raise ValueError(f"{what}: entry {i} has no 'bbox'{hint}: {records[i]!r:.200}") from None
 
 
 @dataclass

@@ -125,6 +125,28 @@ def numeric_columns(frame, columns, where):
     return out
 
 
+# appended to "negative width" / "xmax < xmin" errors: the usual cause is a file read with the
+# wrong box layout
+BOX_LAYOUT_HINT = (
+    "; is the box layout right? read the file with the layout it uses: box_format='xywh' "
+    "(x, y, width, height; COCO), 'xyxy' (corners; VOC) or 'xcycwh' (centre and size; "
+    "YOLO) (skextras map: --box-format)"
+)
+
+
+def missing_bbox_hint(entry):
+    """The sentence added to a "has no 'bbox'" error when the entry holds another task's
+    data (a segm or keypoints result evaluated as bbox)."""
+    for iou_type, key in (("segm", "segmentation"), ("keypoints", "keypoints")):
+        if isinstance(entry, dict) and key in entry:
+            return (
+                f" (it has {key!r} data: evaluate it with iou_type={iou_type!r}, "
+                f"skextras map --iou-type {iou_type}; supported iou_type values are "
+                "('bbox', 'segm', 'keypoints'))"
+            )
+    return ""
+
+
 def _scale(image_sizes, image_id, where):
     try:
         width, height = image_sizes[image_id]
@@ -175,7 +197,8 @@ def read_coco(source):
             raise ValueError(f"{where} must be an object, got {ann!r:.60}")
         for key in ("image_id", "category_id", "bbox"):
             if key not in ann:
-                raise ValueError(f"{where} has no {key!r}: {ann!r:.100}")
+                hint = missing_bbox_hint(ann) if key == "bbox" else ""
+                raise ValueError(f"{where} has no {key!r}{hint}: {ann!r:.100}")
         bbox = ann["bbox"]
         if not isinstance(bbox, (list, tuple)) or len(bbox) != 4:
             raise ValueError(f"{where}: bbox must be 4 numbers [x, y, w, h], got {bbox!r:.60}")

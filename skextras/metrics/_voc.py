@@ -12,7 +12,7 @@ from skextras.metrics._detection import (
     average_precision_from_curve,
     check_iou_threshold,
 )
-from skextras.metrics._readers import crowd_flags, dict_entries, numeric_columns
+from skextras.metrics._readers import BOX_LAYOUT_HINT, crowd_flags, dict_entries, numeric_columns
 
 _CORNERS = ["xmin", "ymin", "xmax", "ymax"]
 
@@ -44,7 +44,7 @@ def _records(data, what, need_score):
         i = int(np.flatnonzero(bad)[0])
         raise ValueError(
             f"{what}: box {boxes[i].tolist()} (row {i}) has xmax < xmin or ymax < ymin "
-            "(boxes are xyxy)"
+            f"(boxes here are xyxy corners){BOX_LAYOUT_HINT}"
         )
     if need_score:
         if "score" not in frame:
