@@ -1,7 +1,6 @@
 """The shared training loop: routing, seeding, early stopping, schedules, persistence, DDP."""
 
 import os
-import re
 import subprocess
 import sys
 
@@ -219,21 +218,35 @@ def test_import_nn_without_torch_names_the_extra():
 
 
 # ---------------------------------------------------------------------- DDP
-def _ddp_data():
+def _ddp_cases():
+    """name -> (model, X, y, sample_weight, rows of rank 0's last step)."""
     X, y = make_regression(128, 5, noise=0.1, random_state=0)
-    return X, y / y.std()
-
-
-def _ddp_models():
-    # A regressor, and a flow whose actnorm layers are initialised from the data.
-    common = dict(batch_size=32, max_epochs=3, n_iter_no_change=None, random_state=0)
-    return {"mlp": MLPRegressor((16,), **common), "glow": GlowFlow(2, (8,), **common)}
+    y = y / y.std()
+    even = dict(batch_size=32, max_epochs=3, n_iter_no_change=None, random_state=0)
+    # 50 rows in batches of 7: shards of 4 and 3 rows, and a last batch of 1 row that
+    # leaves rank 1 without any.
+    odd = {**even, "batch_size": 7}
+    Xc, yc = make_classification(50, 5, n_informative=3, n_classes=3, random_state=0)
+    weights = np.random.default_rng(0).uniform(0.1, 3.0, 50)
+    return {
+        "mlp": (MLPRegressor((16,), **even), X, y, None, 16),
+        # a flow whose actnorm layers are initialised from the data before wrapping
+        "glow": (GlowFlow(2, (8,), **even), X, None, None, 16),
+        "mlp_odd": (MLPRegressor((16,), **odd), X[:50], y[:50], None, 1),
+        "glow_odd": (GlowFlow(2, (8,), **odd), X[:50], None, None, 1),
+        "weighted_odd": (
+            MLPClassifier((8,), class_weight="balanced", **odd),
+            Xc,
+            yc,
+            weights,
+            1,
+        ),
+    }
 
 
 def _ddp_fit(folder):
     torch.set_num_threads(1)
-    X, y = _ddp_data()
-    for name, model in _ddp_models().items():
+    for name, (model, X, y, weights, _) in _ddp_cases().items():
         seen = []  # rows of every Linear call: the last one is a training step's shard
 
         def count(module, args, seen=seen):
@@ -241,47 +254,32 @@ def _ddp_fit(folder):
                 seen.append(len(args[0]))
 
         hook = torch.nn.modules.module.register_module_forward_pre_hook(count)
-        model.fit(X, y)
+        fit_args = (X,) if y is None else (X, y)
+        model.fit(*fit_args, **({} if weights is None else {"sample_weight": weights}))
         hook.remove()
         if torch.distributed.get_rank() == 0:
+            losses = torch.tensor(model.history_[:, "train_loss"], dtype=torch.float64)
             state = {**model.module_.state_dict(), "rows_per_step": torch.tensor(seen[-1])}
-            torch.save(state, f"{folder}/{name}.pt")
+            torch.save({**state, "train_loss": losses}, f"{folder}/{name}.pt")
 
 
-def test_ddp_two_processes_match_one_process_with_same_global_batch(tmp_path):
-    X, y = _ddp_data()
+def test_ddp_two_processes_match_one_process_for_any_shard_sizes(tmp_path):
     spawn(_ddp_fit, nprocs=2, args=(str(tmp_path),), backend="gloo", timeout=300)
-    for name, single in _ddp_models().items():
-        single.fit(X, y)
+    for name, (single, X, y, weights, rows) in _ddp_cases().items():
+        fit_args = (X,) if y is None else (X, y)
+        single.fit(*fit_args, **({} if weights is None else {"sample_weight": weights}))
         ddp = torch.load(tmp_path / f"{name}.pt", weights_only=True)
-        # Each rank computed its step on half of the global batch of 32.
-        assert ddp.pop("rows_per_step").item() == 16
+        assert ddp.pop("rows_per_step").item() == rows, name
+        expected = torch.tensor(single.history_[:, "train_loss"], dtype=torch.float64)
+        torch.testing.assert_close(ddp.pop("train_loss"), expected, rtol=1e-6, atol=1e-7)
         for key, value in single.module_.state_dict().items():
-            torch.testing.assert_close(ddp[key], value, rtol=1e-5, atol=1e-6)
+            torch.testing.assert_close(ddp[key], value, rtol=1e-6, atol=1e-6, msg=name)
 
 
-def test_launch_command_runs_a_script_in_two_ranks(tmp_path):
-    script = tmp_path / "train.py"
-    script.write_text(
-        "import torch\n"
-        "from sklearn.datasets import make_regression\n"
-        "from skextras.nn import MLPRegressor\n"
-        "torch.set_num_threads(1)\n"
-        "X, y = make_regression(64, 3, random_state=0)\n"
-        "reg = MLPRegressor((4,), batch_size=16, max_epochs=2, distributed=True, random_state=0)\n"
-        "reg.fit(X, y / y.std())\n"
-        "rank, world = torch.distributed.get_rank(), torch.distributed.get_world_size()\n"
-        "print(f'rank {rank} of {world} loss {reg.history_[-1][\"train_loss\"]:.6f}')\n"
-    )
-    env = {**os.environ, "PYTHONPATH": os.getcwd()}
-    command = [sys.executable, "-m", "skextras.nn.launch", "--nproc", "2", str(script)]
-    out = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
-    report = f"stdout:\n{out.stdout}\nstderr:\n{out.stderr}"
-    assert out.returncode == 0, report
-    ranks = sorted(re.findall(r"rank (\d) of (\d) loss ([-+0-9.e]+)", out.stdout))
-    assert [r[:2] for r in ranks] == [("0", "2"), ("1", "2")], report
-    # The epoch loss is all-reduced, so both ranks report the same number.
-    assert ranks[0][2] == ranks[1][2], report
+def test_world_size_without_process_group_warns_of_duplicate_models(blobs, monkeypatch):
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    with pytest.warns(UserWarning, match="WORLD_SIZE=2.*own copy"):
+        MLPClassifier((4,), max_epochs=1).fit(*blobs)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
