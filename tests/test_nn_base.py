@@ -1,5 +1,6 @@
 """The shared training loop: routing, seeding, early stopping, schedules, persistence, DDP."""
 
+import copy
 import os
 import subprocess
 import sys
@@ -186,6 +187,166 @@ def test_save_load_round_trip_predicts_identically(tmp_path, blobs):
     np.testing.assert_array_equal(loaded.predict(X), clf.predict(X))
     with pytest.raises(TypeError, match="MLPClassifier"):
         MLPRegressor.load(tmp_path / "model")
+
+
+# ---------------------------------------------------------------------- skorch habits
+FULL_BATCH = dict(batch_size=10_000, max_epochs=4, n_iter_no_change=None, random_state=0)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: MLPClassifier((8,), **FULL_BATCH),
+        lambda: MLPClassifier((8,), loss="soft_accuracy", **FULL_BATCH),
+        lambda: MLPRegressor((8,), loss="huber", **FULL_BATCH),
+        lambda: TorchClassifier(_net, criterion=torch.nn.CrossEntropyLoss, **FULL_BATCH),
+        lambda: TorchRegressor(
+            _net, criterion=torch.nn.HuberLoss, criterion__delta=0.5, **FULL_BATCH
+        ),
+    ],
+    ids=["mlp-ce", "mlp-soft-accuracy", "mlp-huber", "wrapper-ce", "wrapper-huber"],
+)
+def test_sample_weight_equals_repeated_rows_in_full_batch(blobs, make):
+    X, y = blobs
+    X, y = X[:40], y[:40]
+    if make().__class__.__name__.endswith("Regressor"):
+        y = X @ np.arange(X.shape[1]) / 10
+    counts = np.random.default_rng(0).integers(0, 4, len(X))
+    weighted = make().fit(X, y, sample_weight=counts)
+    repeated = make().fit(np.repeat(X, counts, axis=0), np.repeat(y, counts))
+    for a, b in zip(weighted.module_.parameters(), repeated.module_.parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_class_weight_balanced_equals_sklearns_balanced_sample_weight(blobs):
+    from sklearn.utils.class_weight import compute_sample_weight
+
+    X, y = blobs
+    keep = (y == 1) | (np.arange(len(y)) % 3 == 0)  # imbalanced
+    X, y = X[keep], np.where(y[keep] == 1, "yes", "no")
+    kwargs = dict(batch_size=16, max_epochs=3, random_state=0)
+    balanced = MLPClassifier((8,), class_weight="balanced", **kwargs).fit(X, y)
+    reference = MLPClassifier((8,), **kwargs).fit(
+        X, y, sample_weight=compute_sample_weight("balanced", y)
+    )
+    np.testing.assert_allclose(balanced.predict_proba(X), reference.predict_proba(X), rtol=1e-5)
+    as_dict = TorchClassifier(_net, class_weight={"no": 2.0}, **kwargs).fit(X, y)
+    as_weight = TorchClassifier(_net, **kwargs).fit(X, y, sample_weight=1.0 + (y == "no"))
+    np.testing.assert_allclose(as_dict.predict_proba(X), as_weight.predict_proba(X), rtol=1e-5)
+    with pytest.raises(ValueError, match=r"class_weight has labels \['maybe'\]"):
+        TorchClassifier(_net, class_weight={"maybe": 2.0}).fit(X, y)
+    with pytest.raises(ValueError, match="soft_f1"):
+        MLPClassifier(loss="soft_f1", class_weight="balanced").fit(X, y)
+
+
+def _smoothed_cross_entropy(logits, target, smoothing=0.0):
+    return torch.nn.functional.cross_entropy(logits, target, label_smoothing=smoothing)
+
+
+def test_criterion_class_or_callable_gets_its_routed_parameters(blobs):
+    X, y = blobs
+    kwargs = dict(lr=0.05, max_epochs=3, random_state=0)
+    default = TorchClassifier(_net, **kwargs).fit(X, y)
+    as_class = TorchClassifier(_net, criterion=torch.nn.CrossEntropyLoss, **kwargs).fit(X, y)
+    np.testing.assert_array_equal(default.predict_proba(X), as_class.predict_proba(X))
+    smooth = dict(criterion__label_smoothing=0.2, **kwargs)
+    by_class = TorchClassifier(_net, criterion=torch.nn.CrossEntropyLoss, **smooth).fit(X, y)
+    fn = _smoothed_cross_entropy
+    by_callable = TorchClassifier(_net, criterion=fn, criterion__smoothing=0.2, **kwargs)
+    by_callable.fit(X, y)
+    assert by_class.criterion_.label_smoothing == 0.2
+    np.testing.assert_allclose(by_class.predict_proba(X), by_callable.predict_proba(X))
+    assert not np.allclose(by_class.predict_proba(X), default.predict_proba(X))
+    assert by_class.get_params()["criterion__label_smoothing"] == 0.2
+    with pytest.raises(ValueError, match="need a criterion"):
+        TorchClassifier(_net, criterion__label_smoothing=0.1, **kwargs).fit(X, y)
+    with pytest.raises(TypeError, match="criterion__"):
+        TorchClassifier(_net, label_smoothing=0.1).fit(X, y)
+
+
+class _L1Regressor(TorchRegressor):
+    def get_loss(self, module, batch, sample_weight=None):
+        X, y = batch
+        return (module(X) - y).abs().mean()
+
+
+def test_overriding_get_loss_trains_on_that_loss(blobs):
+    X, _ = blobs
+    y = X @ np.arange(X.shape[1]) / 10
+    kwargs = dict(max_epochs=3, random_state=0)
+    custom = _L1Regressor(_net, **kwargs).fit(X, y)
+    reference = TorchRegressor(_net, criterion=torch.nn.L1Loss, **kwargs).fit(X, y)
+    np.testing.assert_allclose(custom.predict(X), reference.predict(X), rtol=1e-6)
+
+
+def test_module_instance_is_deep_copied_at_each_fit(blobs):
+    X, y = blobs
+    instance = torch.nn.Linear(X.shape[1], 2)
+    before = copy.deepcopy(instance.state_dict())
+    first = TorchClassifier(instance, max_epochs=2, random_state=0).fit(X, y)
+    second = TorchClassifier(instance, max_epochs=2, random_state=0).fit(X, y)
+    for key, value in instance.state_dict().items():
+        torch.testing.assert_close(value, before[key], rtol=0, atol=0)
+    assert first.module_ is not instance
+    np.testing.assert_array_equal(first.predict_proba(X), second.predict_proba(X))
+    with pytest.raises(ValueError, match="module__ parameters"):
+        TorchClassifier(instance, module__bias=False).fit(X, y)
+
+
+def test_valid_score_column_is_accuracy_or_r2_of_the_held_out_rows(blobs):
+    from sklearn.metrics import accuracy_score, r2_score
+
+    X, y = blobs
+    clf = MLPClassifier((8,), validation_fraction=0.25, random_state=0).partial_fit(X, y, [0, 1])
+    rows = clf._held_out[1]
+    assert clf.history_[-1, "valid_score"] == pytest.approx(
+        accuracy_score(y[rows], clf.predict(X[rows])), rel=1e-6
+    )
+    target = X @ np.arange(X.shape[1]) / 10
+    reg = MLPRegressor((8,), validation_fraction=0.25, random_state=0).partial_fit(X, target)
+    rows = reg._held_out[1]
+    assert reg.history_[-1, "valid_score"] == pytest.approx(
+        r2_score(target[rows], reg.predict(X[rows])), rel=1e-5
+    )
+
+
+class _Recorder(torch.nn.Module):
+    """A linear network that records the rows it trains on."""
+
+    trained_on = []
+
+    def __init__(self, n_features, n_outputs):
+        super().__init__()
+        self.linear = torch.nn.Linear(n_features, n_outputs)
+
+    def forward(self, x):
+        if self.training:
+            _Recorder.trained_on.append(x.detach().clone())
+        return self.linear(x)
+
+
+def test_partial_fit_keeps_the_first_calls_validation_rows(blobs):
+    X, y = blobs
+    X = X.astype(np.float32)
+    clf = TorchClassifier(_Recorder, validation_fraction=0.25, random_state=0)
+    _Recorder.trained_on.clear()
+    for _ in range(3):
+        clf.partial_fit(X, y, classes=[0, 1])
+    held_out = X[clf._held_out[1]]
+    trained = torch.cat(_Recorder.trained_on).numpy()
+    assert len(trained) == 3 * (len(X) - len(held_out))
+    assert not (trained[:, None, :] == held_out[None, :, :]).all(-1).any()
+    # New rows are all trained on; the validation rows stay those of the first call.
+    _Recorder.trained_on.clear()
+    clf.partial_fit(X[:10] + 1, y[:10])
+    assert len(torch.cat(_Recorder.trained_on)) == 10
+    assert len(clf.history_[:, "valid_loss"]) == 4
+
+
+@pytest.mark.parametrize("device", ["gpu", "cuda:x", "tpu"])
+def test_unknown_device_raises_listing_the_valid_ones(blobs, device):
+    with pytest.raises(ValueError, match=rf"device='{device}'.*valid devices.*'cpu'.*'cuda'"):
+        MLPClassifier(device=device, max_epochs=1).fit(*blobs)
 
 
 def test_device_cuda_without_gpu_raises_and_auto_falls_back(blobs):

@@ -907,8 +907,11 @@ class TorchDensityMixin(DensityMixin):
         return float(np.mean(self.score_samples(X)))
 
 
-class _WrapperEstimator(TorchEstimator):
-    """What the two wrappers share: a user network and an optional user ``criterion``."""
+class _CriterionMixin:
+    """What the two wrappers share: a user network and an optional user ``criterion``.
+
+    Placed before the role mixin, so that a ``criterion`` replaces the role's loss.
+    """
 
     _ROUTED_PREFIXES = (_MODULE_PREFIX, _CRITERION_PREFIX)
     _wrapper_constraints = {
@@ -989,7 +992,7 @@ _WRAPPER_DOC = """
 """
 
 
-class TorchClassifier(TorchClassifierMixin, _WrapperEstimator):
+class TorchClassifier(_CriterionMixin, TorchClassifierMixin, TorchEstimator):
     __doc__ = (
         """Classifier wrapping any ``torch.nn.Module`` that returns logits.
 """
@@ -1020,7 +1023,7 @@ class TorchClassifier(TorchClassifierMixin, _WrapperEstimator):
     )
 
     _parameter_constraints = {
-        **_WrapperEstimator._wrapper_constraints,
+        **_CriterionMixin._wrapper_constraints,
         "class_weight": [dict, StrOptions({"balanced"}), None],
     }
 
@@ -1057,7 +1060,7 @@ class TorchClassifier(TorchClassifierMixin, _WrapperEstimator):
         return _call_with_shapes(self.module, shapes, self._module_params())
 
 
-class TorchRegressor(TorchRegressorMixin, _WrapperEstimator):
+class TorchRegressor(_CriterionMixin, TorchRegressorMixin, TorchEstimator):
     __doc__ = (
         """Regressor wrapping any ``torch.nn.Module`` that returns ``(n, n_outputs)`` predictions.
 """
@@ -1081,7 +1084,7 @@ class TorchRegressor(TorchRegressorMixin, _WrapperEstimator):
     """
     )
 
-    _parameter_constraints = _WrapperEstimator._wrapper_constraints
+    _parameter_constraints = _CriterionMixin._wrapper_constraints
 
     def __init__(
         self,
