@@ -19,8 +19,18 @@ pytestmark = pytest.mark.torch
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from sklearn.datasets import make_classification  # noqa: E402
+from sklearn.preprocessing import MinMaxScaler  # noqa: E402
 
-from skextras.nn import MLPClassifier, MLPRegressor, TorchClassifier  # noqa: E402
+from skextras.nn import (  # noqa: E402
+    VAE,
+    DiffusionModel,
+    GlowFlow,
+    MLPClassifier,
+    MLPRegressor,
+    NICEFlow,
+    RealNVPFlow,
+    TorchClassifier,
+)
 from skextras.nn._serialization import allowed_factories, register_factory  # noqa: E402
 
 LOAD_ERRORS = (ValueError, TypeError)
@@ -244,6 +254,27 @@ def test_load_refuses_a_malformed_field_naming_the_file(saved, tmp_path, change,
     with pytest.raises(ValueError, match=message) as info:
         MLPClassifier.load(folder)
     assert str(folder) in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: NICEFlow(n_couplings=2, hidden_layer_sizes=(4,), max_epochs=1),
+        lambda: RealNVPFlow(n_couplings=2, hidden_layer_sizes=(4,), max_epochs=1),
+        lambda: GlowFlow(n_steps=1, hidden_layer_sizes=(4,), max_epochs=1),
+        lambda: VAE(2, hidden_layer_sizes=(4,), max_epochs=1),
+        lambda: DiffusionModel(hidden_layer_sizes=(4,), max_epochs=1),
+    ],
+    ids=lambda make: type(make()).__name__,
+)
+def test_load_of_a_huge_saved_network_allocates_nothing(tmp_path, data, make):
+    # 10**7 x 10**7 hidden units would be 400 TB: the network must be built on the meta
+    # device and refused on the weights comparison, not allocated.
+    est = make().fit(MinMaxScaler().fit_transform(data[0]), None)
+    est.save(tmp_path / "model")
+    _edit(tmp_path / "model", lambda d: d["params"].update(hidden_layer_sizes=[10**7, 10**7]))
+    with pytest.raises(ValueError, match="weights.pt"):
+        type(est).load(tmp_path / "model")
 
 
 def test_load_refuses_weights_of_another_network_naming_the_tensor(saved, tmp_path):

@@ -329,13 +329,17 @@ def _array(value):
 
 def network_shapes(file, estimator):
     """The state dict of the network the saved parameters build, on the ``meta`` device
-    when its construction allows (no memory is allocated for a hostile size)."""
+    when its construction allows (no memory is allocated for a hostile size); the fresh
+    network's random draws leave torch's global RNG untouched."""
     try:
         try:
-            with torch.device("meta"):
+            with torch.random.fork_rng(devices=[]), torch.device("meta"):
                 return estimator._build_module().state_dict()
-        except NotImplementedError:  # an op without a meta kernel (e.g. nonzero): build it
-            return estimator._build_module().state_dict()
+        except (NotImplementedError, RuntimeError):
+            # Every skextras network builds on meta (tested); a user's factory may not (an op
+            # without a meta kernel, a value read during construction): build it for real.
+            with torch.random.fork_rng(devices=[]):
+                return estimator._build_module().state_dict()
     except (TypeError, ValueError, RuntimeError, OverflowError, NotImplementedError) as exc:
         raise ValueError(f"{file}: the saved parameters do not build a network: {exc}") from exc
 
