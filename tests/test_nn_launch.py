@@ -12,6 +12,13 @@ torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.torch
 
 
+def _launch_two_ranks(script, timeout):
+    """``python -m skextras.nn.launch --nproc 2 script`` with this checkout importable."""
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    command = [sys.executable, "-m", "skextras.nn.launch", "--nproc", "2", str(script)]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
+
+
 def test_launch_command_runs_a_script_in_two_ranks(tmp_path):
     script = tmp_path / "train.py"
     script.write_text(
@@ -25,9 +32,7 @@ def test_launch_command_runs_a_script_in_two_ranks(tmp_path):
         "rank, world = torch.distributed.get_rank(), torch.distributed.get_world_size()\n"
         "print(f'rank {rank} of {world} loss {reg.history_[-1][\"train_loss\"]:.6f}')\n"
     )
-    env = {**os.environ, "PYTHONPATH": os.getcwd()}
-    command = [sys.executable, "-m", "skextras.nn.launch", "--nproc", "2", str(script)]
-    out = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    out = _launch_two_ranks(script, timeout=300)
     report = f"stdout:\n{out.stdout}\nstderr:\n{out.stderr}"
     assert out.returncode == 0, report
     ranks = sorted(re.findall(r"rank (\d) of (\d) loss ([-+0-9.e]+)", out.stdout))
@@ -47,10 +52,8 @@ def test_launch_stops_the_peers_of_a_failed_rank_and_names_it(tmp_path):
         "X, y = make_regression(64, 3, random_state=0)\n"
         "MLPRegressor((4,), max_epochs=2, distributed=True).fit(X, y)\n"
     )
-    env = {**os.environ, "PYTHONPATH": os.getcwd()}
-    command = [sys.executable, "-m", "skextras.nn.launch", "--nproc", "2", str(script)]
     start = time.perf_counter()
-    out = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
+    out = _launch_two_ranks(script, timeout=240)
     elapsed = time.perf_counter() - start
     # rank 0 waits in init_process_group for rank 1 (timeout 300 s) unless it is stopped
     assert elapsed < 120, out.stderr
