@@ -1,7 +1,7 @@
 """The shared training loop: routing, seeding, early stopping, schedules, persistence, DDP."""
 
+import copy
 import os
-import re
 import subprocess
 import sys
 
@@ -52,9 +52,16 @@ def blobs():
     return make_classification(160, 6, n_informative=4, random_state=0)
 
 
+# Weighted and repeated rows agree to float32 round-off (~1e-7 relative), not to the
+# check's rtol=1e-7; test_sample_weight_equals_repeated_rows_in_full_batch checks 1e-5.
+FLOAT32_WEIGHTS = {
+    "check_sample_weight_equivalence_on_dense_data": "float32 sums differ by ~1e-7 relative"
+}
+
+
 @pytest.mark.parametrize("estimator", [MLPClassifier(), MLPRegressor()], ids=type)
 def test_check_estimator_passes_with_defaults(estimator):
-    check_estimator(estimator)
+    check_estimator(estimator, expected_failed_checks=FLOAT32_WEIGHTS)
 
 
 SHORT = dict(max_epochs=5, random_state=0)
@@ -76,7 +83,7 @@ SHORT = dict(max_epochs=5, random_state=0)
     ids=type,
 )
 def test_check_estimator_passes_for_every_model(estimator):
-    check_estimator(estimator)
+    check_estimator(estimator, expected_failed_checks=FLOAT32_WEIGHTS)
 
 
 def test_module_params_are_routed_and_tunable_by_grid_search(blobs):
@@ -182,6 +189,166 @@ def test_save_load_round_trip_predicts_identically(tmp_path, blobs):
         MLPRegressor.load(tmp_path / "model")
 
 
+# ---------------------------------------------------------------------- skorch habits
+FULL_BATCH = dict(batch_size=10_000, max_epochs=4, n_iter_no_change=None, random_state=0)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: MLPClassifier((8,), **FULL_BATCH),
+        lambda: MLPClassifier((8,), loss="soft_accuracy", **FULL_BATCH),
+        lambda: MLPRegressor((8,), loss="huber", **FULL_BATCH),
+        lambda: TorchClassifier(_net, criterion=torch.nn.CrossEntropyLoss, **FULL_BATCH),
+        lambda: TorchRegressor(
+            _net, criterion=torch.nn.HuberLoss, criterion__delta=0.5, **FULL_BATCH
+        ),
+    ],
+    ids=["mlp-ce", "mlp-soft-accuracy", "mlp-huber", "wrapper-ce", "wrapper-huber"],
+)
+def test_sample_weight_equals_repeated_rows_in_full_batch(blobs, make):
+    X, y = blobs
+    X, y = X[:40], y[:40]
+    if make().__class__.__name__.endswith("Regressor"):
+        y = X @ np.arange(X.shape[1]) / 10
+    counts = np.random.default_rng(0).integers(0, 4, len(X))
+    weighted = make().fit(X, y, sample_weight=counts)
+    repeated = make().fit(np.repeat(X, counts, axis=0), np.repeat(y, counts))
+    for a, b in zip(weighted.module_.parameters(), repeated.module_.parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_class_weight_balanced_equals_sklearns_balanced_sample_weight(blobs):
+    from sklearn.utils.class_weight import compute_sample_weight
+
+    X, y = blobs
+    keep = (y == 1) | (np.arange(len(y)) % 3 == 0)  # imbalanced
+    X, y = X[keep], np.where(y[keep] == 1, "yes", "no")
+    kwargs = dict(batch_size=16, max_epochs=3, random_state=0)
+    balanced = MLPClassifier((8,), class_weight="balanced", **kwargs).fit(X, y)
+    reference = MLPClassifier((8,), **kwargs).fit(
+        X, y, sample_weight=compute_sample_weight("balanced", y)
+    )
+    np.testing.assert_allclose(balanced.predict_proba(X), reference.predict_proba(X), rtol=1e-5)
+    as_dict = TorchClassifier(_net, class_weight={"no": 2.0}, **kwargs).fit(X, y)
+    as_weight = TorchClassifier(_net, **kwargs).fit(X, y, sample_weight=1.0 + (y == "no"))
+    np.testing.assert_allclose(as_dict.predict_proba(X), as_weight.predict_proba(X), rtol=1e-5)
+    with pytest.raises(ValueError, match=r"class_weight has labels \['maybe'\]"):
+        TorchClassifier(_net, class_weight={"maybe": 2.0}).fit(X, y)
+    with pytest.raises(ValueError, match="soft_f1"):
+        MLPClassifier(loss="soft_f1", class_weight="balanced").fit(X, y)
+
+
+def _smoothed_cross_entropy(logits, target, smoothing=0.0):
+    return torch.nn.functional.cross_entropy(logits, target, label_smoothing=smoothing)
+
+
+def test_criterion_class_or_callable_gets_its_routed_parameters(blobs):
+    X, y = blobs
+    kwargs = dict(lr=0.05, max_epochs=3, random_state=0)
+    default = TorchClassifier(_net, **kwargs).fit(X, y)
+    as_class = TorchClassifier(_net, criterion=torch.nn.CrossEntropyLoss, **kwargs).fit(X, y)
+    np.testing.assert_array_equal(default.predict_proba(X), as_class.predict_proba(X))
+    smooth = dict(criterion__label_smoothing=0.2, **kwargs)
+    by_class = TorchClassifier(_net, criterion=torch.nn.CrossEntropyLoss, **smooth).fit(X, y)
+    fn = _smoothed_cross_entropy
+    by_callable = TorchClassifier(_net, criterion=fn, criterion__smoothing=0.2, **kwargs)
+    by_callable.fit(X, y)
+    assert by_class.criterion_.label_smoothing == 0.2
+    np.testing.assert_allclose(by_class.predict_proba(X), by_callable.predict_proba(X))
+    assert not np.allclose(by_class.predict_proba(X), default.predict_proba(X))
+    assert by_class.get_params()["criterion__label_smoothing"] == 0.2
+    with pytest.raises(ValueError, match="need a criterion"):
+        TorchClassifier(_net, criterion__label_smoothing=0.1, **kwargs).fit(X, y)
+    with pytest.raises(TypeError, match="criterion__"):
+        TorchClassifier(_net, label_smoothing=0.1).fit(X, y)
+
+
+class _L1Regressor(TorchRegressor):
+    def get_loss(self, module, batch, sample_weight=None):
+        X, y = batch
+        return (module(X) - y).abs().mean()
+
+
+def test_overriding_get_loss_trains_on_that_loss(blobs):
+    X, _ = blobs
+    y = X @ np.arange(X.shape[1]) / 10
+    kwargs = dict(max_epochs=3, random_state=0)
+    custom = _L1Regressor(_net, **kwargs).fit(X, y)
+    reference = TorchRegressor(_net, criterion=torch.nn.L1Loss, **kwargs).fit(X, y)
+    np.testing.assert_allclose(custom.predict(X), reference.predict(X), rtol=1e-6)
+
+
+def test_module_instance_is_deep_copied_at_each_fit(blobs):
+    X, y = blobs
+    instance = torch.nn.Linear(X.shape[1], 2)
+    before = copy.deepcopy(instance.state_dict())
+    first = TorchClassifier(instance, max_epochs=2, random_state=0).fit(X, y)
+    second = TorchClassifier(instance, max_epochs=2, random_state=0).fit(X, y)
+    for key, value in instance.state_dict().items():
+        torch.testing.assert_close(value, before[key], rtol=0, atol=0)
+    assert first.module_ is not instance
+    np.testing.assert_array_equal(first.predict_proba(X), second.predict_proba(X))
+    with pytest.raises(ValueError, match="module__ parameters"):
+        TorchClassifier(instance, module__bias=False).fit(X, y)
+
+
+def test_valid_score_column_is_accuracy_or_r2_of_the_held_out_rows(blobs):
+    from sklearn.metrics import accuracy_score, r2_score
+
+    X, y = blobs
+    clf = MLPClassifier((8,), validation_fraction=0.25, random_state=0).partial_fit(X, y, [0, 1])
+    rows = clf._held_out[1]
+    assert clf.history_[-1, "valid_score"] == pytest.approx(
+        accuracy_score(y[rows], clf.predict(X[rows])), rel=1e-6
+    )
+    target = X @ np.arange(X.shape[1]) / 10
+    reg = MLPRegressor((8,), validation_fraction=0.25, random_state=0).partial_fit(X, target)
+    rows = reg._held_out[1]
+    assert reg.history_[-1, "valid_score"] == pytest.approx(
+        r2_score(target[rows], reg.predict(X[rows])), rel=1e-5
+    )
+
+
+class _Recorder(torch.nn.Module):
+    """A linear network that records the rows it trains on."""
+
+    trained_on = []
+
+    def __init__(self, n_features, n_outputs):
+        super().__init__()
+        self.linear = torch.nn.Linear(n_features, n_outputs)
+
+    def forward(self, x):
+        if self.training:
+            _Recorder.trained_on.append(x.detach().clone())
+        return self.linear(x)
+
+
+def test_partial_fit_keeps_the_first_calls_validation_rows(blobs):
+    X, y = blobs
+    X = X.astype(np.float32)
+    clf = TorchClassifier(_Recorder, validation_fraction=0.25, random_state=0)
+    _Recorder.trained_on.clear()
+    for _ in range(3):
+        clf.partial_fit(X, y, classes=[0, 1])
+    held_out = X[clf._held_out[1]]
+    trained = torch.cat(_Recorder.trained_on).numpy()
+    assert len(trained) == 3 * (len(X) - len(held_out))
+    assert not (trained[:, None, :] == held_out[None, :, :]).all(-1).any()
+    # New rows are all trained on; the validation rows stay those of the first call.
+    _Recorder.trained_on.clear()
+    clf.partial_fit(X[:10] + 1, y[:10])
+    assert len(torch.cat(_Recorder.trained_on)) == 10
+    assert len(clf.history_[:, "valid_loss"]) == 4
+
+
+@pytest.mark.parametrize("device", ["gpu", "cuda:x", "tpu"])
+def test_unknown_device_raises_listing_the_valid_ones(blobs, device):
+    with pytest.raises(ValueError, match=rf"device='{device}'.*valid devices.*'cpu'.*'cuda'"):
+        MLPClassifier(device=device, max_epochs=1).fit(*blobs)
+
+
 def test_device_cuda_without_gpu_raises_and_auto_falls_back(blobs):
     if torch.cuda.is_available():
         pytest.skip("a GPU is present")
@@ -212,21 +379,35 @@ def test_import_nn_without_torch_names_the_extra():
 
 
 # ---------------------------------------------------------------------- DDP
-def _ddp_data():
+def _ddp_cases():
+    """name -> (model, X, y, sample_weight, rows of rank 0's last step)."""
     X, y = make_regression(128, 5, noise=0.1, random_state=0)
-    return X, y / y.std()
-
-
-def _ddp_models():
-    # A regressor, and a flow whose actnorm layers are initialised from the data.
-    common = dict(batch_size=32, max_epochs=3, n_iter_no_change=None, random_state=0)
-    return {"mlp": MLPRegressor((16,), **common), "glow": GlowFlow(2, (8,), **common)}
+    y = y / y.std()
+    even = dict(batch_size=32, max_epochs=3, n_iter_no_change=None, random_state=0)
+    # 50 rows in batches of 7: shards of 4 and 3 rows, and a last batch of 1 row that
+    # leaves rank 1 without any.
+    odd = {**even, "batch_size": 7}
+    Xc, yc = make_classification(50, 5, n_informative=3, n_classes=3, random_state=0)
+    weights = np.random.default_rng(0).uniform(0.1, 3.0, 50)
+    return {
+        "mlp": (MLPRegressor((16,), **even), X, y, None, 16),
+        # a flow whose actnorm layers are initialised from the data before wrapping
+        "glow": (GlowFlow(2, (8,), **even), X, None, None, 16),
+        "mlp_odd": (MLPRegressor((16,), **odd), X[:50], y[:50], None, 1),
+        "glow_odd": (GlowFlow(2, (8,), **odd), X[:50], None, None, 1),
+        "weighted_odd": (
+            MLPClassifier((8,), class_weight="balanced", **odd),
+            Xc,
+            yc,
+            weights,
+            1,
+        ),
+    }
 
 
 def _ddp_fit(folder):
     torch.set_num_threads(1)
-    X, y = _ddp_data()
-    for name, model in _ddp_models().items():
+    for name, (model, X, y, weights, _) in _ddp_cases().items():
         seen = []  # rows of every Linear call: the last one is a training step's shard
 
         def count(module, args, seen=seen):
@@ -234,47 +415,32 @@ def _ddp_fit(folder):
                 seen.append(len(args[0]))
 
         hook = torch.nn.modules.module.register_module_forward_pre_hook(count)
-        model.fit(X, y)
+        fit_args = (X,) if y is None else (X, y)
+        model.fit(*fit_args, **({} if weights is None else {"sample_weight": weights}))
         hook.remove()
         if torch.distributed.get_rank() == 0:
+            losses = torch.tensor(model.history_[:, "train_loss"], dtype=torch.float64)
             state = {**model.module_.state_dict(), "rows_per_step": torch.tensor(seen[-1])}
-            torch.save(state, f"{folder}/{name}.pt")
+            torch.save({**state, "train_loss": losses}, f"{folder}/{name}.pt")
 
 
-def test_ddp_two_processes_match_one_process_with_same_global_batch(tmp_path):
-    X, y = _ddp_data()
+def test_ddp_two_processes_match_one_process_for_any_shard_sizes(tmp_path):
     spawn(_ddp_fit, nprocs=2, args=(str(tmp_path),), backend="gloo", timeout=300)
-    for name, single in _ddp_models().items():
-        single.fit(X, y)
+    for name, (single, X, y, weights, rows) in _ddp_cases().items():
+        fit_args = (X,) if y is None else (X, y)
+        single.fit(*fit_args, **({} if weights is None else {"sample_weight": weights}))
         ddp = torch.load(tmp_path / f"{name}.pt", weights_only=True)
-        # Each rank computed its step on half of the global batch of 32.
-        assert ddp.pop("rows_per_step").item() == 16
+        assert ddp.pop("rows_per_step").item() == rows, name
+        expected = torch.tensor(single.history_[:, "train_loss"], dtype=torch.float64)
+        torch.testing.assert_close(ddp.pop("train_loss"), expected, rtol=1e-6, atol=1e-7)
         for key, value in single.module_.state_dict().items():
-            torch.testing.assert_close(ddp[key], value, rtol=1e-5, atol=1e-6)
+            torch.testing.assert_close(ddp[key], value, rtol=1e-6, atol=1e-6, msg=name)
 
 
-def test_launch_command_runs_a_script_in_two_ranks(tmp_path):
-    script = tmp_path / "train.py"
-    script.write_text(
-        "import torch\n"
-        "from sklearn.datasets import make_regression\n"
-        "from skextras.nn import MLPRegressor\n"
-        "torch.set_num_threads(1)\n"
-        "X, y = make_regression(64, 3, random_state=0)\n"
-        "reg = MLPRegressor((4,), batch_size=16, max_epochs=2, distributed=True, random_state=0)\n"
-        "reg.fit(X, y / y.std())\n"
-        "rank, world = torch.distributed.get_rank(), torch.distributed.get_world_size()\n"
-        "print(f'rank {rank} of {world} loss {reg.history_[-1][\"train_loss\"]:.6f}')\n"
-    )
-    env = {**os.environ, "PYTHONPATH": os.getcwd()}
-    command = [sys.executable, "-m", "skextras.nn.launch", "--nproc", "2", str(script)]
-    out = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
-    report = f"stdout:\n{out.stdout}\nstderr:\n{out.stderr}"
-    assert out.returncode == 0, report
-    ranks = sorted(re.findall(r"rank (\d) of (\d) loss ([-+0-9.e]+)", out.stdout))
-    assert [r[:2] for r in ranks] == [("0", "2"), ("1", "2")], report
-    # The epoch loss is all-reduced, so both ranks report the same number.
-    assert ranks[0][2] == ranks[1][2], report
+def test_world_size_without_process_group_warns_of_duplicate_models(blobs, monkeypatch):
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    with pytest.warns(UserWarning, match="WORLD_SIZE=2.*own copy"):
+        MLPClassifier((4,), max_epochs=1).fit(*blobs)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
@@ -314,7 +480,9 @@ def test_every_model_saves_and_loads_without_pickle(tmp_path, blobs, estimator):
     estimator.fit(X, y)
     estimator.save(tmp_path / "model")
     assert sorted(p.name for p in (tmp_path / "model").iterdir()) == ["model.json", "weights.pt"]
-    loaded = type(estimator).load(tmp_path / "model")
+    # The wrappers' network factory is the test's own: loading takes it explicitly.
+    own = {"module": _net} if "module" in estimator.get_params() else {}
+    loaded = type(estimator).load(tmp_path / "model", **own)
     assert loaded.get_params() == estimator.get_params()
     np.testing.assert_array_equal(
         _deterministic_output(loaded, X), _deterministic_output(estimator, X)

@@ -10,11 +10,13 @@ supplies three things: ``_make_fit_data`` (validated arrays), ``_build_module`` 
 """
 
 import contextlib
-import importlib
+import copy
+import functools
 import inspect
-import json
 import math
+import os
 import time
+import warnings
 from numbers import Integral, Real
 from pathlib import Path
 
@@ -29,10 +31,21 @@ from sklearn.base import (
 )
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_array,
+    check_is_fitted,
+    validate_data,
+)
+
+from skextras.nn import _serialization
+from skextras.nn._history import History
 
 _MODULE_PREFIX = "module__"
+_CRITERION_PREFIX = "criterion__"
+_DEVICE_TYPES = ("cpu", "cuda", "mps", "xpu")
 _PREDICT_CHUNK = 8192
 _ROW_TILE = 64
 
@@ -43,10 +56,17 @@ def _to_tensor(array, device, dtype=torch.float32):
 
 
 def resolve_device(device):
-    """Map ``"cpu" | "cuda" | "auto"`` (or a ``torch.device``) to a ``torch.device``."""
+    """Map ``"cpu" | "cuda[:index]" | "mps" | "xpu" | "auto"`` or a ``torch.device`` to a
+    ``torch.device``; anything else is a ``ValueError`` listing the valid devices."""
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(device)
+    valid = f'"auto", {", ".join(map(repr, _DEVICE_TYPES))} or "cuda:<index>"'
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError, ValueError) as exc:
+        raise ValueError(f"device={device!r} is not a device; valid devices: {valid}") from exc
+    if device.type not in _DEVICE_TYPES:
+        raise ValueError(f"device={str(device)!r} is not supported; valid devices: {valid}")
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device={str(device)!r} was requested but CUDA is not available")
     return device
@@ -71,6 +91,14 @@ def _distributed_world(mode):
 
             init_process_group()
         else:
+            world = os.environ.get("WORLD_SIZE", "1")
+            if world.isdigit() and int(world) > 1:
+                warnings.warn(
+                    f"WORLD_SIZE={world} is set but no torch.distributed process group is "
+                    "initialised: every process trains its own copy of the model. Pass "
+                    "distributed=True (or call skextras.nn.launch.init_process_group()) to "
+                    "train one model data-parallel"
+                )
             return 0, 1
     return torch.distributed.get_rank(), torch.distributed.get_world_size()
 
@@ -187,30 +215,38 @@ class TorchEstimator(BaseEstimator):
         self._extra_names = tuple(module_params)
 
     # ------------------------------------------------------------------ parameters
+    _ROUTED_PREFIXES = (_MODULE_PREFIX,)
+
     def get_params(self, deep=True):
         params = super().get_params(deep=deep)
         params.update({k: getattr(self, k) for k in self._extra_names})
         return params
 
     def set_params(self, **params):
-        for name in [p for p in params if p.startswith(_MODULE_PREFIX)]:
+        for name in [p for p in params if p.startswith(self._ROUTED_PREFIXES)]:
             setattr(self, name, params.pop(name))
             self._extra_names = tuple(dict.fromkeys((*self._extra_names, name)))
         return super().set_params(**params)
 
+    def _routed_params(self, prefix):
+        """The ``<prefix>*`` parameters without their prefix."""
+        names = [k for k in self._extra_names if k.startswith(prefix)]
+        return {k[len(prefix) :]: getattr(self, k) for k in names}
+
     def _module_params(self):
         """The ``module__*`` parameters without their prefix: the network's arguments."""
-        names = [k for k in self._extra_names if k.startswith(_MODULE_PREFIX)]
-        return {k[len(_MODULE_PREFIX) :]: getattr(self, k) for k in names}
+        return self._routed_params(_MODULE_PREFIX)
 
     def _validate_params(self):
         super()._validate_params()
-        unknown = [k for k in self._extra_names if not k.startswith(_MODULE_PREFIX)]
+        unknown = [k for k in self._extra_names if not k.startswith(self._ROUTED_PREFIXES)]
         if unknown:
             raise TypeError(
-                f"{type(self).__name__} got unexpected keyword arguments {unknown}; "
-                f"arguments of the network take the prefix {_MODULE_PREFIX!r}"
+                f"{type(self).__name__} got unexpected keyword arguments {unknown}; routed "
+                f"arguments take one of the prefixes {list(self._ROUTED_PREFIXES)} "
+                f"(valid parameters: {sorted(self._get_param_names())})"
             )
+        resolve_device(self.device)
 
     # ------------------------------------------------------------------ model hooks
     def _make_fit_data(self, X, y, reset):
@@ -225,6 +261,43 @@ class TorchEstimator(BaseEstimator):
         """Scalar mean loss of one mini-batch; ``module`` may be wrapped by DDP."""
         raise NotImplementedError
 
+    def _sample_losses(self, module, batch):
+        """Per-sample losses of one mini-batch, shape (n,); needed for ``sample_weight``."""
+        raise ValueError(
+            f"{type(self).__name__} does not support sample_weight: its loss is not a mean "
+            "of per-sample losses"
+        )
+
+    def get_loss(self, module, batch, sample_weight=None):
+        """The training loss of one mini-batch: the hook to override for a custom loss.
+
+        Parameters
+        ----------
+        module : torch.nn.Module
+            The network, possibly wrapped by ``DistributedDataParallel``: call it, don't
+            reach into its attributes.
+        batch : tuple of Tensor
+            The rows of one mini-batch of the arrays ``_make_fit_data`` returned (for the
+            classifiers and regressors ``(X, y)``, on ``device_``).
+        sample_weight : Tensor of shape (n,) or None, default=None
+            Weights of the rows; ``None`` when every weight is 1.
+
+        Returns
+        -------
+        loss : Tensor of shape ()
+            The mean loss of the batch, or its ``sample_weight``-weighted mean. The loop
+            weights each process's value by its share of the global batch under DDP, so
+            the gradient is the one of the whole global batch.
+        """
+        if sample_weight is None:
+            return self._compute_loss(module, batch)
+        losses = self._sample_losses(module, batch)
+        return (losses * sample_weight).sum() / sample_weight.sum().clamp_min(1e-30)
+
+    def _validation_score(self, data, sample_weight):
+        """The ``valid_score`` history column (accuracy, R^2); ``None`` for no column."""
+        return None
+
     def _data_init(self, module, data):
         """Data-dependent initialisation before training (actnorm, standardisation)."""
 
@@ -236,30 +309,44 @@ class TorchEstimator(BaseEstimator):
         return {}
 
     # ------------------------------------------------------------------ fitting
-    def _fit(self, X, y=None):
+    def _fit(self, X, y=None, sample_weight=None):
         self._validate_params()
         arrays = self._make_fit_data(X, y, reset=True)
+        weights = self._fit_weights(arrays, sample_weight)
         self._initialize(arrays)
-        self._train(arrays, self.max_epochs)
+        self._train(arrays, self.max_epochs, weights)
         return self
 
-    def _partial_fit(self, X, y=None):
+    def _partial_fit(self, X, y=None, sample_weight=None):
         first = not hasattr(self, "module_")
         if first:
             self._validate_params()
         arrays = self._make_fit_data(X, y, reset=first)
+        weights = self._fit_weights(arrays, sample_weight)
         if first:
             self._initialize(arrays)
-        self._train(arrays, 1)
+        self._train(arrays, 1, weights, keep_split=True)
         return self
+
+    def _fit_weights(self, arrays, sample_weight):
+        """Validated float32 sample weights (``None`` when all are 1)."""
+        if sample_weight is None:
+            return None
+        weights = _check_sample_weight(
+            sample_weight, arrays[0], dtype=np.float64, ensure_non_negative=True
+        )
+        if not weights.sum() > 0:
+            raise ValueError("sample_weight sums to 0: at least one weight must be positive")
+        return weights.astype(np.float32)
 
     def _initialize(self, arrays):
         self.device_ = resolve_device(self.device)
         self._random_state = check_random_state(self.random_state)
-        self.history_ = []
+        self.history_ = History()
         self.n_epochs_ = 0
         self.best_loss_ = np.inf
         self._no_improvement = 0
+        self.__dict__.pop("_held_out", None)
         with self._forked_rng():
             self.module_ = self._build_module().to(self.device_)
             data = tuple(_to_tensor(a, self.device_, _dtype_of(a)) for a in arrays)
@@ -309,12 +396,37 @@ class TorchEstimator(BaseEstimator):
         order = self._random_state.permutation(n_samples)
         return np.sort(order[n_valid:]), np.sort(order[:n_valid])
 
-    def _train(self, arrays, n_epochs):
+    def _split_data(self, data, keep_split):
+        """(train, valid) tuples of tensors; the last tensor of each is the sample weight.
+
+        ``partial_fit`` (``keep_split``) holds out a validation set on its first call and
+        keeps it: a later call on the same rows trains on the same training rows, a call
+        on other rows trains on all of them, and both are validated on the first call's
+        held-out rows.
+        """
+        held = getattr(self, "_held_out", None) if keep_split else None
+        if held is not None:
+            n_first, valid_idx, valid = held
+            same_rows = len(data[0]) == n_first and all(
+                torch.equal(t[_index(valid_idx, t)], v) for t, v in zip(data, valid)
+            )
+            if not same_rows:
+                return data, valid
+            train_idx = np.setdiff1d(np.arange(n_first), valid_idx)
+        else:
+            train_idx, valid_idx = self._split(len(data[0]))
+        train = tuple(t[_index(train_idx, t)] for t in data)
+        valid = tuple(t[_index(valid_idx, t)] for t in data)
+        if keep_split and held is None and len(valid_idx):
+            self._held_out = (len(data[0]), valid_idx, valid)
+        return train, valid
+
+    def _train(self, arrays, n_epochs, sample_weight=None, keep_split=False):
         rank, world = _distributed_world(self.distributed)
-        train_idx, valid_idx = self._split(len(arrays[0]))
-        data = tuple(_to_tensor(a, self.device_, _dtype_of(a)) for a in arrays)
-        train = tuple(t[torch.as_tensor(train_idx, device=t.device)] for t in data)
-        valid = tuple(t[torch.as_tensor(valid_idx, device=t.device)] for t in data)
+        weights = np.ones(len(arrays[0]), np.float32) if sample_weight is None else sample_weight
+        data = tuple(_to_tensor(a, self.device_, _dtype_of(a)) for a in (*arrays, weights))
+        train, valid = self._split_data(data, keep_split)
+        weighted = sample_weight is not None
         module = self.module_
         if world > 1:
             module = torch.nn.parallel.DistributedDataParallel(self.module_)
@@ -329,11 +441,14 @@ class TorchEstimator(BaseEstimator):
             for _ in epochs:
                 start = time.perf_counter()
                 self._on_epoch_start(self.module_, self.n_epochs_)
-                train_loss = self._run_epoch(module, train, rank, world)
+                train_loss = self._run_epoch(module, train, weighted, rank, world)
                 record = {"epoch": self.n_epochs_, "train_loss": train_loss}
                 watched = train_loss
-                if len(valid_idx):
-                    watched = record["valid_loss"] = self._evaluate_loss(valid)
+                if len(valid[0]):
+                    watched = record["valid_loss"] = self._evaluate_loss(valid, weighted)
+                    score = self._validation_score(valid[:-1], valid[-1] if weighted else None)
+                    if score is not None:
+                        record["valid_score"] = score
                 record["lr"] = self.optimizer_.param_groups[0]["lr"]
                 record["dur"] = time.perf_counter() - start
                 self.history_.append(record)
@@ -347,7 +462,7 @@ class TorchEstimator(BaseEstimator):
                     )
                 if watched < self.best_loss_ - self.tol:
                     self.best_loss_, self._no_improvement = watched, 0
-                    if len(valid_idx):
+                    if len(valid[0]):
                         best_state = _copy_state(self.module_)
                 else:
                     self._no_improvement += 1
@@ -359,42 +474,72 @@ class TorchEstimator(BaseEstimator):
             self.module_.load_state_dict(best_state)
         self.module_.eval()
 
-    def _run_epoch(self, module, train, rank, world):
-        """One pass of mini-batch steps; returns the mean training loss (over all ranks)."""
+    def _run_epoch(self, module, train, weighted, rank, world):
+        """One pass of mini-batch steps; returns the mean training loss (over all ranks).
+
+        Under DDP each rank takes every ``world``-th row of the global batch, and its loss
+        is scaled by ``world * mass_rank / mass_batch`` (mass: row count or weight sum), so
+        DDP's gradient average is the gradient of the whole batch's mean loss for any batch
+        and shard sizes. A rank whose shard is empty still joins the gradient all-reduce
+        with a zero loss on one stand-in row.
+        """
         module.train()
-        n = len(train[0])
+        *arrays, weights = train
+        n = len(arrays[0])
         batch_size = min(self.batch_size, n)
         order = torch.as_tensor(self._random_state.permutation(n), device=self.device_)
         steps_per_epoch = math.ceil(n / batch_size)
         total = torch.zeros((), device=self.device_)
         for start in range(0, n, batch_size):
-            idx = order[start : start + batch_size][rank::world]
-            batch = tuple(t[idx] for t in train)
+            batch_idx = order[start : start + batch_size]
+            idx = batch_idx[rank::world]
             factor = self._lr_factor(self._n_steps, steps_per_epoch)
             for group in self.optimizer_.param_groups:
                 group["lr"] = self.lr * factor
-            loss = self._compute_loss(module, batch)
+            if len(idx):
+                batch = tuple(t[idx] for t in arrays)
+                loss = self.get_loss(module, batch, weights[idx] if weighted else None)
+                mass = weights[idx].sum() if weighted else len(idx)
+            else:
+                stand_in = tuple(t[batch_idx[:1]] for t in arrays)
+                loss = self.get_loss(module, stand_in) * 0.0
+                mass = 0.0
+            scaled = loss
+            if world > 1:
+                batch_mass = weights[batch_idx].sum() if weighted else len(batch_idx)
+                scaled = loss * (world * mass / batch_mass)
             self.optimizer_.zero_grad(set_to_none=True)
-            loss.backward()
+            scaled.backward()
             if self.clip_grad_norm is not None:
                 torch.nn.utils.clip_grad_norm_(self.module_.parameters(), self.clip_grad_norm)
             self.optimizer_.step()
             self._n_steps += 1
-            total += loss.detach() * len(idx)
+            total += loss.detach() * mass
         if world > 1:
             torch.distributed.all_reduce(total)
-        return total.item() / n
+        return total.item() / weights.sum().item()
 
-    def _evaluate_loss(self, data):
+    def _evaluate_loss(self, data, weighted=False):
+        """Mean (or weighted mean) loss of ``data`` (its last tensor: the sample weights)."""
         self.module_.eval()
-        total, n = 0.0, len(data[0])
+        *arrays, weights = data
+        total = 0.0
         with torch.no_grad():
-            for start in range(0, n, _PREDICT_CHUNK):
-                batch = tuple(t[start : start + _PREDICT_CHUNK] for t in data)
-                total += self._compute_loss(self.module_, batch).item() * len(batch[0])
-        return total / n
+            for start in range(0, len(weights), _PREDICT_CHUNK):
+                batch = tuple(t[start : start + _PREDICT_CHUNK] for t in arrays)
+                w = weights[start : start + _PREDICT_CHUNK]
+                loss = self.get_loss(self.module_, batch, w if weighted else None)
+                total += loss.item() * w.sum().item()
+        return total / weights.sum().item()
 
     # ------------------------------------------------------------------ inference
+    def _apply_tensor(self, fn, X):
+        """``fn`` on chunks of the tensor ``X`` in eval mode without grad; one tensor back."""
+        self.module_.eval()
+        with torch.no_grad():
+            chunks = range(0, len(X), _PREDICT_CHUNK)
+            return torch.cat([fn(X[i : i + _PREDICT_CHUNK]) for i in chunks])
+
     def _apply(self, fn, X):
         """Run ``fn`` on chunks of ``X`` (eval mode, no grad) and stack the numpy results."""
         self.module_.eval()
@@ -416,7 +561,12 @@ class TorchEstimator(BaseEstimator):
         """Save the fitted model to the folder ``path``.
 
         Writes ``weights.pt`` (``torch.save`` of the state dict) and ``model.json`` (the class,
-        its parameters and the fitted attributes). No pickle is involved.
+        its parameters and the fitted attributes). No pickle is involved. A class or function
+        parameter (a ``module`` factory, a ``criterion``) is stored by its import path, which
+        must import back: lambdas, functions defined inside functions and
+        ``functools.partial`` objects raise ``ValueError``, and objects defined in
+        ``__main__`` warn (loading needs them passed explicitly). A ``module`` given as an
+        ``nn.Module`` instance is stored by its class name and must be passed to ``load``.
 
         Parameters
         ----------
@@ -424,25 +574,23 @@ class TorchEstimator(BaseEstimator):
             Folder, created if missing.
         """
         check_is_fitted(self)
-        path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        torch.save(self.module_.state_dict(), path / "weights.pt")
-        fitted = {"n_features_in_": int(self.n_features_in_), "history_": self.history_}
+        fitted = {"n_features_in_": int(self.n_features_in_), "history_": list(self.history_)}
         if hasattr(self, "feature_names_in_"):
             fitted["feature_names_in_"] = [str(f) for f in self.feature_names_in_]
         fitted.update(self._fitted_state())
-        document = {
-            "class": f"{type(self).__module__}:{type(self).__qualname__}",
-            "params": {k: _json_param(v) for k, v in self.get_params(deep=False).items()},
-            "fitted": {k: _json_array(v) for k, v in fitted.items()},
-        }
-        (path / "model.json").write_text(json.dumps(document, indent=1))
+        params = self.get_params(deep=False)
+        _serialization.write_folder(path, type(self), params, fitted, self.module_.state_dict())
 
     @classmethod
-    def load(cls, path, device=None):
-        """Load a model written by :meth:`save`.
+    def load(cls, path, device=None, *, module=None, factories=()):
+        """Load a model folder written by :meth:`save`, trusting nothing in it.
 
-        The weights are read with ``torch.load(..., weights_only=True)``.
+        Nothing named in ``model.json`` is imported or called: the estimator class must be
+        ``cls`` or a subclass already imported, and a saved factory (``module``, a
+        ``criterion``, ...) must be one skextras provides, a ``torch.nn`` class, or one
+        passed here. Every field is type-checked, and ``weights.pt`` is read with
+        ``torch.load(weights_only=True)`` and must hold exactly the network's tensor names,
+        shapes and dtypes. See ``docs/security.md``.
 
         Parameters
         ----------
@@ -450,25 +598,43 @@ class TorchEstimator(BaseEstimator):
             Folder written by :meth:`save`.
         device : str or None, default=None
             Device to load onto; ``None`` keeps the saved ``device`` parameter.
+        module : callable, torch.nn.Module or None, default=None
+            The network factory (or instance) to use instead of the saved ``module``
+            parameter: how to load a model whose factory is your own.
+        factories : iterable of callables, default=()
+            Further classes / functions a saved parameter may name (matched by
+            ``"module:qualname"``), added to the allow-list for this call only.
 
         Returns
         -------
         estimator : TorchEstimator
-            The fitted estimator.
+            The fitted estimator, in eval mode.
+
+        Raises
+        ------
+        TypeError
+            The folder holds another estimator class than ``cls`` (or its subclasses).
+        ValueError
+            A field of ``model.json`` is malformed, names a factory outside the allow-list,
+            or ``weights.pt`` is not a state dict of the network; the message names the
+            file and the field.
         """
-        path = Path(path)
-        document = json.loads((path / "model.json").read_text())
-        klass = _import_object(document["class"])
-        if not (isinstance(klass, type) and issubclass(klass, cls)):
-            raise TypeError(f"{path} holds a {document['class']}, not a {cls.__name__}")
-        params = {k: _from_json_param(v) for k, v in document["params"].items()}
+        file = Path(path) / "model.json"
+        spec, saved_params, fitted = _serialization.read_document(path)
+        klass = _serialization.find_class(file, spec, cls)
+        overrides = {} if module is None else {"module": module}
+        params = _serialization.decode_params(file, klass, saved_params, factories, overrides)
         if device is not None:
             params["device"] = device
         estimator = klass(**params)
-        for name, value in document["fitted"].items():
-            setattr(estimator, name, _from_json_array(value))
+        try:
+            estimator._validate_params()
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{file}: invalid parameters: {exc}") from exc
+        _serialization.set_fitted(file, estimator, fitted)
+        shapes = _serialization.network_shapes(file, estimator)
+        state = _serialization.read_weights(path, shapes)
         estimator._restore_fitted()
-        state = torch.load(path / "weights.pt", map_location=estimator.device_, weights_only=True)
         estimator.module_.load_state_dict(state)
         estimator.module_.eval()
         return estimator
@@ -482,7 +648,8 @@ class TorchEstimator(BaseEstimator):
         self._no_improvement = 0
         self._n_steps = 0
         self._schedule_epochs = self.max_epochs
-        self.module_ = self._build_module().to(self.device_)
+        with seeded_torch(0, self.device_):
+            self.module_ = self._build_module().to(self.device_)
         self.optimizer_ = self._make_optimizer()
 
     def __sklearn_is_fitted__(self):
@@ -504,50 +671,22 @@ def _copy_state(module):
     return {k: v.detach().clone() for k, v in module.state_dict().items()}
 
 
-def _json_param(value):
-    """Parameters are JSON scalars / tuples, or classes and functions stored by import path."""
-    if isinstance(value, type) or inspect.isfunction(value):
-        return {"__object__": f"{value.__module__}:{value.__qualname__}"}
-    if isinstance(value, torch.device):
-        return str(value)
-    if isinstance(value, np.random.RandomState):
-        raise TypeError("save needs random_state to be an int or None, not a RandomState")
-    return value
-
-
-def _from_json_param(value):
-    if isinstance(value, dict) and "__object__" in value:
-        return _import_object(value["__object__"])
-    if isinstance(value, list):
-        return tuple(_from_json_param(v) for v in value)
-    return value
-
-
-def _json_array(value):
-    if isinstance(value, np.ndarray):
-        return {"__array__": value.tolist(), "dtype": value.dtype.str}
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
-def _from_json_array(value):
-    if isinstance(value, dict) and "__array__" in value:
-        dtype = np.dtype(value["dtype"])
-        return np.asarray(value["__array__"], dtype=object if dtype.kind == "O" else dtype)
-    return value
-
-
-def _import_object(spec):
-    module_name, _, qualname = spec.partition(":")
-    obj = importlib.import_module(module_name)
-    for part in qualname.split("."):
-        obj = getattr(obj, part)
-    return obj
+def _index(indices, tensor):
+    return torch.as_tensor(indices, device=tensor.device)
 
 
 def _call_with_shapes(factory, shapes, params):
-    """Call a network factory with the data shapes it accepts plus the ``module__`` params."""
+    """Call a network factory with the data shapes it accepts plus the ``module__`` params.
+
+    An ``nn.Module`` instance is deep-copied instead (so every fit starts from its weights).
+    """
+    if isinstance(factory, torch.nn.Module):
+        if params:
+            raise ValueError(
+                f"module is an instance of {type(factory).__name__}: module__ parameters "
+                f"{sorted(params)} need a class or factory function as module"
+            )
+        return copy.deepcopy(factory)
     try:
         accepted = inspect.signature(factory).parameters
     except (TypeError, ValueError):
@@ -564,16 +703,49 @@ class TorchClassifierMixin(ClassifierMixin):
     The network maps ``(n, n_features_in_)`` float32 inputs to ``(n, n_classes)`` logits.
     """
 
-    def fit(self, X, y):
-        """Fit the network to ``X`` (n_samples, n_features) and labels ``y``; return self."""
-        self._partial_classes = None  # a new fit takes its classes from y
-        return self._fit(X, y)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the network to ``X`` (n_samples, n_features) and labels ``y``; return self.
 
-    def partial_fit(self, X, y, classes=None):
-        """One epoch on ``X, y``; ``classes`` lists every label on the first call."""
+        ``sample_weight`` (n_samples,), non-negative, weights each sample's loss (the batch
+        loss is the weighted mean); a ``class_weight`` parameter multiplies it.
+        """
+        self._partial_classes = None  # a new fit takes its classes from y
+        return self._fit(X, y, sample_weight)
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """One epoch on ``X, y``; ``classes`` lists every label on the first call.
+
+        With ``validation_fraction``, the first call holds out the validation rows and
+        later calls keep them (see ``history_``'s ``valid_loss``).
+        """
         if not hasattr(self, "module_"):
             self._partial_classes = classes
-        return self._partial_fit(X, y)
+        if getattr(self, "class_weight", None) == "balanced":
+            raise ValueError(
+                "class_weight='balanced' is computed from the whole y and is not supported "
+                "by partial_fit; pass a dict of class weights"
+            )
+        return self._partial_fit(X, y, sample_weight)
+
+    def _fit_weights(self, arrays, sample_weight):
+        weights = super()._fit_weights(arrays, sample_weight)
+        class_weight = getattr(self, "class_weight", None)
+        if class_weight is None:
+            return weights
+        codes = arrays[1]
+        if class_weight == "balanced":
+            per_class = compute_class_weight("balanced", classes=np.unique(codes), y=codes)
+            table = np.ones(len(self.classes_))
+            table[np.unique(codes)] = per_class
+        else:
+            unknown = [k for k in class_weight if k not in set(self.classes_.tolist())]
+            if unknown:
+                raise ValueError(f"class_weight has labels {unknown} not in classes_")
+            table = np.asarray(
+                [float(class_weight.get(label, 1.0)) for label in self.classes_.tolist()]
+            )
+        cw = table[codes].astype(np.float32)
+        return cw if weights is None else weights * cw
 
     def _make_fit_data(self, X, y, reset):
         X, y = validate_data(self, X, y, reset=reset, dtype=np.float32)
@@ -594,6 +766,18 @@ class TorchClassifierMixin(ClassifierMixin):
     def _compute_loss(self, module, batch):
         X, y = batch
         return torch.nn.functional.cross_entropy(module(X), y)
+
+    def _sample_losses(self, module, batch):
+        X, y = batch
+        return torch.nn.functional.cross_entropy(module(X), y, reduction="none")
+
+    def _validation_score(self, data, sample_weight):
+        """Accuracy (weighted by ``sample_weight`` when given) of the validation rows."""
+        X, y = data
+        hits = (self._apply_tensor(self.module_, X).argmax(1) == y).float()
+        if sample_weight is None:
+            return hits.mean().item()
+        return ((hits * sample_weight).sum() / sample_weight.sum()).item()
 
     def predict_proba(self, X):
         """Class probabilities, shape (n_samples, n_classes), columns ordered as ``classes_``."""
@@ -618,13 +802,16 @@ class TorchClassifierMixin(ClassifierMixin):
 class TorchRegressorMixin(RegressorMixin):
     """Regressor role: float targets, one or several outputs, squared-error loss."""
 
-    def fit(self, X, y):
-        """Fit the network to ``X`` (n_samples, n_features) and ``y`` (n_samples[, n_outputs])."""
-        return self._fit(X, y)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the network to ``X`` (n_samples, n_features) and ``y`` (n_samples[, n_outputs]).
 
-    def partial_fit(self, X, y):
-        """One epoch on ``X, y``."""
-        return self._partial_fit(X, y)
+        ``sample_weight`` (n_samples,), non-negative, weights each sample's loss.
+        """
+        return self._fit(X, y, sample_weight)
+
+    def partial_fit(self, X, y, sample_weight=None):
+        """One epoch on ``X, y`` (a validation split is held out once, on the first call)."""
+        return self._partial_fit(X, y, sample_weight)
 
     def _make_fit_data(self, X, y, reset):
         X, y = validate_data(self, X, y, reset=reset, dtype=np.float32, multi_output=True)
@@ -637,6 +824,19 @@ class TorchRegressorMixin(RegressorMixin):
     def _compute_loss(self, module, batch):
         X, y = batch
         return torch.nn.functional.mse_loss(module(X), y)
+
+    def _sample_losses(self, module, batch):
+        X, y = batch
+        return torch.nn.functional.mse_loss(module(X), y, reduction="none").mean(1)
+
+    def _validation_score(self, data, sample_weight):
+        """R^2 of the validation rows (averaged uniformly over outputs)."""
+        from sklearn.metrics import r2_score
+
+        X, y = data
+        pred = self._apply_tensor(self.module_, X)
+        weights = None if sample_weight is None else sample_weight.cpu().numpy()
+        return float(r2_score(y.cpu().numpy(), pred.cpu().numpy(), sample_weight=weights))
 
     def predict(self, X):
         """Predicted targets, shape (n_samples,) or (n_samples, n_outputs) as in ``fit``."""
@@ -707,17 +907,106 @@ class TorchDensityMixin(DensityMixin):
         return float(np.mean(self.score_samples(X)))
 
 
-class TorchClassifier(TorchClassifierMixin, TorchEstimator):
-    """Classifier wrapping any ``torch.nn.Module`` that returns logits.
+class _CriterionMixin:
+    """What the two wrappers share: a user network and an optional user ``criterion``.
 
+    Placed before the role mixin, so that a ``criterion`` replaces the role's loss.
+    """
+
+    _ROUTED_PREFIXES = (_MODULE_PREFIX, _CRITERION_PREFIX)
+    _wrapper_constraints = {
+        **TorchEstimator._parameter_constraints,
+        "module": [callable],
+        "criterion": [callable, None],
+    }
+
+    def _initialize(self, arrays):
+        self._build_criterion()
+        super()._initialize(arrays)
+
+    def _restore_fitted(self):
+        self._build_criterion()
+        super()._restore_fitted()
+
+    def _build_criterion(self):
+        """``criterion_``: the loss class instantiated with ``criterion__*``, or the callable."""
+        params = self._routed_params(_CRITERION_PREFIX)
+        if self.criterion is None and params:
+            raise ValueError(f"criterion__ parameters {sorted(params)} need a criterion")
+        if isinstance(self.criterion, type):
+            self.criterion_ = self.criterion(**params)
+        elif self.criterion is not None:
+            self.criterion_ = functools.partial(self.criterion, **params)
+        else:
+            self.criterion_ = None
+
+    def _targets(self, y):
+        return y
+
+    def _compute_loss(self, module, batch):
+        if self.criterion_ is None:
+            return super()._compute_loss(module, batch)
+        X, y = batch
+        loss = self.criterion_(module(X), self._targets(y))
+        if loss.ndim:
+            raise ValueError(
+                f"criterion={self.criterion!r} returned a tensor of shape "
+                f"{tuple(loss.shape)}; without sample_weight it must return the scalar loss"
+            )
+        return loss
+
+    def _sample_losses(self, module, batch):
+        if self.criterion_ is None:
+            return super()._sample_losses(module, batch)
+        X, y = batch
+        criterion = self.criterion_
+        if isinstance(criterion, torch.nn.Module) and hasattr(criterion, "reduction"):
+            criterion = copy.copy(criterion)
+            criterion.reduction = "none"
+        losses = criterion(module(X), self._targets(y))
+        if losses.ndim == 0 or len(losses) != len(X):
+            raise ValueError(
+                f"criterion={self.criterion!r} returned shape {tuple(losses.shape)}: "
+                "sample_weight needs one loss per sample (a torch loss class, or a callable "
+                "returning per-sample losses)"
+            )
+        return losses.reshape(len(X), -1).mean(1)
+
+
+_WRAPPER_DOC = """
     Parameters
     ----------
-    module : type or callable
+    module : type, callable or torch.nn.Module
         Network factory, called with the ``module__*`` parameters plus ``n_features`` and
-        ``n_outputs`` (the number of classes) when its signature accepts them.
+        ``n_outputs`` ({outputs}) when its signature accepts them; or a module instance,
+        deep-copied at each fit (so every fit starts from its weights).
+    criterion : type, callable or None, default=None
+        Training loss: a torch loss class (``torch.nn.{loss}``, ...) instantiated with the
+        ``criterion__*`` parameters, or a callable ``criterion(output, target,
+        **criterion_params)``. ``None`` uses {default}. With ``sample_weight`` the loss
+        class is run with ``reduction="none"`` (a callable must then return per-sample
+        losses) and its weighted mean is minimised.{class_weight}
     **kwargs
-        Training settings of :class:`TorchEstimator` and ``module__*`` parameters.
+        Training settings of :class:`TorchEstimator`, ``module__*`` and ``criterion__*``
+        parameters.
+"""
 
+
+class TorchClassifier(_CriterionMixin, TorchClassifierMixin, TorchEstimator):
+    __doc__ = (
+        """Classifier wrapping any ``torch.nn.Module`` that returns logits.
+"""
+        + _WRAPPER_DOC.format(
+            outputs="the number of classes",
+            loss="CrossEntropyLoss",
+            default="the cross entropy of the logits",
+            class_weight="""
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes (label -> weight; missing labels weigh 1), multiplied into
+        ``sample_weight``; ``"balanced"`` is ``n_samples / (n_classes * count(class))`` as
+        in scikit-learn.""",
+        )
+        + """
     Examples
     --------
     >>> import torch
@@ -731,13 +1020,19 @@ class TorchClassifier(TorchClassifierMixin, TorchEstimator):
     >>> clf.predict_proba(X).shape
     (200, 2)
     """
+    )
 
-    _parameter_constraints = {**TorchEstimator._parameter_constraints, "module": [callable]}
+    _parameter_constraints = {
+        **_CriterionMixin._wrapper_constraints,
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
 
     def __init__(
         self,
         module,
         *,
+        criterion=None,
+        class_weight=None,
         lr=1e-3,
         weight_decay=0.0,
         optimizer="adamw",
@@ -756,6 +1051,8 @@ class TorchClassifier(TorchClassifierMixin, TorchEstimator):
         **module_params,
     ):
         self.module = module
+        self.criterion = criterion
+        self.class_weight = class_weight
         TorchEstimator.__init__(self, **base_params(locals()))
 
     def _build_module(self):
@@ -763,17 +1060,17 @@ class TorchClassifier(TorchClassifierMixin, TorchEstimator):
         return _call_with_shapes(self.module, shapes, self._module_params())
 
 
-class TorchRegressor(TorchRegressorMixin, TorchEstimator):
-    """Regressor wrapping any ``torch.nn.Module`` that returns ``(n, n_outputs)`` predictions.
-
-    Parameters
-    ----------
-    module : type or callable
-        Network factory, called with the ``module__*`` parameters plus ``n_features`` and
-        ``n_outputs`` when its signature accepts them.
-    **kwargs
-        Training settings of :class:`TorchEstimator` and ``module__*`` parameters.
-
+class TorchRegressor(_CriterionMixin, TorchRegressorMixin, TorchEstimator):
+    __doc__ = (
+        """Regressor wrapping any ``torch.nn.Module`` that returns ``(n, n_outputs)`` predictions.
+"""
+        + _WRAPPER_DOC.format(
+            outputs="the number of targets",
+            loss="MSELoss",
+            default="the mean squared error",
+            class_weight="",
+        )
+        + """
     Examples
     --------
     >>> import torch
@@ -785,10 +1082,35 @@ class TorchRegressor(TorchRegressorMixin, TorchEstimator):
     >>> reg.predict(X).shape
     (100,)
     """
+    )
 
-    _parameter_constraints = {**TorchEstimator._parameter_constraints, "module": [callable]}
+    _parameter_constraints = _CriterionMixin._wrapper_constraints
 
-    __init__ = TorchClassifier.__init__
+    def __init__(
+        self,
+        module,
+        *,
+        criterion=None,
+        lr=1e-3,
+        weight_decay=0.0,
+        optimizer="adamw",
+        lr_schedule="constant",
+        warmup_epochs=0,
+        batch_size=128,
+        max_epochs=200,
+        validation_fraction=None,
+        n_iter_no_change=10,
+        tol=1e-4,
+        clip_grad_norm=None,
+        random_state=None,
+        verbose=0,
+        device="cpu",
+        distributed="auto",
+        **module_params,
+    ):
+        self.module = module
+        self.criterion = criterion
+        TorchEstimator.__init__(self, **base_params(locals()))
 
     def _build_module(self):
         shapes = {"n_features": self.n_features_in_, "n_outputs": self.n_outputs_}

@@ -141,9 +141,10 @@ class RectifiedFlow(TorchDensityMixin, TorchEstimator):
         Epochs per reflow round; ``None`` uses ``max_epochs``.
     lr, ..., **module_params
         Training settings, see :class:`~skextras.nn.TorchEstimator`. The defaults differ in
-        two places: ``lr_schedule="cosine"`` and ``n_iter_no_change=None``, because the
-        flow-matching loss is a noisy Monte-Carlo estimate that plateaus long before the
-        samples stop improving.
+        three places: ``lr=1e-2``, ``lr_schedule="cosine"`` and ``n_iter_no_change=None``,
+        because the flow-matching loss is a noisy Monte-Carlo estimate that plateaus long
+        before the samples stop improving (with ``lr=1e-3``, 200 epochs on two-moons give
+        samples no better than a fitted Gaussian; see docs/nn.md).
 
     Attributes
     ----------
@@ -180,7 +181,7 @@ class RectifiedFlow(TorchDensityMixin, TorchEstimator):
         n_steps=50,
         reflow=0,
         reflow_epochs=None,
-        lr=1e-3,
+        lr=1e-2,
         weight_decay=0.0,
         optimizer="adamw",
         lr_schedule="cosine",
@@ -407,7 +408,10 @@ class DiffusionModel(TorchDensityMixin, TorchEstimator):
 
     - ``"ddpm"``: ancestral sampling (the DDPM posterior step; with fewer steps than
       ``n_timesteps`` the strided form, DDIM with eta = 1);
-    - ``"ddim"``: deterministic DDIM (eta = 0) on uniformly strided timesteps;
+    - ``"ddim"``: deterministic DDIM (eta = 0) on uniformly strided timesteps. DDIM is
+      Euler's method on ``dx/dsigma = (x - D) / sigma``, so with ``objective="edm"`` (no
+      discrete timesteps: the Karras grid) ``"ddim"`` gives exactly the samples of
+      ``"euler"``;
     - ``"euler"`` / ``"heun"``: the EDM probability-flow ODE solvers on the Karras sigma grid
       (``rho = 7``).
 
@@ -432,8 +436,9 @@ class DiffusionModel(TorchDensityMixin, TorchEstimator):
         uses the range of its schedule, capped at ``sigma_max``.
     lr, ..., **module_params
         Training settings, see :class:`~skextras.nn.TorchEstimator`; as for
-        :class:`RectifiedFlow` the defaults are ``lr_schedule="cosine"`` and
-        ``n_iter_no_change=None`` (the denoising loss is noisy).
+        :class:`RectifiedFlow` the defaults are ``lr=1e-2``, ``lr_schedule="cosine"`` and
+        ``n_iter_no_change=None`` (the denoising loss is noisy; with ``lr=1e-3`` two-moons
+        samples are no better than a fitted Gaussian after 200 epochs, see docs/nn.md).
 
     Examples
     --------
@@ -467,7 +472,7 @@ class DiffusionModel(TorchDensityMixin, TorchEstimator):
         n_steps=50,
         sigma_min=0.002,
         sigma_max=80.0,
-        lr=1e-3,
+        lr=1e-2,
         weight_decay=0.0,
         optimizer="adamw",
         lr_schedule="cosine",

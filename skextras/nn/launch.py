@@ -13,9 +13,11 @@ Two entry points, both giving every process the ``torchrun`` environment (``RANK
 import argparse
 import datetime
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 
 import torch
 import torch.distributed as dist
@@ -103,8 +105,49 @@ def spawn(fn, nprocs=2, args=(), backend=None, timeout=120):
     )
 
 
+def _describe(code):
+    """Words for a child's exit status (a negative code is the signal that ended it)."""
+    if code < 0:
+        try:
+            return f"was killed by signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"was killed by signal {-code}"
+    return f"exited with code {code}"
+
+
+def _supervise(processes, poll=0.1):
+    """Wait for every process; when one fails, stop the others and return its rank and code.
+
+    Returns ``(rank, code)`` of the first process that failed, or ``(None, 0)``.
+    """
+    running = dict(enumerate(processes))
+    while running:
+        for rank, process in list(running.items()):
+            code = process.poll()
+            if code is None:
+                continue
+            del running[rank]
+            if code != 0:
+                for other in running.values():
+                    other.terminate()
+                for other in running.values():
+                    try:
+                        other.wait(timeout=10)
+                    except subprocess.TimeoutExpired:
+                        other.kill()
+                        other.wait()
+                return rank, code
+        time.sleep(poll)
+    return None, 0
+
+
 def main(argv=None):
-    """Command line: run a script in ``--nproc`` processes; exit with the worst return code."""
+    """Command line: run a script in ``--nproc`` processes.
+
+    When a rank exits with an error, the others are stopped at once (instead of waiting in
+    a collective until its timeout), the failed rank and its exit status are reported on
+    stderr and its code is returned (1 for a rank killed by a signal).
+    """
     parser = argparse.ArgumentParser(prog="python -m skextras.nn.launch", description=__doc__)
     parser.add_argument("--nproc", type=int, default=2, help="processes to start (default 2)")
     parser.add_argument("script", help="Python script to run in every process")
@@ -120,7 +163,20 @@ def main(argv=None):
         )
         for rank in range(options.nproc)
     ]
-    return max(process.wait() for process in processes)
+    try:
+        rank, code = _supervise(processes)
+    except KeyboardInterrupt:
+        for process in processes:
+            process.terminate()
+        raise
+    if rank is None:
+        return 0
+    print(
+        f"skextras.nn.launch: rank {rank} of {options.nproc} {_describe(code)} "
+        f"({options.script}); stopped the other ranks",
+        file=sys.stderr,
+    )
+    return code if code > 0 else 1
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ computed from them is smooth and can be optimised directly.
 
 import torch
 
+from skextras.nn._serialization import register_factory
+
 _EPS = 1e-7
 
 
@@ -52,6 +54,9 @@ def cross_entropy_loss(logits, target):
     """The usual multinomial cross entropy (mean over the batch)."""
     return torch.nn.functional.cross_entropy(logits, target)
 
+
+for _loss in (soft_f1_loss, soft_accuracy_loss, cross_entropy_loss):
+    register_factory(_loss)
 
 LOSSES = {
     "cross_entropy": cross_entropy_loss,

@@ -11,6 +11,7 @@ from skextras.nn._base import (
     TorchRegressorMixin,
     base_params,
 )
+from skextras.nn._serialization import register_factory
 from skextras.nn.losses import LOSSES
 
 _PLAIN = {
@@ -34,6 +35,7 @@ _GATES = {
 ACTIVATIONS = tuple(_PLAIN) + tuple(_GATES)
 
 
+@register_factory
 class GatedLinear(torch.nn.Module):
     """``gate(x W_a) * (x W_b)``: one linear layer of twice the width, split in two."""
 
@@ -47,6 +49,7 @@ class GatedLinear(torch.nn.Module):
         return _GATES[self.activation](a) * b
 
 
+@register_factory
 class MLP(torch.nn.Module):
     """Fully connected network ``n_features -> hidden... -> n_outputs``.
 
@@ -155,6 +158,12 @@ class MLPClassifier(TorchClassifierMixin, _MLPEstimator):
         Training loss. ``"soft_f1"`` is ``1 -`` macro F1 computed from probabilities
         (soft counts) and ``"soft_accuracy"`` is ``1 -`` the mean probability of the true
         class: differentiable surrogates of the metrics (:mod:`skextras.nn.losses`).
+        ``sample_weight`` / ``class_weight`` weight the per-sample cross entropy or soft
+        accuracy; ``"soft_f1"`` is not a mean over samples and refuses them.
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes (label -> weight; missing labels weigh 1), multiplied into
+        ``sample_weight``; ``"balanced"`` is ``n_samples / (n_classes * count(class))`` as
+        in scikit-learn.
     lr, weight_decay, optimizer, lr_schedule, warmup_epochs, batch_size, max_epochs, \
 validation_fraction, n_iter_no_change, tol, clip_grad_norm, random_state, verbose, device, \
 distributed, **module_params
@@ -184,6 +193,7 @@ distributed, **module_params
     _parameter_constraints = {
         **_MLP_CONSTRAINTS,
         "loss": [StrOptions(set(LOSSES))],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
     }
 
     def __init__(
@@ -194,6 +204,7 @@ distributed, **module_params
         bias=True,
         dropout=0.0,
         loss="cross_entropy",
+        class_weight=None,
         lr=1e-3,
         weight_decay=0.0,
         optimizer="adamw",
@@ -212,6 +223,7 @@ distributed, **module_params
         **module_params,
     ):
         self.loss = loss
+        self.class_weight = class_weight
         _mlp_init(self, hidden_layer_sizes, activation, bias, dropout, base_params(locals()))
 
     def _n_network_outputs(self):
@@ -220,6 +232,17 @@ distributed, **module_params
     def _compute_loss(self, module, batch):
         X, y = batch
         return LOSSES[self.loss](module(X), y)
+
+    def _sample_losses(self, module, batch):
+        if self.loss == "soft_f1":
+            raise ValueError(
+                "loss='soft_f1' is a macro F1 of the whole batch, not a mean of per-sample "
+                "losses: it supports neither sample_weight nor class_weight"
+            )
+        if self.loss == "soft_accuracy":
+            X, y = batch
+            return 1 - torch.softmax(module(X), dim=1).gather(1, y[:, None])[:, 0]
+        return super()._sample_losses(module, batch)
 
 
 class MLPRegressor(TorchRegressorMixin, _MLPEstimator):
@@ -303,3 +326,7 @@ distributed, **module_params
     def _compute_loss(self, module, batch):
         X, y = batch
         return self._REGRESSION_LOSSES[self.loss](module(X), y)
+
+    def _sample_losses(self, module, batch):
+        X, y = batch
+        return self._REGRESSION_LOSSES[self.loss](module(X), y, reduction="none").mean(1)
