@@ -25,6 +25,7 @@ from skextras.nn._base import (
 from skextras.nn.diffusion import DiffusionModel, RectifiedFlow
 from skextras.nn.flows import GlowFlow, NICEFlow, RealNVPFlow
 from skextras.nn.mlp import MLPClassifier, MLPRegressor
+from skextras.nn.sequence import SequenceClassifier, SequenceRegressor
 from skextras.nn.vae import VAE, GumbelSoftmaxVAE
 
 __all__ = [
@@ -34,6 +35,8 @@ __all__ = [
     "GumbelSoftmaxVAE",
     "NICEFlow",
     "RealNVPFlow",
+    "SequenceClassifier",
+    "SequenceRegressor",
     "MLPClassifier",
     "MLPRegressor",
     "TorchClassifier",
