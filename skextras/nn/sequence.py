@@ -299,24 +299,24 @@ class _SequenceEstimator(TorchEstimator):
     # ---------------------------------------------------------------- inputs
     def _packed(self, X, reset):
         """Validate ``X`` and pack it to (n, T, n_inputs + 1) float32 with the mask last."""
-        if _is_ragged(X) or getattr(X, "ndim", 2) == 3:
+        kind = "sequences" if _is_ragged(X) or getattr(X, "ndim", 2) == 3 else "rows"
+        if not reset and kind != self.input_kind_:
+            raise ValueError(
+                f"X holds {kind} but {type(self).__name__} was fitted on {self.input_kind_}"
+            )
+        if kind == "sequences":
             sequences = [self._check_sequence(x) for x in X]
-            kind, width = "sequences", (1 if self.vocab_size else sequences[0].shape[1])
+            width = 1 if self.vocab_size else sequences[0].shape[1]
             if any(s.shape[1] != width for s in sequences):
                 raise ValueError("every sequence of X must have the same number of features")
         else:
             dtype = None if self.vocab_size else np.float32
             X = validate_data(self, X, reset=reset, dtype=dtype)
-            sequences = list(X[:, :, None])
-            kind, width = "rows", 1
+            sequences, width = list(X[:, :, None]), 1
         if reset:
             self.input_kind_ = kind
             if kind == "sequences":
                 self.n_features_in_ = width
-        elif kind != self.input_kind_:
-            raise ValueError(
-                f"X holds {kind} but {type(self).__name__} was fitted on {self.input_kind_}"
-            )
         elif kind == "sequences" and width != self.n_features_in_:
             raise ValueError(
                 f"X has {width} features per step, but {type(self).__name__} is expecting "
@@ -380,7 +380,11 @@ class _SequenceEstimator(TorchEstimator):
     def _with_aux(self, loss):
         return loss + self.moe_aux_weight * self.module_.aux_loss()
 
-    def _fit_inputs(self, X, reset):
+    def _fit_inputs(self, X, y, reset):
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None"
+            )
         packed = self._packed(X, reset)
         if reset:
             self.n_step_features_ = packed.shape[2] - 1
@@ -409,10 +413,10 @@ _SHARED_DOC = """
 "mamba"}, default="softmax"
         Token mixer of every layer (:mod:`skextras.nn.attention`, :mod:`skextras.nn.ssm`).
         "s4d" and "mamba" are causal whatever ``causal`` says.
-    d_model : int, default=32
+    d_model : int, default=16
         Width of the residual stream.
-    n_layers : int, default=2
-    n_heads : int, default=4
+    n_layers : int, default=1
+    n_heads : int, default=2
         Heads of the attention mixers (``d_model`` must be divisible by it).
     moe_experts : int, default=0
         ``> 0`` replaces each MLP by a :class:`MoE` with this many routed experts and one
@@ -429,7 +433,8 @@ _SHARED_DOC = """
     lr, weight_decay, optimizer, lr_schedule, warmup_epochs, batch_size, max_epochs, \
 validation_fraction, n_iter_no_change, tol, clip_grad_norm, random_state, verbose, device, \
 distributed, **module_params
-        Training settings, see :class:`~skextras.nn.TorchEstimator`; ``module__*`` go to
+        Training settings, see :class:`~skextras.nn.TorchEstimator` (here ``lr=1e-2`` and
+        ``max_epochs=100`` by default, sized for small data); ``module__*`` go to
         :class:`SequenceNetwork`.
 
     Inputs ``X``: a 3-D array (n_samples, T, n_features); a list of (T_i, n_features) arrays
@@ -473,22 +478,22 @@ class SequenceClassifier(TorchClassifierMixin, _SequenceEstimator):
         self,
         mixer="softmax",
         *,
-        d_model=32,
-        n_layers=2,
-        n_heads=4,
+        d_model=16,
+        n_layers=1,
+        n_heads=2,
         moe_experts=0,
         moe_top_k=2,
         moe_aux_weight=0.01,
         pooling="mean",
         causal=False,
         vocab_size=None,
-        lr=3e-3,
+        lr=1e-2,
         weight_decay=0.0,
         optimizer="adamw",
         lr_schedule="constant",
         warmup_epochs=0,
         batch_size=128,
-        max_epochs=200,
+        max_epochs=100,
         validation_fraction=None,
         n_iter_no_change=10,
         tol=1e-4,
@@ -505,7 +510,7 @@ class SequenceClassifier(TorchClassifierMixin, _SequenceEstimator):
         return len(self.classes_)
 
     def _make_fit_data(self, X, y, reset):
-        packed = self._fit_inputs(X, reset)
+        packed = self._fit_inputs(X, y, reset)
         y = column_or_1d(y, warn=True)
         if len(y) != len(packed):
             raise ValueError(f"X has {len(packed)} samples but y has {len(y)}")
@@ -564,7 +569,7 @@ class SequenceRegressor(TorchRegressorMixin, _SequenceEstimator):
         return self.n_outputs_
 
     def _make_fit_data(self, X, y, reset):
-        packed = self._fit_inputs(X, reset)
+        packed = self._fit_inputs(X, y, reset)
         y = check_array(y, ensure_2d=False, dtype=np.float32)
         if len(y) != len(packed):
             raise ValueError(f"X has {len(packed)} samples but y has {len(y)}")
