@@ -25,11 +25,13 @@ from skextras.nn._base import (
 from skextras.nn.diffusion import DiffusionModel, RectifiedFlow
 from skextras.nn.flows import GlowFlow, NICEFlow, RealNVPFlow
 from skextras.nn.mlp import MLPClassifier, MLPRegressor
+from skextras.nn.preference import DPOPolicy
 from skextras.nn.sequence import SequenceClassifier, SequenceRegressor
 from skextras.nn.vae import VAE, GumbelSoftmaxVAE
 
 __all__ = [
     "DiffusionModel",
+    "DPOPolicy",
     "RectifiedFlow",
     "GlowFlow",
     "GumbelSoftmaxVAE",
