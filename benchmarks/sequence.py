@@ -13,6 +13,7 @@ checked at the end.
     python benchmarks/sequence.py                  # full: n = 1k, 2k, 4k, 8k, best of 3
     python benchmarks/sequence.py --quick          # n = 1k and 4k, best of 2
     python benchmarks/sequence.py --quick --smoke  # n = 128, seconds (CI)
+    python benchmarks/sequence.py --sizes 8192     # full repeats at the lengths given
 """
 
 import os
@@ -175,11 +176,16 @@ TARGETS = [  # (mixer, reference, column, minimum speed-up) at the largest n
 ]
 
 
+def _sizes_argument(parser):
+    parser.add_argument("--sizes", type=int, nargs="+", help="sequence lengths (overrides)")
+
+
 def main():
-    args = parse_args(__doc__.splitlines()[0])
+    args = parse_args(__doc__.splitlines()[0], _sizes_argument)
     torch.set_num_threads(args.threads)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     sizes = [128] if args.smoke else ([1024, 4096] if args.quick else [1024, 2048, 4096, 8192])
+    sizes = args.sizes or sizes
     repeats = 1 if args.smoke else (2 if args.quick else 3)
     load = os.getloadavg()[0]
     print(
