@@ -167,12 +167,12 @@ def _chunked_scan(u, dt, A, B, C, chunk_size):
     dt = dt.reshape(b, chunks, chunk_size, d, 1)
     du = (u.reshape(b, chunks, chunk_size, d) * dt[..., 0])[..., None]
     B = B.reshape(b, chunks, chunk_size, 1, -1)
-    C = C.reshape(b, chunks, chunk_size, -1, 1)
+    C = C.reshape(b, chunks, chunk_size, 1, -1)
     h = u.new_zeros(b, chunks, *A.shape)
     local = []
     for t in range(chunk_size):
         h = torch.exp(dt[:, :, t] * A) * h + du[:, :, t] * B[:, :, t]
-        local.append((h @ C[:, :, t])[..., 0])
+        local.append((h * C[:, :, t]).sum(-1))
     whole = torch.exp(dt.sum(2) * A)  # (b, chunks, D, N): decay across a whole chunk
     entering, state = [], h.new_zeros(b, *A.shape)
     for j in range(chunks):
@@ -181,7 +181,7 @@ def _chunked_scan(u, dt, A, B, C, chunk_size):
     entering = torch.stack(entering, dim=1)
     elapsed = torch.cumsum(dt, dim=2)
     out = [
-        y_t + ((torch.exp(elapsed[:, :, t] * A) * entering) @ C[:, :, t])[..., 0]
+        y_t + (torch.exp(elapsed[:, :, t] * A) * entering * C[:, :, t]).sum(-1)
         for t, y_t in enumerate(local)
     ]
     return torch.stack(out, dim=2).reshape(b, chunks * chunk_size, d)[:, :L]
