@@ -26,18 +26,23 @@ from skextras.nn.contrastive import CPC
 from skextras.nn.diffusion import DiffusionModel, RectifiedFlow
 from skextras.nn.flows import GlowFlow, NICEFlow, RealNVPFlow
 from skextras.nn.mlp import MLPClassifier, MLPRegressor
+from skextras.nn.preference import DPOPolicy
+from skextras.nn.sequence import SequenceClassifier, SequenceRegressor
 from skextras.nn.vae import VAE, GumbelSoftmaxVAE
 from skextras.nn.vision import ImageClassifier
 
 __all__ = [
     "CPC",
     "DiffusionModel",
+    "DPOPolicy",
     "RectifiedFlow",
     "GlowFlow",
     "GumbelSoftmaxVAE",
     "ImageClassifier",
     "NICEFlow",
     "RealNVPFlow",
+    "SequenceClassifier",
+    "SequenceRegressor",
     "MLPClassifier",
     "MLPRegressor",
     "TorchClassifier",

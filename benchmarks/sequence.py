@@ -1,0 +1,231 @@
+"""Token-mixer speed and memory against torch SDPA (batch 1, 4 heads x 64, d_model 256).
+
+For each sequence length the script times, in the same process, torch's scaled-dot-product
+attention (the peer) and every mixer of ``skextras.nn.attention`` / ``skextras.nn.ssm`` and
+the MoE layer: the forward pass (no grad), forward + backward (sum of the output) and the
+memory of one forward + backward (CUDA: the ``max_memory_allocated`` peak; CPU: the tensors
+saved for the backward pass). Each speed-up is against the matching reference:
+SDPA for the attention kernels, the step-by-step scan for S4D and the selective SSM, and a
+dense MLP with the same active parameter count for the MoE (8 experts, top-2, no shared
+expert, d_hidden 512 vs one MLP of hidden 1024). The targets of issue 17 at n = 8192 are
+checked at the end.
+
+    python benchmarks/sequence.py                  # full: n = 1k, 2k, 4k, 8k, best of 3
+    python benchmarks/sequence.py --quick          # n = 1k and 4k, best of 2
+    python benchmarks/sequence.py --quick --smoke  # n = 128, seconds (CI)
+    python benchmarks/sequence.py --sizes 8192     # full repeats at the lengths given
+"""
+
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import parse_args, print_table  # noqa: E402
+
+try:
+    import torch
+    import torch.nn.functional as F
+
+    from skextras.nn.attention import (
+        GAU,
+        TransNormerLayer,
+        linear_attention,
+        performer_attention,
+    )
+    from skextras.nn.sequence import MoE
+    from skextras.nn.ssm import S4D, selective_scan
+except ImportError:  # the benchmark needs the torch extra; CI smoke runs must still pass
+    print('benchmarks/sequence.py: torch is not installed (pip install "skextras[torch]"); skipped')
+    sys.exit(0)
+
+HEADS, HEAD_DIM = 4, 64
+D_MODEL = HEADS * HEAD_DIM
+
+
+def cases(n, device, slow_ok):
+    """name -> (reference name, forward callable taking requires_grad inputs flag)."""
+    g = torch.Generator(device="cpu").manual_seed(0)
+
+    def rand(*shape, scale=1.0):
+        return (torch.randn(*shape, generator=g) * scale).to(device)
+
+    q, k, v = (rand(1, HEADS, n, HEAD_DIM) for _ in range(3))
+    x = rand(1, n, D_MODEL)
+    s4d = S4D(D_MODEL, d_state=64).to(device)
+    u, dt = rand(1, n, D_MODEL), (torch.rand(1, n, D_MODEL, generator=g) * 0.1).to(device)
+    A = -torch.rand(D_MODEL, 16, generator=g).to(device) * 4
+    B, C, D = rand(1, n, 16), rand(1, n, 16), rand(D_MODEL)
+    moe = MoE(D_MODEL, n_experts=8, top_k=2, n_shared=0, d_hidden=512).to(device)
+    dense = torch.nn.Sequential(
+        torch.nn.Linear(D_MODEL, 1024), torch.nn.GELU(), torch.nn.Linear(1024, D_MODEL)
+    ).to(device)
+    gau = GAU(D_MODEL, s=128).to(device)
+    flash = GAU(D_MODEL, s=128, kind="flash", chunk_size=256, causal=True).to(device)
+    norm_layer = TransNormerLayer(D_MODEL, HEADS, "norm", causal=True).to(device)
+
+    def s4d_conv(t, cached):
+        if not cached:
+            s4d._cache = None
+        return s4d.ssm(t)
+
+    table = {
+        "sdpa": (None, (q, k, v), lambda a, b, c: F.scaled_dot_product_attention(a, b, c)),
+        "sdpa causal": (
+            None,
+            (q, k, v),
+            lambda a, b, c: F.scaled_dot_product_attention(a, b, c, is_causal=True),
+        ),
+        "linear": ("sdpa", (q, k, v), lambda a, b, c: linear_attention(a, b, c)),
+        "linear causal chunked": (
+            "sdpa causal",
+            (q, k, v),
+            lambda a, b, c: linear_attention(a, b, c, True, mode="chunked"),
+        ),
+        "performer (m=256)": ("sdpa", (q, k, v), lambda a, b, c: performer_attention(a, b, c)),
+        "GAU quad (module)": ("sdpa", (x,), gau),
+        "FLASH causal (module)": ("sdpa causal", (x,), flash),
+        "TransNormer norm causal (layer)": ("sdpa causal", (x,), norm_layer),
+        "S4D conv, cached kernel": ("S4D scan", (x,), lambda t: s4d_conv(t, True)),
+        "S4D conv, new kernel": ("S4D scan", (x,), lambda t: s4d_conv(t, False)),
+        "selective parallel": (
+            "selective sequential",
+            (u, dt),
+            lambda a, b: selective_scan(a, b, A, B, C, D, "parallel"),
+        ),
+        "dense MLP (hidden 1024)": (None, (x,), dense),
+        "MoE 8 experts top-2": ("dense MLP (hidden 1024)", (x,), moe),
+    }
+    if slow_ok:
+        table["S4D scan"] = (None, (x,), lambda t: (setattr(s4d, "mode", "scan"), s4d.ssm(t))[1])
+        table["selective sequential"] = (
+            None,
+            (u, dt),
+            lambda a, b: selective_scan(a, b, A, B, C, D, "sequential"),
+        )
+    return table
+
+
+def _sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def best_time(fn, repeats, device):
+    fn()  # warm-up: first-call allocations, kernel caches
+    _sync(device)
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        _sync(device)
+        best = min(best, time.perf_counter() - start)
+    return best * 1e3
+
+
+def peak_memory_mb(fn, device):
+    """Memory of one forward + backward, in MB.
+
+    CUDA: the allocator's peak above what was allocated before. CPU: the bytes of the distinct
+    tensors autograd saves for the backward pass (the activation memory that separates a
+    quadratic mixer from a linear one; CPU has no allocator peak to read, and forking a
+    process that already runs torch threads to read its resident set can deadlock).
+    """
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+        base = torch.cuda.memory_allocated()
+        torch.cuda.reset_peak_memory_stats()
+        fn()
+        torch.cuda.synchronize()
+        return (torch.cuda.max_memory_allocated() - base) / 2**20
+    storages = {}
+
+    def pack(tensor):
+        storage = tensor.untyped_storage()
+        storages[storage.data_ptr()] = storage.nbytes()
+        return tensor
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+        fn()
+    return sum(storages.values()) / 2**20
+
+
+def measure(name, inputs, fn, repeats, device, backward):
+    def forward():
+        with torch.no_grad():
+            return fn(*inputs)
+
+    def forward_backward():
+        leaves = [t.detach().requires_grad_() for t in inputs]
+        fn(*leaves).sum().backward()
+
+    row = {"mixer": name, "forward ms": best_time(forward, repeats, device)}
+    if backward:
+        row["fwd+bwd ms"] = best_time(forward_backward, repeats, device)
+        row["memory MB"] = peak_memory_mb(forward_backward, device)
+    return row
+
+
+TARGETS = [  # (mixer, reference, column, minimum speed-up) at the largest n
+    ("linear", "sdpa", "forward ms", 25),
+    ("linear causal chunked", "sdpa causal", "forward ms", 10),
+    ("linear causal chunked", "sdpa causal", "fwd+bwd ms", 10),
+    ("S4D conv, cached kernel", "S4D scan", "forward ms", 5),
+    ("selective parallel", "selective sequential", "forward ms", 10),
+]
+
+
+def _sizes_argument(parser):
+    parser.add_argument("--sizes", type=int, nargs="+", help="sequence lengths (overrides)")
+
+
+def main():
+    args = parse_args(__doc__.splitlines()[0], _sizes_argument)
+    torch.set_num_threads(args.threads)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    sizes = [128] if args.smoke else ([1024, 4096] if args.quick else [1024, 2048, 4096, 8192])
+    sizes = args.sizes or sizes
+    repeats = 1 if args.smoke else (2 if args.quick else 3)
+    load = os.getloadavg()[0]
+    print(
+        f"torch {torch.__version__}, device {device}, {args.threads} thread(s), "
+        f"best of {repeats}, load average {load:.1f}"
+    )
+    results = {}
+    for n in sizes:
+        rows = []
+        for name, (reference, inputs, fn) in cases(n, device, slow_ok=True).items():
+            # The step-by-step references are timed forward only beyond 2k (minutes otherwise).
+            backward = "sequential" not in name and ("scan" not in name or n <= 2048)
+            row = measure(name, inputs, fn, repeats, device, backward)
+            row["n"], row["reference"] = n, reference or ""
+            rows.append(row)
+        by_name = {r["mixer"]: r for r in rows}
+        for row in rows:
+            ref = by_name.get(row["reference"])
+            if ref is not None:
+                row["speed-up fwd"] = f"{ref['forward ms'] / row['forward ms']:.1f}x"
+                if "fwd+bwd ms" in row and "fwd+bwd ms" in ref:
+                    row["speed-up fwd+bwd"] = f"{ref['fwd+bwd ms'] / row['fwd+bwd ms']:.1f}x"
+        print(f"\nn = {n}")
+        columns = ["mixer", "forward ms", "fwd+bwd ms", "memory MB", "reference"]
+        print_table(rows, columns + ["speed-up fwd", "speed-up fwd+bwd"])
+        results[n] = by_name
+    last = results[sizes[-1]]
+    print(f"\ntargets at n = {sizes[-1]} (issue 17 states them for n = 8192 on 2 CPU cores)")
+    for mixer, reference, column, minimum in TARGETS:
+        if column not in last[mixer] or column not in last[reference]:
+            continue
+        ratio = last[reference][column] / last[mixer][column]
+        verdict = "met" if ratio >= minimum else "NOT met"
+        print(f"  {mixer} vs {reference} ({column}): {ratio:.1f}x, target {minimum}x: {verdict}")
+    moe, dense = last["MoE 8 experts top-2"], last["dense MLP (hidden 1024)"]
+    ratio = moe["forward ms"] / dense["forward ms"]
+    verdict = "met" if ratio <= 1.5 else "NOT met"
+    print(f"  MoE / dense MLP forward time: {ratio:.2f}x, target <= 1.5x: {verdict}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,165 @@
+"""State-space mixers: S4D convolution = scan, selective parallel scan = sequential loop."""
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.torch
+
+from skextras.nn.ssm import S4D, SelectiveSSM, selective_scan  # noqa: E402
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _s4d_loop(layer, u):
+    """The ZOH recurrence written from the definition, one channel and one state at a time."""
+    dt = torch.exp(layer.log_dt)
+    A = torch.complex(-torch.exp(layer.log_a_real), layer.a_imag)
+    C = torch.view_as_complex(layer.C.contiguous())
+    y = torch.zeros_like(u)
+    for h in range(u.shape[2]):
+        for n in range(A.shape[1]):
+            dA = torch.exp(dt[h] * A[h, n])
+            dB = (dA - 1) / A[h, n]
+            state = torch.zeros(u.shape[0], dtype=A.dtype)
+            for t in range(u.shape[1]):
+                state = dA * state + dB * u[:, t, h]
+                y[:, t, h] += 2 * (C[h, n] * state).real
+    return y + layer.D * u
+
+
+def test_s4d_conv_and_scan_equal_the_recurrence_loop():
+    torch.manual_seed(0)
+    layer = S4D(2, d_state=4).double()
+    u = torch.randn(2, 9, 2, dtype=torch.float64)
+    expected = _s4d_loop(layer, u)
+    for mode in ("conv", "scan"):
+        layer.mode = mode
+        torch.testing.assert_close(layer.ssm(u), expected, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("dtype, tol", [(torch.float64, 1e-5), (torch.float32, 1e-4)])
+def test_s4d_fft_convolution_equals_scan_on_long_sequences(dtype, tol):
+    torch.manual_seed(0)
+    layer = S4D(8, d_state=16).to(dtype)
+    x = torch.randn(2, 300, 8, dtype=dtype)
+    conv = layer(x)
+    layer.mode = "scan"
+    torch.testing.assert_close(layer(x), conv, rtol=tol, atol=tol)
+
+
+def test_s4d_kernel_is_cached_until_a_parameter_changes():
+    torch.manual_seed(0)
+    layer = S4D(4, d_state=4)
+    with torch.no_grad():
+        first = layer.kernel(16)
+        assert layer.kernel(16) is first
+        assert layer.kernel(17) is not first
+        layer.log_dt.add_(0.1)  # what an optimiser step does
+        changed = layer.kernel(17)
+    assert not torch.allclose(changed, first[:, :16].new_zeros(1)) and changed.shape == (4, 17)
+    with torch.no_grad():
+        layer.D.add_(1.0)
+        assert layer.kernel(17) is not changed
+    assert layer.kernel(17).requires_grad  # with gradients the kernel is rebuilt, not cached
+
+
+def _selective_loop(u, dt, A, B, C, D):
+    """The definition: one channel, one state, one step at a time."""
+    y = torch.zeros_like(u)
+    for b in range(u.shape[0]):
+        for d in range(u.shape[2]):
+            for n in range(A.shape[1]):
+                h = u.new_zeros(())
+                for t in range(u.shape[1]):
+                    h = torch.exp(dt[b, t, d] * A[d, n]) * h + dt[b, t, d] * B[b, t, n] * u[b, t, d]
+                    y[b, t, d] += C[b, t, n] * h
+    return y + D * u
+
+
+def _scan_inputs(L=23, d=3, n=2, dtype=torch.float64):
+    g = torch.Generator().manual_seed(0)
+    u = torch.randn(2, L, d, generator=g, dtype=dtype)
+    dt = torch.rand(2, L, d, generator=g, dtype=dtype) * 0.5
+    A = -torch.rand(d, n, generator=g, dtype=dtype) * 2
+    B, C = (torch.randn(2, L, n, generator=g, dtype=dtype) for _ in range(2))
+    return u, dt, A, B, C, torch.randn(d, generator=g, dtype=dtype)
+
+
+@pytest.mark.parametrize("mode", ["parallel", "sequential"])
+@pytest.mark.parametrize("chunk_size", [1, 4, 7, 64])
+def test_selective_scan_equals_the_definition_loop(mode, chunk_size):
+    args = _scan_inputs()
+    expected = _selective_loop(*args)
+    torch.testing.assert_close(
+        selective_scan(*args, mode=mode, chunk_size=chunk_size), expected, rtol=1e-10, atol=1e-10
+    )
+
+
+@pytest.mark.parametrize("dtype, tol", [(torch.float64, 1e-5), (torch.float32, 1e-4)])
+def test_selective_ssm_parallel_equals_sequential(dtype, tol):
+    torch.manual_seed(0)
+    layer = SelectiveSSM(8, d_state=4, chunk_size=16).to(dtype)
+    x = torch.randn(2, 150, 8, dtype=dtype)
+    parallel = layer(x)
+    layer.mode = "sequential"
+    torch.testing.assert_close(layer(x), parallel, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: S4D(4, d_state=4, mode="conv"),
+        lambda: S4D(4, d_state=4, mode="scan"),
+        lambda: SelectiveSSM(4, d_state=2, mode="parallel", chunk_size=2),
+        lambda: SelectiveSSM(4, d_state=2, mode="sequential"),
+    ],
+    ids=["s4d-conv", "s4d-scan", "mamba-parallel", "mamba-sequential"],
+)
+def test_gradients_of_every_ssm_pass_gradcheck(make):
+    torch.manual_seed(0)
+    layer = make().double()
+    x = torch.randn(1, 5, 4, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda t: layer(t), (x,))
+
+
+@pytest.mark.parametrize(
+    "make", [lambda: S4D(4, d_state=4), lambda: SelectiveSSM(4, d_state=2, chunk_size=4)]
+)
+def test_padded_batch_gives_each_sequence_its_own_outputs(make):
+    torch.manual_seed(0)
+    layer = make().double()
+    lengths = [10, 4]
+    x = torch.randn(2, 10, 4, dtype=torch.float64)
+    mask = torch.arange(10)[None] < torch.tensor(lengths)[:, None]
+    batched = layer(x, mask)
+    for i, n in enumerate(lengths):
+        torch.testing.assert_close(batched[i : i + 1, :n], layer(x[i : i + 1, :n]))
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: S4D(4, mode="fft"), "mode='fft'"),
+        (lambda: S4D(4, d_state=3), "d_state=3"),
+        (lambda: SelectiveSSM(4, mode="fast"), "mode='fast'"),
+    ],
+)
+def test_bad_arguments_raise_value_errors_naming_them(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_ssms_run_on_cuda_inputs():
+    for layer in (S4D(4, d_state=4), SelectiveSSM(4, d_state=2)):
+        x = torch.randn(1, 9, 4)
+        expected = layer(x)
+        got = layer.cuda()(x.cuda())
+        assert got.device.type == "cuda"
+        torch.testing.assert_close(got.cpu(), expected, rtol=1e-4, atol=1e-4)
