@@ -289,3 +289,80 @@ def test_examples_frame_feeds_dense_features():
     layer = fc.DenseFeatures([fc.numeric_column("age"), fc.indicator_column(tags)])
     out = layer.fit_transform(frame[["age", "tags"]])
     np.testing.assert_array_equal(out, [[31.5, 1, 1, 0], [0, 0, 0, 0], [7.25, 0, 0, 1]])
+
+
+@pytest.mark.parametrize(("suffix", "compression"), [(".gz", "GZIP"), (".zlib", "ZLIB")])
+def test_read_tfrecord_compressed_file_without_compression_names_the_option(suffix, compression):
+    path = DATA / f"tf_examples.tfrecord{suffix}"
+    with pytest.raises(TFRecordError, match=rf"pass compression='{compression}'") as info:
+        list(read_tfrecord(path))
+    assert "corrupted" not in str(info.value)
+
+
+@pytest.mark.parametrize("suffix", ["", ".gz", ".zlib"])
+def test_read_tfrecord_auto_compression_reads_tensorflow_files(suffix):
+    path = DATA / f"tf_examples.tfrecord{suffix}"
+    assert list(read_tfrecord(path, "auto")) == list(read_tfrecord(DATA / "tf_examples.tfrecord"))
+
+
+@pytest.mark.parametrize("level", [1, 6, 9])
+def test_read_tfrecord_auto_detects_every_zlib_level(tmp_path, level):
+    import zlib
+
+    plain = (DATA / "tf_examples.tfrecord").read_bytes()
+    path = tmp_path / "x.zlib"
+    path.write_bytes(zlib.compress(plain, level))
+    assert len(list(read_tfrecord(path, "auto"))) == len(_spec.EXAMPLES)
+
+
+def test_read_tfrecord_auto_keeps_a_plain_file_whose_first_bytes_look_compressed(tmp_path):
+    # a 0x8b1f-byte record starts with the GZIP magic; its valid length CRC says plain
+    records = [bytes(0x8B1F), b"x"]
+    path = tmp_path / "x.tfrecord"
+    write_tfrecord(path, records)
+    assert path.read_bytes()[:2] == b"\x1f\x8b"
+    assert list(read_tfrecord(path, "auto")) == records
+    assert list(read_tfrecord(path)) == records
+
+
+def test_read_tfrecord_plain_file_read_as_gzip_says_pass_none():
+    with pytest.raises(TFRecordError, match="pass compression=None"):
+        list(read_tfrecord(DATA / "tf_examples.tfrecord", "GZIP"))
+
+
+def _failing_records(n_good):
+    for _ in range(n_good):
+        yield b"good"
+    raise RuntimeError("source failed")
+
+
+@pytest.mark.parametrize("compression", [None, "GZIP", "ZLIB"])
+def test_write_tfrecord_failing_iterable_leaves_no_file(tmp_path, compression):
+    path = tmp_path / "x.tfrecord"
+    with pytest.raises(RuntimeError, match="source failed"):
+        write_tfrecord(path, _failing_records(3), compression)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_write_tfrecord_bad_record_keeps_the_earlier_file(tmp_path):
+    path = tmp_path / "x.tfrecord"
+    write_tfrecord(path, [b"old"])
+    with pytest.raises(TypeError, match=r"records\[1\]"):
+        write_tfrecord(path, [b"new", 7])
+    assert list(read_tfrecord(path)) == [b"old"]
+    assert list(tmp_path.iterdir()) == [path]
+
+
+def test_write_tfrecord_file_has_the_umask_permissions(tmp_path):
+    import os
+
+    plain = tmp_path / "plain"
+    plain.write_bytes(b"")
+    path = tmp_path / "x.tfrecord"
+    write_tfrecord(path, [b"a"])
+    assert os.stat(path).st_mode == os.stat(plain).st_mode
+
+
+def test_write_tfrecord_refuses_auto_compression(tmp_path):
+    with pytest.raises(ValueError, match=r"compression must be None, 'GZIP' or 'ZLIB', got 'auto'"):
+        write_tfrecord(tmp_path / "x", [b"a"], "auto")

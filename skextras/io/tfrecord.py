@@ -20,9 +20,11 @@ import gzip
 import io
 import numbers
 import os
+import secrets
 import stat
 import struct
 import zlib
+from contextlib import nullcontext
 
 import numpy as np
 import pandas as pd
@@ -36,8 +38,9 @@ from ._protobuf import (
     encode_sequence_example,
 )
 
-_COMPRESSIONS = (None, "", "GZIP", "ZLIB")
+_COMPRESSIONS = (None, "", "GZIP", "ZLIB", "auto")
 _CHUNK = 1 << 20
+_GZIP_MAGIC = b"\x1f\x8b"
 
 
 class TFRecordError(ValueError):
@@ -48,10 +51,42 @@ class TFRecordError(ValueError):
     """
 
 
-def _check_compression(compression):
-    if compression not in _COMPRESSIONS:
-        raise ValueError(f"compression must be None, 'GZIP' or 'ZLIB', got {compression!r}")
+def _check_compression(compression, allow_auto=True):
+    if compression not in _COMPRESSIONS or (compression == "auto" and not allow_auto):
+        allowed = "None, 'GZIP', 'ZLIB' or 'auto'" if allow_auto else "None, 'GZIP' or 'ZLIB'"
+        raise ValueError(f"compression must be {allowed}, got {compression!r}")
     return compression or None
+
+
+def _plain_header(head):
+    """True when ``head`` starts with a TFRecord header whose length CRC holds."""
+    return len(head) >= 12 and masked_crc32c(head[:8]) == struct.unpack("<I", head[8:12])[0]
+
+
+def _sniff_compression(head):
+    """The compression a file's first bytes announce: 'GZIP', 'ZLIB' or None.
+
+    GZIP is its magic number 1f 8b; ZLIB a header whose method is deflate (CMF & 0x0f == 8,
+    window <= 32 KiB) and whose check bits make ``CMF * 256 + FLG`` a multiple of 31 (RFC
+    1950). A plain TFRecord whose first 12 bytes carry a valid length CRC is plain whatever
+    its first bytes look like, so that test goes first.
+    """
+    if _plain_header(head):
+        return None
+    if head[:2] == _GZIP_MAGIC:
+        return "GZIP"
+    if len(head) >= 2 and head[0] & 0x0F == 8 and head[0] >> 4 <= 7:
+        if (head[0] * 256 + head[1]) % 31 == 0:
+            return "ZLIB"
+    return None
+
+
+def _detect_compression(path):
+    """``compression="auto"``: sniff a regular file; a pipe cannot be read twice, so plain."""
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        return None
+    with open(path, "rb") as fh:
+        return _sniff_compression(fh.read(12))
 
 
 def _check_max_record_bytes(max_record_bytes):
@@ -144,7 +179,10 @@ def read_tfrecord(path, compression=None, verify_crc=True, max_record_bytes=None
     Parameters
     ----------
     path : str or path-like
-    compression : {None, "GZIP", "ZLIB"}, default=None
+    compression : {None, "GZIP", "ZLIB", "auto"}, default=None
+        With ``"auto"`` the file's first bytes decide: the GZIP magic number, a ZLIB header,
+        else an uncompressed file. A compressed file read as uncompressed raises a
+        :class:`TFRecordError` naming the ``compression=`` to pass.
     verify_crc : bool, default=True
         Check both masked CRC32C of every record. With False, records with a bad CRC are
         returned as they are (a truncated file still raises).
@@ -182,6 +220,8 @@ def read_tfrecord(path, compression=None, verify_crc=True, max_record_bytes=None
 
 
 def _iter_records(path, compression, verify_crc, max_record_bytes):
+    if compression == "auto":
+        compression = _detect_compression(path)
     with _open_read(path, compression) as fh:
         yield from _records(fh, path, compression, verify_crc, max_record_bytes)
 
@@ -199,9 +239,10 @@ def _records(fh, path, compression, verify_crc, max_record_bytes):
         try:
             return _read_bounded(fh, n)
         except (OSError, EOFError, zlib.error) as exc:
+            hint = _compression_hint(path) if index == 0 and offset == 0 else ""
             raise TFRecordError(
                 f"{path}: record {index} (byte {offset}{stream}): "
-                f"not a valid {compression} stream ({exc})"
+                f"not a valid {compression} stream ({exc}){hint}"
             ) from None
 
     while True:
@@ -209,6 +250,8 @@ def _records(fh, path, compression, verify_crc, max_record_bytes):
         if not header:
             return
         where = f"{path}: record {index} (byte {offset}{stream})"
+        if index == 0 and compression is None:
+            _refuse_compressed(path, header)
         if len(header) < 12:
             raise TFRecordError(f"{where} is truncated: {len(header)} of 12 header bytes")
         length_bytes = header[:8]
@@ -239,6 +282,30 @@ def _records(fh, path, compression, verify_crc, max_record_bytes):
         yield data
         index += 1
         offset += 16 + length
+
+
+def _refuse_compressed(path, head):
+    """A compressed file read as plain: say which ``compression=`` reads it."""
+    found = _sniff_compression(head)
+    if found is not None:
+        magic = "the GZIP magic number 1f 8b" if found == "GZIP" else "a ZLIB header"
+        raise TFRecordError(
+            f"{path}: starts with {magic}, not a TFRecord header: pass "
+            f"compression={found!r} (or compression='auto')"
+        )
+
+
+def _compression_hint(path):
+    """For a file that fails to inflate: the compression its first bytes announce."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(12)
+    except OSError:
+        return ""
+    if _plain_header(head):
+        return "; the file starts with a valid TFRecord header: pass compression=None"
+    found = _sniff_compression(head)
+    return f"; the file starts like {found}: pass compression={found!r}" if found else ""
 
 
 def _frame(data):
@@ -274,6 +341,13 @@ def _framed(records):
 def write_tfrecord(path, records, compression=None):
     """Write an iterable of bytes as a TFRecord file; returns the number of records.
 
+    The records go to a temporary file in the target's folder, renamed over ``path``
+    (``os.replace``, atomic on POSIX and Windows) only once every record is written: an
+    exception on the way (a bad record, an error raised by the ``records`` iterable, a full
+    disk) removes the temporary file and leaves any earlier file at ``path`` untouched, so a
+    failed write never leaves a partial file that reads back without error. A ``path`` that
+    exists and is no regular file (a pipe, ``/dev/stdout``) is written in place.
+
     Parameters
     ----------
     path : str or path-like
@@ -285,25 +359,46 @@ def write_tfrecord(path, records, compression=None):
     ------
     TypeError
         For a record that is not bytes-like (an int, a str, a numpy scalar), naming its
-        index; records before it are already written.
+        index; nothing is written.
     """
-    compression = _check_compression(compression)
+    compression = _check_compression(compression, allow_auto=False)
+    path = os.fspath(path)
+    try:
+        in_place = not stat.S_ISREG(os.stat(path).st_mode)
+    except FileNotFoundError:
+        in_place = False
+    if in_place:
+        with open(path, "wb") as fh:
+            return _write_records(fh, records, compression)
+    folder, name = os.path.split(path)
+    temp = os.path.join(folder, f".{name}.{secrets.token_hex(6)}.tmp")
+    try:
+        # "xb" honours the umask, as a plain open(path, "wb") would (mkstemp gives 0600)
+        with open(temp, "xb") as fh:
+            count = _write_records(fh, records, compression)
+        os.replace(temp, path)
+    except BaseException:
+        if os.path.exists(temp):
+            os.remove(temp)
+        raise
+    return count
+
+
+def _write_records(raw, records, compression):
     count = 0
     if compression == "ZLIB":
         comp = zlib.compressobj()
-        with open(path, "wb") as fh:
-            for frame in _framed(records):
-                fh.write(comp.compress(frame))
-                count += 1
-            fh.write(comp.flush())
+        for frame in _framed(records):
+            raw.write(comp.compress(frame))
+            count += 1
+        raw.write(comp.flush())
         return count
-    with open(path, "wb") as raw:
-        # mtime=0 keeps GZIP output byte-for-byte reproducible.
-        fh = gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) if compression == "GZIP" else raw
-        with fh:
-            for frame in _framed(records):
-                fh.write(frame)
-                count += 1
+    # mtime=0 keeps GZIP output byte-for-byte reproducible.
+    gz = compression == "GZIP"
+    with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) if gz else nullcontext(raw) as fh:
+        for frame in _framed(records):
+            fh.write(frame)
+            count += 1
     return count
 
 
