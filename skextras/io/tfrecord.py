@@ -402,17 +402,25 @@ def _write_records(raw, records, compression):
     return count
 
 
-def make_example(features, feature_lists=None):
+def make_example(features, feature_lists=None, *, dtypes=None):
     """Serialize a ``tf.train.Example`` (or a ``SequenceExample`` if ``feature_lists``).
 
     Parameters
     ----------
     features : dict of str -> value
         A value is bytes / str (BytesList), a float or float array (FloatList, float32) or
-        an int / bool / int array (Int64List); scalars and lists alike. The context of a
-        SequenceExample.
+        an int / bool / int array (Int64List); scalars and lists alike. ``None`` leaves the
+        feature out of the Example (absent, as ``tf.io.parse_example`` sees a missing
+        value). The context of a SequenceExample.
     feature_lists : dict of str -> list of values, optional
-        One value (as above) per step of each feature list.
+        One value (as above) per step of each feature list; a ``None`` list is left out.
+    dtypes : dict of str -> dtype, optional
+        The list each named feature goes to, where the values alone cannot say it: an
+        empty list ``[]`` becomes an empty list of that type, ints given to a float feature
+        are stored as floats. A dtype is ``"int64"``, ``"float"`` or ``"bytes"``, a numpy
+        dtype or Python type (``np.int64``, ``float``, ``str``), a TensorFlow dtype or a
+        parsing spec such as ``tf.io.FixedLenFeature([], tf.int64)`` (read by its
+        ``dtype``, without importing TensorFlow). Names not in ``dtypes`` are inferred.
 
     Returns
     -------
@@ -424,25 +432,28 @@ def make_example(features, feature_lists=None):
     Raises
     ------
     TypeError
-        For a value that is no feature (a dict, None, a nested list, mixed strings and
-        numbers) or a key that is not a str, naming the feature.
+        For a value that is no feature (a dict, a nested list, mixed strings and numbers),
+        a value of another type than its ``dtypes`` entry, an unknown dtype or a key that
+        is not a str, naming the feature.
     ValueError
-        For an empty untyped list or an integer outside int64, naming the feature.
+        For an empty list without a dtype or an integer outside int64, naming the feature.
 
     Examples
     --------
     >>> from skextras.io.tfrecord import make_example, parse_example
-    >>> parse_example(make_example({"age": 3, "tags": ["a", "b"]}))
+    >>> parse_example(make_example({"age": 3, "tags": ["a", "b"], "city": None}))
     {'age': array([3]), 'tags': array([b'a', b'b'], dtype=object)}
+    >>> parse_example(make_example({"ids": []}, dtypes={"ids": "int64"}))
+    {'ids': array([], dtype=int64)}
     """
     if feature_lists is None:
-        return encode_example(features)
-    return encode_sequence_example(features, feature_lists)
+        return encode_example(features, dtypes)
+    return encode_sequence_example(features, feature_lists, dtypes)
 
 
-def make_sequence_example(context, feature_lists):
+def make_sequence_example(context, feature_lists, *, dtypes=None):
     """Serialize a ``tf.train.SequenceExample``; see :func:`make_example`."""
-    return encode_sequence_example(context, feature_lists)
+    return encode_sequence_example(context, feature_lists, dtypes)
 
 
 def parse_example(data, sequence=False):
