@@ -23,6 +23,7 @@ from skextras.io import (
     parse_sequence_example,
     read_examples_to_frame,
     read_tfrecord,
+    write_examples,
     write_tfrecord,
 )
 from skextras.io._crc32c import crc32c, masked_crc32c
@@ -366,3 +367,117 @@ def test_write_tfrecord_file_has_the_umask_permissions(tmp_path):
 def test_write_tfrecord_refuses_auto_compression(tmp_path):
     with pytest.raises(ValueError, match=r"compression must be None, 'GZIP' or 'ZLIB', got 'auto'"):
         write_tfrecord(tmp_path / "x", [b"a"], "auto")
+
+
+def assert_frames_equal(got, want):
+    """Cell by cell: scalars equal, list cells equal arrays of the same dtype, None = None.
+
+    Column order is not compared: an Example is a map, written in key order."""
+    assert sorted(got.columns) == sorted(want.columns) and len(got) == len(want)
+    for name in want.columns:
+        assert got[name].dtype == want[name].dtype, name
+        for a, b in zip(got[name], want[name], strict=True):
+            if isinstance(b, np.ndarray):
+                assert a.dtype == b.dtype, name
+                np.testing.assert_array_equal(a, b)
+            else:
+                assert a == b or (a is None and b is None), name
+
+
+@pytest.mark.parametrize("compression", [None, "GZIP"])
+def test_write_examples_round_trips_read_examples_to_frame(tmp_path, compression):
+    frame = read_examples_to_frame(DATA / "tf_examples.tfrecord")
+    path = tmp_path / "x.tfrecord"
+    assert write_examples(path, frame, compression=compression) == len(frame)
+    assert_frames_equal(read_examples_to_frame(path, compression), frame)
+
+
+def _protobuf_example_of_row(row, kinds):
+    """The definition: one protobuf Example per row, missing cells left out, typed lists."""
+    from _example_proto import messages
+
+    example = messages()["Example"]()
+    example.features.SetInParent()
+    for name, cell in row.items():
+        if cell is None or (np.isscalar(cell) and cell != cell):
+            continue
+        values = list(cell) if isinstance(cell, (list, np.ndarray)) else [cell]
+        feature = example.features.feature[name]
+        if kinds[name] == "bytes":
+            feature.bytes_list.SetInParent()
+            feature.bytes_list.value.extend(
+                [v.encode() if isinstance(v, str) else v for v in values]
+            )
+        elif kinds[name] == "float":
+            feature.float_list.SetInParent()
+            feature.float_list.value.extend([float(v) for v in values])
+        else:
+            feature.int64_list.SetInParent()
+            feature.int64_list.value.extend([int(v) for v in values])
+    return example
+
+
+def test_write_examples_records_equal_protobuf_examples_of_the_rows(tmp_path):
+    import pandas as pd
+    from _example_proto import messages
+
+    frame = pd.DataFrame(
+        {
+            "age": [31.5, np.nan, 7.0],
+            "n": pd.array([1, None, -(2**63)], dtype="Int64"),
+            "flag": [True, False, True],
+            "city": ["paris", None, "中文"],
+            "text": pd.array(["x", None, "y"], dtype="string"),
+            "raw": [b"\x00\xff", b"", None],
+            "tags": [["a", "b"], [], None],
+            "ids": [np.array([1, 2**40]), np.zeros(0, np.int64), [3]],
+            "mixed": [[1, 2.5], 3, None],
+        }
+    )
+    kinds = {"age": "float", "n": "int64", "flag": "int64", "city": "bytes", "text": "bytes",
+             "raw": "bytes", "tags": "bytes", "ids": "int64", "mixed": "float"}  # fmt: skip
+    path = tmp_path / "x.tfrecord"
+    write_examples(path, frame)
+    for record, (_, row) in zip(read_tfrecord(path), frame.iterrows(), strict=True):
+        parsed = messages()["Example"]()
+        parsed.ParseFromString(record)
+        assert parsed == _protobuf_example_of_row(row.to_dict(), kinds)
+
+
+def test_write_examples_dtypes_type_empty_lists_and_widen_ints(tmp_path):
+    import pandas as pd
+
+    frame = pd.DataFrame({"ids": [[], []], "x": [1, 2]})
+    path = tmp_path / "x.tfrecord"
+    write_examples(path, frame, dtypes={"ids": "int64", "x": "float"})
+    back = read_examples_to_frame(path)
+    assert [cell.dtype for cell in back["ids"]] == [np.int64, np.int64]
+    assert back["x"].dtype == np.float32 and list(back["x"]) == [1.0, 2.0]
+
+
+@pytest.mark.parametrize(
+    ("frame", "dtypes", "error", "match"),
+    [
+        ({"a": [[1], ["x"]]}, None, TypeError, r"column 'a': cells mix bytes and int64"),
+        ({"a": [[], []]}, None, ValueError, r"column 'a': only empty lists, no type"),
+        ({"a": ["2020-01-01"]}, {"b": "int64"}, ValueError, r"dtypes names columns .*\['b'\]"),
+        ({"a": ["x"]}, {"a": "int64"}, TypeError, r"feature 'a': dtypes says int64"),
+        ({0: [1]}, None, TypeError, r"column names must be str, got int 0"),
+    ],
+)
+def test_write_examples_bad_frame_raises_naming_the_column(tmp_path, frame, dtypes, error, match):
+    import pandas as pd
+
+    with pytest.raises(error, match=match):
+        write_examples(tmp_path / "x.tfrecord", pd.DataFrame(frame), dtypes=dtypes)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_write_examples_datetime_column_and_non_frame_raise(tmp_path):
+    import pandas as pd
+
+    dates = pd.DataFrame({"d": pd.to_datetime(["2020-01-01"])})
+    with pytest.raises(TypeError, match=r"column 'd': cannot store dtype datetime64"):
+        write_examples(tmp_path / "x", dates)
+    with pytest.raises(TypeError, match="frame must be a pandas DataFrame, got dict"):
+        write_examples(tmp_path / "x", {"a": [1]})

@@ -273,16 +273,24 @@ def _empty(kind):
     return [] if kind == "bytes" else np.zeros(0, np.float32 if kind == "float" else np.int64)
 
 
+def _is_empty(value):
+    if isinstance(value, np.ndarray):
+        return value.size == 0
+    return isinstance(value, (list, tuple)) and not value
+
+
+def value_kind(name, value):
+    """The list kind ('bytes', 'float', 'int64') a value infers; None for an empty list."""
+    return None if _is_empty(value) else _as_value_array(name, value)[0]
+
+
 def _as_value_array(name, value, dtype=None):
     """Classify a Python / numpy value as ('bytes' | 'float' | 'int64', array or list).
 
     ``dtype`` (a kind, or None to infer it) types an empty list and widens ints to floats;
     values of another kind are a TypeError naming the feature.
     """
-    empty = (isinstance(value, np.ndarray) and value.size == 0) or (
-        isinstance(value, (list, tuple)) and not value
-    )
-    if dtype is not None and empty:
+    if dtype is not None and _is_empty(value):
         return dtype, _empty(dtype)
     if isinstance(value, (bytes, str)):
         kind, values = "bytes", [value.encode("utf-8") if isinstance(value, str) else bytes(value)]
@@ -492,6 +500,23 @@ def _decode_feature_list(buf, where):
 def encode_example(features, dtypes=None):
     """Serialized ``Example``; ``dtypes`` maps names to a dtype (see :func:`feature_kind`)."""
     return _len_field(1, encode_features(features, kinds=_kinds(dtypes)))
+
+
+def encode_examples(columns, kinds):
+    """Serialized ``Example`` per row of ``columns`` (name -> list of cells, None = absent).
+
+    The key fields and their sorted order are computed once for all rows; ``kinds`` maps
+    every name to its list kind (see :func:`feature_kind`).
+    """
+    order = sorted(columns, key=lambda name: name.encode("utf-8"))
+    keys = [(name, _key_field(name)[1], kinds[name]) for name in order]
+    for row in zip(*[columns[name] for name in order]):
+        entries = [
+            _len_field(1, key + _len_field(2, encode_feature(name, cell, kind)))
+            for (name, key, kind), cell in zip(keys, row)
+            if cell is not None
+        ]
+        yield _len_field(1, b"".join(entries))
 
 
 def encode_sequence_example(context, feature_lists, dtypes=None):

@@ -35,7 +35,10 @@ from ._protobuf import (
     decode_example,
     decode_sequence_example,
     encode_example,
+    encode_examples,
     encode_sequence_example,
+    feature_kind,
+    value_kind,
 )
 
 _COMPRESSIONS = (None, "", "GZIP", "ZLIB", "auto")
@@ -523,3 +526,112 @@ def read_examples_to_frame(path, compression=None, verify_crc=True, decode_strin
         else:
             columns[name] = pd.Series(values, dtype=object)
     return pd.DataFrame(columns, index=pd.RangeIndex(len(rows)))
+
+
+def _is_missing(cell):
+    return cell is None or (pd.api.types.is_scalar(cell) and bool(pd.isna(cell)))
+
+
+def _column_kind(name, column, cells):
+    """The list kind of a DataFrame column: from its dtype, else from its present cells."""
+    dtype = column.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        dtype = dtype.categories.dtype
+    if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_integer_dtype(dtype):
+        return "int64"
+    if pd.api.types.is_float_dtype(dtype):
+        return "float"
+    if isinstance(dtype, pd.StringDtype):
+        return "bytes"
+    if not (isinstance(dtype, np.dtype) and dtype.kind == "O"):
+        raise TypeError(
+            f"column {name!r}: cannot store dtype {dtype} in a tf.train.Example; convert it "
+            "to int64, float or str, or give its dtype in dtypes="
+        )
+    kinds = {value_kind(name, cell) for cell in cells if cell is not None} - {None}
+    if kinds == {"int64", "float"}:
+        return "float"
+    if len(kinds) > 1:
+        raise TypeError(f"column {name!r}: cells mix {' and '.join(sorted(kinds))} values")
+    if not kinds and any(cell is not None for cell in cells):
+        raise ValueError(
+            f"column {name!r}: only empty lists, no type; give it in dtypes={{{name!r}: "
+            "'int64' | 'float' | 'bytes'}}"
+        )
+    return kinds.pop() if kinds else "bytes"
+
+
+def write_examples(path, frame, dtypes=None, compression=None):
+    """Write a DataFrame as a TFRecord file of ``tf.train.Example``, one per row.
+
+    The inverse of :func:`read_examples_to_frame`: every column is a feature named by the
+    column, every cell the feature's value in that row's Example. A column's list type is
+    one for all its rows: integer and bool columns (numpy or pandas nullable) are Int64List,
+    float columns FloatList (float32), str / bytes columns BytesList (str as UTF-8); an
+    object column is typed by its cells (scalars or list-valued cells: lists, tuples, 1-d
+    arrays; ints and floats together make floats). A missing cell (None, NaN, ``pd.NA``,
+    ``NaT``) leaves the feature out of that row's Example, as ``read_examples_to_frame``
+    reads an absent feature back as None; an empty list cell is a present, empty feature.
+    Features are written in key order (an Example is a map), so the columns read back in
+    that order.
+
+    Parameters
+    ----------
+    path : str or path-like
+    frame : pandas.DataFrame
+        Column names must be str. The index is not written.
+    dtypes : dict of str -> dtype, optional
+        A column's list type where its dtype or cells do not say it (a column of empty
+        lists) or to override it (ints stored as floats); see :func:`make_example`.
+    compression : {None, "GZIP", "ZLIB"}, default=None
+
+    Returns
+    -------
+    int
+        The number of records written (``len(frame)``).
+
+    Raises
+    ------
+    TypeError
+        For ``frame`` that is no DataFrame, a column name that is not a str, a column of a
+        dtype no Example holds (datetime, complex), cells of mixed types, naming the column.
+    ValueError
+        For duplicated column names or a column of only empty lists without a dtype.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import pandas as pd
+    >>> from skextras.io import read_examples_to_frame, write_examples
+    >>> path = os.path.join(tempfile.mkdtemp(), "x.tfrecord")
+    >>> frame = pd.DataFrame({"age": [31.5, None], "city": ["paris", "rome"], "ids": [[1, 2], []]})
+    >>> write_examples(path, frame)
+    2
+    >>> read_examples_to_frame(path)
+          age   city     ids
+    0  [31.5]  paris  [1, 2]
+    1    None   rome      []
+    """
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"frame must be a pandas DataFrame, got {type(frame).__name__}")
+    names = list(frame.columns)
+    bad = next((name for name in names if not isinstance(name, str)), None)
+    if bad is not None:
+        raise TypeError(f"frame: column names must be str, got {type(bad).__name__} {bad!r}")
+    if len(set(names)) != len(names):
+        dup = sorted({name for name in names if names.count(name) > 1})
+        raise ValueError(f"frame: duplicated column names {dup}")
+    dtypes = dict(dtypes or {})
+    unknown = sorted(set(dtypes) - set(names))
+    if unknown:
+        raise ValueError(f"dtypes names columns that frame lacks: {unknown}")
+    columns, kinds = {}, {}
+    for index, name in enumerate(names):
+        column = frame.iloc[:, index]
+        cells = [None if _is_missing(cell) else cell for cell in column.tolist()]
+        columns[name] = cells
+        if name in dtypes:
+            kinds[name] = feature_kind(name, dtypes[name])
+        else:
+            kinds[name] = _column_kind(name, column, cells)
+    return write_tfrecord(path, encode_examples(columns, kinds), compression)
