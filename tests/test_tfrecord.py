@@ -462,6 +462,7 @@ def test_write_examples_dtypes_type_empty_lists_and_widen_ints(tmp_path):
         ({"a": [[], []]}, None, ValueError, r"column 'a': only empty lists, no type"),
         ({"a": ["2020-01-01"]}, {"b": "int64"}, ValueError, r"dtypes names columns .*\['b'\]"),
         ({"a": ["x"]}, {"a": "int64"}, TypeError, r"feature 'a': dtypes says int64"),
+        ({"a": [2.5]}, {"a": "int64"}, TypeError, r"feature 'a': dtypes says int64, the va"),
         ({0: [1]}, None, TypeError, r"column names must be str, got int 0"),
     ],
 )
@@ -481,3 +482,34 @@ def test_write_examples_datetime_column_and_non_frame_raise(tmp_path):
         write_examples(tmp_path / "x", dates)
     with pytest.raises(TypeError, match="frame must be a pandas DataFrame, got dict"):
         write_examples(tmp_path / "x", {"a": [1]})
+
+
+_cells = st.one_of(st.none(), st.lists(_int64, max_size=50).map(np.array))
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.integers(1, 6).flatmap(
+        lambda n: st.fixed_dictionaries(
+            {
+                "i": st.lists(_int64, min_size=n, max_size=n),
+                "f": st.lists(st.floats(width=32, allow_nan=False), min_size=n, max_size=n),
+                "l": st.lists(_cells, min_size=n, max_size=n),
+                "g": st.lists(
+                    st.one_of(st.none(), st.lists(st.floats(width=32), max_size=20)),
+                    min_size=n,
+                    max_size=n,
+                ),
+            }
+        )
+    )
+)
+def test_write_examples_column_encoding_equals_make_example_per_row(tmp_path_factory, columns):
+    import pandas as pd
+
+    frame = pd.DataFrame(columns)
+    dtypes = {"l": "int64", "g": "float"}
+    path = tmp_path_factory.mktemp("we") / "x.tfrecord"
+    write_examples(path, frame, dtypes=dtypes)
+    rows = [dict(zip(columns, values, strict=True)) for values in zip(*columns.values())]
+    assert list(read_tfrecord(path)) == [make_example(row, dtypes=dtypes) for row in rows]

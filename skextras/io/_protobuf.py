@@ -171,10 +171,15 @@ def encode_varints(values):
         return b"".join([_varint(v) for v in u.tolist()])
     if u.max() < 128:
         return u.astype(np.uint8).tobytes()
+    return _varint_matrix(u)[0]
+
+
+def _varint_matrix(u):
+    """(packed varint bytes, byte count per value) of uint64 values, all in numpy."""
     nbytes = np.searchsorted(_VARINT_LIMITS, u) + 1
     groups = ((u[:, None] >> _VARINT_SHIFTS) & np.uint64(0x7F)).astype(np.uint8)
     groups[_VARINT_BYTES < (nbytes - 1)[:, None]] |= 0x80
-    return groups[_VARINT_BYTES < nbytes[:, None]].tobytes()
+    return groups[_VARINT_BYTES < nbytes[:, None]].tobytes(), nbytes
 
 
 _TAGS = {field: bytes(((field << 3) | _LEN,)) for field in (1, 2, 3)}
@@ -505,18 +510,54 @@ def encode_example(features, dtypes=None):
 def encode_examples(columns, kinds):
     """Serialized ``Example`` per row of ``columns`` (name -> list of cells, None = absent).
 
-    The key fields and their sorted order are computed once for all rows; ``kinds`` maps
-    every name to its list kind (see :func:`feature_kind`).
+    Column-wise: a numeric column's values are encoded in one numpy pass over all rows
+    (:func:`_column_features`), the key fields and their sorted order once; a row is then
+    only the concatenation of its cells' entries. ``kinds`` maps every name to its kind.
     """
     order = sorted(columns, key=lambda name: name.encode("utf-8"))
-    keys = [(name, _key_field(name)[1], kinds[name]) for name in order]
-    for row in zip(*[columns[name] for name in order]):
+    keys = [_key_field(name)[1] for name in order]
+    features = [_column_features(name, columns[name], kinds[name]) for name in order]
+    for row in zip(*features):
         entries = [
-            _len_field(1, key + _len_field(2, encode_feature(name, cell, kind)))
-            for (name, key, kind), cell in zip(keys, row)
-            if cell is not None
+            _len_field(1, key + _len_field(2, feature))
+            for key, feature in zip(keys, row)
+            if feature is not None
         ]
         yield _len_field(1, b"".join(entries))
+
+
+def _column_values(name, cells, kind):
+    """(all values of the cells concatenated, values per cell) for a numeric column."""
+    scalar_types = (int, float, bool) if kind == "float" else (int, bool)
+    if all(type(cell) in scalar_types for cell in cells):
+        try:  # scalars: one array; ints beyond int64 fall back to the per-cell checks
+            values = np.array(cells, dtype=np.float32 if kind == "float" else np.int64)
+            return values, np.ones(len(cells), dtype=np.int64)
+        except OverflowError:
+            pass
+    arrays = [_as_value_array(name, cell, kind)[1] for cell in cells]
+    sizes = np.array([a.size for a in arrays], dtype=np.int64)
+    return np.concatenate(arrays), sizes
+
+
+def _column_features(name, cells, kind):
+    """Serialized ``Feature`` per cell (None where absent), equal to :func:`encode_feature`."""
+    present = [i for i, cell in enumerate(cells) if cell is not None]
+    out = [None] * len(cells)
+    if kind == "bytes" or not present:
+        for i in present:
+            out[i] = encode_feature(name, cells[i], kind)
+        return out
+    values, sizes = _column_values(name, [cells[i] for i in present], kind)
+    if kind == "float":
+        data, field, value_bytes = values.astype("<f4").tobytes(), 2, np.full(values.size, 4)
+    else:
+        (data, value_bytes), field = _varint_matrix(values.view(np.uint64)), 3
+    cum = np.concatenate([[0], np.cumsum(value_bytes)])
+    bounds = cum[np.concatenate([[0], np.cumsum(sizes)])].tolist()
+    for i, start, end in zip(present, bounds[:-1], bounds[1:]):
+        out[i] = _len_field(field, _len_field(1, data[start:end]) if end > start else b"")
+    return out
 
 
 def encode_sequence_example(context, feature_lists, dtypes=None):
