@@ -372,3 +372,20 @@ def test_make_sequence_example_dtypes_type_empty_steps_and_none_lists():
     assert list(context) == ["c"] and context["c"].dtype == object and context["c"].size == 0
     assert list(lists) == ["f"] and [step.tolist() for step in lists["f"]] == [[], [1.5]]
     assert lists["f"][0].dtype == np.float32
+
+
+@FUZZ
+@given(st.floats(allow_nan=False, min_value=-3.4e38, max_value=3.4e38), st.integers(-(2**63), -1))
+def test_make_example_python_scalars_equal_protobuf_deterministic_bytes(value, negative):
+    features = {"f": value, "i": negative, "s": "é"}
+    message = messages()["Example"]()
+    message.features.feature["f"].float_list.value.append(value)
+    message.features.feature["i"].int64_list.value.append(negative)
+    message.features.feature["s"].bytes_list.value.append("é".encode())
+    assert make_example(features) == deterministic_bytes(message)
+
+
+@pytest.mark.parametrize("value", [1e300, -1e300, float("inf"), float("nan"), 3.40282357e38, 1e-46])
+def test_make_example_float_scalar_beyond_float32_equals_the_float32_array(value):
+    with np.errstate(over="ignore"):
+        assert make_example({"f": value}) == make_example({"f": np.array([value], np.float32)})

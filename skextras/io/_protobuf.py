@@ -31,6 +31,7 @@ naming the path of the field (``features.feature['age'].float_list``) and the by
 
 import functools
 import numbers
+import struct
 
 import numpy as np
 
@@ -168,7 +169,13 @@ def encode_varints(values):
     """
     u = np.asarray(values, dtype=np.int64).reshape(-1).view(np.uint64)
     if u.size <= 40:
-        return b"".join([_varint(v) for v in u.tolist()])
+        out = bytearray()
+        for n in u.tolist():
+            while n >= 0x80:
+                out.append((n & 0x7F) | 0x80)
+                n >>= 7
+            out.append(n)
+        return bytes(out)
     if u.max() < 128:
         return u.astype(np.uint8).tobytes()
     return _varint_matrix(u)[0]
@@ -197,6 +204,8 @@ _KIND_OF_DTYPE = {"S": "bytes", "U": "bytes", "O": "bytes", "f": "float", "i": "
                   "u": "int64", "b": "int64"}  # fmt: skip
 # a float scalar's Feature: float_list (field 2) of 6 bytes = packed value (field 1) of 4 bytes
 _FLOAT_SCALAR = b"\x12\x06\x0a\x04"
+_PACK_FLOAT = struct.Struct("<f").pack
+_FLOAT32_LE, _INT64 = np.dtype("<f4"), np.dtype(np.int64)
 
 
 def feature_kind(name, dtype):
@@ -329,11 +338,19 @@ def encode_feature(name, value, dtype=None):
     # the common scalars skip the classification (a third of a small Example's time)
     cls = type(value)
     if cls is float and dtype in (None, "float"):
-        return _FLOAT_SCALAR + np.float32(value).tobytes()
+        try:  # C's double -> float cast, as numpy's; beyond float32's range numpy gives inf
+            return _FLOAT_SCALAR + _PACK_FLOAT(value)
+        except OverflowError:
+            return _FLOAT_SCALAR + np.float32(value).tobytes()
     if cls is int and dtype in (None, "int64") and _INT64_MIN <= value <= _INT64_MAX:
         return _len_field(3, _len_field(1, _varint(value)))
     if cls is str and dtype in (None, "bytes"):
         return _len_field(1, _len_field(1, value.encode("utf-8")))
+    if cls is np.ndarray and value.ndim == 1 and value.size:
+        if value.dtype == _FLOAT32_LE and dtype in (None, "float"):
+            return _len_field(2, _len_field(1, value.tobytes()))
+        if value.dtype == _INT64 and dtype in (None, "int64"):
+            return _len_field(3, _len_field(1, encode_varints(value)))
     kind, values = _as_value_array(name, value, dtype)
     if kind == "bytes":
         inner = b"".join([_len_field(1, v) for v in values])
