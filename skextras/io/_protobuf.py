@@ -552,9 +552,14 @@ def _column_values(name, cells, kind):
             return values, np.ones(len(cells), dtype=np.int64)
         except OverflowError:
             pass
-    arrays = [_as_value_array(name, cell, kind)[1] for cell in cells]
-    sizes = np.array([a.size for a in arrays], dtype=np.int64)
-    return np.concatenate(arrays), sizes
+    lossless = "bi" if kind == "int64" else "biuf"
+    if all(type(cell) is np.ndarray and cell.dtype.kind in lossless for cell in cells):
+        arrays = [cell.reshape(-1) for cell in cells]
+        values = np.concatenate(arrays).astype(np.int64 if kind == "int64" else np.float32)
+    else:
+        arrays = [_as_value_array(name, cell, kind)[1] for cell in cells]
+        values = np.concatenate(arrays)
+    return values, np.array([a.size for a in arrays], dtype=np.int64)
 
 
 def _column_features(name, cells, kind):

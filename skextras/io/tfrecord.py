@@ -529,6 +529,11 @@ def read_examples_to_frame(path, compression=None, verify_crc=True, decode_strin
 
 
 def _is_missing(cell):
+    kind = type(cell)
+    if kind in (str, bytes, int, bool, list, tuple, np.ndarray):
+        return False
+    if kind is float:
+        return cell != cell
     return cell is None or (pd.api.types.is_scalar(cell) and bool(pd.isna(cell)))
 
 
