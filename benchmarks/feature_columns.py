@@ -3,13 +3,23 @@
 Ten mixed columns (numeric, bucketized, hashed, vocabulary, identity, cross, embeddings,
 multivalent tags) on synthetic rows, transformed in batches. Prints rows/second and ratios.
 
+A second table serialises the same rows (plus a 20-id int64 list and a 16-float list) as
+``tf.train.Example``: ``make_example`` per row and ``write_examples`` on the DataFrame
+against TensorFlow's ``SerializeToString`` when installed and the protobuf library's
+(its default backend, upb in protobuf >= 4.21) with TensorFlow's message declared from
+``tests/_example_proto.py``. Every peer's bytes are parsed back and compared first.
+
     python benchmarks/feature_columns.py            # 1M rows
     python benchmarks/feature_columns.py --quick    # 200k rows
     python benchmarks/feature_columns.py --quick --smoke
 """
 
 import argparse
+import os
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -142,6 +152,116 @@ def bench_tensorflow(data, batch, repeat):
     return time_it(run, data, batch, repeat)
 
 
+def example_rows(n, seed=0):
+    """``n`` feature dicts of Python scalars and numpy lists, as a user's loop builds them."""
+    data = {k: v.tolist() for k, v in make_data(n, seed).items()}
+    rng = np.random.default_rng(seed + 1)
+    ids = rng.integers(0, 2**40, (n, 20))
+    emb = rng.standard_normal((n, 16)).astype(np.float32)
+    return [{**{k: v[i] for k, v in data.items()}, "ids": ids[i], "emb": emb[i]} for i in range(n)]
+
+
+def time_examples(fn, repeat):
+    """Best (wall seconds, process CPU seconds) of ``fn()`` over ``repeat`` runs."""
+    best = (np.inf, np.inf)
+    for _ in range(repeat):
+        t0, c0 = time.perf_counter(), time.process_time()
+        fn()
+        best = min(best, (time.perf_counter() - t0, time.process_time() - c0))
+    return best
+
+
+def protobuf_classes():
+    """TensorFlow's messages built by the protobuf library on its default backend, or None."""
+    try:
+        # imported first, this fixes protobuf's default (fast) backend before the test helper
+        # asks for the pure-Python one
+        from google.protobuf.internal import api_implementation
+    except ImportError:
+        return None
+    print(f"protobuf backend: {api_implementation.Type()}")
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from _example_proto import messages
+
+    return messages()
+
+
+def fill_example(example, row):
+    """A protobuf / TF Example from a row dict, as the usual ``_int64_feature`` helpers do."""
+    for key, value in row.items():
+        feature = example.features.feature[key]
+        values = value.tolist() if isinstance(value, np.ndarray) else value
+        values = values if isinstance(values, list) else [values]
+        if isinstance(values[0], str):
+            feature.bytes_list.value.extend([v.encode("utf-8") for v in values])
+        elif isinstance(values[0], float):
+            feature.float_list.value.extend(values)
+        else:
+            feature.int64_list.value.extend(values)
+    return example
+
+
+def check_same_examples(parse, ours, theirs):
+    for a, b in zip(ours, theirs, strict=True):
+        if parse(a) != parse(b):
+            raise AssertionError("a peer's Example differs from make_example's")
+
+
+def bench_serialize(n, repeat):
+    """Rows of the Example table: (tool, wall, cpu) or (tool, None, None) if not installed."""
+    from skextras.io import make_example, write_examples
+
+    rows = example_rows(n)
+    frame = __import__("pandas").DataFrame(rows)
+    ours = [make_example(r) for r in rows[:50]]
+    path = os.path.join(tempfile.mkdtemp(), "x.tfrecord")
+    write_examples(path, frame.head(2))  # loads the CRC kernel before the clock starts
+    out = [
+        ("skextras make_example", *time_examples(lambda: [make_example(r) for r in rows], repeat)),
+        (
+            "skextras write_examples +file",
+            *time_examples(lambda: write_examples(path, frame), repeat),
+        ),
+    ]
+    classes = protobuf_classes()
+    if classes is None:
+        out.append(("protobuf SerializeToString", None, None))
+    else:
+        example = classes["Example"]
+
+        def serialize():
+            return [fill_example(example(), r).SerializeToString(deterministic=True) for r in rows]
+
+        check_same_examples(example.FromString, ours, serialize()[:50])
+        out.append(("protobuf SerializeToString", *time_examples(serialize, repeat)))
+    try:
+        import tensorflow as tf
+    except ImportError:
+        out.append(("tensorflow SerializeToString", None, None))
+    else:
+
+        def serialize_tf():
+            return [fill_example(tf.train.Example(), r).SerializeToString() for r in rows]
+
+        check_same_examples(tf.train.Example.FromString, ours, serialize_tf()[:50])
+        out.append(("tensorflow SerializeToString", *time_examples(serialize_tf, repeat)))
+    return out
+
+
+def print_serialize_table(n, rows):
+    print(f"\ntf.train.Example serialisation, {n} rows, 9 features (7 scalar/tags + 2 lists)")
+    print("(write_examples also frames, CRCs and writes the TFRecord file; the others: bytes)")
+    header = ["tool".ljust(29), "wall s".rjust(7), "us/example".rjust(10), "cpu s".rjust(7)]
+    print(" ".join(header + ["cpu/ours".rjust(8)]))
+    ours = rows[0][2]
+    for tool, wall, cpu in rows:
+        if wall is None:
+            print(f"{tool:29s} {'-':>7s} {'not installed':>10s}")
+            continue
+        cells = [f"{tool:29s}", f"{wall:7.3f}", f"{wall / n * 1e6:10.1f}", f"{cpu:7.3f}"]
+        print(" ".join(cells + [f"{cpu / ours:7.1f}x"]))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="200k rows")
@@ -173,6 +293,8 @@ def main(argv=None):
         cells = [f"{tool:26s}", f"{part:17s}", f"{width:5d}", f"{wall:7.3f}"]
         cells += [f"{n / wall:10,.0f}", f"{cpu:7.3f}", f"{n / cpu:10,.0f}"]
         print(" ".join(cells + [f"{wall / ours[part]:8.1f}x"]))
+    n_examples = 200 if args.smoke else 5_000 if args.quick else 50_000
+    print_serialize_table(n_examples, bench_serialize(n_examples, repeat))
 
 
 if __name__ == "__main__":

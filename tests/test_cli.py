@@ -36,6 +36,40 @@ def test_tfrecord_command_corrupted_file_exits_2_naming_the_record(tmp_path, cap
     assert "record 0 (byte 0) has a corrupted data CRC" in capsys.readouterr().err
 
 
+def test_tfrecord_command_detects_compression_by_default(capsys):
+    assert main(["tfrecord", str(FC_DATA / "tf_examples.tfrecord.zlib")]) == 0
+    assert "3 records, 6 features" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["{gz}", "--compression", "none"], "pass compression='GZIP'"),
+        (["{plain}", "--compression", "GZIP"], "pass compression=None"),
+        (["{folder}"], "Is a directory"),
+        (["{folder}/missing.tfrecord"], "No such file"),
+        (["{plain}", "--to-csv", "{folder}/no/such/dir/x.csv"], "non-existent directory"),
+        (["{json}"], "record 0 (byte 0) has a corrupted length CRC"),
+    ],
+    ids=["gzip-as-plain", "plain-as-gzip", "directory", "missing", "csv-folder", "not-tfrecord"],
+)
+def test_tfrecord_command_bad_input_prints_one_line_error(tmp_path, capsys, argv, message):
+    names = {"gz": FC_DATA / "tf_examples.tfrecord.gz", "plain": FC_DATA / "tf_examples.tfrecord",
+             "folder": tmp_path, "json": FC_DATA / "tf_fixtures.json"}  # fmt: skip
+    assert main(["tfrecord", *(a.format(**names) for a in argv)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("skextras tfrecord: error: ")
+    assert message in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("option", ["--head", "--max-record-bytes"])
+def test_tfrecord_command_negative_count_is_a_usage_error(capsys, option):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["tfrecord", str(FC_DATA / "tf_examples.tfrecord"), option, "-1"])
+    assert exit_info.value.code == 2
+    assert f"argument {option}: expected an integer >= 0, got -1" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("command", ["demo", "map", "tfrecord"])
 def test_every_subcommand_has_help(command, capsys):
     with pytest.raises(SystemExit) as exit_info:

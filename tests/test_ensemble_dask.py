@@ -140,10 +140,11 @@ def test_trees_equal_local_booster_when_max_bin_samples_rows(client, monkeypatch
     _assert_same_trees(ours, local)
 
 
-def test_eval_set_and_early_stopping_match_local_booster(client):
+@pytest.mark.parametrize("stopping", ["early_stopping_rounds", "n_iter_no_change"])
+def test_eval_set_and_early_stopping_match_local_booster(client, stopping):
     X, y, _ = _data("binary")
     Xv, yv, _ = _data("binary", seed=1, n=400)
-    params = dict(PARAMS, n_estimators=30, early_stopping_rounds=3, learning_rate=1.0)
+    params = dict(PARAMS, n_estimators=30, learning_rate=1.0, **{stopping: 3})
     local = NewtonBoostingClassifier(**params).fit(X, y, eval_set=[(Xv, yv)])
     ours = DaskNewtonBoostingClassifier(**params, client=client)
     ours.fit(*_dask(X, y), eval_set=[(da.from_array(Xv, chunks=200), yv)])
@@ -194,6 +195,7 @@ def test_dataframe_input_sets_feature_names(client):
         (dict(subsample=0.5), "subsample=0.5"),
         (dict(objective="reg:absoluteerror"), "reg:absoluteerror"),
         (dict(objective="reg:pseudohubererror"), "reg:pseudohubererror"),
+        (dict(n_iter_no_change=3), r"n_iter_no_change=3 without eval_set: .* pass fit\(eval_set"),
     ],
 )
 def test_unsupported_parameters_raise_naming_them(client, params, match):

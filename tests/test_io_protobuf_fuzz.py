@@ -25,7 +25,7 @@ from skextras.io import (
     parse_example,
     parse_sequence_example,
 )
-from skextras.io._protobuf import _len_field, _varint
+from skextras.io._protobuf import _len_field, _varint, encode_varints
 
 FUZZ = settings(
     max_examples=30, derandomize=True, deadline=5000, suppress_health_check=[HealthCheck.too_slow]
@@ -228,7 +228,7 @@ def test_parse_example_non_bytes_input_raises_type_error(data):
     ("features", "error", "match"),
     [
         ({"k": {"a": 1}}, TypeError, r"feature 'k': not a feature value, got dict"),
-        ({"k": None}, TypeError, r"feature 'k': not a feature value, got NoneType"),
+        ({"k": [1, None]}, TypeError, r"feature 'k': values must be all bytes/str"),
         ({"k": [1, "a"]}, TypeError, r"feature 'k': values must be all bytes/str"),
         ({"k": [[1, 2], [3]]}, TypeError, r"feature 'k': values must be all"),
         ({"k": [2**64]}, ValueError, r"feature 'k': 18446744073709551616 does not fit an int64"),
@@ -249,3 +249,143 @@ def test_make_sequence_example_feature_list_must_be_a_list_of_steps():
 
 def test_make_example_mixed_int_and_float_list_is_a_float_list():
     assert make_example({"k": [1, 2.5]}) == make_example({"k": np.array([1, 2.5], np.float32)})
+
+
+def varints_by_definition(values):
+    """Packed varints written byte by byte: 7 bits at a time, low first, 0x80 = more."""
+    out = bytearray()
+    for value in values:
+        n = int(value) & (2**64 - 1)
+        while True:
+            low, n = n & 0x7F, n >> 7
+            out.append(low | (0x80 if n else 0))
+            if not n:
+                break
+    return bytes(out)
+
+
+_edges = st.sampled_from(
+    [0, 1, 127, 128, 2**14 - 1, 2**14, 2**35, 2**56 - 1, 2**63 - 1, -1, -128, -(2**63)]
+)
+
+
+@FUZZ
+@given(st.lists(st.one_of(_int64, _edges), max_size=300))
+def test_encode_varints_equals_the_byte_by_byte_definition(values):
+    assert encode_varints(np.array(values, dtype=np.int64)) == varints_by_definition(values)
+
+
+@FUZZ
+@given(
+    st.dictionaries(
+        _keys,
+        st.one_of(
+            st.lists(st.one_of(_int64, _edges), max_size=200).map(
+                lambda v: np.array(v, dtype=np.int64)
+            ),
+            st.lists(st.floats(width=32), max_size=200).map(
+                lambda v: np.array(v, dtype=np.float32)
+            ),
+        ),
+        max_size=3,
+    )
+)
+def test_make_example_long_lists_equal_protobuf_deterministic_bytes(features):
+    assert make_example(features) == deterministic_bytes(example_pb(features))
+
+
+@FUZZ
+@given(_features, st.sets(_keys, max_size=3))
+def test_make_example_none_leaves_the_feature_out(features, absent):
+    with_none = {**features, **dict.fromkeys(absent)}
+    kept = {k: v for k, v in with_none.items() if v is not None}
+    assert make_example(with_none) == deterministic_bytes(example_pb(kept))
+    assert set(parse_example(make_example(with_none))) == set(kept)
+
+
+class _TFDType:
+    """Duck type of ``tf.DType`` and ``tf.io.FixedLenFeature``: what ``dtypes`` reads."""
+
+    def __init__(self, numpy_dtype):
+        self.as_numpy_dtype = numpy_dtype
+
+
+class _Spec:
+    def __init__(self, numpy_dtype):
+        self.dtype = _TFDType(numpy_dtype)
+
+
+@pytest.mark.parametrize(
+    ("dtype", "numpy_dtype"),
+    [
+        ("int64", np.int64), (np.int64, np.int64), (int, np.int64), (np.dtype("int32"), np.int64),
+        (_Spec(np.int64), np.int64), (_TFDType(np.int64), np.int64),
+        ("float", np.float32), (np.float32, np.float32), (float, np.float32),
+        (_Spec(np.float32), np.float32),
+        ("bytes", object), ("string", object), (str, object), (bytes, object),
+        (_Spec(object), object),
+    ],
+)  # fmt: skip
+@pytest.mark.parametrize("empty", [[], (), np.zeros(0)])
+def test_make_example_empty_list_with_dtype_equals_protobuf(dtype, numpy_dtype, empty):
+    want = deterministic_bytes(example_pb({"k": np.array([], dtype=numpy_dtype), "n": np.ones(1)}))
+    got = make_example({"k": empty, "n": np.ones(1)}, dtypes={"k": dtype})
+    assert got == want
+
+
+def test_make_example_float_dtype_stores_ints_as_floats():
+    want = deterministic_bytes(example_pb({"k": np.array([1, 2], np.float32)}))
+    assert make_example({"k": [1, 2]}, dtypes={"k": "float"}) == want
+    assert make_example({"k": np.array([1, 2])}, dtypes={"k": float}) == want
+    assert make_example({"k": 1}, dtypes={"k": float}) == make_example({"k": 1.0})
+
+
+@pytest.mark.parametrize(
+    ("value", "dtype", "error", "match"),
+    [
+        ("a", "int64", TypeError, r"feature 'k': dtypes says int64, the values are bytes"),
+        (2.5, "int64", TypeError, r"feature 'k': dtypes says int64, the values are float"),
+        ([1, 2], "bytes", TypeError, r"feature 'k': dtypes says bytes, the values are int64"),
+        ([], "complex", TypeError, r"dtypes\['k'\] must be 'bytes', 'float', 'int64'"),
+        ([], np.complex64, TypeError, r"dtypes\['k'\] must be"),
+        ([], None, ValueError, r"feature 'k': an empty list has no type"),
+    ],
+)
+def test_make_example_value_against_its_dtype_raises_naming_the_feature(value, dtype, error, match):
+    with pytest.raises(error, match=match):
+        make_example({"k": value}, dtypes={"k": dtype} if dtype else None)
+
+
+def test_make_example_dtypes_must_be_a_dict():
+    with pytest.raises(TypeError, match="dtypes must be a dict of name -> dtype, got list"):
+        make_example({"k": 1}, dtypes=["int64"])
+
+
+def test_make_sequence_example_dtypes_type_empty_steps_and_none_lists():
+    context, lists = parse_sequence_example(
+        make_sequence_example(
+            {"c": [], "gone": None},
+            {"f": [[], [1.5]], "g": None},
+            dtypes={"c": "bytes", "f": "float"},
+        )
+    )
+    assert list(context) == ["c"] and context["c"].dtype == object and context["c"].size == 0
+    assert list(lists) == ["f"] and [step.tolist() for step in lists["f"]] == [[], [1.5]]
+    assert lists["f"][0].dtype == np.float32
+
+
+@FUZZ
+@given(st.floats(allow_nan=False, min_value=-3.4e38, max_value=3.4e38), st.integers(-(2**63), -1))
+def test_make_example_python_scalars_equal_protobuf_deterministic_bytes(value, negative):
+    features = {"f": value, "i": negative, "s": "é"}
+    message = messages()["Example"]()
+    message.features.feature["f"].float_list.value.append(value)
+    message.features.feature["i"].int64_list.value.append(negative)
+    message.features.feature["s"].bytes_list.value.append("é".encode())
+    assert make_example(features) == deterministic_bytes(message)
+
+
+@pytest.mark.parametrize("value", [1e300, -1e300, float("inf"), float("nan"), 3.40282357e38, 1e-46])
+def test_make_example_float_scalar_beyond_float32_equals_the_float32_array(value):
+    with np.errstate(over="ignore"):
+        assert make_example({"f": value}) == make_example({"f": np.array([value], np.float32)})

@@ -395,3 +395,129 @@ def test_regression_eval_metrics_match_xgboost(shared_data, objective, metrics):
             ref.evals_result()["validation_0"][metric],
             rtol=1e-5,
         )
+
+
+def _early_stopping_data(Estimator):
+    rng = np.random.RandomState(11)
+    X = rng.normal(size=(400, 5))
+    signal = X[:, 0] + X[:, 1] * X[:, 2]
+    if Estimator is NewtonBoostingClassifier:
+        # three imbalanced classes with label noise, so the held-out loss turns up
+        y = np.digitize(signal + rng.normal(scale=1.0, size=400), [0.8, 1.8])
+    else:
+        y = signal + rng.normal(scale=1.0, size=400)
+    return X, y, rng.uniform(0.5, 2.0, size=400)
+
+
+_STOPPING = dict(n_estimators=150, learning_rate=0.5, max_depth=4, subsample=0.8, random_state=3)
+
+
+@pytest.mark.parametrize("Estimator", [NewtonBoostingClassifier, NewtonBoostingRegressor])
+def test_n_iter_no_change_equals_the_same_split_passed_as_eval_set(Estimator):
+    from sklearn.model_selection import train_test_split
+
+    X, y, w = _early_stopping_data(Estimator)
+    inner = Estimator(n_iter_no_change=4, validation_fraction=0.25, **_STOPPING)
+    inner.fit(X, y, sample_weight=w)
+    stratify = y if Estimator is NewtonBoostingClassifier else None
+    X_tr, X_va, y_tr, y_va, w_tr, w_va = train_test_split(
+        X, y, w, test_size=0.25, stratify=stratify, random_state=3
+    )
+    by_hand = Estimator(early_stopping_rounds=4, **_STOPPING)
+    by_hand.fit(X_tr, y_tr, sample_weight=w_tr, eval_set=[(X_va, y_va)],
+                sample_weight_eval_set=[w_va])  # fmt: skip
+    assert inner.n_estimators_ < 150, "the held-out score should stop the boosting"
+    assert inner.best_iteration_ == by_hand.best_iteration_
+    assert inner.n_estimators_ == by_hand.n_estimators_
+    assert inner.evals_result_ == by_hand.evals_result_
+    assert inner.best_score_ == by_hand.best_score_
+    np.testing.assert_array_equal(inner.apply(X), by_hand.apply(X))
+    np.testing.assert_array_equal(inner.predict(X), by_hand.predict(X))
+
+
+def test_n_iter_no_change_split_is_stratified_by_class():
+    from sklearn.model_selection import train_test_split
+
+    X, y, _ = _early_stopping_data(NewtonBoostingClassifier)
+    inner = NewtonBoostingClassifier(n_iter_no_change=4, validation_fraction=0.25, **_STOPPING)
+    inner.fit(X, y)
+    scores = {}
+    for stratify in (y, None):
+        X_tr, X_va, y_tr, y_va = train_test_split(
+            X, y, test_size=0.25, stratify=stratify, random_state=3
+        )
+        model = NewtonBoostingClassifier(early_stopping_rounds=4, **_STOPPING)
+        scores[stratify is None] = model.fit(X_tr, y_tr, eval_set=[(X_va, y_va)]).evals_result_
+    assert inner.evals_result_ == scores[False]
+    assert inner.evals_result_ != scores[True]
+
+
+@pytest.mark.parametrize("Estimator", [NewtonBoostingClassifier, NewtonBoostingRegressor])
+def test_n_iter_no_change_is_deterministic_given_random_state(Estimator):
+    X, y, _ = _early_stopping_data(Estimator)
+    kw = {**_STOPPING, "n_iter_no_change": 4}
+    a = Estimator(**kw).fit(X, y)
+    b = Estimator(**kw).fit(X, y)
+    c = Estimator(**{**kw, "random_state": 4}).fit(X, y)
+    assert a.evals_result_ == b.evals_result_ and a.best_iteration_ == b.best_iteration_
+    np.testing.assert_array_equal(a.predict(X), b.predict(X))
+    assert a.evals_result_ != c.evals_result_
+
+
+def test_n_iter_no_change_with_eval_set_acts_as_early_stopping_rounds():
+    X, y, _ = _early_stopping_data(NewtonBoostingRegressor)
+    eval_set = [(X[300:], y[300:])]
+    a = NewtonBoostingRegressor(n_iter_no_change=4, **_STOPPING).fit(X[:300], y[:300],
+                                                                    eval_set=eval_set)  # fmt: skip
+    b = NewtonBoostingRegressor(early_stopping_rounds=4, **_STOPPING).fit(
+        X[:300], y[:300], eval_set=eval_set
+    )
+    assert a.evals_result_ == b.evals_result_ and a.best_iteration_ == b.best_iteration_
+
+
+def test_n_iter_no_change_stops_inside_a_pipeline():
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y, _ = _early_stopping_data(NewtonBoostingClassifier)
+    pipe = make_pipeline(
+        StandardScaler(), NewtonBoostingClassifier(n_iter_no_change=4, **_STOPPING)
+    )
+    pipe.fit(X, y)
+    booster = pipe[-1]
+    assert booster.n_estimators_ < 150
+    assert len(booster.evals_result_["validation_0"]["mlogloss"]) == booster.n_estimators_
+    assert pipe.score(X, y) > 0.5
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"n_iter_no_change": 0}, "'n_iter_no_change' parameter"),
+        ({"n_iter_no_change": 2.5}, "'n_iter_no_change' parameter"),
+        ({"n_iter_no_change": 2, "validation_fraction": 0.0}, "'validation_fraction' parameter"),
+        ({"n_iter_no_change": 2, "validation_fraction": 1.5}, "'validation_fraction' parameter"),
+        ({"n_iter_no_change": 2, "validation_fraction": 400}, r"validation_fraction=400 cannot"),
+        ({"n_iter_no_change": 2, "early_stopping_rounds": 3}, "disagree; give one of them"),
+    ],
+)
+@pytest.mark.parametrize("Estimator", [NewtonBoostingClassifier, NewtonBoostingRegressor])
+def test_n_iter_no_change_bad_parameters_raise_naming_them(Estimator, params, match):
+    X, y, _ = _early_stopping_data(Estimator)
+    with pytest.raises(ValueError, match=match):
+        Estimator(n_estimators=2, **params).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    ("eval_X", "match"),
+    [
+        (np.array([["a", "1.0", "2", "3", "4"]] * 10, dtype=object), r"eval_set\[0\]: X: "),
+        (np.zeros((10, 3)), r"eval_set\[0\]: X: X has 3 features"),
+    ],
+)
+def test_eval_set_that_fails_validation_names_eval_set(eval_X, match):
+    X, y, _ = _early_stopping_data(NewtonBoostingRegressor)
+    with pytest.raises(ValueError, match=match):
+        NewtonBoostingRegressor(n_estimators=2).fit(X, y, eval_set=[(eval_X, np.zeros(10))])
+    with pytest.raises(ValueError, match=r"eval_set\[0\] must be an \(X, y\) pair"):
+        NewtonBoostingRegressor(n_estimators=2).fit(X, y, eval_set=[X])

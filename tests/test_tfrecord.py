@@ -23,6 +23,7 @@ from skextras.io import (
     parse_sequence_example,
     read_examples_to_frame,
     read_tfrecord,
+    write_examples,
     write_tfrecord,
 )
 from skextras.io._crc32c import crc32c, masked_crc32c
@@ -289,3 +290,226 @@ def test_examples_frame_feeds_dense_features():
     layer = fc.DenseFeatures([fc.numeric_column("age"), fc.indicator_column(tags)])
     out = layer.fit_transform(frame[["age", "tags"]])
     np.testing.assert_array_equal(out, [[31.5, 1, 1, 0], [0, 0, 0, 0], [7.25, 0, 0, 1]])
+
+
+@pytest.mark.parametrize(("suffix", "compression"), [(".gz", "GZIP"), (".zlib", "ZLIB")])
+def test_read_tfrecord_compressed_file_without_compression_names_the_option(suffix, compression):
+    path = DATA / f"tf_examples.tfrecord{suffix}"
+    with pytest.raises(TFRecordError, match=rf"pass compression='{compression}'") as info:
+        list(read_tfrecord(path))
+    assert "corrupted" not in str(info.value)
+
+
+@pytest.mark.parametrize("suffix", ["", ".gz", ".zlib"])
+def test_read_tfrecord_auto_compression_reads_tensorflow_files(suffix):
+    path = DATA / f"tf_examples.tfrecord{suffix}"
+    assert list(read_tfrecord(path, "auto")) == list(read_tfrecord(DATA / "tf_examples.tfrecord"))
+
+
+@pytest.mark.parametrize("level", [1, 6, 9])
+def test_read_tfrecord_auto_detects_every_zlib_level(tmp_path, level):
+    import zlib
+
+    plain = (DATA / "tf_examples.tfrecord").read_bytes()
+    path = tmp_path / "x.zlib"
+    path.write_bytes(zlib.compress(plain, level))
+    assert len(list(read_tfrecord(path, "auto"))) == len(_spec.EXAMPLES)
+
+
+def test_read_tfrecord_auto_keeps_a_plain_file_whose_first_bytes_look_compressed(tmp_path):
+    # a 0x8b1f-byte record starts with the GZIP magic; its valid length CRC says plain
+    records = [bytes(0x8B1F), b"x"]
+    path = tmp_path / "x.tfrecord"
+    write_tfrecord(path, records)
+    assert path.read_bytes()[:2] == b"\x1f\x8b"
+    assert list(read_tfrecord(path, "auto")) == records
+    assert list(read_tfrecord(path)) == records
+
+
+def test_read_tfrecord_plain_file_read_as_gzip_says_pass_none():
+    with pytest.raises(TFRecordError, match="pass compression=None"):
+        list(read_tfrecord(DATA / "tf_examples.tfrecord", "GZIP"))
+
+
+def _failing_records(n_good):
+    for _ in range(n_good):
+        yield b"good"
+    raise RuntimeError("source failed")
+
+
+@pytest.mark.parametrize("compression", [None, "GZIP", "ZLIB"])
+def test_write_tfrecord_failing_iterable_leaves_no_file(tmp_path, compression):
+    path = tmp_path / "x.tfrecord"
+    with pytest.raises(RuntimeError, match="source failed"):
+        write_tfrecord(path, _failing_records(3), compression)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_write_tfrecord_bad_record_keeps_the_earlier_file(tmp_path):
+    path = tmp_path / "x.tfrecord"
+    write_tfrecord(path, [b"old"])
+    with pytest.raises(TypeError, match=r"records\[1\]"):
+        write_tfrecord(path, [b"new", 7])
+    assert list(read_tfrecord(path)) == [b"old"]
+    assert list(tmp_path.iterdir()) == [path]
+
+
+def test_write_tfrecord_file_has_the_umask_permissions(tmp_path):
+    import os
+
+    plain = tmp_path / "plain"
+    plain.write_bytes(b"")
+    path = tmp_path / "x.tfrecord"
+    write_tfrecord(path, [b"a"])
+    assert os.stat(path).st_mode == os.stat(plain).st_mode
+
+
+def test_write_tfrecord_refuses_auto_compression(tmp_path):
+    with pytest.raises(ValueError, match=r"compression must be None, 'GZIP' or 'ZLIB', got 'auto'"):
+        write_tfrecord(tmp_path / "x", [b"a"], "auto")
+
+
+def assert_frames_equal(got, want):
+    """Cell by cell: scalars equal, list cells equal arrays of the same dtype, None = None.
+
+    Column order is not compared: an Example is a map, written in key order."""
+    assert sorted(got.columns) == sorted(want.columns) and len(got) == len(want)
+    for name in want.columns:
+        assert got[name].dtype == want[name].dtype, name
+        for a, b in zip(got[name], want[name], strict=True):
+            if isinstance(b, np.ndarray):
+                assert a.dtype == b.dtype, name
+                np.testing.assert_array_equal(a, b)
+            else:
+                assert a == b or (a is None and b is None), name
+
+
+@pytest.mark.parametrize("compression", [None, "GZIP"])
+def test_write_examples_round_trips_read_examples_to_frame(tmp_path, compression):
+    frame = read_examples_to_frame(DATA / "tf_examples.tfrecord")
+    path = tmp_path / "x.tfrecord"
+    assert write_examples(path, frame, compression=compression) == len(frame)
+    assert_frames_equal(read_examples_to_frame(path, compression), frame)
+
+
+def _protobuf_example_of_row(row, kinds):
+    """The definition: one protobuf Example per row, missing cells left out, typed lists."""
+    from _example_proto import messages
+
+    example = messages()["Example"]()
+    example.features.SetInParent()
+    for name, cell in row.items():
+        if cell is None or (np.isscalar(cell) and cell != cell):
+            continue
+        values = list(cell) if isinstance(cell, (list, np.ndarray)) else [cell]
+        feature = example.features.feature[name]
+        if kinds[name] == "bytes":
+            feature.bytes_list.SetInParent()
+            feature.bytes_list.value.extend(
+                [v.encode() if isinstance(v, str) else v for v in values]
+            )
+        elif kinds[name] == "float":
+            feature.float_list.SetInParent()
+            feature.float_list.value.extend([float(v) for v in values])
+        else:
+            feature.int64_list.SetInParent()
+            feature.int64_list.value.extend([int(v) for v in values])
+    return example
+
+
+def test_write_examples_records_equal_protobuf_examples_of_the_rows(tmp_path):
+    import pandas as pd
+    from _example_proto import messages
+
+    frame = pd.DataFrame(
+        {
+            "age": [31.5, np.nan, 7.0],
+            "n": pd.array([1, None, -(2**63)], dtype="Int64"),
+            "flag": [True, False, True],
+            "city": ["paris", None, "中文"],
+            "text": pd.array(["x", None, "y"], dtype="string"),
+            "raw": [b"\x00\xff", b"", None],
+            "tags": [["a", "b"], [], None],
+            "ids": [np.array([1, 2**40]), np.zeros(0, np.int64), [3]],
+            "mixed": [[1, 2.5], 3, None],
+        }
+    )
+    kinds = {"age": "float", "n": "int64", "flag": "int64", "city": "bytes", "text": "bytes",
+             "raw": "bytes", "tags": "bytes", "ids": "int64", "mixed": "float"}  # fmt: skip
+    path = tmp_path / "x.tfrecord"
+    write_examples(path, frame)
+    for record, (_, row) in zip(read_tfrecord(path), frame.iterrows(), strict=True):
+        parsed = messages()["Example"]()
+        parsed.ParseFromString(record)
+        assert parsed == _protobuf_example_of_row(row.to_dict(), kinds)
+
+
+def test_write_examples_dtypes_type_empty_lists_and_widen_ints(tmp_path):
+    import pandas as pd
+
+    frame = pd.DataFrame({"ids": [[], []], "x": [1, 2]})
+    path = tmp_path / "x.tfrecord"
+    write_examples(path, frame, dtypes={"ids": "int64", "x": "float"})
+    back = read_examples_to_frame(path)
+    assert [cell.dtype for cell in back["ids"]] == [np.int64, np.int64]
+    assert back["x"].dtype == np.float32 and list(back["x"]) == [1.0, 2.0]
+
+
+@pytest.mark.parametrize(
+    ("frame", "dtypes", "error", "match"),
+    [
+        ({"a": [[1], ["x"]]}, None, TypeError, r"column 'a': cells mix bytes and int64"),
+        ({"a": [[], []]}, None, ValueError, r"column 'a': only empty lists, no type"),
+        ({"a": ["2020-01-01"]}, {"b": "int64"}, ValueError, r"dtypes names columns .*\['b'\]"),
+        ({"a": ["x"]}, {"a": "int64"}, TypeError, r"feature 'a': dtypes says int64"),
+        ({"a": [2.5]}, {"a": "int64"}, TypeError, r"feature 'a': dtypes says int64, the va"),
+        ({0: [1]}, None, TypeError, r"column names must be str, got int 0"),
+    ],
+)
+def test_write_examples_bad_frame_raises_naming_the_column(tmp_path, frame, dtypes, error, match):
+    import pandas as pd
+
+    with pytest.raises(error, match=match):
+        write_examples(tmp_path / "x.tfrecord", pd.DataFrame(frame), dtypes=dtypes)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_write_examples_datetime_column_and_non_frame_raise(tmp_path):
+    import pandas as pd
+
+    dates = pd.DataFrame({"d": pd.to_datetime(["2020-01-01"])})
+    with pytest.raises(TypeError, match=r"column 'd': cannot store dtype datetime64"):
+        write_examples(tmp_path / "x", dates)
+    with pytest.raises(TypeError, match="frame must be a pandas DataFrame, got dict"):
+        write_examples(tmp_path / "x", {"a": [1]})
+
+
+_cells = st.one_of(st.none(), st.lists(_int64, max_size=50).map(np.array))
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.integers(1, 6).flatmap(
+        lambda n: st.fixed_dictionaries(
+            {
+                "i": st.lists(_int64, min_size=n, max_size=n),
+                "f": st.lists(st.floats(width=32, allow_nan=False), min_size=n, max_size=n),
+                "l": st.lists(_cells, min_size=n, max_size=n),
+                "g": st.lists(
+                    st.one_of(st.none(), st.lists(st.floats(width=32), max_size=20)),
+                    min_size=n,
+                    max_size=n,
+                ),
+            }
+        )
+    )
+)
+def test_write_examples_column_encoding_equals_make_example_per_row(tmp_path_factory, columns):
+    import pandas as pd
+
+    frame = pd.DataFrame(columns)
+    dtypes = {"l": "int64", "g": "float"}
+    path = tmp_path_factory.mktemp("we") / "x.tfrecord"
+    write_examples(path, frame, dtypes=dtypes)
+    rows = [dict(zip(columns, values, strict=True)) for values in zip(*columns.values())]
+    assert list(read_tfrecord(path)) == [make_example(row, dtypes=dtypes) for row in rows]

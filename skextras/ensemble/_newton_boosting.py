@@ -17,6 +17,7 @@ from sklearn.base import (
     _fit_context,
     is_classifier,
 )
+from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -135,6 +136,11 @@ class _BaseNewtonBoosting(HistInputMixin, BaseEstimator):
         "base_score": [Real, None],
         "eval_metric": [str, list, callable, None],
         "early_stopping_rounds": [Interval(Integral, 1, None, closed="left"), None],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), None],
+        "validation_fraction": [
+            Interval(Real, 0, 1, closed="neither"),
+            Interval(Integral, 1, None, closed="left"),
+        ],
         "monotone_constraints": ["array-like", dict, None],
         "interaction_constraints": [list, None],
         "importance_type": [StrOptions(set(IMPORTANCE_TYPES))],
@@ -164,6 +170,8 @@ class _BaseNewtonBoosting(HistInputMixin, BaseEstimator):
         base_score=None,
         eval_metric=None,
         early_stopping_rounds=None,
+        n_iter_no_change=None,
+        validation_fraction=0.1,
         monotone_constraints=None,
         interaction_constraints=None,
         importance_type="gain",
@@ -189,6 +197,8 @@ class _BaseNewtonBoosting(HistInputMixin, BaseEstimator):
         self.base_score = base_score
         self.eval_metric = eval_metric
         self.early_stopping_rounds = early_stopping_rounds
+        self.n_iter_no_change = n_iter_no_change
+        self.validation_fraction = validation_fraction
         self.monotone_constraints = monotone_constraints
         self.interaction_constraints = interaction_constraints
         self.importance_type = importance_type
@@ -270,8 +280,14 @@ class _BaseNewtonBoosting(HistInputMixin, BaseEstimator):
         weights = sample_weight_eval_set or [None] * len(eval_set)
         if len(weights) != len(eval_set):
             raise ValueError("sample_weight_eval_set must have one entry per eval_set entry")
-        for (Xe, ye), we in zip(eval_set, weights, strict=True):
-            Xe = check_X(self, Xe, reset=False)
+        for i, (pair, we) in enumerate(zip(eval_set, weights, strict=True)):
+            if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+                raise ValueError(f"eval_set[{i}] must be an (X, y) pair, got {type(pair).__name__}")
+            Xe, ye = pair
+            try:
+                Xe = check_X(self, Xe, reset=False)
+            except (ValueError, TypeError) as exc:
+                raise type(exc)(f"eval_set[{i}]: X: {exc}") from exc
             ye = self._encode_eval_y(np.asarray(ye))
             if ye.shape[0] != Xe.shape[0]:
                 raise ValueError(
@@ -308,6 +324,7 @@ class _BaseNewtonBoosting(HistInputMixin, BaseEstimator):
         }
         self._trees, self._tree_output = [], []
         best_score, best_round = None, 0
+        stop_rounds = self._stopping_rounds()
         for it in range(self.n_estimators):
             trainer.start_round(rng)
             params.feature_mask = self._bytree_mask(rng, p)
@@ -326,10 +343,10 @@ class _BaseNewtonBoosting(HistInputMixin, BaseEstimator):
             )
             if improved:
                 best_score, best_round = score, it
-            elif self.early_stopping_rounds and it - best_round >= self.early_stopping_rounds:
+            elif stop_rounds and it - best_round >= stop_rounds:
                 break
         n_rounds = len(self._trees) // k_out
-        if self.early_stopping_rounds:
+        if stop_rounds:
             self.best_iteration_ = best_round
             self.best_score_ = best_score
         else:
@@ -365,16 +382,57 @@ class _BaseNewtonBoosting(HistInputMixin, BaseEstimator):
             print("\t".join(line), file=sys.stdout)
         return score
 
+    def _stopping_rounds(self):
+        """Rounds without improvement that stop boosting: early_stopping_rounds or
+        n_iter_no_change (the same rule; two different values are an error)."""
+        rounds, no_change = self.early_stopping_rounds, self.n_iter_no_change
+        if rounds is not None and no_change is not None and rounds != no_change:
+            raise ValueError(
+                f"early_stopping_rounds={rounds} and n_iter_no_change={no_change} disagree; "
+                "give one of them"
+            )
+        return rounds if rounds is not None else no_change
+
+    def _validation_split(self, X, y, sample_weight, bin_weight):
+        """Hold out ``validation_fraction`` of the rows for ``n_iter_no_change``: the split of
+        ``train_test_split(..., random_state=random_state)``, stratified for a classifier."""
+        try:
+            train, val = train_test_split(
+                np.arange(X.shape[0]),
+                test_size=self.validation_fraction,
+                stratify=y if is_classifier(self) else None,
+                random_state=self.random_state,
+            )
+        except ValueError as exc:
+            raise ValueError(
+                f"validation_fraction={self.validation_fraction!r} cannot split {X.shape[0]} "
+                f"rows for n_iter_no_change: {exc}"
+            ) from None
+
+        def take(a, rows):
+            return None if a is None else a[rows]
+
+        eval_sets = [(X[val], y[val], take(bin_weight, val))]
+        return X[train], y[train], take(sample_weight, train), take(bin_weight, train), eval_sets
+
     def _fit(self, X, y, sample_weight, eval_set, sample_weight_eval_set, verbose, bin_weight=None):
-        """Boost; ``bin_weight`` (default: sample_weight) weights the bin quantiles."""
+        """Boost; ``bin_weight`` (default: sample_weight) weights the bin quantiles and, for
+        the internal validation split, the held-out rows' scores."""
+        self._stopping_rounds()
         if self.early_stopping_rounds is not None and not eval_set:
             raise ValueError(
-                "early_stopping_rounds needs at least one validation set in fit(eval_set=...)"
+                "early_stopping_rounds needs at least one validation set in fit(eval_set=...); "
+                "n_iter_no_change=... holds one out of the training data instead"
             )
         objective = self._make_objective(y)
-        eval_sets = self._prepare_eval_sets(eval_set, sample_weight_eval_set)
         if bin_weight is None:
             bin_weight = sample_weight
+        if self.n_iter_no_change is not None and not eval_set:
+            X, y, sample_weight, bin_weight, eval_sets = self._validation_split(
+                X, y, sample_weight, bin_weight
+            )
+        else:
+            eval_sets = self._prepare_eval_sets(eval_set, sample_weight_eval_set)
         self._boost(X, y, sample_weight, objective, eval_sets, verbose, bin_weight)
         return self
 
@@ -571,6 +629,20 @@ class NewtonBoostingRegressor(RegressorMixin, _BaseNewtonBoosting):
     early_stopping_rounds : int, default=None
         Stop when the last metric on the last eval set has not improved for this many rounds;
         predictions then use the rounds up to ``best_iteration_``.
+    n_iter_no_change : int, default=None
+        Early stopping as scikit-learn's ``HistGradientBoosting*`` does it, usable where no
+        ``eval_set`` can be passed (inside a ``Pipeline``, ``GridSearchCV``): without
+        ``eval_set``, ``fit`` holds out ``validation_fraction`` of the rows (stratified by
+        class for the classifier) and stops when the last metric on them has not improved
+        for this many rounds, as ``early_stopping_rounds`` does on an ``eval_set``. The
+        split is ``train_test_split(X, y, sample_weight, test_size=validation_fraction,
+        stratify=y (classifier), random_state=random_state)``: with an int
+        ``random_state``, passing that split by hand as ``eval_set`` gives the same trees.
+        With an ``eval_set`` it is the number of rounds for ``early_stopping_rounds`` (give
+        one of the two, or equal values). None: no early stopping without ``eval_set``.
+    validation_fraction : float in (0, 1) or int >= 1, default=0.1
+        The held-out share of the rows (an int: their number) for ``n_iter_no_change``;
+        unused otherwise.
     monotone_constraints : array-like of {-1, 0, 1} or dict, default=None
         Per feature (index or name in a dict): 1 increasing, -1 decreasing, 0 free.
     interaction_constraints : list of lists, default=None
@@ -626,6 +698,8 @@ class NewtonBoostingRegressor(RegressorMixin, _BaseNewtonBoosting):
         base_score=None,
         eval_metric=None,
         early_stopping_rounds=None,
+        n_iter_no_change=None,
+        validation_fraction=0.1,
         monotone_constraints=None,
         interaction_constraints=None,
         importance_type="gain",
@@ -652,6 +726,8 @@ class NewtonBoostingRegressor(RegressorMixin, _BaseNewtonBoosting):
             base_score=base_score,
             eval_metric=eval_metric,
             early_stopping_rounds=early_stopping_rounds,
+            n_iter_no_change=n_iter_no_change,
+            validation_fraction=validation_fraction,
             monotone_constraints=monotone_constraints,
             interaction_constraints=interaction_constraints,
             importance_type=importance_type,
@@ -775,6 +851,8 @@ class NewtonBoostingClassifier(ClassifierMixin, _BaseNewtonBoosting):
         base_score=None,
         eval_metric=None,
         early_stopping_rounds=None,
+        n_iter_no_change=None,
+        validation_fraction=0.1,
         monotone_constraints=None,
         interaction_constraints=None,
         importance_type="gain",
@@ -801,6 +879,8 @@ class NewtonBoostingClassifier(ClassifierMixin, _BaseNewtonBoosting):
             base_score=base_score,
             eval_metric=eval_metric,
             early_stopping_rounds=early_stopping_rounds,
+            n_iter_no_change=n_iter_no_change,
+            validation_fraction=validation_fraction,
             monotone_constraints=monotone_constraints,
             interaction_constraints=interaction_constraints,
             importance_type=importance_type,

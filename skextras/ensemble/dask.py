@@ -589,9 +589,16 @@ class _DaskNewtonBoosting:
 
     def _dask_fit(self, X, y, sample_weight, eval_set, sample_weight_eval_set, verbose):
         client = self._client()
+        self._stopping_rounds()
         if self.early_stopping_rounds is not None and not eval_set:
             raise ValueError(
                 "early_stopping_rounds needs at least one validation set in fit(eval_set=...)"
+            )
+        if self.n_iter_no_change is not None and not eval_set:
+            raise ValueError(
+                f"n_iter_no_change={self.n_iter_no_change} without eval_set: the Dask "
+                "estimators hold out no rows of a distributed X; pass fit(eval_set=...) "
+                "(n_iter_no_change then acts as early_stopping_rounds)"
             )
         blocks, order, counts = self._place(client, X, y, sample_weight)
         try:

@@ -9,6 +9,7 @@ from .tfrecord import (
     parse_sequence_example,
     read_examples_to_frame,
     read_tfrecord,
+    write_examples,
     write_tfrecord,
 )
 
@@ -21,5 +22,6 @@ __all__ = [
     "parse_sequence_example",
     "read_examples_to_frame",
     "read_tfrecord",
+    "write_examples",
     "write_tfrecord",
 ]

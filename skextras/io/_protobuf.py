@@ -29,7 +29,9 @@ deep here, so no input can make the decoder recurse. Every error is a :class:`Pr
 naming the path of the field (``features.feature['age'].float_list``) and the byte offset.
 """
 
+import functools
 import numbers
+import struct
 
 import numpy as np
 
@@ -63,7 +65,16 @@ def _read_varint(buf, pos, where="message"):
             raise ProtobufError(f"{where}: varint longer than 10 bytes at byte {start}")
 
 
+_SMALL_VARINTS = [bytes((i,)) for i in range(128)]
+# the largest value of 1, 2, ..., 9 varint bytes: searchsorted gives a value's byte count - 1
+_VARINT_LIMITS = np.array([(1 << (7 * k)) - 1 for k in range(1, 10)], dtype=np.uint64)
+_VARINT_SHIFTS = np.arange(0, 70, 7, dtype=np.uint64)
+_VARINT_BYTES = np.arange(10)
+
+
 def _varint(n):
+    if 0 <= n < 128:
+        return _SMALL_VARINTS[n]
     out = bytearray()
     n &= 0xFFFFFFFFFFFFFFFF
     while n >= 0x80:
@@ -149,26 +160,77 @@ def decode_varints(data, where="packed varints"):
 
 
 def encode_varints(values):
-    """Packed varint bytes of int64 values (negative values take 10 bytes)."""
-    u = np.asarray(values, dtype=np.int64).view(np.uint64).reshape(-1)
-    nbytes = np.ones(u.size, dtype=np.int64)
-    for k in range(1, 10):
-        nbytes += (u >> np.uint64(7 * k)) != 0
-    offsets = np.concatenate([[0], np.cumsum(nbytes)[:-1]]).astype(np.int64)
-    out = np.zeros(int(nbytes.sum()), dtype=np.uint8)
-    for k in range(10):
-        live = nbytes > k
-        byte = (u[live] >> np.uint64(7 * k)) & np.uint64(0x7F)
-        more = np.where(nbytes[live] > k + 1, 0x80, 0).astype(np.uint64)
-        out[offsets[live] + k] = (byte | more).astype(np.uint8)
-    return out.tobytes()
+    """Packed varint bytes of int64 values (negative values take 10 bytes).
+
+    Arrays of up to 40 values go through the Python loop (measured: below that, numpy's
+    per-call costs exceed the loop's); all-small arrays are one cast; longer ones are one
+    (n, 10) matrix of 7-bit groups with the continuation bits set, of which the live bytes
+    are read in row-major order.
+    """
+    u = np.asarray(values, dtype=np.int64).reshape(-1).view(np.uint64)
+    if u.size <= 40:
+        out = bytearray()
+        for n in u.tolist():
+            while n >= 0x80:
+                out.append((n & 0x7F) | 0x80)
+                n >>= 7
+            out.append(n)
+        return bytes(out)
+    if u.max() < 128:
+        return u.astype(np.uint8).tobytes()
+    return _varint_matrix(u)[0]
+
+
+def _varint_matrix(u):
+    """(packed varint bytes, byte count per value) of uint64 values, all in numpy."""
+    nbytes = np.searchsorted(_VARINT_LIMITS, u) + 1
+    groups = ((u[:, None] >> _VARINT_SHIFTS) & np.uint64(0x7F)).astype(np.uint8)
+    groups[_VARINT_BYTES < (nbytes - 1)[:, None]] |= 0x80
+    return groups[_VARINT_BYTES < nbytes[:, None]].tobytes(), nbytes
+
+
+_TAGS = {field: bytes(((field << 3) | _LEN,)) for field in (1, 2, 3)}
 
 
 def _len_field(field, payload):
-    return _varint((field << 3) | _LEN) + _varint(len(payload)) + payload
+    return _TAGS[field] + _varint(len(payload)) + payload
 
 
 # ---- Feature -------------------------------------------------------------------------
+
+_KIND_NAMES = {"bytes": "bytes", "string": "bytes", "str": "bytes", "float": "float",
+               "float32": "float", "int64": "int64"}  # fmt: skip
+_KIND_OF_DTYPE = {"S": "bytes", "U": "bytes", "O": "bytes", "f": "float", "i": "int64",
+                  "u": "int64", "b": "int64"}  # fmt: skip
+# a float scalar's Feature: float_list (field 2) of 6 bytes = packed value (field 1) of 4 bytes
+_FLOAT_SCALAR = b"\x12\x06\x0a\x04"
+_PACK_FLOAT = struct.Struct("<f").pack
+_FLOAT32_LE, _INT64 = np.dtype("<f4"), np.dtype(np.int64)
+
+
+def feature_kind(name, dtype):
+    """The list a feature's values go to: 'bytes', 'float' or 'int64'.
+
+    ``dtype`` is a list name ("bytes" / "string", "float", "int64"), a numpy dtype or Python
+    type (int, float, str, bytes, np.float32, ...), a TensorFlow ``DType`` or a parsing spec
+    with a ``dtype`` (``tf.io.FixedLenFeature``, ``VarLenFeature``), read without TensorFlow.
+    """
+    if isinstance(dtype, str) and dtype in _KIND_NAMES:
+        return _KIND_NAMES[dtype]
+    spec = dtype
+    if not isinstance(spec, (type, np.dtype, str)):  # numpy scalar types have a .dtype too
+        spec = getattr(spec, "dtype", spec)
+        spec = getattr(spec, "as_numpy_dtype", spec)
+    try:
+        kind = _KIND_OF_DTYPE.get(np.dtype(spec).kind)
+    except TypeError:
+        kind = None
+    if kind is None:
+        raise TypeError(
+            f"dtypes[{name!r}] must be 'bytes', 'float', 'int64', a numpy dtype or a "
+            f"TensorFlow dtype / feature spec, got {dtype!r}"
+        )
+    return kind
 
 
 def _bad_value(name, value, why):
@@ -221,30 +283,77 @@ def _from_array(name, arr):
     raise TypeError(f"feature {name!r}: cannot store values of dtype {arr.dtype}")
 
 
-def _as_value_array(name, value):
-    """Classify a Python / numpy value as ('bytes' | 'float' | 'int64', array or list)."""
-    if isinstance(value, (bytes, str)):
-        return "bytes", [value.encode("utf-8") if isinstance(value, str) else bytes(value)]
+def _empty(kind):
+    return [] if kind == "bytes" else np.zeros(0, np.float32 if kind == "float" else np.int64)
+
+
+def _is_empty(value):
     if isinstance(value, np.ndarray):
-        return _from_array(name, value)
-    if isinstance(value, (list, tuple)):
+        return value.size == 0
+    return isinstance(value, (list, tuple)) and not value
+
+
+def value_kind(name, value):
+    """The list kind ('bytes', 'float', 'int64') a value infers; None for an empty list."""
+    return None if _is_empty(value) else _as_value_array(name, value)[0]
+
+
+def _as_value_array(name, value, dtype=None):
+    """Classify a Python / numpy value as ('bytes' | 'float' | 'int64', array or list).
+
+    ``dtype`` (a kind, or None to infer it) types an empty list and widens ints to floats;
+    values of another kind are a TypeError naming the feature.
+    """
+    if dtype is not None and _is_empty(value):
+        return dtype, _empty(dtype)
+    if isinstance(value, (bytes, str)):
+        kind, values = "bytes", [value.encode("utf-8") if isinstance(value, str) else bytes(value)]
+    elif isinstance(value, np.ndarray):
+        kind, values = _from_array(name, value)
+    elif isinstance(value, (list, tuple)):
         if not value:
             raise ValueError(
-                f"feature {name!r}: an empty list has no type; pass a typed numpy array"
+                f"feature {name!r}: an empty list has no type; pass a typed numpy array or "
+                f"dtypes={{{name!r}: 'int64' | 'float' | 'bytes'}}"
             )
-        return _from_sequence(name, list(value))
-    if isinstance(value, np.generic):
-        return _from_array(name, np.asarray(value))
-    if isinstance(value, numbers.Real):
-        return _from_sequence(name, [value])
-    raise _bad_value(name, value, "not a feature value")
+        kind, values = _from_sequence(name, list(value))
+    elif isinstance(value, np.generic):
+        kind, values = _from_array(name, np.asarray(value))
+    elif isinstance(value, numbers.Real):
+        kind, values = _from_sequence(name, [value])
+    else:
+        raise _bad_value(name, value, "not a feature value")
+    if dtype is None or dtype == kind:
+        return kind, values
+    if dtype == "float" and kind == "int64":
+        return "float", values.astype(np.float32)
+    raise _bad_value(name, value, f"dtypes says {dtype}, the values are {kind}")
 
 
-def encode_feature(name, value):
-    """Serialized ``Feature`` for a scalar, list or 1-d array of bytes/str, floats or ints."""
-    kind, values = _as_value_array(name, value)
+def encode_feature(name, value, dtype=None):
+    """Serialized ``Feature`` for a scalar, list or 1-d array of bytes/str, floats or ints.
+
+    ``dtype`` is None (inferred from the values) or a kind from :func:`feature_kind`.
+    """
+    # the common scalars skip the classification (a third of a small Example's time)
+    cls = type(value)
+    if cls is float and dtype in (None, "float"):
+        try:  # C's double -> float cast, as numpy's; beyond float32's range numpy gives inf
+            return _FLOAT_SCALAR + _PACK_FLOAT(value)
+        except OverflowError:
+            return _FLOAT_SCALAR + np.float32(value).tobytes()
+    if cls is int and dtype in (None, "int64") and _INT64_MIN <= value <= _INT64_MAX:
+        return _len_field(3, _len_field(1, _varint(value)))
+    if cls is str and dtype in (None, "bytes"):
+        return _len_field(1, _len_field(1, value.encode("utf-8")))
+    if cls is np.ndarray and value.ndim == 1 and value.size:
+        if value.dtype == _FLOAT32_LE and dtype in (None, "float"):
+            return _len_field(2, _len_field(1, value.tobytes()))
+        if value.dtype == _INT64 and dtype in (None, "int64"):
+            return _len_field(3, _len_field(1, encode_varints(value)))
+    kind, values = _as_value_array(name, value, dtype)
     if kind == "bytes":
-        inner = b"".join(_len_field(1, v) for v in values)
+        inner = b"".join([_len_field(1, v) for v in values])
         return _len_field(1, inner)
     if kind == "float":
         inner = _len_field(1, values.astype("<f4").tobytes()) if values.size else b""
@@ -323,17 +432,39 @@ def _map_key(key, where):
     return key
 
 
-def _encode_map(entries, encode_value, where):
+@functools.lru_cache(maxsize=4096)
+def _key_field(name):
+    """(UTF-8 key, the map entry's serialized key field): computed once per feature name."""
+    key = name.encode("utf-8")
+    return key, _len_field(1, key)
+
+
+def _kinds(dtypes):
+    if dtypes is None:
+        return {}
+    if not isinstance(dtypes, dict):
+        raise TypeError(f"dtypes must be a dict of name -> dtype, got {type(dtypes).__name__}")
+    return {name: feature_kind(name, dtype) for name, dtype in dtypes.items()}
+
+
+def _encode_map(entries, encode_value, where, kinds):
+    """Map entries sorted by key bytes (deterministic serialisation); None values left out."""
     if not isinstance(entries, dict):
         raise TypeError(f"{where} must be a dict of name -> value, got {type(entries).__name__}")
-    encoded = {}
+    encoded = []
     for key, value in entries.items():
+        if value is None:
+            continue
         name = _map_key(key, where)
-        encoded[name.encode("utf-8")] = encode_value(name, value)
-    # deterministic serialisation: entries sorted by key bytes
-    return b"".join(
-        _len_field(1, _len_field(1, k) + _len_field(2, encoded[k])) for k in sorted(encoded)
-    )
+        key_bytes, key_field = _key_field(name)
+        value_field = _len_field(2, encode_value(name, value, kinds.get(name)))
+        encoded.append((key_bytes, _len_field(1, key_field + value_field)))
+    encoded.sort(key=_first)
+    return b"".join([entry for _, entry in encoded])
+
+
+def _first(pair):
+    return pair[0]
 
 
 def _decode_map(buf, decode_value, where):
@@ -360,21 +491,23 @@ def _decode_map(buf, decode_value, where):
     return out
 
 
-def encode_features(features, where="features"):
-    return _encode_map(features, encode_feature, where)
+def encode_features(features, where="features", kinds=None):
+    return _encode_map(features, encode_feature, where, kinds or {})
 
 
 def decode_features(buf, where="features.feature"):
     return _decode_map(buf, decode_feature, where)
 
 
-def _encode_feature_list(name, steps):
+def _encode_feature_list(name, steps, dtype=None):
     if isinstance(steps, (bytes, str, dict)) or not isinstance(steps, (list, tuple, np.ndarray)):
         raise TypeError(
             f"feature list {name!r} must be a list with one value per step, "
             f"got {type(steps).__name__}"
         )
-    return b"".join(_len_field(1, encode_feature(f"{name}[{t}]", s)) for t, s in enumerate(steps))
+    return b"".join(
+        [_len_field(1, encode_feature(f"{name}[{t}]", s, dtype)) for t, s in enumerate(steps)]
+    )
 
 
 def _decode_feature_list(buf, where):
@@ -386,13 +519,74 @@ def _decode_feature_list(buf, where):
     return out
 
 
-def encode_example(features):
-    return _len_field(1, encode_features(features))
+def encode_example(features, dtypes=None):
+    """Serialized ``Example``; ``dtypes`` maps names to a dtype (see :func:`feature_kind`)."""
+    return _len_field(1, encode_features(features, kinds=_kinds(dtypes)))
 
 
-def encode_sequence_example(context, feature_lists):
-    return _len_field(1, encode_features(context, "context")) + _len_field(
-        2, _encode_map(feature_lists, _encode_feature_list, "feature_lists")
+def encode_examples(columns, kinds):
+    """Serialized ``Example`` per row of ``columns`` (name -> list of cells, None = absent).
+
+    Column-wise: a numeric column's values are encoded in one numpy pass over all rows
+    (:func:`_column_features`), the key fields and their sorted order once; a row is then
+    only the concatenation of its cells' entries. ``kinds`` maps every name to its kind.
+    """
+    order = sorted(columns, key=lambda name: name.encode("utf-8"))
+    keys = [_key_field(name)[1] for name in order]
+    features = [_column_features(name, columns[name], kinds[name]) for name in order]
+    for row in zip(*features):
+        entries = [
+            _len_field(1, key + _len_field(2, feature))
+            for key, feature in zip(keys, row)
+            if feature is not None
+        ]
+        yield _len_field(1, b"".join(entries))
+
+
+def _column_values(name, cells, kind):
+    """(all values of the cells concatenated, values per cell) for a numeric column."""
+    scalar_types = (int, float, bool) if kind == "float" else (int, bool)
+    if all(type(cell) in scalar_types for cell in cells):
+        try:  # scalars: one array; ints beyond int64 fall back to the per-cell checks
+            values = np.array(cells, dtype=np.float32 if kind == "float" else np.int64)
+            return values, np.ones(len(cells), dtype=np.int64)
+        except OverflowError:
+            pass
+    lossless = "bi" if kind == "int64" else "biuf"
+    if all(type(cell) is np.ndarray and cell.dtype.kind in lossless for cell in cells):
+        arrays = [cell.reshape(-1) for cell in cells]
+        values = np.concatenate(arrays).astype(np.int64 if kind == "int64" else np.float32)
+    else:
+        arrays = [_as_value_array(name, cell, kind)[1] for cell in cells]
+        values = np.concatenate(arrays)
+    return values, np.array([a.size for a in arrays], dtype=np.int64)
+
+
+def _column_features(name, cells, kind):
+    """Serialized ``Feature`` per cell (None where absent), equal to :func:`encode_feature`."""
+    present = [i for i, cell in enumerate(cells) if cell is not None]
+    out = [None] * len(cells)
+    if kind == "bytes" or not present:
+        for i in present:
+            out[i] = encode_feature(name, cells[i], kind)
+        return out
+    values, sizes = _column_values(name, [cells[i] for i in present], kind)
+    if kind == "float":
+        data, field, value_bytes = values.astype("<f4").tobytes(), 2, np.full(values.size, 4)
+    else:
+        (data, value_bytes), field = _varint_matrix(values.view(np.uint64)), 3
+    cum = np.concatenate([[0], np.cumsum(value_bytes)])
+    bounds = cum[np.concatenate([[0], np.cumsum(sizes)])].tolist()
+    for i, start, end in zip(present, bounds[:-1], bounds[1:]):
+        out[i] = _len_field(field, _len_field(1, data[start:end]) if end > start else b"")
+    return out
+
+
+def encode_sequence_example(context, feature_lists, dtypes=None):
+    """Serialized ``SequenceExample``; ``dtypes`` types context and feature-list names."""
+    kinds = _kinds(dtypes)
+    return _len_field(1, encode_features(context, "context", kinds)) + _len_field(
+        2, _encode_map(feature_lists, _encode_feature_list, "feature_lists", kinds)
     )
 
 

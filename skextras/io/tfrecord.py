@@ -20,9 +20,11 @@ import gzip
 import io
 import numbers
 import os
+import secrets
 import stat
 import struct
 import zlib
+from contextlib import nullcontext
 
 import numpy as np
 import pandas as pd
@@ -33,11 +35,15 @@ from ._protobuf import (
     decode_example,
     decode_sequence_example,
     encode_example,
+    encode_examples,
     encode_sequence_example,
+    feature_kind,
+    value_kind,
 )
 
-_COMPRESSIONS = (None, "", "GZIP", "ZLIB")
+_COMPRESSIONS = (None, "", "GZIP", "ZLIB", "auto")
 _CHUNK = 1 << 20
+_GZIP_MAGIC = b"\x1f\x8b"
 
 
 class TFRecordError(ValueError):
@@ -48,10 +54,42 @@ class TFRecordError(ValueError):
     """
 
 
-def _check_compression(compression):
-    if compression not in _COMPRESSIONS:
-        raise ValueError(f"compression must be None, 'GZIP' or 'ZLIB', got {compression!r}")
+def _check_compression(compression, allow_auto=True):
+    if compression not in _COMPRESSIONS or (compression == "auto" and not allow_auto):
+        allowed = "None, 'GZIP', 'ZLIB' or 'auto'" if allow_auto else "None, 'GZIP' or 'ZLIB'"
+        raise ValueError(f"compression must be {allowed}, got {compression!r}")
     return compression or None
+
+
+def _plain_header(head):
+    """True when ``head`` starts with a TFRecord header whose length CRC holds."""
+    return len(head) >= 12 and masked_crc32c(head[:8]) == struct.unpack("<I", head[8:12])[0]
+
+
+def _sniff_compression(head):
+    """The compression a file's first bytes announce: 'GZIP', 'ZLIB' or None.
+
+    GZIP is its magic number 1f 8b; ZLIB a header whose method is deflate (CMF & 0x0f == 8,
+    window <= 32 KiB) and whose check bits make ``CMF * 256 + FLG`` a multiple of 31 (RFC
+    1950). A plain TFRecord whose first 12 bytes carry a valid length CRC is plain whatever
+    its first bytes look like, so that test goes first.
+    """
+    if _plain_header(head):
+        return None
+    if head[:2] == _GZIP_MAGIC:
+        return "GZIP"
+    if len(head) >= 2 and head[0] & 0x0F == 8 and head[0] >> 4 <= 7:
+        if (head[0] * 256 + head[1]) % 31 == 0:
+            return "ZLIB"
+    return None
+
+
+def _detect_compression(path):
+    """``compression="auto"``: sniff a regular file; a pipe cannot be read twice, so plain."""
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        return None
+    with open(path, "rb") as fh:
+        return _sniff_compression(fh.read(12))
 
 
 def _check_max_record_bytes(max_record_bytes):
@@ -144,7 +182,10 @@ def read_tfrecord(path, compression=None, verify_crc=True, max_record_bytes=None
     Parameters
     ----------
     path : str or path-like
-    compression : {None, "GZIP", "ZLIB"}, default=None
+    compression : {None, "GZIP", "ZLIB", "auto"}, default=None
+        With ``"auto"`` the file's first bytes decide: the GZIP magic number, a ZLIB header,
+        else an uncompressed file. A compressed file read as uncompressed raises a
+        :class:`TFRecordError` naming the ``compression=`` to pass.
     verify_crc : bool, default=True
         Check both masked CRC32C of every record. With False, records with a bad CRC are
         returned as they are (a truncated file still raises).
@@ -182,6 +223,8 @@ def read_tfrecord(path, compression=None, verify_crc=True, max_record_bytes=None
 
 
 def _iter_records(path, compression, verify_crc, max_record_bytes):
+    if compression == "auto":
+        compression = _detect_compression(path)
     with _open_read(path, compression) as fh:
         yield from _records(fh, path, compression, verify_crc, max_record_bytes)
 
@@ -199,9 +242,10 @@ def _records(fh, path, compression, verify_crc, max_record_bytes):
         try:
             return _read_bounded(fh, n)
         except (OSError, EOFError, zlib.error) as exc:
+            hint = _compression_hint(path) if index == 0 and offset == 0 else ""
             raise TFRecordError(
                 f"{path}: record {index} (byte {offset}{stream}): "
-                f"not a valid {compression} stream ({exc})"
+                f"not a valid {compression} stream ({exc}){hint}"
             ) from None
 
     while True:
@@ -209,6 +253,8 @@ def _records(fh, path, compression, verify_crc, max_record_bytes):
         if not header:
             return
         where = f"{path}: record {index} (byte {offset}{stream})"
+        if index == 0 and compression is None:
+            _refuse_compressed(path, header)
         if len(header) < 12:
             raise TFRecordError(f"{where} is truncated: {len(header)} of 12 header bytes")
         length_bytes = header[:8]
@@ -239,6 +285,30 @@ def _records(fh, path, compression, verify_crc, max_record_bytes):
         yield data
         index += 1
         offset += 16 + length
+
+
+def _refuse_compressed(path, head):
+    """A compressed file read as plain: say which ``compression=`` reads it."""
+    found = _sniff_compression(head)
+    if found is not None:
+        magic = "the GZIP magic number 1f 8b" if found == "GZIP" else "a ZLIB header"
+        raise TFRecordError(
+            f"{path}: starts with {magic}, not a TFRecord header: pass "
+            f"compression={found!r} (or compression='auto')"
+        )
+
+
+def _compression_hint(path):
+    """For a file that fails to inflate: the compression its first bytes announce."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(12)
+    except OSError:
+        return ""
+    if _plain_header(head):
+        return "; the file starts with a valid TFRecord header: pass compression=None"
+    found = _sniff_compression(head)
+    return f"; the file starts like {found}: pass compression={found!r}" if found else ""
 
 
 def _frame(data):
@@ -274,6 +344,13 @@ def _framed(records):
 def write_tfrecord(path, records, compression=None):
     """Write an iterable of bytes as a TFRecord file; returns the number of records.
 
+    The records go to a temporary file in the target's folder, renamed over ``path``
+    (``os.replace``, atomic on POSIX and Windows) only once every record is written: an
+    exception on the way (a bad record, an error raised by the ``records`` iterable, a full
+    disk) removes the temporary file and leaves any earlier file at ``path`` untouched, so a
+    failed write never leaves a partial file that reads back without error. A ``path`` that
+    exists and is no regular file (a pipe, ``/dev/stdout``) is written in place.
+
     Parameters
     ----------
     path : str or path-like
@@ -285,39 +362,68 @@ def write_tfrecord(path, records, compression=None):
     ------
     TypeError
         For a record that is not bytes-like (an int, a str, a numpy scalar), naming its
-        index; records before it are already written.
+        index; nothing is written.
     """
-    compression = _check_compression(compression)
-    count = 0
-    if compression == "ZLIB":
-        comp = zlib.compressobj()
+    compression = _check_compression(compression, allow_auto=False)
+    path = os.fspath(path)
+    try:
+        in_place = not stat.S_ISREG(os.stat(path).st_mode)
+    except FileNotFoundError:
+        in_place = False
+    if in_place:
         with open(path, "wb") as fh:
-            for frame in _framed(records):
-                fh.write(comp.compress(frame))
-                count += 1
-            fh.write(comp.flush())
-        return count
-    with open(path, "wb") as raw:
-        # mtime=0 keeps GZIP output byte-for-byte reproducible.
-        fh = gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) if compression == "GZIP" else raw
-        with fh:
-            for frame in _framed(records):
-                fh.write(frame)
-                count += 1
+            return _write_records(fh, records, compression)
+    folder, name = os.path.split(path)
+    temp = os.path.join(folder, f".{name}.{secrets.token_hex(6)}.tmp")
+    try:
+        # "xb" honours the umask, as a plain open(path, "wb") would (mkstemp gives 0600)
+        with open(temp, "xb") as fh:
+            count = _write_records(fh, records, compression)
+        os.replace(temp, path)
+    except BaseException:
+        if os.path.exists(temp):
+            os.remove(temp)
+        raise
     return count
 
 
-def make_example(features, feature_lists=None):
+def _write_records(raw, records, compression):
+    count = 0
+    if compression == "ZLIB":
+        comp = zlib.compressobj()
+        for frame in _framed(records):
+            raw.write(comp.compress(frame))
+            count += 1
+        raw.write(comp.flush())
+        return count
+    # mtime=0 keeps GZIP output byte-for-byte reproducible.
+    gz = compression == "GZIP"
+    with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) if gz else nullcontext(raw) as fh:
+        for frame in _framed(records):
+            fh.write(frame)
+            count += 1
+    return count
+
+
+def make_example(features, feature_lists=None, *, dtypes=None):
     """Serialize a ``tf.train.Example`` (or a ``SequenceExample`` if ``feature_lists``).
 
     Parameters
     ----------
     features : dict of str -> value
         A value is bytes / str (BytesList), a float or float array (FloatList, float32) or
-        an int / bool / int array (Int64List); scalars and lists alike. The context of a
-        SequenceExample.
+        an int / bool / int array (Int64List); scalars and lists alike. ``None`` leaves the
+        feature out of the Example (absent, as ``tf.io.parse_example`` sees a missing
+        value). The context of a SequenceExample.
     feature_lists : dict of str -> list of values, optional
-        One value (as above) per step of each feature list.
+        One value (as above) per step of each feature list; a ``None`` list is left out.
+    dtypes : dict of str -> dtype, optional
+        The list each named feature goes to, where the values alone cannot say it: an
+        empty list ``[]`` becomes an empty list of that type, ints given to a float feature
+        are stored as floats. A dtype is ``"int64"``, ``"float"`` or ``"bytes"``, a numpy
+        dtype or Python type (``np.int64``, ``float``, ``str``), a TensorFlow dtype or a
+        parsing spec such as ``tf.io.FixedLenFeature([], tf.int64)`` (read by its
+        ``dtype``, without importing TensorFlow). Names not in ``dtypes`` are inferred.
 
     Returns
     -------
@@ -329,25 +435,28 @@ def make_example(features, feature_lists=None):
     Raises
     ------
     TypeError
-        For a value that is no feature (a dict, None, a nested list, mixed strings and
-        numbers) or a key that is not a str, naming the feature.
+        For a value that is no feature (a dict, a nested list, mixed strings and numbers),
+        a value of another type than its ``dtypes`` entry, an unknown dtype or a key that
+        is not a str, naming the feature.
     ValueError
-        For an empty untyped list or an integer outside int64, naming the feature.
+        For an empty list without a dtype or an integer outside int64, naming the feature.
 
     Examples
     --------
     >>> from skextras.io.tfrecord import make_example, parse_example
-    >>> parse_example(make_example({"age": 3, "tags": ["a", "b"]}))
+    >>> parse_example(make_example({"age": 3, "tags": ["a", "b"], "city": None}))
     {'age': array([3]), 'tags': array([b'a', b'b'], dtype=object)}
+    >>> parse_example(make_example({"ids": []}, dtypes={"ids": "int64"}))
+    {'ids': array([], dtype=int64)}
     """
     if feature_lists is None:
-        return encode_example(features)
-    return encode_sequence_example(features, feature_lists)
+        return encode_example(features, dtypes)
+    return encode_sequence_example(features, feature_lists, dtypes)
 
 
-def make_sequence_example(context, feature_lists):
+def make_sequence_example(context, feature_lists, *, dtypes=None):
     """Serialize a ``tf.train.SequenceExample``; see :func:`make_example`."""
-    return encode_sequence_example(context, feature_lists)
+    return encode_sequence_example(context, feature_lists, dtypes)
 
 
 def parse_example(data, sequence=False):
@@ -417,3 +526,117 @@ def read_examples_to_frame(path, compression=None, verify_crc=True, decode_strin
         else:
             columns[name] = pd.Series(values, dtype=object)
     return pd.DataFrame(columns, index=pd.RangeIndex(len(rows)))
+
+
+def _is_missing(cell):
+    kind = type(cell)
+    if kind in (str, bytes, int, bool, list, tuple, np.ndarray):
+        return False
+    if kind is float:
+        return cell != cell
+    return cell is None or (pd.api.types.is_scalar(cell) and bool(pd.isna(cell)))
+
+
+def _column_kind(name, column, cells):
+    """The list kind of a DataFrame column: from its dtype, else from its present cells."""
+    dtype = column.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        dtype = dtype.categories.dtype
+    if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_integer_dtype(dtype):
+        return "int64"
+    if pd.api.types.is_float_dtype(dtype):
+        return "float"
+    if isinstance(dtype, pd.StringDtype):
+        return "bytes"
+    if not (isinstance(dtype, np.dtype) and dtype.kind == "O"):
+        raise TypeError(
+            f"column {name!r}: cannot store dtype {dtype} in a tf.train.Example; convert it "
+            "to int64, float or str, or give its dtype in dtypes="
+        )
+    kinds = {value_kind(name, cell) for cell in cells if cell is not None} - {None}
+    if kinds == {"int64", "float"}:
+        return "float"
+    if len(kinds) > 1:
+        raise TypeError(f"column {name!r}: cells mix {' and '.join(sorted(kinds))} values")
+    if not kinds and any(cell is not None for cell in cells):
+        raise ValueError(
+            f"column {name!r}: only empty lists, no type; give it in dtypes={{{name!r}: "
+            "'int64' | 'float' | 'bytes'}}"
+        )
+    return kinds.pop() if kinds else "bytes"
+
+
+def write_examples(path, frame, dtypes=None, compression=None):
+    """Write a DataFrame as a TFRecord file of ``tf.train.Example``, one per row.
+
+    The inverse of :func:`read_examples_to_frame`: every column is a feature named by the
+    column, every cell the feature's value in that row's Example. A column's list type is
+    one for all its rows: integer and bool columns (numpy or pandas nullable) are Int64List,
+    float columns FloatList (float32), str / bytes columns BytesList (str as UTF-8); an
+    object column is typed by its cells (scalars or list-valued cells: lists, tuples, 1-d
+    arrays; ints and floats together make floats). A missing cell (None, NaN, ``pd.NA``,
+    ``NaT``) leaves the feature out of that row's Example, as ``read_examples_to_frame``
+    reads an absent feature back as None; an empty list cell is a present, empty feature.
+    Features are written in key order (an Example is a map), so the columns read back in
+    that order.
+
+    Parameters
+    ----------
+    path : str or path-like
+    frame : pandas.DataFrame
+        Column names must be str. The index is not written.
+    dtypes : dict of str -> dtype, optional
+        A column's list type where its dtype or cells do not say it (a column of empty
+        lists) or to override it (ints stored as floats); see :func:`make_example`.
+    compression : {None, "GZIP", "ZLIB"}, default=None
+
+    Returns
+    -------
+    int
+        The number of records written (``len(frame)``).
+
+    Raises
+    ------
+    TypeError
+        For ``frame`` that is no DataFrame, a column name that is not a str, a column of a
+        dtype no Example holds (datetime, complex), cells of mixed types, naming the column.
+    ValueError
+        For duplicated column names or a column of only empty lists without a dtype.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import pandas as pd
+    >>> from skextras.io import read_examples_to_frame, write_examples
+    >>> path = os.path.join(tempfile.mkdtemp(), "x.tfrecord")
+    >>> frame = pd.DataFrame({"age": [31.5, None], "city": ["paris", "rome"], "ids": [[1, 2], []]})
+    >>> write_examples(path, frame)
+    2
+    >>> read_examples_to_frame(path)
+          age   city     ids
+    0  [31.5]  paris  [1, 2]
+    1    None   rome      []
+    """
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"frame must be a pandas DataFrame, got {type(frame).__name__}")
+    names = list(frame.columns)
+    bad = next((name for name in names if not isinstance(name, str)), None)
+    if bad is not None:
+        raise TypeError(f"frame: column names must be str, got {type(bad).__name__} {bad!r}")
+    if len(set(names)) != len(names):
+        dup = sorted({name for name in names if names.count(name) > 1})
+        raise ValueError(f"frame: duplicated column names {dup}")
+    dtypes = dict(dtypes or {})
+    unknown = sorted(set(dtypes) - set(names))
+    if unknown:
+        raise ValueError(f"dtypes names columns that frame lacks: {unknown}")
+    columns, kinds = {}, {}
+    for index, name in enumerate(names):
+        column = frame.iloc[:, index]
+        cells = [None if _is_missing(cell) else cell for cell in column.tolist()]
+        columns[name] = cells
+        if name in dtypes:
+            kinds[name] = feature_kind(name, dtypes[name])
+        else:
+            kinds[name] = _column_kind(name, column, cells)
+    return write_tfrecord(path, encode_examples(columns, kinds), compression)
