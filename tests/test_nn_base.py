@@ -11,6 +11,7 @@ import pytest
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.torch
 
+from _torch_checks import FLOAT32_WEIGHTS  # noqa: E402
 from sklearn.datasets import make_classification, make_regression  # noqa: E402
 from sklearn.model_selection import GridSearchCV  # noqa: E402
 from sklearn.utils._param_validation import InvalidParameterError  # noqa: E402
@@ -50,13 +51,6 @@ def _net(n_features, n_outputs, hidden=8):
 @pytest.fixture(scope="module")
 def blobs():
     return make_classification(160, 6, n_informative=4, random_state=0)
-
-
-# Weighted and repeated rows agree to float32 round-off (~1e-7 relative), not to the
-# check's rtol=1e-7; test_sample_weight_equals_repeated_rows_in_full_batch checks 1e-5.
-FLOAT32_WEIGHTS = {
-    "check_sample_weight_equivalence_on_dense_data": "float32 sums differ by ~1e-7 relative"
-}
 
 
 @pytest.mark.parametrize("estimator", [MLPClassifier(), MLPRegressor()], ids=type)
