@@ -5,7 +5,7 @@ import math
 import pytest
 
 torch = pytest.importorskip("torch")
-pytestmark = pytest.mark.torch
+pytestmark = [pytest.mark.torch, pytest.mark.usefixtures("torch_one_thread")]
 
 import torch.nn.functional as F  # noqa: E402
 
@@ -19,14 +19,6 @@ from skextras.nn.attention import (  # noqa: E402
     performer_attention,
     softmax_attention,
 )
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _qkv(n=37, d=8, dtype=torch.float64, seed=0, scale=1.0):

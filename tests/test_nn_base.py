@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
-pytestmark = pytest.mark.torch
+pytestmark = [pytest.mark.torch, pytest.mark.usefixtures("torch_one_thread")]
 
 from _torch_checks import FLOAT32_WEIGHTS  # noqa: E402
 from sklearn.datasets import make_classification, make_regression  # noqa: E402
@@ -31,15 +31,6 @@ from skextras.nn import (  # noqa: E402
     TorchRegressor,
 )
 from skextras.nn.launch import spawn  # noqa: E402
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    # Tiny networks gain nothing from intra-op threads and lose a lot on a shared machine.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _net(n_features, n_outputs, hidden=8):

@@ -7,7 +7,7 @@ import pytest
 from _two_moons import energy_distance, two_moons
 
 torch = pytest.importorskip("torch")
-pytestmark = pytest.mark.torch
+pytestmark = [pytest.mark.torch, pytest.mark.usefixtures("torch_one_thread")]
 
 from sklearn.model_selection import GridSearchCV  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
@@ -18,15 +18,6 @@ from skextras.nn.diffusion import integrate_log_density  # noqa: E402
 
 # The defaults (lr=1e-2, cosine decay, no early stopping) must work on the documented example.
 TRAIN = dict(max_epochs=200, random_state=0)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    # Tiny networks gain nothing from intra-op threads and lose a lot on a shared machine.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

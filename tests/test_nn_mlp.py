@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
-pytestmark = pytest.mark.torch
+pytestmark = [pytest.mark.torch, pytest.mark.usefixtures("torch_one_thread")]
 
 from sklearn.datasets import (  # noqa: E402
     load_digits,
@@ -21,15 +21,6 @@ from sklearn.preprocessing import StandardScaler  # noqa: E402
 from skextras.nn import MLPClassifier, MLPRegressor  # noqa: E402
 from skextras.nn.losses import soft_accuracy_loss, soft_f1_loss  # noqa: E402
 from skextras.nn.mlp import ACTIVATIONS, GatedLinear  # noqa: E402
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    # Tiny networks gain nothing from intra-op threads and lose a lot on a shared machine.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

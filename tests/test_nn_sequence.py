@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
-pytestmark = pytest.mark.torch
+pytestmark = [pytest.mark.torch, pytest.mark.usefixtures("torch_one_thread")]
 
 from _torch_checks import FLOAT32_WEIGHTS  # noqa: E402
 from sklearn.datasets import load_digits  # noqa: E402
@@ -15,14 +15,6 @@ from sklearn.utils.estimator_checks import check_estimator  # noqa: E402
 
 from skextras.nn import SequenceClassifier, SequenceRegressor  # noqa: E402
 from skextras.nn.sequence import MIXERS, MoE, SequenceNetwork  # noqa: E402
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _moe_loop(moe, x):
