@@ -95,7 +95,8 @@ class MoE(torch.nn.Module):
 
     def expert(self, e, x):
         """Expert ``e`` on rows ``x`` (n, d_model)."""
-        return F.gelu(x @ self.w_in[e] + self.b_in[e]) @ self.w_out[e] + self.b_out[e]
+        hidden = F.gelu(torch.addmm(self.b_in[e], x, self.w_in[e]))
+        return torch.addmm(self.b_out[e], hidden, self.w_out[e])
 
     def route(self, x):
         """Router probabilities (n, E), chosen experts (n, k) and their gate weights (n, k)."""
@@ -106,10 +107,10 @@ class MoE(torch.nn.Module):
     def forward(self, x, mask=None):
         shape = x.shape
         flat = x.reshape(-1, shape[-1])
-        rows = torch.arange(len(flat), device=x.device)
+        tokens, rows = flat, None  # without a mask every token is routed: no gather/scatter
         if mask is not None:
-            rows = rows[mask.reshape(-1).bool()]
-        tokens = flat[rows]
+            rows = torch.arange(len(flat), device=x.device)[mask.reshape(-1).bool()]
+            tokens = flat[rows]
         probs, experts, gates = self.route(tokens)
         slot_expert = experts.reshape(-1)
         order = torch.argsort(slot_expert, stable=True)  # slots grouped by expert, token order
@@ -121,22 +122,33 @@ class MoE(torch.nn.Module):
             if len(tokens)
             else x.new_zeros(())
         )
-        slot_token = order // self.top_k
-        slot_gate = gates.reshape(-1)[order]
-        routed = torch.zeros_like(tokens)
-        start = 0
+        # Tokens gathered once in expert order; each expert runs one matmul pair on its
+        # contiguous block; the outputs go back to slot order by one gather, and each token
+        # mixes its top_k outputs with its gates in one batched product (no scatter-add).
+        sorted_tokens = tokens.index_select(0, order // self.top_k)
+        capacity = len(slot_expert)
+        if self.capacity_factor is not None:
+            capacity = math.ceil(self.capacity_factor * len(slot_expert) / self.n_experts)
+        blocks, start = [], 0
         for e, count in enumerate(counts.tolist()):
-            stop = start + count
-            if self.capacity_factor is not None:
-                capacity = math.ceil(self.capacity_factor * len(slot_expert) / self.n_experts)
-                stop = start + min(count, capacity)
-            if stop > start:
-                who = slot_token[start:stop]
-                out = self.expert(e, tokens[who]) * slot_gate[start:stop, None]
-                routed = routed.index_add(0, who, out)
+            take = min(count, capacity)
+            if take:
+                blocks.append(self.expert(e, sorted_tokens[start : start + take]))
+            if count > take:  # slots over capacity are dropped: they contribute nothing
+                blocks.append(tokens.new_zeros(count - take, shape[-1]))
             start += count
+        if blocks:
+            inverse = torch.empty_like(order).scatter_(
+                0, order, torch.arange(len(order), device=x.device)
+            )
+            slot_out = torch.cat(blocks).index_select(0, inverse)
+            routed = (gates[:, None, :] @ slot_out.view(-1, self.top_k, shape[-1]))[:, 0]
+        else:
+            routed = torch.zeros_like(tokens)
         for shared in self.shared:
             routed = routed + shared(tokens)
+        if rows is None:
+            return routed.reshape(shape)
         out = torch.zeros_like(flat).index_copy(0, rows, routed)
         return out.reshape(shape)
 
