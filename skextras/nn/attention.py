@@ -40,7 +40,7 @@ import torch
 import torch.nn.functional as F
 
 FEATURE_MAPS = {
-    "elu": lambda x: F.elu(x) + 1.0,
+    "elu": lambda x: F.elu(x).add_(1.0),  # in place on elu's fresh output (its grad uses x)
     "relu": F.relu,
     "identity": lambda x: x,
 }
@@ -189,13 +189,48 @@ def linear_attention(
     _check_choice("mode", mode, LINEAR_MODES)
     if int(chunk_size) < 1:
         raise ValueError(f"chunk_size={chunk_size!r} must be >= 1")
+    if not causal and feature_map == "elu":
+        return _elu_linear(q, k, v, key_mask, eps)
     phi = FEATURE_MAPS[feature_map]
     return _normalised_linear(phi(q), phi(k), v, causal, mode, chunk_size, key_mask, eps)
+
+
+def _elu_linear(q, k, v, key_mask, eps):
+    """Non-causal ``elu + 1`` linear attention with the ``+ 1`` folded into small matrices.
+
+    ``(elu(q) + 1) M = elu(q) M + 1^T M`` and ``(elu(k) + 1)^T v = elu(k)^T v + 1^T v``: the
+    ``n x d`` feature maps are never shifted, and the numerator and denominator come from one
+    fused multiply-add against ``M = [S | z]`` (``d x (d_v + 1)``), so the only full-size
+    passes are the two ``elu`` calls, two products and the division.
+    """
+    ek = F.elu(k)
+    ek, v = _masked_keys(ek, v, key_mask)
+    n_keys = k.shape[-2] if key_mask is None else key_mask.sum(-1).to(v.dtype)[:, None, None]
+    ones = torch.ones_like(v[..., :1, :1]).expand(*v.shape[:-2], 1, v.shape[-2])
+    state = ek.transpose(-1, -2) @ v + (ones @ v)  # (..., d, d_v): sum_j phi(k_j) v_j^T
+    z = (ones @ ek).transpose(-1, -2) + (n_keys if key_mask is None else n_keys[..., None])
+    m = torch.cat([state, z], dim=-1)  # (..., d, d_v + 1)
+    bias = m.sum(-2, keepdim=True)
+    bias[..., -1] += eps
+    eq = F.elu(q)
+    lead = eq.shape[:-2]
+    sums = torch.baddbmm(
+        bias.expand(*lead, 1, m.shape[-1]).reshape(-1, 1, m.shape[-1]),
+        eq.reshape(-1, *eq.shape[-2:]),
+        m.expand(*lead, *m.shape[-2:]).reshape(-1, *m.shape[-2:]),
+    ).reshape(*lead, eq.shape[-2], m.shape[-1])
+    return sums[..., :-1] / sums[..., -1:]
 
 
 def _normalised_linear(fq, fk, v, causal, mode, chunk_size, key_mask, eps):
     """Numerator and denominator in one pass: a column of ones appended to ``v``."""
     fk, v = _masked_keys(fk, v, key_mask)
+    if not causal:
+        # One state product and one key sum (padded keys are already zero in ``fk``): the
+        # column of ones below would cost an extra copy of ``v`` and an odd-width matmul.
+        numerator = fq @ (fk.transpose(-1, -2) @ v)
+        denominator = fq @ fk.sum(-2)[..., None]
+        return numerator / denominator.add_(eps)
     ones = torch.ones_like(v[..., :1])
     if key_mask is not None:
         ones = ones * key_mask[:, None, :, None].to(v.dtype)

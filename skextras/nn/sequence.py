@@ -95,7 +95,51 @@ class MoE(torch.nn.Module):
 
     def expert(self, e, x):
         """Expert ``e`` on rows ``x`` (n, d_model)."""
-        return F.gelu(x @ self.w_in[e] + self.b_in[e]) @ self.w_out[e] + self.b_out[e]
+        hidden = F.gelu(torch.addmm(self.b_in[e], x, self.w_in[e]))
+        return torch.addmm(self.b_out[e], hidden, self.w_out[e])
+
+    def _run_experts(self, tokens, order, counts, gates, capacity):
+        """Gate-weighted sum of each token's top_k expert outputs, shape (n_tokens, d_model).
+
+        ``order`` lists the slots (token ``s // top_k``, choice ``s % top_k``) grouped by
+        expert in token order; a slot at rank ``r`` of its expert is kept when
+        ``r < capacity`` (dropped slots get gate 0). When routing is balanced enough, every
+        expert runs in one batched matmul pair over its tokens padded to the busiest expert
+        (no Python loop); otherwise each expert runs one matmul pair on its contiguous block.
+        Either way the outputs return to slot order by one gather and each token mixes its
+        top_k outputs in one batched product (no scatter-add).
+        """
+        n_slots, d = len(order), tokens.shape[-1]
+        width = min(int(counts.max()), capacity)
+        starts = torch.cumsum(counts, 0) - counts
+        sorted_expert = torch.repeat_interleave(
+            torch.arange(self.n_experts, device=tokens.device), counts
+        )
+        rank = torch.arange(n_slots, device=tokens.device) - starts[sorted_expert]
+        kept = rank < width
+        sorted_token = order // self.top_k
+        if self.n_experts * width <= 2 * n_slots:  # padding costs at most 2x the routed work
+            row = sorted_expert * width + rank.clamp(max=width - 1)
+            token_of_row = torch.zeros(self.n_experts * width, dtype=order.dtype)
+            token_of_row = token_of_row.to(tokens.device).index_copy_(
+                0, row[kept], sorted_token[kept]
+            )
+            batch = tokens.index_select(0, token_of_row).view(self.n_experts, width, d)
+            hidden = F.gelu(torch.baddbmm(self.b_in[:, None], batch, self.w_in))
+            outputs = torch.baddbmm(self.b_out[:, None], hidden, self.w_out).view(-1, d)
+        else:
+            sorted_tokens = tokens.index_select(0, sorted_token)
+            blocks, start = [], 0
+            for e, count in enumerate(counts.tolist()):
+                take = min(count, width)
+                blocks.append(self.expert(e, sorted_tokens[start : start + take]))
+                start += count
+            outputs = torch.cat(blocks)
+            row = (torch.cumsum(kept, 0) - 1).clamp(min=0)  # dropped slots read any row
+        slot_row = torch.empty_like(row).scatter_(0, order, row)
+        slot_kept = torch.empty_like(kept).scatter_(0, order, kept).view_as(gates)
+        slot_out = outputs.index_select(0, slot_row).view(-1, self.top_k, d)
+        return ((gates * slot_kept)[:, None, :] @ slot_out)[:, 0]
 
     def route(self, x):
         """Router probabilities (n, E), chosen experts (n, k) and their gate weights (n, k)."""
@@ -106,10 +150,10 @@ class MoE(torch.nn.Module):
     def forward(self, x, mask=None):
         shape = x.shape
         flat = x.reshape(-1, shape[-1])
-        rows = torch.arange(len(flat), device=x.device)
+        tokens, rows = flat, None  # without a mask every token is routed: no gather/scatter
         if mask is not None:
-            rows = rows[mask.reshape(-1).bool()]
-        tokens = flat[rows]
+            rows = torch.arange(len(flat), device=x.device)[mask.reshape(-1).bool()]
+            tokens = flat[rows]
         probs, experts, gates = self.route(tokens)
         slot_expert = experts.reshape(-1)
         order = torch.argsort(slot_expert, stable=True)  # slots grouped by expert, token order
@@ -121,22 +165,16 @@ class MoE(torch.nn.Module):
             if len(tokens)
             else x.new_zeros(())
         )
-        slot_token = order // self.top_k
-        slot_gate = gates.reshape(-1)[order]
+        capacity = len(slot_expert)
+        if self.capacity_factor is not None:
+            capacity = math.ceil(self.capacity_factor * len(slot_expert) / self.n_experts)
         routed = torch.zeros_like(tokens)
-        start = 0
-        for e, count in enumerate(counts.tolist()):
-            stop = start + count
-            if self.capacity_factor is not None:
-                capacity = math.ceil(self.capacity_factor * len(slot_expert) / self.n_experts)
-                stop = start + min(count, capacity)
-            if stop > start:
-                who = slot_token[start:stop]
-                out = self.expert(e, tokens[who]) * slot_gate[start:stop, None]
-                routed = routed.index_add(0, who, out)
-            start += count
+        if len(slot_expert):
+            routed = self._run_experts(tokens, order, counts, gates, capacity)
         for shared in self.shared:
             routed = routed + shared(tokens)
+        if rows is None:
+            return routed.reshape(shape)
         out = torch.zeros_like(flat).index_copy(0, rows, routed)
         return out.reshape(shape)
 

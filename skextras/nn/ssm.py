@@ -69,6 +69,7 @@ class S4D(torch.nn.Module):
         self.D = torch.nn.Parameter(torch.randn(d_model))
         self.output = torch.nn.Linear(d_model, 2 * d_model)
         self._cache = None
+        self._spectrum = None
 
     def discretised(self, dtype=torch.float32):
         """``(dA, dB C, C)`` of shape (H, N/2), complex: the ZOH discretisation."""
@@ -93,23 +94,37 @@ class S4D(torch.nn.Module):
         self._cache = None if needs_grad else (key, K)
         return K
 
+    def kernel_spectrum(self, length, dtype=torch.float32):
+        """``rfft`` of the kernel zero-padded to ``2 length`` plus ``D``, shape (length + 1, H).
+
+        ``D u`` is the convolution with ``D`` times a unit impulse, whose spectrum is ``D`` at
+        every frequency, so the skip term costs nothing. Cached together with the kernel: a
+        cached kernel's spectrum is computed once.
+        """
+        K = self.kernel(length, dtype)
+        cached = getattr(self, "_spectrum", None)
+        if cached is not None and cached[0] is K:
+            return cached[1]
+        spectrum = torch.fft.rfft(K, n=2 * length).transpose(0, 1) + self.D.to(dtype)
+        cache = self._cache
+        self._spectrum = (K, spectrum) if cache is not None and cache[1] is K else None
+        return spectrum
+
     def ssm(self, u):
         """The raw SSM ``y = K * u + D u`` for ``u`` (batch, n, H), by ``self.mode``."""
         n = u.shape[1]
         if self.mode == "conv":
-            K = self.kernel(n, u.dtype)
-            size = 2 * n
-            spectrum = torch.fft.rfft(u.transpose(1, 2), n=size) * torch.fft.rfft(K, n=size)
-            y = torch.fft.irfft(spectrum, n=size)[..., :n].transpose(1, 2)
-        else:
-            dA, weight, _ = self.discretised(u.dtype)
-            dB = weight  # C is folded into the input matrix: h carries C dB u
-            h = torch.zeros(u.shape[0], *dA.shape, dtype=dA.dtype, device=u.device)
-            outputs = []
-            for t in range(n):
-                h = dA * h + dB * u[:, t, :, None]
-                outputs.append(2.0 * h.sum(-1).real)
-            y = torch.stack(outputs, dim=1) if outputs else u[:, :0]
+            size = 2 * n  # zero padding to 2n turns the circular convolution into a causal one
+            spectrum = torch.fft.rfft(u, n=size, dim=1) * self.kernel_spectrum(n, u.dtype)
+            return torch.fft.irfft(spectrum, n=size, dim=1)[:, :n]  # D u is in the spectrum
+        dA, weight, _ = self.discretised(u.dtype)
+        dB = weight  # C is folded into the input matrix: h carries C dB u
+        h = torch.zeros(u.shape[0], *dA.shape, dtype=dA.dtype, device=u.device)
+        outputs = []
+        for t in range(n):
+            h = dA * h + dB * u[:, t, :, None]
+            outputs.append(2.0 * h.sum(-1).real)
+        y = torch.stack(outputs, dim=1) if outputs else u[:, :0]
         return y + self.D.to(u.dtype) * u
 
     def forward(self, x, mask=None):
