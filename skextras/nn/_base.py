@@ -749,6 +749,10 @@ class TorchClassifierMixin(ClassifierMixin):
 
     def _make_fit_data(self, X, y, reset):
         X, y = validate_data(self, X, y, reset=reset, dtype=np.float32)
+        return X, self._encode_classes(y, reset)
+
+    def _encode_classes(self, y, reset):
+        """Check the labels, learn ``classes_`` when ``reset`` and return their int64 codes."""
         check_classification_targets(y)
         if reset:
             classes = getattr(self, "_partial_classes", None)
@@ -761,7 +765,7 @@ class TorchClassifierMixin(ClassifierMixin):
         unseen = ~np.isin(y, self.classes_)
         if unseen.any():
             raise ValueError(f"y contains labels not in classes_: {np.unique(y[unseen])}")
-        return X, np.searchsorted(self.classes_, y).astype(np.int64)
+        return np.searchsorted(self.classes_, y).astype(np.int64)
 
     def _compute_loss(self, module, batch):
         X, y = batch

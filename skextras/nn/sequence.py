@@ -29,7 +29,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d, validate_data
 
 from skextras.nn._base import (
@@ -552,19 +551,7 @@ class SequenceClassifier(TorchClassifierMixin, _SequenceEstimator):
         y = column_or_1d(y, warn=True)
         if len(y) != len(packed):
             raise ValueError(f"X has {len(packed)} samples but y has {len(y)}")
-        check_classification_targets(y)
-        if reset:
-            classes = getattr(self, "_partial_classes", None)
-            self.classes_ = np.unique(y) if classes is None else np.unique(classes)
-            if len(self.classes_) < 2:
-                raise ValueError(
-                    f"{type(self).__name__} needs samples of at least 2 classes in the data; "
-                    f"got only one class: {self.classes_[0]!r}"
-                )
-        unseen = ~np.isin(y, self.classes_)
-        if unseen.any():
-            raise ValueError(f"y contains labels not in classes_: {np.unique(y[unseen])}")
-        return packed, np.searchsorted(self.classes_, y).astype(np.int64)
+        return packed, self._encode_classes(y, reset)
 
     def _compute_loss(self, module, batch):
         X, y = batch
