@@ -21,12 +21,13 @@ Every method estimates action values as (weighted) averages of sampled discounte
   ``Q += W / C (G - Q)`` with ``W = prod pi(a_j | s_j) / b(a_j | s_j)`` over the actions
   after the first (the first action needs no ratio: it is the one whose value is estimated).
 
-The greedy policy is improved after every ``improve_every`` episodes, conservatively: a
-state keeps its action unless another action's estimate beats it by more than ``tie_tol``
-(policy iteration would otherwise cycle between tied actions, and with sampled estimates each
-such switch restarts the averages). The final ``policy_`` is then read off ``q_`` with the
-planners' rule (the lowest-numbered action within ``tie_tol`` of the best), so a kept tied
-action does not decide the reported tie.
+The greedy policy is improved after every ``improve_every`` episodes. With
+``returns="current_policy"`` the improvement is conservative: a state keeps its action unless
+another action's estimate beats it by more than ``tie_tol`` (policy iteration would otherwise
+cycle between tied actions, and with sampled estimates each such switch restarts the
+averages); with ``returns="all"`` it is the plain greedy step. The final ``policy_`` is then
+read off ``q_`` with the planners' rule (the lowest-numbered action within ``tie_tol`` of the
+best), so a kept tied action does not decide the reported tie.
 
 On the textbook grid all three methods recover value iteration's policy exactly, ties
 included. For epsilon-soft control three choices make this possible within some 10^4
@@ -40,18 +41,20 @@ episodes (measured: 8000 episodes with the schedule of ``epsilon / b`` per batch
   untried. Decaying with ``n_k(s)`` makes the target and the states on many paths nearly
   greedy within a few hundred episodes, so returns are nearly exact, while rarely visited
   states keep exploring.
-* **Recency-weighted averages** (``recency``): the returns of episode ``k`` get weight
-  ``k^recency`` in the average (``recency = 0``: the sample average). A non-greedy action is
-  tried rarely; its plain average keeps returns from early, worse policies and larger
-  exploration (too low: the greedy policy then never switches to it). With ``recency = 6`` a
-  fresh return outweighs all older ones; it is still a Robbins-Monro step (``a_n ~ 7 / n``
-  for regular updates).
-* **Plain greedy improvement.** With ``returns="all"`` (averages continue across policy
-  changes) the improvement is the textbook greedy step with the planners' tie rule; the
-  conservative improvement below is only needed when a change restarts the averages.
+* **Recency-weighted averages** (``recency``): the returns of episode ``k`` of ``n`` get
+  weight ``(k / n)^recency`` in the average (``recency = 0``: the sample average). A
+  non-greedy action is tried rarely; its plain average keeps returns from early, worse
+  policies and larger exploration (too low: the greedy policy then never switches to it).
+  With ``recency = 6`` a return from episode ``k / 2`` weighs 1/64 of one from episode
+  ``k``, so a fresh return of a rarely tried action replaces its stale ones; it is still a
+  Robbins-Monro step (``a_n ~ 7 / n`` for regular updates).
+* **No restarts.** With ``returns="all"`` the averages continue across policy changes (a
+  restart leaves a rarely tried action with one stale return) and the improvement is the
+  plain greedy step.
 
 The error is one-sided in a deterministic grid: every truncated return of ``(s, a)`` is at
-most ``Q*(s, a)``, so estimates lie below ``Q*`` (by the exploration of the steps after). The
+most ``Q*(s, a)`` (no action sequence beats the optimal one), so the estimates of visited
+pairs lie below ``Q*`` by the exploration in their returns. The
 tie rule then returns value iteration's policy whenever the estimate of the lowest optimal
 action is within ``tie_tol`` of ``Q*`` and ``tie_tol`` is below the smallest gap between the
 best and a lower-numbered action minus that error (0.368 on the default grid, state (0, 2);
