@@ -10,7 +10,7 @@ second of training (evaluations excluded), the training seconds until the mean r
 evaluation (deterministic policy) first reaches -250, and the final mean return of 10
 evaluation episodes. Both run on one torch thread by default (``--threads``).
 
-    python benchmarks/rl.py                  # full: 20,000 Pendulum steps, 3000 MC episodes
+    python benchmarks/rl.py                  # full: 20,000 Pendulum steps, 3000-25,000 MC episodes
     python benchmarks/rl.py --quick          # minutes
     python benchmarks/rl.py --quick --smoke  # seconds (CI)
 """
@@ -39,25 +39,30 @@ except ImportError:
     stable_baselines3 = None
 
 TARGET_RETURN = -250.0
+# Settings and full-mode episodes per method: those of the tests that recover value
+# iteration's policy (tests/test_rl_monte_carlo.py).
 MC_SETTINGS = {
-    "exploring_starts": dict(),
-    "epsilon_soft": dict(epsilon=0.5, improve_every=50),
-    "off_policy": dict(epsilon=0.02),
+    "exploring_starts": (3000, dict(tie_tol=0.03)),
+    "epsilon_soft": (25_000, dict(epsilon=1.0, recency=6, returns="all", tie_tol=0.15)),
+    "off_policy": (3000, dict(epsilon=0.02, tie_tol=0.03)),
 }
 
 
-def monte_carlo_rows(n_episodes):
+def monte_carlo_rows(fraction):
+    """One fit per method on ``fraction`` of its full-mode episodes, seed 0."""
     env = GridWorld()
     optimal = value_iteration(env)
     rows = []
-    for method, settings in MC_SETTINGS.items():
-        agent = MonteCarloControl(method, tie_tol=0.03, random_state=0, **settings)
+    for method, (full_episodes, settings) in MC_SETTINGS.items():
+        n_episodes = max(1, round(full_episodes * fraction))
+        agent = MonteCarloControl(method, random_state=0, **settings)
         start = time.perf_counter()
         agent.fit(env, n_episodes=n_episodes)
         seconds = time.perf_counter() - start
         rows.append(
             {
                 "method": method,
+                "tie_tol": settings["tie_tol"],
                 "episodes": n_episodes,
                 "episodes/s": n_episodes / seconds,
                 "states off the optimal policy": int(np.sum(agent.policy_ != optimal.policy)),
@@ -186,18 +191,18 @@ def main():
     args.threads = 1 if args.threads == 2 else args.threads  # tiny networks: one thread
     torch.set_num_threads(args.threads)
     if args.smoke:
-        n_episodes, args.steps, args.eval_freq, args.eval_episodes, args.seeds = 30, 300, 300, 1, 1
+        fraction, args.steps, args.eval_freq, args.eval_episodes, args.seeds = 0.01, 300, 300, 1, 1
     elif args.quick:
-        n_episodes, args.steps, args.eval_freq, args.eval_episodes, args.seeds = (
-            500,
+        fraction, args.steps, args.eval_freq, args.eval_episodes, args.seeds = (
+            0.2,
             6000,
             2000,
             5,
             1,
         )
     else:
-        n_episodes, args.steps, args.eval_freq, args.eval_episodes, args.seeds = (
-            3000,
+        fraction, args.steps, args.eval_freq, args.eval_episodes, args.seeds = (
+            1.0,
             20_000,
             2000,
             10,
@@ -208,10 +213,17 @@ def main():
         f"gymnasium {gymnasium.__version__}, torch {torch.__version__} ({args.threads} thread), "
         f"stable-baselines3 {sb3_version}"
     )
-    print("\nMonte Carlo control on GridWorld (5x5, gamma 0.9), tie tolerance 0.03")
+    print("\nMonte Carlo control on GridWorld (5x5, gamma 0.9)")
     print_table(
-        monte_carlo_rows(n_episodes),
-        ["method", "episodes", "episodes/s", "states off the optimal policy", "max |V - V*|"],
+        monte_carlo_rows(fraction),
+        [
+            "method",
+            "tie_tol",
+            "episodes",
+            "episodes/s",
+            "states off the optimal policy",
+            "max |V - V*|",
+        ],
     )
     print(f"\nDDPG on Pendulum-v1, {args.steps} steps, networks (64, 64)")
     print_table(

@@ -6,39 +6,59 @@ Every method estimates action values as (weighted) averages of sampled discounte
 * ``MonteCarloControl(method="exploring_starts")``: every episode starts from a uniformly
   drawn state-action pair and then follows the greedy policy (Sutton & Barto, Fig. 5.4;
   Zhao, Alg. 5.2).
-* ``method="epsilon_soft"``: episodes start from the environment's start distribution and
-  follow the epsilon-greedy policy of the current estimates; with ``glie=True`` the ``b``-th
-  policy (the one used between the ``b-1``-th and ``b``-th improvements) explores with
-  ``epsilon / b`` (greedy in the limit with infinite exploration, since
-  ``sum_b epsilon / b = inf``), so the estimates tend to ``Q*`` rather than to the best
-  epsilon-soft policy's values.
+* ``method="epsilon_soft"``: episodes start from the environment's start distribution (for
+  :class:`~skextras.rl.GridWorld` without ``start``: uniform over the states, which an
+  epsilon-soft method may use as well; the first action is epsilon-greedy like every other)
+  and follow the epsilon-greedy policy of the current estimates. With ``glie=True`` the
+  exploration of state ``s`` decays with the number ``n_k(s)`` of earlier episodes that
+  visited it, ``epsilon_k(s) = epsilon / (1 + n_k(s) / glie_visits)`` (a GLIE schedule:
+  ``sum_k epsilon_k(s) = inf`` over the visits of ``s``, ``epsilon_k(s) -> 0``; Singh,
+  Jaakkola, Littman & Szepesvari 2000, "c / n_t(s)"), so the estimates tend to ``Q*`` rather
+  than to the best epsilon-soft policy's values.
 * ``method="off_policy"``: the behaviour policy ``b`` draws the first state-action pair
   uniformly and then acts epsilon-greedily; the target is the greedy policy ``pi``, estimated
   by weighted importance sampling (Sutton & Barto, Fig. 5.7): ``C += W``,
   ``Q += W / C (G - Q)`` with ``W = prod pi(a_j | s_j) / b(a_j | s_j)`` over the actions
   after the first (the first action needs no ratio: it is the one whose value is estimated).
 
-The greedy policy is improved after every ``improve_every`` episodes, conservatively: a
-state keeps its action unless another action's estimate beats it by more than ``tie_tol``
-(policy iteration would otherwise cycle between tied actions, and with sampled estimates each
-such switch restarts the averages). The final ``policy_`` is then read off ``q_`` with the
-planners' rule (the lowest-numbered action within ``tie_tol`` of the best), so a kept tied
-action does not decide the reported tie.
+The greedy policy is improved after every ``improve_every`` episodes. With
+``returns="current_policy"`` the improvement is conservative: a state keeps its action unless
+another action's estimate beats it by more than ``tie_tol`` (policy iteration would otherwise
+cycle between tied actions, and with sampled estimates each such switch restarts the
+averages); with ``returns="all"`` it is the plain greedy step. The final ``policy_`` is then
+read off ``q_`` with the planners' rule (the lowest-numbered action within ``tie_tol`` of the
+best), so a kept tied action does not decide the reported tie.
 
-On the textbook grid exploring starts and off-policy control recover value iteration's
-policy exactly (their returns of the greedy policy are exact in a deterministic grid).
-Epsilon-soft control does not, and cannot within a practical budget: measured with seeds 0, 1,
-2, batches of 50 episodes and ``epsilon=0.5``, 8000 episodes leave 4 / 3 / 4 states off the
-optimal policy (4 / 6 / 9 before the conservative improvement) and 20,000 leave 4 / 2 / 4,
-mostly tied states or the 0.1 gap of state (4, 0). The obstacle is statistical, not a schedule: an
-on-policy estimate of a non-greedy action gets a return only when exploration picks it
-(``epsilon / n_actions`` per visit), and that return carries the exploration that follows
-(the return of "up" in (4, 0) under the epsilon-greedy optimal policy has a standard deviation
-of 1.10, 0.57 and 0.30 for epsilon 0.1, 0.02, 0.005). Resolving the 0.1 gap needs a standard
-error of about 0.03, i.e. about ``5 sd^2 / (epsilon 0.03^2)`` visits of (4, 0), 7e4 to 1e5
-whatever epsilon is; the state is visited about once in 23 episodes, so some 2e6 episodes.
-With decaying epsilon the estimates of the rarely tried actions are instead stale (from older,
-worse policies) and the greedy policy stops improving where they are optimal.
+On the textbook grid all three methods recover value iteration's policy exactly, ties
+included. For epsilon-soft control three choices make this possible within some 10^4
+episodes (measured: 8000 episodes with the schedule of ``epsilon / b`` per batch of 50 left
+3 to 4 states off, 20,000 left 2 to 4):
+
+* **Per-state GLIE schedule.** An on-policy return of ``(s, a)`` carries the exploration of
+  every later step; a global ``epsilon_k`` small enough for nearly exact returns (the bias of
+  ``V`` is about ``15 epsilon`` here, mostly from exploring at the target) leaves the
+  non-greedy actions of rarely visited states (``(4, 0)``, visited in one episode of 23)
+  untried. Decaying with ``n_k(s)`` makes the target and the states on many paths nearly
+  greedy within a few hundred episodes, so returns are nearly exact, while rarely visited
+  states keep exploring.
+* **Recency-weighted averages** (``recency``): the returns of episode ``k`` of ``n`` get
+  weight ``(k / n)^recency`` in the average (``recency = 0``: the sample average). A
+  non-greedy action is tried rarely; its plain average keeps returns from early, worse
+  policies and larger exploration (too low: the greedy policy then never switches to it).
+  With ``recency = 6`` a return from episode ``k / 2`` weighs 1/64 of one from episode
+  ``k``, so a fresh return of a rarely tried action replaces its stale ones; it is still a
+  Robbins-Monro step (``a_n ~ 7 / n`` for regular updates).
+* **No restarts.** With ``returns="all"`` the averages continue across policy changes (a
+  restart leaves a rarely tried action with one stale return) and the improvement is the
+  plain greedy step.
+
+The error is one-sided in a deterministic grid: every truncated return of ``(s, a)`` is at
+most ``Q*(s, a)`` (no action sequence beats the optimal one), so the estimates of visited
+pairs lie below ``Q*`` by the exploration in their returns. The
+tie rule then returns value iteration's policy whenever the estimate of the lowest optimal
+action is within ``tie_tol`` of ``Q*`` and ``tie_tol`` is below the smallest gap between the
+best and a lower-numbered action minus that error (0.368 on the default grid, state (0, 2);
+the 0.1 gaps of (0, 1) and (4, 0) are to higher-numbered actions).
 
 ``returns="current_policy"`` (the default) averages only the returns gathered since the
 greedy policy last changed (all counts restart at each change): the textbook average over all
@@ -117,21 +137,25 @@ class _MonteCarlo(BaseEstimator):
         """Run one episode; return states, actions, rewards, behaviour probs, terminated.
 
         ``start = (s, a)`` fixes the first state and action (exploring starts). Actions are
-        epsilon-greedy with respect to ``greedy`` (the greedy action per state).
+        epsilon-greedy with respect to ``greedy`` (the greedy action per state); ``epsilon``
+        is a number or an array of one exploration rate per state.
         """
         options = None if start is None else {"state": int(start[0])}
         seed, self._env_seed = self._env_seed, None
         state, _ = env.reset(seed=seed, options=options)
         length, n_actions = self.episode_length_, self.n_actions_
-        explore = self._rng.random_sample(length) < epsilon
+        draws = self._rng.random_sample(length).tolist()
         random_actions = self._rng.randint(n_actions, size=length)
+        per_state = np.ndim(epsilon) > 0
+        state_epsilon = np.asarray(epsilon).tolist() if per_state else None
         states, actions, rewards = [], [], []
         terminated = False
         for t in range(length):
             if t == 0 and start is not None:
                 action = int(start[1])
             else:
-                action = int(random_actions[t]) if explore[t] else int(greedy[state])
+                explore = draws[t] < (state_epsilon[state] if per_state else epsilon)
+                action = int(random_actions[t]) if explore else int(greedy[state])
             states.append(state)
             actions.append(action)
             state, reward, terminated, truncated, _ = env.step(action)
@@ -140,7 +164,8 @@ class _MonteCarlo(BaseEstimator):
                 break
         states, actions = np.array(states), np.array(actions)
         is_greedy = actions == greedy[states]
-        behaviour = epsilon / n_actions + (1.0 - epsilon) * is_greedy
+        step_epsilon = np.asarray(epsilon)[states] if per_state else epsilon
+        behaviour = step_epsilon / n_actions + (1.0 - step_epsilon) * is_greedy
         return states, actions, np.array(rewards), behaviour, is_greedy, terminated
 
     def _returns(self, rewards, terminated):
@@ -301,27 +326,39 @@ class MonteCarloControl(_MonteCarlo):
         Exploration of the epsilon-greedy policy (``"epsilon_soft"``: the initial value; the
         behaviour policy of ``"off_policy"``). Unused by ``"exploring_starts"``.
     glie : bool, default=True
-        ``"epsilon_soft"`` only: decay the exploration as ``epsilon / b`` for the ``b``-th
-        policy (episodes ``(b - 1) * improve_every + 1 .. b * improve_every``).
+        ``"epsilon_soft"`` only: state ``s`` explores with
+        ``epsilon / (1 + n(s) / glie_visits)``, ``n(s)`` the number of earlier episodes that
+        visited ``s`` (greedy in the limit with infinite exploration); ``False``: a constant
+        ``epsilon``.
+    glie_visits : float > 0, default=20
+        Episodes visiting a state after which its exploration is halved (``glie=True``).
+    recency : float >= 0, default=0
+        The returns of episode ``k`` (of ``n_episodes``) enter the averages with weight
+        ``(k / n_episodes)^recency``: 0 is the sample average; larger values forget old returns
+        faster (advised for ``"epsilon_soft"``: 6, with ``returns="all"``).
     improve_every : int, default=1
         Episodes between policy improvements: 1 is the textbook per-episode improvement;
-        larger values evaluate each policy on a batch of episodes first, which keeps the
-        noise of on-policy returns from flipping the greedy action (advised for
-        ``"epsilon_soft"``).
+        larger values evaluate each policy on a batch of episodes first.
     first_visit : bool, default=True
         Use only the first visit of a state-action pair per episode.
     gamma, horizon, episode_length, random_state
         As in :class:`MonteCarloPrediction`.
     tie_tol : float, default=1e-9
-        Estimates closer than ``tie_tol`` count as tied. An improvement keeps a state's action
-        unless another beats it by more than ``tie_tol``; the final ``policy_`` is the
-        lowest-numbered action within ``tie_tol`` of the best estimate (the planners' rule).
-        It is a statement about the estimates, not about ``Q*``: it reproduces the planners'
-        ties only if the estimates of tied actions are within ``tie_tol`` of each other and
-        distinct optimal action values differ by more than ``tie_tol`` plus the estimation
-        error (on the default grid: 0.1 apart, so e.g. 0.03 with errors below 0.03).
+        Estimates closer than ``tie_tol`` count as tied. Greedy actions (improvements with
+        ``returns="all"`` and the final ``policy_``) are the lowest-numbered action within
+        ``tie_tol`` of the best estimate (the planners' rule); with
+        ``returns="current_policy"`` an improvement keeps a state's action unless another
+        beats it by more than ``tie_tol``. It is a statement about the estimates, not about
+        ``Q*``: it reproduces the planners' ties only if the estimates of tied actions are
+        within ``tie_tol`` of each other and no lower-numbered action comes within
+        ``tie_tol`` of the best. With symmetric errors ``e`` on the default grid (distinct
+        values 0.1 apart) that is e.g. 0.03 for ``e < 0.03``; with the one-sided errors of
+        a deterministic grid (estimates below ``Q*``, see the module docstring) it is any
+        ``tie_tol`` in ``(e, 0.368 - e)``, e.g. 0.15 for ``e < 0.15``.
     returns : {"current_policy", "all"}, default="current_policy"
-        Average the returns gathered since the greedy policy last changed, or all returns.
+        Average the returns gathered since the greedy policy last changed (improvements keep
+        tied actions, see the module docstring), or all returns (improvements are plain
+        greedy steps with the tie rule).
 
     Attributes
     ----------
@@ -332,7 +369,11 @@ class MonteCarloControl(_MonteCarlo):
     values_ : ndarray of shape (n_states,)
         ``q_`` of the ``policy_`` actions.
     counts_ : ndarray of shape (n_states, n_actions)
-        Number of returns (on-policy) or cumulative importance weight (off-policy) per pair.
+        Cumulative weight of the averaged returns per pair: their number for on-policy
+        methods with ``recency=0``, times the importance ratios (off-policy) and the recency
+        weights otherwise.
+    state_visits_ : ndarray of shape (n_states,)
+        Episodes that visited each state (the ``n(s)`` of the GLIE schedule).
     n_episodes_ : int
         Episodes run.
     n_improvements_ : int
@@ -345,12 +386,21 @@ class MonteCarloControl(_MonteCarlo):
     >>> mc = MonteCarloControl(random_state=0).fit(env, n_episodes=3000)
     >>> bool((mc.policy_ == value_iteration(env).policy).mean() > 0.9)
     True
+
+    Epsilon-soft control with the per-state GLIE schedule (about 10 s on one core):
+
+    >>> mc = MonteCarloControl("epsilon_soft", epsilon=1.0, recency=6, returns="all",
+    ...                        tie_tol=0.15, random_state=0).fit(env, n_episodes=25_000)
+    >>> bool((mc.policy_ == value_iteration(env).policy).all())
+    True
     """
 
     _parameter_constraints = {
         "method": [StrOptions({"exploring_starts", "epsilon_soft", "off_policy"})],
         "epsilon": [Interval(Real, 0, 1, closed="both")],
         "glie": ["boolean"],
+        "glie_visits": [Interval(Real, 0, None, closed="neither")],
+        "recency": [Interval(Real, 0, None, closed="left")],
         "improve_every": [Interval(Integral, 1, None, closed="left")],
         "tie_tol": [Interval(Real, 0, None, closed="left")],
         "returns": [StrOptions({"current_policy", "all"})],
@@ -363,6 +413,8 @@ class MonteCarloControl(_MonteCarlo):
         *,
         epsilon=0.1,
         glie=True,
+        glie_visits=20.0,
+        recency=0.0,
         improve_every=1,
         first_visit=True,
         gamma=None,
@@ -376,6 +428,8 @@ class MonteCarloControl(_MonteCarlo):
         self.method = method
         self.epsilon = epsilon
         self.glie = glie
+        self.glie_visits = glie_visits
+        self.recency = recency
         self.improve_every = improve_every
         self.first_visit = first_visit
         self.gamma = gamma
@@ -390,26 +444,35 @@ class MonteCarloControl(_MonteCarlo):
         n_states, n_actions = self.n_states_, self.n_actions_
         self.q_ = np.zeros((n_states, n_actions))
         self.counts_ = np.zeros((n_states, n_actions))
+        self.state_visits_ = np.zeros(n_states)
         greedy = np.zeros(n_states, dtype=np.int64)
         self.n_improvements_ = 0
+        restart = self.returns == "current_policy"
         for k in range(1, n_episodes + 1):
             if self.method == "exploring_starts":
                 start = (self._rng.randint(n_states), self._rng.randint(n_actions))
                 episode = self._episode(env, greedy, 0.0, start)
             elif self.method == "epsilon_soft":
-                batch = (k - 1) // self.improve_every + 1
-                epsilon = self.epsilon / batch if self.glie else self.epsilon
+                epsilon = self.epsilon
+                if self.glie:  # epsilon_k(s) = epsilon / (1 + n_k(s) / glie_visits)
+                    epsilon = self.epsilon / (1.0 + self.state_visits_ / self.glie_visits)
                 episode = self._episode(env, greedy, epsilon)
             else:
                 start = (self._rng.randint(n_states), self._rng.randint(n_actions))
                 episode = self._episode(env, greedy, self.epsilon, start)
-            self._update(episode, greedy)
+            self.state_visits_[np.unique(episode[0])] += 1.0
+            self._update(episode, greedy, (k / n_episodes) ** self.recency)
             if k % self.improve_every and k < n_episodes:
                 continue
-            improved = _improve(self.q_, greedy, self.tie_tol)
+            # A switch restarts the averages under returns="current_policy", so ties are kept
+            # (conservative); otherwise the improvement is the plain greedy step.
+            if restart:
+                improved = _improve(self.q_, greedy, self.tie_tol)
+            else:
+                improved = greedy_policy(self.q_, self.tie_tol)
             if not np.array_equal(improved, greedy):
                 self.n_improvements_ += 1
-                if self.returns == "current_policy":
+                if restart:
                     self.counts_[:] = 0.0
             greedy = improved
         self.policy_ = greedy_policy(self.q_, self.tie_tol)
@@ -417,7 +480,7 @@ class MonteCarloControl(_MonteCarlo):
         self.n_episodes_ = n_episodes
         return self
 
-    def _update(self, episode, greedy):
+    def _update(self, episode, greedy, episode_weight=1.0):
         states, actions, rewards, behaviour, is_greedy, terminated = episode
         returns = self._returns(rewards, terminated)
         starts, ends = self._windows(len(rewards), terminated)
@@ -432,6 +495,7 @@ class MonteCarloControl(_MonteCarlo):
             weights[misses[ends] - misses[starts + 1] > 0] = 0.0
         else:
             weights = np.ones(len(starts))
+        weights = weights * episode_weight
         if self.first_visit:
             mask = self._first_visits(keys)
             keys, returns, weights = keys[mask], returns[mask], weights[mask]
