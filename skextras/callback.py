@@ -221,7 +221,7 @@ class EarlyStopping(TrainingCallback):
             self._checkpoint = model._checkpoint(iteration)
 
     def after_training(self, model):
-        if self.save_best and self.best_iteration is not None:
+        if self._checkpoint is not None:
             model._restore_checkpoint(self._checkpoint)
             model.best_iteration_, model.best_score_ = self.best_iteration, self.best_score
         self._checkpoint = None

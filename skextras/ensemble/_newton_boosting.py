@@ -23,7 +23,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
-from .._engine._numba import effective_n_threads, threads
+from .._engine._numba import threads
 from .._engine.binning import BinMapper
 from .._engine.grower import TreeParams, add_leaf_values, grow_tree
 from .._engine.objectives import REGRESSION_OBJECTIVES, Custom, Logistic, Softmax
@@ -34,12 +34,12 @@ from ._base import (
     IMPORTANCE_TYPES,
     N_JOBS_CONSTRAINT,
     HistInputMixin,
-    check_target_range,
     check_X,
     check_X_y,
     feature_importances,
     load_model_json,
     resolve_metrics,
+    resolve_n_threads,
     save_model_json,
     staged_raw_predictions,
     warn_float32_gains,
@@ -302,7 +302,7 @@ class _BaseNewtonBoosting(HistInputMixin, BaseEstimator):
 
     def _boost(self, X, y, sample_weight, objective, eval_sets, verbose, bin_weight):
         rng = check_random_state(self.random_state)
-        n_threads = effective_n_threads(self.n_jobs)
+        n_threads = resolve_n_threads(self.n_jobs)
         bin_mapper = BinMapper(
             max_bin=self.max_bin, random_state=rng.randint(2**31 - 1), n_threads=n_threads
         )
@@ -464,7 +464,7 @@ class _BaseNewtonBoosting(HistInputMixin, BaseEstimator):
         raw = predict_forest(
             trees,
             X,
-            effective_n_threads(self.n_jobs),
+            resolve_n_threads(self.n_jobs),
             tree_output=outputs,
             n_outputs=self.n_outputs_,
         )
@@ -475,7 +475,7 @@ class _BaseNewtonBoosting(HistInputMixin, BaseEstimator):
         check_is_fitted(self, "_trees")
         X = check_X(self, X, reset=False)
         trees, outputs = self._used_trees(iteration_range)
-        phi = shap_forest(trees, X, outputs, self.n_outputs_, effective_n_threads(self.n_jobs))
+        phi = shap_forest(trees, X, outputs, self.n_outputs_, resolve_n_threads(self.n_jobs))
         phi[:, :, -1] += self._init_margin
         return phi[:, 0, :] if self.n_outputs_ == 1 else phi
 
@@ -490,7 +490,7 @@ class _BaseNewtonBoosting(HistInputMixin, BaseEstimator):
             X,
             self.n_outputs_,
             self._init_margin,
-            effective_n_threads(self.n_jobs),
+            resolve_n_threads(self.n_jobs),
         )
 
     def apply(self, X):
@@ -500,7 +500,7 @@ class _BaseNewtonBoosting(HistInputMixin, BaseEstimator):
         """
         check_is_fitted(self, "_trees")
         X = check_X(self, X, reset=False)
-        return apply_forest(self._trees, X, effective_n_threads(self.n_jobs))
+        return apply_forest(self._trees, X, resolve_n_threads(self.n_jobs))
 
     @property
     def feature_importances_(self):
@@ -527,9 +527,7 @@ class _BaseNewtonBoosting(HistInputMixin, BaseEstimator):
         for name in ("feature_names_in_", "classes_", "best_score_"):
             if hasattr(self, name):
                 learned[name] = getattr(self, name)
-        # callbacks act during fit only; like XGBoost, a saved model holds none
-        params = {k: v for k, v in self.get_params().items() if k != "callbacks"}
-        save_model_json(path, type(self).__name__, params, learned, self._trees)
+        save_model_json(path, type(self).__name__, self.get_params(), learned, self._trees)
 
     def load_model(self, path):
         """Load a model written by ``save_model`` into this estimator; returns self.
@@ -663,7 +661,8 @@ class NewtonBoostingRegressor(RegressorMixin, _BaseNewtonBoosting):
     importance_type : {"gain", "weight", "cover", "total_gain", "total_cover"}, default="gain"
     random_state : int, RandomState or None, default=None
     n_jobs : int, default=None
-        Threads (None or -1: all cores).
+        Threads: None is 1 unless inside ``joblib.parallel_config(n_jobs=...)``, -1 all
+        cores, -2 all but one (scikit-learn's meaning, the same in every ensemble).
     callbacks : list of :class:`~skextras.callback.TrainingCallback`, default=None
         Called before training, after every round (``after_iteration(model, iteration,
         evals_log)`` returning True stops boosting) and after training, as XGBoost's
@@ -788,8 +787,7 @@ class NewtonBoostingRegressor(RegressorMixin, _BaseNewtonBoosting):
             Print the validation scores every round (an int: every ``verbose`` rounds), in
             XGBoost's format (:class:`~skextras.callback.EvaluationMonitor`).
         """
-        X, y, sample_weight = check_X_y(self, X, y, sample_weight, y_numeric=True)
-        check_target_range(y, sample_weight)
+        X, y, sample_weight = check_X_y(self, X, y, sample_weight)
         warn_float32_gains(y, sample_weight)
         return self._fit(
             X, y.astype(np.float64), sample_weight, eval_set, sample_weight_eval_set, verbose
@@ -932,7 +930,7 @@ class NewtonBoostingClassifier(ClassifierMixin, _BaseNewtonBoosting):
         self, X, y, sample_weight=None, eval_set=None, sample_weight_eval_set=None, verbose=False
     ):
         """Fit the boosted trees (see :meth:`NewtonBoostingRegressor.fit`)."""
-        X, y, sample_weight = check_X_y(self, X, y, sample_weight, y_numeric=False)
+        X, y, sample_weight = check_X_y(self, X, y, sample_weight)
         check_classification_targets(y)
         encoder = LabelEncoder()
         y_enc = encoder.fit_transform(y).astype(np.float64)
