@@ -487,7 +487,8 @@ _COMMON_DOC = """
     oob_score : bool or callable, default=False
         Score the out-of-bag predictions (accuracy / R², or ``callable(y, pred)``).
     n_jobs : int or None, default=None
-        Trees grown in parallel threads (None: 1, -1: all cores); also prediction threads.
+        Trees grown in parallel threads (None: 1 unless inside
+        ``joblib.parallel_config(n_jobs=...)``, -1: all cores); also prediction threads.
         Inside ``with joblib.parallel_backend("dask"):`` the trees are grown as tasks on the
         Dask cluster instead (one a tree; the same trees as ``n_jobs=1``).
     random_state : int, RandomState instance or None, default=None
