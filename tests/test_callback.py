@@ -5,9 +5,9 @@ estimators log (replayed through a stand-in booster), so the stopping rule, the 
 iteration and the printed lines are compared with the reference implementation itself.
 """
 
-import importlib.util
 from pathlib import Path
 
+import _fit_api_reference as ref
 import numpy as np
 import pytest
 import xgboost as xgb
@@ -343,16 +343,7 @@ def test_an_early_stopping_object_reused_for_a_second_fit_starts_afresh():
 # the default paths give the numbers of the code before the callback protocol
 
 
-def _reference_module():
-    path = Path(__file__).parent / "reference" / "make_fit_api_reference.py"
-    spec = importlib.util.spec_from_file_location("make_fit_api_reference", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_default_paths_are_bit_identical_to_the_code_before_callbacks():
-    ref = _reference_module()
     saved = np.load(Path(__file__).parent / "data" / "ensemble" / "fit_api_reference.npz")
     for name, make, (X, y), kwargs in ref.cases():
         pred, n = ref.outputs(make().fit(X, y, **kwargs), X)

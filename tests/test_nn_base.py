@@ -594,3 +594,16 @@ def test_user_early_stopping_can_watch_the_validation_score(blobs):
     assert stop.best_iteration == int(np.argmax(scores))
     assert stop.best_score == max(scores)
     assert model.n_epochs_ in (30, stop.best_iteration + 6)
+
+
+def test_default_training_paths_are_bit_identical_to_the_code_before_callbacks():
+    from pathlib import Path
+
+    import _fit_api_reference as ref
+
+    saved = np.load(Path(__file__).parent / "data" / "nn" / "fit_api_reference_nn.npz")
+    for name, make, (X, y), n_partial in ref.torch_cases():
+        pred, n_epochs, best_loss = ref.torch_outputs(make, X, y, n_partial)
+        assert n_epochs == int(saved[name + "_n_epochs"]), name
+        assert best_loss == float(saved[name + "_best_loss"]), name
+        np.testing.assert_array_equal(pred, saved[name], err_msg=name)
