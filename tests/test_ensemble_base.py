@@ -13,6 +13,8 @@ from skextras.ensemble import (
     ExtraTreesRegressor,
     GradientBoostingClassifier,
     GradientBoostingRegressor,
+    HistTreeClassifier,
+    HistTreeRegressor,
     NewtonBoostingClassifier,
     NewtonBoostingRegressor,
     RandomForestClassifier,
@@ -30,7 +32,13 @@ _THREADED = [
     ExtraTreesClassifier(n_estimators=3, max_depth=2),
     ExtraTreesRegressor(n_estimators=3, max_depth=2),
 ]
-_ALL = [*_THREADED, AdaBoostClassifier(n_estimators=3), AdaBoostRegressor(n_estimators=3)]
+_ALL = [
+    *_THREADED,
+    AdaBoostClassifier(n_estimators=3),
+    AdaBoostRegressor(n_estimators=3),
+    HistTreeClassifier(max_depth=2),
+    HistTreeRegressor(max_depth=2),
+]
 
 
 @pytest.fixture(scope="module")
