@@ -472,3 +472,138 @@ def test_every_model_saves_and_loads_without_pickle(tmp_path, blobs, estimator):
     np.testing.assert_array_equal(
         _deterministic_output(loaded, X), _deterministic_output(estimator, X)
     )
+
+
+# ---------------------------------------------------------------------- callbacks
+class _StopAtEpoch:
+    """A TrainingCallback that stops after ``k`` epochs and records the hooks it saw."""
+
+    def __init__(self, k):
+        self.k = k
+        self.calls = []
+
+    def before_training(self, model):
+        self.calls.append("before")
+        return model
+
+    def after_iteration(self, model, iteration, evals_log):
+        self.calls.append((iteration, sorted(evals_log)))
+        return iteration + 1 >= self.k
+
+    def after_training(self, model):
+        self.calls.append("after")
+        return model
+
+
+_CALLBACK_FIT = dict(max_epochs=12, n_iter_no_change=None, batch_size=32, random_state=0)
+
+
+def test_training_callback_stopping_at_k_equals_max_epochs_k(blobs):
+    X, y = blobs
+    stop = _StopAtEpoch(4)
+    stopped = TorchClassifier(_net, callbacks=[stop], **_CALLBACK_FIT).fit(X, y)
+    direct = TorchClassifier(_net, **{**_CALLBACK_FIT, "max_epochs": 4}).fit(X, y)
+    assert stopped.n_epochs_ == 4
+    assert stop.calls == ["before", *[(i, ["train"]) for i in range(4)], "after"]
+    np.testing.assert_array_equal(stopped.predict_proba(X), direct.predict_proba(X))
+
+
+class _SkorchStyle:
+    """skorch's hook names; stops by raising KeyboardInterrupt as skorch's callbacks do."""
+
+    def __init__(self, k):
+        self.k = k
+        self.events = []
+
+    def on_train_begin(self, net, **kwargs):
+        self.events.append("begin")
+
+    def on_epoch_end(self, net, **kwargs):
+        self.events.append(net.history_[-1, "epoch"])
+        if len(net.history_) >= self.k:
+            raise KeyboardInterrupt
+
+    def on_train_end(self, net, **kwargs):
+        self.events.append("end")
+
+
+def test_skorch_style_callback_hooks_map_to_the_protocol(blobs):
+    X, y = blobs
+    cb = _SkorchStyle(3)
+    model = TorchClassifier(_net, callbacks=[cb], **_CALLBACK_FIT).fit(X, y)
+    assert model.n_epochs_ == 3
+    assert cb.events == ["begin", 0, 1, 2, "end"]
+
+
+def test_skorch_early_stopping_stops_where_n_iter_no_change_stops():
+    skorch_callbacks = pytest.importorskip("skorch.callbacks")
+    X, y = make_regression(120, 4, noise=5.0, random_state=0)
+    y = (y - y.mean()) / y.std()
+    kw = dict(max_epochs=300, batch_size=64, lr=0.05, tol=1e-2, random_state=0)
+    ours = TorchRegressor(_net, n_iter_no_change=3, **kw).fit(X, y)
+    skorch_rule = skorch_callbacks.EarlyStopping(
+        monitor="train_loss", patience=3, threshold=1e-2, threshold_mode="abs", sink=str
+    )
+    theirs = TorchRegressor(_net, n_iter_no_change=None, callbacks=[skorch_rule], **kw)
+    theirs.fit(X, y)
+    assert ours.n_epochs_ == theirs.n_epochs_ < 300
+    np.testing.assert_array_equal(ours.predict(X), theirs.predict(X))
+
+
+def test_callbacks_survive_clone_in_every_torch_estimator(blobs):
+    from sklearn.base import clone
+
+    from skextras.callback import EarlyStopping
+
+    stop = EarlyStopping(rounds=2)
+    for model in (TorchClassifier(_net, callbacks=[stop]), MLPRegressor(callbacks=[stop])):
+        copied = clone(model)
+        assert isinstance(copied.get_params()["callbacks"][0], EarlyStopping)
+        assert copied.callbacks[0] is not stop
+        assert "callbacks" in repr(copied)
+
+
+def test_torch_callback_exception_propagates(blobs):
+    X, y = blobs
+
+    class Boom(_StopAtEpoch):
+        def after_iteration(self, model, iteration, evals_log):
+            raise RuntimeError("boom in epoch callback")
+
+    with pytest.raises(RuntimeError, match="boom in epoch callback"):
+        TorchClassifier(_net, callbacks=[Boom(1)], **_CALLBACK_FIT).fit(X, y)
+
+
+def test_save_and_load_leave_callbacks_out(blobs, tmp_path):
+    X, y = blobs
+    model = TorchClassifier(_net, callbacks=[_StopAtEpoch(2)], **_CALLBACK_FIT).fit(X, y)
+    model.save(tmp_path / "m")
+    loaded = TorchClassifier.load(tmp_path / "m", module=_net)
+    assert loaded.callbacks is None
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+
+
+def test_user_early_stopping_can_watch_the_validation_score(blobs):
+    from skextras.callback import EarlyStopping
+
+    X, y = blobs
+    kw = dict(_CALLBACK_FIT, max_epochs=30, validation_fraction=0.25, lr=0.05)
+    stop = EarlyStopping(rounds=5, data_name="valid", metric_name="score", maximize=True)
+    model = TorchClassifier(_net, callbacks=[stop], **kw).fit(X, y)
+    scores = model.history_[:, "valid_score"]
+    assert stop.best_iteration == int(np.argmax(scores))
+    assert stop.best_score == max(scores)
+    assert model.n_epochs_ in (30, stop.best_iteration + 6)
+
+
+def test_default_training_paths_are_bit_identical_to_the_code_before_callbacks():
+    from pathlib import Path
+
+    import _fit_api_reference as ref
+
+    saved = np.load(Path(__file__).parent / "data" / "nn" / "fit_api_reference_nn.npz")
+    for name, make, (X, y), n_partial in ref.torch_cases():
+        pred, n_epochs, best_loss = ref.torch_outputs(make, X, y, n_partial)
+        assert n_epochs == int(saved[name + "_n_epochs"]), name
+        assert best_loss == float(saved[name + "_best_loss"]), name
+        np.testing.assert_array_equal(pred, saved[name], err_msg=name)

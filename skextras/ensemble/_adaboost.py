@@ -15,6 +15,7 @@ from sklearn.base import (
     BaseEstimator,
     ClassifierMixin,
     RegressorMixin,
+    _fit_context,
     clone,
     is_classifier,
     is_regressor,
@@ -23,7 +24,6 @@ from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
-    _check_sample_weight,
     check_is_fitted,
     has_fit_parameter,
     validate_data,
@@ -31,6 +31,7 @@ from sklearn.utils.validation import (
 from threadpoolctl import threadpool_limits
 
 from skextras._engine.tree import apply_forest
+from skextras.ensemble._base import check_sample_weight
 from skextras.ensemble._persistence import JSONPersistMixin
 from skextras.ensemble._tree import HistTreeClassifier, HistTreeRegressor, check_X_y
 
@@ -89,6 +90,7 @@ class _BaseAdaBoost(JSONPersistMixin, BaseEstimator):
             self, X, accept_sparse=["csr", "csc"], allow_nd=True, dtype=None, reset=reset
         )
 
+    @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, sample_weight=None):
         """Build a boosted ensemble from the training set (X, y).
 
@@ -106,17 +108,11 @@ class _BaseAdaBoost(JSONPersistMixin, BaseEstimator):
         self : object
             The fitted ensemble.
         """
-        self._validate_params()
         self._fast = self._uses_engine()
         X, y = self._check_X_y(X, y)
         y = self._check_y(y)
-        sample_weight = _check_sample_weight(
-            sample_weight, X, dtype=np.float64, copy=True, ensure_non_negative=True
-        )
-        total = sample_weight.sum()
-        if total <= 0:
-            raise ValueError("sample_weight must have a positive sum, got sum 0.")
-        sample_weight /= total
+        sample_weight = check_sample_weight(sample_weight, X)
+        sample_weight = sample_weight / sample_weight.sum()
 
         self.estimator_ = self._make_base()
         if not has_fit_parameter(self.estimator_, "sample_weight"):

@@ -1,5 +1,8 @@
-"""What the tree ensembles share: input validation, evaluation metrics for early stopping,
-feature importances, staged prediction and JSON persistence of trees + parameters."""
+"""What the tree ensembles share: input validation (``check_X``, ``check_X_y``,
+``check_sample_weight``), the thread resolver (``resolve_n_threads``: ``n_jobs`` means the
+same in every ensemble), evaluation metrics for early stopping, feature importances, staged
+prediction and JSON persistence of trees + parameters. Early stopping and logging
+themselves are callbacks (``skextras.callback``)."""
 
 import json
 import warnings
@@ -8,10 +11,12 @@ from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.base import is_regressor
 from sklearn.metrics import roc_auc_score
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
+from .._engine._numba import effective_n_threads
 from .._engine.tree import predict_forest
 from .._engine.tree_validation import trees_from_documents
 
@@ -88,8 +93,13 @@ class HistInputMixin:
         return tags
 
 
-def check_X_y(estimator, X, y, sample_weight=None, y_numeric=True):
-    """Validate X, y and sample_weight (non-negative, finite, positive sum)."""
+def check_X_y(estimator, X, y, sample_weight=None, y_numeric=None):
+    """Validate the training data of every ensemble: X as :func:`check_X` does (sets
+    ``n_features_in_``), a 1-d y (numeric for a regressor; ``y_numeric`` overrides), the
+    regression target range (:func:`check_target_range`) and ``sample_weight``
+    (:func:`check_sample_weight`; stays None when None). Returns ``(X, y, sample_weight)``."""
+    if y_numeric is None:
+        y_numeric = is_regressor(estimator)
     _reject_strings(X)
     X, y = validate_data(
         estimator,
@@ -103,7 +113,21 @@ def check_X_y(estimator, X, y, sample_weight=None, y_numeric=True):
     )
     if sample_weight is not None:
         sample_weight = check_sample_weight(sample_weight, X)
+    if y_numeric:
+        check_target_range(y, sample_weight)
     return X, y, sample_weight
+
+
+def resolve_n_threads(n_jobs):
+    """Threads for ``n_jobs``, the one meaning every ensemble gives it (scikit-learn's).
+
+    None is 1, unless inside ``joblib.parallel_config(n_jobs=...)`` (or the older
+    ``parallel_backend``), which then decides; -1 is every core joblib sees, -2 all but
+    one, ...; a positive count is itself. Capped at numba's thread pool size.
+    """
+    from joblib import effective_n_jobs
+
+    return effective_n_threads(effective_n_jobs(n_jobs))
 
 
 def check_sample_weight(sample_weight, X):
@@ -325,6 +349,8 @@ def _to_jsonable(value):
 
 def save_model_json(path, estimator_name, params, learned, trees):
     """Write a readable JSON document: parameters, learned attributes and the trees."""
+    # callbacks act during fit only; like XGBoost, a saved model holds none
+    params = {name: value for name, value in params.items() if name != "callbacks"}
     for name, value in params.items():
         if callable(value):
             raise ValueError(

@@ -13,7 +13,7 @@ import numpy as np
 import scipy.sparse as sp
 from joblib import Parallel, delayed
 from joblib.parallel import get_active_backend
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
@@ -28,12 +28,13 @@ from skextras.ensemble._base import (
     HistInputMixin,
     check_monotonic_cst,
     check_sample_weight,
+    check_X_y,
+    resolve_n_threads,
 )
 from skextras.ensemble._persistence import JSONPersistMixin
 from skextras.ensemble._tree import (
     SPLIT_CONSTRAINTS,
     _seed_of,
-    check_X_y,
     class_targets,
     fit_bin_mapper,
     gain_scale_for,
@@ -106,16 +107,6 @@ def _grow_trees(
     return trees
 
 
-def effective_n_jobs(n_jobs):
-    """Worker threads for ``n_jobs`` (None = 1, -1 = all cores, -2 = all but one)."""
-    import os
-
-    if n_jobs is None:
-        return 1
-    n_cpu = os.cpu_count() or 1
-    return max(1, n_cpu + 1 + n_jobs if n_jobs < 0 else n_jobs)
-
-
 class _BaseForest(HistInputMixin, JSONPersistMixin, BaseEstimator):
     """What random forests and extra trees share: bagging, threading, OOB, introspection."""
 
@@ -136,6 +127,7 @@ class _BaseForest(HistInputMixin, JSONPersistMixin, BaseEstimator):
     }
     _splitter = "best"
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Grow the forest on (X, y).
 
@@ -152,8 +144,7 @@ class _BaseForest(HistInputMixin, JSONPersistMixin, BaseEstimator):
         -------
         self : object
         """
-        self._validate_params()
-        X, y = check_X_y(self, X, y)
+        X, y, sample_weight = check_X_y(self, X, y, sample_weight)
         y = self._encode_y(y)
         sample_weight = check_sample_weight(sample_weight, X)
         if not self.bootstrap and self.max_samples is not None:
@@ -242,7 +233,7 @@ class _BaseForest(HistInputMixin, JSONPersistMixin, BaseEstimator):
                 delayed(_grow_trees_remote)([i], classification, **shared) for i in tree_ids
             )
             return [part[0] for part in parts]
-        n_jobs = min(effective_n_jobs(self.n_jobs), len(tree_ids))
+        n_jobs = min(resolve_n_threads(self.n_jobs), len(tree_ids))
         if n_jobs <= 1:
             return _grow_trees(list(tree_ids), **task)
         if not deep:
@@ -328,13 +319,13 @@ class _BaseForest(HistInputMixin, JSONPersistMixin, BaseEstimator):
 
     def _mean_output(self, X):
         X = self._check_X_predict(X)
-        total = predict_forest(self.estimators_, X, n_threads=self.n_jobs or 1)
+        total = predict_forest(self.estimators_, X, n_threads=resolve_n_threads(self.n_jobs))
         return total / len(self.estimators_)
 
     def apply(self, X):
         """Leaf id of each row in each tree, shape (n_samples, n_estimators)."""
         X = self._check_X_predict(X)
-        return apply_forest(self.estimators_, X, n_threads=self.n_jobs or 1)
+        return apply_forest(self.estimators_, X, n_threads=resolve_n_threads(self.n_jobs))
 
     def decision_path(self, X):
         """Node indicator of the paths, as scikit-learn's forests return it.
@@ -496,7 +487,8 @@ _COMMON_DOC = """
     oob_score : bool or callable, default=False
         Score the out-of-bag predictions (accuracy / R², or ``callable(y, pred)``).
     n_jobs : int or None, default=None
-        Trees grown in parallel threads (None: 1, -1: all cores); also prediction threads.
+        Trees grown in parallel threads (None: 1 unless inside
+        ``joblib.parallel_config(n_jobs=...)``, -1: all cores); also prediction threads.
         Inside ``with joblib.parallel_backend("dask"):`` the trees are grown as tasks on the
         Dask cluster instead (one a tree; the same trees as ``n_jobs=1``).
     random_state : int, RandomState instance or None, default=None

@@ -15,7 +15,14 @@ form and do not take constraints).
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone, is_classifier
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    RegressorMixin,
+    _fit_context,
+    clone,
+    is_classifier,
+)
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
@@ -25,18 +32,20 @@ from threadpoolctl import threadpool_limits
 
 from skextras._engine._numba import njit
 from skextras._engine.tree import predict_forest
+from skextras.callback import CallbackContainer, EarlyStopping, check_callbacks
 from skextras.ensemble._base import (
     N_JOBS_CONSTRAINT,
     HistInputMixin,
     check_monotonic_cst,
     check_sample_weight,
+    check_X_y,
+    resolve_n_threads,
 )
-from skextras.ensemble._forest import _TREE_CONSTRAINTS, effective_n_jobs
+from skextras.ensemble._forest import _TREE_CONSTRAINTS
 from skextras.ensemble._losses import LeafFit, make_loss, run_blocks
 from skextras.ensemble._persistence import JSONPersistMixin
 from skextras.ensemble._tree import (
     _seed_of,
-    check_X_y,
     fit_bin_mapper,
     grow,
     make_tree_params,
@@ -99,8 +108,10 @@ class _BaseGradientBoosting(HistInputMixin, JSONPersistMixin, BaseEstimator):
         "tol": [Interval(Real, 0.0, None, closed="left")],
         "interaction_cst": [list, tuple, StrOptions({"pairwise", "no_interactions"}), None],
         "n_jobs": N_JOBS_CONSTRAINT,
+        "callbacks": [list, None],
     }
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the boosted ensemble.
 
@@ -117,10 +128,9 @@ class _BaseGradientBoosting(HistInputMixin, JSONPersistMixin, BaseEstimator):
         -------
         self : object
         """
-        self._validate_params()
-        X, y = check_X_y(self, X, y)
-        y = self._encode_y(y)
         weighted = sample_weight is not None
+        X, y, sample_weight = check_X_y(self, X, y, sample_weight)
+        y = self._encode_y(y)
         sample_weight = check_sample_weight(sample_weight, X)
         self._loss = self._make_loss()
         self._check_constraints()
@@ -197,7 +207,7 @@ class _BaseGradientBoosting(HistInputMixin, JSONPersistMixin, BaseEstimator):
             raw += predict_forest(
                 trees,
                 X,
-                n_threads=effective_n_jobs(self.n_jobs),
+                n_threads=resolve_n_threads(self.n_jobs),
                 tree_output=self._tree_outputs(len(trees)),
                 n_outputs=self.n_trees_per_iteration_,
             )
@@ -213,16 +223,22 @@ class _BaseGradientBoosting(HistInputMixin, JSONPersistMixin, BaseEstimator):
         loss = self._loss
         params = self._params(weight, X_binned.shape)
         n_inbag = max(1, int(self.subsample * n))
-        history = np.full(self.n_iter_no_change or 1, np.inf)
         val_raw = self._raw_predict(val[0]) if val is not None else None
         begin = len(self._trees)
         scores, oob_scores = [], []
+        evals_log = {"train": {self.loss: scores}}
+        if val is not None:
+            evals_log["validation_0"] = {self.loss: []}
+        for name in ("best_iteration_", "best_score_"):
+            self.__dict__.pop(name, None)
+        callbacks = CallbackContainer(self._callbacks())
+        callbacks.before_training(self)
         prev_oob = None
         # The negative gradient at ``raw``, computed with each stage's score when the loss
         # allows it (one pass over the rows instead of two).
         neg = np.empty((n, self.n_trees_per_iteration_))
         fresh = False
-        n_threads = effective_n_jobs(self.n_jobs)
+        n_threads = resolve_n_threads(self.n_jobs)
         cache = {}  # the engine's row-major bins and histogram memory, for every stage's trees
         for stage in range(begin, self.n_estimators):
             mask = None
@@ -246,17 +262,43 @@ class _BaseGradientBoosting(HistInputMixin, JSONPersistMixin, BaseEstimator):
                 prev_oob = oob
             if val is not None:
                 val_raw += self._stage_raw(trees, val[0])
-                val_loss = loss.score(val[1], val_raw, val[2])
-                if np.any(val_loss + self.tol < history):
-                    history[stage % len(history)] = val_loss
-                else:
-                    break
+                evals_log["validation_0"][self.loss].append(loss.score(val[1], val_raw, val[2]))
+            if callbacks.after_iteration(self, stage, evals_log):
+                break
         self.train_score_ = np.concatenate([self.train_score_, scores])
         if self.subsample < 1.0 and oob_scores:
             improvement, oob = np.array(oob_scores).T
             self.oob_improvement_ = np.concatenate([self.oob_improvement_, improvement])
             self.oob_scores_ = np.concatenate([self.oob_scores_, oob])
+        callbacks.after_training(self)
         return len(self._trees)
+
+    def _callbacks(self):
+        """The user's ``callbacks``, then early stopping for ``n_iter_no_change``:
+        scikit-learn's rule (a stage must beat the worst of the ``n_iter_no_change`` before
+        it by ``tol``), :class:`~skextras.callback.EarlyStopping` with ``window=True``."""
+        callbacks = check_callbacks(self.callbacks)
+        if self.n_iter_no_change is not None:
+            callbacks.append(
+                EarlyStopping(
+                    rounds=self.n_iter_no_change,
+                    data_name="validation_0",
+                    maximize=False,
+                    min_delta=self.tol,
+                    window=True,
+                )
+            )
+        return callbacks
+
+    def _checkpoint(self, stage):
+        return stage
+
+    def _restore_checkpoint(self, stage):
+        """``save_best``: drop the stages after ``stage``."""
+        self._trees = self._trees[: stage + 1]
+        for name in ("train_score_", "oob_improvement_", "oob_scores_"):
+            if hasattr(self, name):
+                setattr(self, name, getattr(self, name)[: stage + 1])
 
     def _fit_stage(self, stage, X_binned, y, weight, raw, neg, mask, params, n_threads, cache):
         """Grow the stage's trees on ``neg`` (the negative gradient at the stage's start) and
@@ -311,7 +353,7 @@ class _BaseGradientBoosting(HistInputMixin, JSONPersistMixin, BaseEstimator):
         return predict_forest(
             trees,
             X,
-            n_threads=effective_n_jobs(self.n_jobs),
+            n_threads=resolve_n_threads(self.n_jobs),
             tree_output=np.arange(len(trees)),
             n_outputs=self.n_trees_per_iteration_,
         )
@@ -498,7 +540,14 @@ class GradientBoostingClassifier(ClassifierMixin, _BaseGradientBoosting):
     interaction_cst : list of lists of int, "pairwise", "no_interactions" or None, default=None
         Groups of features allowed to interact along a branch.
     n_jobs : int or None, default=None
-        Threads for histogram building and prediction (None: 1).
+        Threads for histogram building and prediction: None is 1 unless inside
+        ``joblib.parallel_config(n_jobs=...)``, -1 all cores, -2 all but one.
+    callbacks : list of :class:`~skextras.callback.TrainingCallback`, default=None
+        Called before training, after every stage (``after_iteration(model, stage,
+        evals_log)`` returning True stops) and after training. ``evals_log`` holds
+        ``{"train": {loss: [...]}}`` and, with ``n_iter_no_change``, the held-out loss as
+        ``"validation_0"``; ``n_iter_no_change`` adds an
+        :class:`~skextras.callback.EarlyStopping` after them.
 
     Attributes
     ----------
@@ -567,6 +616,7 @@ class GradientBoostingClassifier(ClassifierMixin, _BaseGradientBoosting):
         monotonic_cst=None,
         interaction_cst=None,
         n_jobs=None,
+        callbacks=None,
     ):
         self.loss = loss
         self.learning_rate = learning_rate
@@ -590,6 +640,7 @@ class GradientBoostingClassifier(ClassifierMixin, _BaseGradientBoosting):
         self.monotonic_cst = monotonic_cst
         self.interaction_cst = interaction_cst
         self.n_jobs = n_jobs
+        self.callbacks = callbacks
 
     def _encode_y(self, y):
         check_classification_targets(y)
@@ -706,7 +757,14 @@ class GradientBoostingRegressor(RegressorMixin, _BaseGradientBoosting):
     interaction_cst : list of lists of int, "pairwise", "no_interactions" or None, default=None
         Groups of features allowed to interact along a branch.
     n_jobs : int or None, default=None
-        Threads for histogram building and prediction (None: 1).
+        Threads for histogram building and prediction: None is 1 unless inside
+        ``joblib.parallel_config(n_jobs=...)``, -1 all cores, -2 all but one.
+    callbacks : list of :class:`~skextras.callback.TrainingCallback`, default=None
+        Called before training, after every stage (``after_iteration(model, stage,
+        evals_log)`` returning True stops) and after training. ``evals_log`` holds
+        ``{"train": {loss: [...]}}`` and, with ``n_iter_no_change``, the held-out loss as
+        ``"validation_0"``; ``n_iter_no_change`` adds an
+        :class:`~skextras.callback.EarlyStopping` after them.
 
     Attributes
     ----------
@@ -771,6 +829,7 @@ class GradientBoostingRegressor(RegressorMixin, _BaseGradientBoosting):
         monotonic_cst=None,
         interaction_cst=None,
         n_jobs=None,
+        callbacks=None,
     ):
         self.loss = loss
         self.learning_rate = learning_rate
@@ -795,6 +854,7 @@ class GradientBoostingRegressor(RegressorMixin, _BaseGradientBoosting):
         self.monotonic_cst = monotonic_cst
         self.interaction_cst = interaction_cst
         self.n_jobs = n_jobs
+        self.callbacks = callbacks
 
     def _encode_y(self, y):
         self.n_trees_per_iteration_ = 1

@@ -6,7 +6,6 @@ the training rows' scores through the rows' leaf assignment. Parameter names and
 XGBoost's; split gain, leaf weight, ``gamma`` and ``max_delta_step`` follow specs/trees.md.
 """
 
-import sys
 from numbers import Integral, Real
 
 import numpy as np
@@ -24,22 +23,23 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
-from .._engine._numba import effective_n_threads, threads
+from .._engine._numba import threads
 from .._engine.binning import BinMapper
 from .._engine.grower import TreeParams, add_leaf_values, grow_tree
 from .._engine.objectives import REGRESSION_OBJECTIVES, Custom, Logistic, Softmax
 from .._engine.shap import shap_forest
 from .._engine.tree import apply_forest, predict_forest
+from ..callback import CallbackContainer, EarlyStopping, EvaluationMonitor, check_callbacks
 from ._base import (
     IMPORTANCE_TYPES,
     N_JOBS_CONSTRAINT,
     HistInputMixin,
-    check_target_range,
     check_X,
     check_X_y,
     feature_importances,
     load_model_json,
     resolve_metrics,
+    resolve_n_threads,
     save_model_json,
     staged_raw_predictions,
     warn_float32_gains,
@@ -146,6 +146,7 @@ class _BaseNewtonBoosting(HistInputMixin, BaseEstimator):
         "importance_type": [StrOptions(set(IMPORTANCE_TYPES))],
         "random_state": ["random_state"],
         "n_jobs": N_JOBS_CONSTRAINT,
+        "callbacks": [list, None],
     }
 
     def __init__(
@@ -177,6 +178,7 @@ class _BaseNewtonBoosting(HistInputMixin, BaseEstimator):
         importance_type="gain",
         random_state=None,
         n_jobs=None,
+        callbacks=None,
     ):
         self.objective = objective
         self.n_estimators = n_estimators
@@ -204,6 +206,7 @@ class _BaseNewtonBoosting(HistInputMixin, BaseEstimator):
         self.importance_type = importance_type
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.callbacks = callbacks
 
     # -- parameters that need the data ------------------------------------------------------
     def _feature_index(self, key, name):
@@ -299,7 +302,7 @@ class _BaseNewtonBoosting(HistInputMixin, BaseEstimator):
 
     def _boost(self, X, y, sample_weight, objective, eval_sets, verbose, bin_weight):
         rng = check_random_state(self.random_state)
-        n_threads = effective_n_threads(self.n_jobs)
+        n_threads = resolve_n_threads(self.n_jobs)
         bin_mapper = BinMapper(
             max_bin=self.max_bin, random_state=rng.randint(2**31 - 1), n_threads=n_threads
         )
@@ -313,7 +316,9 @@ class _BaseNewtonBoosting(HistInputMixin, BaseEstimator):
         """The boosting loop over ``trainer``, which holds the training rows: per round
         ``trainer.start_round(rng)`` (gradients; row subsample drawn from ``rng``), then per
         output k ``trainer.grow(k, params, rng)`` -> Tree (training scores updated). The
-        random stream is drawn in the same order whoever holds the rows."""
+        random stream is drawn in the same order whoever holds the rows. Each round ends
+        with the callbacks (``skextras.callback``): the user's, then the evaluation monitor
+        (``verbose``) and early stopping (``early_stopping_rounds`` / ``n_iter_no_change``)."""
         n, p = trainer.shape
         k_out = objective.n_outputs
         params = self._tree_params()
@@ -323,8 +328,11 @@ class _BaseNewtonBoosting(HistInputMixin, BaseEstimator):
             f"validation_{i}": {name: [] for name, _, _ in metrics} for i in range(len(eval_sets))
         }
         self._trees, self._tree_output = [], []
-        best_score, best_round = None, 0
-        stop_rounds = self._stopping_rounds()
+        self.n_outputs_ = k_out
+        for name in ("best_iteration_", "best_score_"):
+            self.__dict__.pop(name, None)
+        callbacks = CallbackContainer(self._callbacks(metrics, verbose))
+        callbacks.before_training(self)
         for it in range(self.n_estimators):
             trainer.start_round(rng)
             params.feature_mask = self._bytree_mask(rng, p)
@@ -334,28 +342,37 @@ class _BaseNewtonBoosting(HistInputMixin, BaseEstimator):
                     re[:, k] += tree.predict(Xe, n_threads)[:, 0]
                 self._trees.append(tree)
                 self._tree_output.append(k)
-            if not eval_sets:
-                continue
-            score = self._evaluate(objective, metrics, eval_sets, raw_eval, it, verbose)
-            greater_is_better = metrics[-1][2]
-            improved = best_score is None or (
-                score > best_score if greater_is_better else score < best_score
-            )
-            if improved:
-                best_score, best_round = score, it
-            elif stop_rounds and it - best_round >= stop_rounds:
+            self.n_estimators_ = it + 1
+            self._evaluate(objective, metrics, eval_sets, raw_eval)
+            if callbacks.after_iteration(self, it, self.evals_result_):
                 break
-        n_rounds = len(self._trees) // k_out
-        if stop_rounds:
-            self.best_iteration_ = best_round
-            self.best_score_ = best_score
-        else:
-            self.best_iteration_ = n_rounds - 1
+        callbacks.after_training(self)
+        if not hasattr(self, "best_iteration_"):
+            self.best_iteration_ = self.n_estimators_ - 1
             if eval_sets:
-                self.best_score_ = score
-        self.n_estimators_ = n_rounds
-        self.n_outputs_ = k_out
+                self.best_score_ = self.evals_result_[f"validation_{len(eval_sets) - 1}"][
+                    metrics[-1][0]
+                ][-1]
         self._objective_name = objective.name
+
+    def _callbacks(self, metrics, verbose):
+        """The user's ``callbacks``, then the ones ``verbose`` and the stopping rounds ask for."""
+        callbacks = check_callbacks(self.callbacks)
+        if verbose:
+            callbacks.append(EvaluationMonitor(period=1 if verbose is True else int(verbose)))
+        rounds = self._stopping_rounds()
+        if rounds:
+            callbacks.append(EarlyStopping(rounds=rounds, maximize=metrics[-1][2]))
+        return callbacks
+
+    def _checkpoint(self, iteration):
+        return iteration
+
+    def _restore_checkpoint(self, iteration):
+        """``save_best``: drop the rounds after ``iteration``."""
+        self.n_estimators_ = iteration + 1
+        kept = self.n_estimators_ * self.n_outputs_
+        self._trees, self._tree_output = self._trees[:kept], self._tree_output[:kept]
 
     def _refresh_leaves(self, objective, tree, leaf_of_row, y, raw, sample_weight):
         leaves = np.flatnonzero(tree.left == -1)
@@ -369,18 +386,12 @@ class _BaseNewtonBoosting(HistInputMixin, BaseEstimator):
         mask[rng.choice(p, max(1, int(self.colsample_bytree * p)), replace=False)] = True
         return mask
 
-    def _evaluate(self, objective, metrics, eval_sets, raw_eval, it, verbose):
-        score = None
-        line = [f"[{it}]"]
+    def _evaluate(self, objective, metrics, eval_sets, raw_eval):
+        """Append this round's scores on every eval set to ``evals_result_``."""
         for i, ((_, ye, we), re) in enumerate(zip(eval_sets, raw_eval, strict=True)):
             pred = objective.inverse_link(re[:, 0] if re.shape[1] == 1 else re)
             for name, func, _ in metrics:
-                score = func(ye, pred, we)
-                self.evals_result_[f"validation_{i}"][name].append(score)
-                line.append(f"validation_{i}-{name}:{score:.5f}")
-        if verbose:
-            print("\t".join(line), file=sys.stdout)
-        return score
+                self.evals_result_[f"validation_{i}"][name].append(func(ye, pred, we))
 
     def _stopping_rounds(self):
         """Rounds without improvement that stop boosting: early_stopping_rounds or
@@ -453,7 +464,7 @@ class _BaseNewtonBoosting(HistInputMixin, BaseEstimator):
         raw = predict_forest(
             trees,
             X,
-            effective_n_threads(self.n_jobs),
+            resolve_n_threads(self.n_jobs),
             tree_output=outputs,
             n_outputs=self.n_outputs_,
         )
@@ -464,7 +475,7 @@ class _BaseNewtonBoosting(HistInputMixin, BaseEstimator):
         check_is_fitted(self, "_trees")
         X = check_X(self, X, reset=False)
         trees, outputs = self._used_trees(iteration_range)
-        phi = shap_forest(trees, X, outputs, self.n_outputs_, effective_n_threads(self.n_jobs))
+        phi = shap_forest(trees, X, outputs, self.n_outputs_, resolve_n_threads(self.n_jobs))
         phi[:, :, -1] += self._init_margin
         return phi[:, 0, :] if self.n_outputs_ == 1 else phi
 
@@ -479,7 +490,7 @@ class _BaseNewtonBoosting(HistInputMixin, BaseEstimator):
             X,
             self.n_outputs_,
             self._init_margin,
-            effective_n_threads(self.n_jobs),
+            resolve_n_threads(self.n_jobs),
         )
 
     def apply(self, X):
@@ -489,7 +500,7 @@ class _BaseNewtonBoosting(HistInputMixin, BaseEstimator):
         """
         check_is_fitted(self, "_trees")
         X = check_X(self, X, reset=False)
-        return apply_forest(self._trees, X, effective_n_threads(self.n_jobs))
+        return apply_forest(self._trees, X, resolve_n_threads(self.n_jobs))
 
     @property
     def feature_importances_(self):
@@ -650,7 +661,14 @@ class NewtonBoostingRegressor(RegressorMixin, _BaseNewtonBoosting):
     importance_type : {"gain", "weight", "cover", "total_gain", "total_cover"}, default="gain"
     random_state : int, RandomState or None, default=None
     n_jobs : int, default=None
-        Threads (None or -1: all cores).
+        Threads: None is 1 unless inside ``joblib.parallel_config(n_jobs=...)``, -1 all
+        cores, -2 all but one (scikit-learn's meaning, the same in every ensemble).
+    callbacks : list of :class:`~skextras.callback.TrainingCallback`, default=None
+        Called before training, after every round (``after_iteration(model, iteration,
+        evals_log)`` returning True stops boosting) and after training, as XGBoost's
+        ``callbacks``; ``evals_log`` is ``evals_result_``. ``early_stopping_rounds`` and
+        ``verbose`` add an :class:`~skextras.callback.EarlyStopping` and an
+        :class:`~skextras.callback.EvaluationMonitor` after them. Not saved by ``save_model``.
 
     Attributes
     ----------
@@ -705,6 +723,7 @@ class NewtonBoostingRegressor(RegressorMixin, _BaseNewtonBoosting):
         importance_type="gain",
         random_state=None,
         n_jobs=None,
+        callbacks=None,
     ):
         super().__init__(
             objective=objective,
@@ -733,6 +752,7 @@ class NewtonBoostingRegressor(RegressorMixin, _BaseNewtonBoosting):
             importance_type=importance_type,
             random_state=random_state,
             n_jobs=n_jobs,
+            callbacks=callbacks,
         )
 
     def _make_objective(self, y):
@@ -763,11 +783,11 @@ class NewtonBoostingRegressor(RegressorMixin, _BaseNewtonBoosting):
         eval_set : list of (X, y), default=None
             Validation sets scored every round (``evals_result_``, early stopping).
         sample_weight_eval_set : list of array-like, default=None
-        verbose : bool, default=False
-            Print the validation scores every round.
+        verbose : bool or int, default=False
+            Print the validation scores every round (an int: every ``verbose`` rounds), in
+            XGBoost's format (:class:`~skextras.callback.EvaluationMonitor`).
         """
-        X, y, sample_weight = check_X_y(self, X, y, sample_weight, y_numeric=True)
-        check_target_range(y, sample_weight)
+        X, y, sample_weight = check_X_y(self, X, y, sample_weight)
         warn_float32_gains(y, sample_weight)
         return self._fit(
             X, y.astype(np.float64), sample_weight, eval_set, sample_weight_eval_set, verbose
@@ -858,6 +878,7 @@ class NewtonBoostingClassifier(ClassifierMixin, _BaseNewtonBoosting):
         importance_type="gain",
         random_state=None,
         n_jobs=None,
+        callbacks=None,
     ):
         super().__init__(
             objective=objective,
@@ -886,6 +907,7 @@ class NewtonBoostingClassifier(ClassifierMixin, _BaseNewtonBoosting):
             importance_type=importance_type,
             random_state=random_state,
             n_jobs=n_jobs,
+            callbacks=callbacks,
         )
         self.scale_pos_weight = scale_pos_weight
 
@@ -908,7 +930,7 @@ class NewtonBoostingClassifier(ClassifierMixin, _BaseNewtonBoosting):
         self, X, y, sample_weight=None, eval_set=None, sample_weight_eval_set=None, verbose=False
     ):
         """Fit the boosted trees (see :meth:`NewtonBoostingRegressor.fit`)."""
-        X, y, sample_weight = check_X_y(self, X, y, sample_weight, y_numeric=False)
+        X, y, sample_weight = check_X_y(self, X, y, sample_weight)
         check_classification_targets(y)
         encoder = LabelEncoder()
         y_enc = encoder.fit_transform(y).astype(np.float64)

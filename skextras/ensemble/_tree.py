@@ -15,41 +15,28 @@ from dataclasses import replace
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_regressor
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from skextras._engine.binning import BinMapper
 from skextras._engine.deep_grower import grow_deep_tree, supports
 from skextras._engine.grower import TreeParams, grow_tree
 from skextras.ensemble._base import (
     HistInputMixin,
-    _reject_strings,
     check_sample_weight,
-    check_target_range,
 )
+from skextras.ensemble._base import check_X_y as _check_X_y
 
 # Children must carry some weight; relative to the node's total so normalised weights work.
 _MIN_CHILD_WEIGHT_REL = 1e-10
 
 
 def check_X_y(estimator, X, y):
-    """Validate training data: float64 X (NaN allowed, CSR/CSC kept), 1-d y."""
-    _reject_strings(X)
-    X, y = validate_data(
-        estimator,
-        X,
-        y,
-        accept_sparse=["csr", "csc"],
-        dtype=np.float64,
-        ensure_all_finite="allow-nan",
-        y_numeric=is_regressor(estimator),
-    )
-    if is_regressor(estimator):
-        check_target_range(y)
-    return X, y
+    """Validate training data (``_base.check_X_y``, the ensembles' one checker)."""
+    return _check_X_y(estimator, X, y)[:2]
 
 
 def fit_bin_mapper(X, sample_weight, max_bin, seed):
@@ -308,6 +295,7 @@ class _BaseHistTree(HistInputMixin, BaseEstimator):
         mapper = fit_bin_mapper(X, sample_weight, self.max_bin, _seed_of(self.random_state))
         return mapper.transform(X), mapper, {}
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the tree on (X, y) with optional sample weights.
 
@@ -324,7 +312,6 @@ class _BaseHistTree(HistInputMixin, BaseEstimator):
         -------
         self : object
         """
-        self._validate_params()
         X, y = check_X_y(self, X, y)
         y = self._encode_y(y)
         sample_weight = check_sample_weight(sample_weight, X)

@@ -52,11 +52,12 @@ from sklearn.base import _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from .._engine._numba import effective_n_threads, threads
+from .._engine._numba import threads
 from .._engine.binning import BinMapper
 from .._engine.grower import TreeGrower, _partition_level, add_leaf_values
 from .._engine.histogram import build_histograms
 from .._engine.objectives import AbsoluteError, Custom, Objective, Softmax
+from ._base import resolve_n_threads
 from ._newton_boosting import NewtonBoostingClassifier, NewtonBoostingRegressor
 
 __all__ = ["DaskNewtonBoostingClassifier", "DaskNewtonBoostingRegressor"]
@@ -174,7 +175,7 @@ def _sample(key, picks):
 
 def _bin(key, bin_mapper, init_margin, n_jobs):
     b = _block(key)
-    bin_mapper.n_threads = effective_n_threads(n_jobs)
+    bin_mapper.n_threads = resolve_n_threads(n_jobs)
     b["X_binned"] = bin_mapper.transform(b.pop("X"))
     b["X_rows"] = np.ascontiguousarray(b["X_binned"])
     b["raw"] = np.tile(init_margin, (b["y"].size, 1))
@@ -190,7 +191,7 @@ def _gradients(key, objective, n_jobs):
         b["g"] = b["h"] = np.empty((0, k_out))
         return np.ones(k_out, dtype=bool)
     margin = b["raw"][:, 0] if k_out == 1 else b["raw"]
-    with threads(effective_n_threads(n_jobs)):
+    with threads(resolve_n_threads(n_jobs)):
         g, h = objective.gradient_hessian(b["y"], margin, b["w_grad"])
     b["g"] = g.reshape(n, k_out)
     b["h"] = h.reshape(n, k_out)
@@ -213,7 +214,7 @@ def _build(key, k, nodes, features, n_bins_non_missing, shape, root, n_jobs):
     ranges = [b["ranges"][node] for node in nodes]
     used = [j for j, (start, stop) in enumerate(ranges) if stop > start]
     if used:
-        with threads(effective_n_threads(n_jobs)):
+        with threads(resolve_n_threads(n_jobs)):
             build_histograms(
                 b["X_binned"],
                 b["rows"],
@@ -242,7 +243,7 @@ def _split(key, nodes, features, bins, missing_left, first_child, missing_bin, n
     if b["y"].size == 0:
         n_left = np.zeros(len(nodes), dtype=np.int64)
     else:
-        with threads(effective_n_threads(n_jobs)):
+        with threads(resolve_n_threads(n_jobs)):
             n_left = _partition_level(
                 b["X_binned"], b["rows"], starts, stops, features, bins, missing_left,
                 missing_bin, b["buffer"],
@@ -260,7 +261,7 @@ def _add_tree(key, k, leaves, value, n_jobs):
     for leaf in leaves:
         start, stop = b["ranges"][leaf]
         leaf_of_row[b["rows"][start:stop]] = leaf
-    with threads(effective_n_threads(n_jobs)):
+    with threads(resolve_n_threads(n_jobs)):
         add_leaf_values(b["raw"], k, leaf_of_row, value)
 
 
@@ -407,7 +408,7 @@ class _DaskRounds:
             rng,
             self.workspace,
         )
-        with threads(effective_n_threads(self.blocks.n_jobs)):
+        with threads(resolve_n_threads(self.blocks.n_jobs)):
             tree = grower.grow()
         leaves = np.flatnonzero(tree.left == -1)
         self.blocks.gather(_add_tree, k, leaves, tree.value, self.blocks.n_jobs)
@@ -556,7 +557,7 @@ class _DaskNewtonBoosting:
         bin_mapper = BinMapper(
             max_bin=self.max_bin,
             random_state=rng.randint(2**31 - 1),
-            n_threads=effective_n_threads(self.n_jobs),
+            n_threads=resolve_n_threads(self.n_jobs),
         )
         n_parts = sum(len(o) for o in order)
         positive = np.zeros(n_parts, dtype=np.int64)
@@ -618,7 +619,7 @@ class _DaskNewtonBoosting:
             self._init_margin = self._dask_margin(blocks, objective)
             blocks.gather(_bin, bin_mapper, self._init_margin, self.n_jobs)
             trainer = _DaskRounds(blocks, objective, bin_mapper, (n_rows, self.n_features_in_))
-            n_threads = effective_n_threads(self.n_jobs)
+            n_threads = resolve_n_threads(self.n_jobs)
             self._run_rounds(trainer, objective, eval_sets, verbose, rng, n_threads)
         except BaseException:
             # A failed fit leaves no partial model behind.

@@ -40,6 +40,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from skextras.callback import CallbackContainer, EarlyStopping, TrainingCallback, check_callbacks
 from skextras.nn import _serialization
 from skextras.nn._history import History
 
@@ -153,6 +154,18 @@ class TorchEstimator(BaseEstimator):
         initialises the group from the ``torchrun`` environment variables. Every process
         must call ``fit`` on the same data with the same ``random_state``; each computes
         gradients on its share of every global batch.
+    callbacks : list or None, default=None
+        Training callbacks (:mod:`skextras.callback`): ``TrainingCallback`` objects
+        (``before_training(model)``, ``after_iteration(model, epoch, evals_log)`` -> stop,
+        ``after_training(model)``) or skorch-style objects with ``on_train_begin(net)``,
+        ``on_epoch_end(net)`` and ``on_train_end(net)`` (``initialize()`` is called first;
+        ``on_epoch_end`` stops training by returning True or, as in skorch, raising
+        ``KeyboardInterrupt``), real skorch callbacks included: ``net.history_`` indexes like
+        skorch's. ``evals_log`` is ``{"train": {"loss": [...]}, "valid": {"score": [...],
+        "loss": [...]}}`` (``valid`` with ``validation_fraction``). They run in order, before
+        the early stopping that ``n_iter_no_change`` / ``tol`` construct
+        (:class:`~skextras.callback.EarlyStopping` on the last loss, restoring the best
+        weights when validating). Not saved by :meth:`save`.
     **module_params
         ``module__<name>=value`` arguments for the network constructor.
     """
@@ -173,6 +186,7 @@ class TorchEstimator(BaseEstimator):
         "verbose": ["verbose"],
         "device": [str, torch.device],
         "distributed": [StrOptions({"auto"}), "boolean"],
+        "callbacks": [list, None],
     }
 
     def __init__(
@@ -193,6 +207,7 @@ class TorchEstimator(BaseEstimator):
         verbose=0,
         device="cpu",
         distributed="auto",
+        callbacks=None,
         **module_params,
     ):
         self.lr = lr
@@ -210,12 +225,19 @@ class TorchEstimator(BaseEstimator):
         self.verbose = verbose
         self.device = device
         self.distributed = distributed
+        self.callbacks = callbacks
         for name, value in module_params.items():
             setattr(self, name, value)
         self._extra_names = tuple(module_params)
 
     # ------------------------------------------------------------------ parameters
     _ROUTED_PREFIXES = (_MODULE_PREFIX,)
+
+    @classmethod
+    def _get_param_names(cls):
+        # ``callbacks`` is a parameter of every subclass, also of those whose ``__init__``
+        # does not list it: there it arrives through ``**module_params`` (``base_params``).
+        return sorted({*super()._get_param_names(), "callbacks"})
 
     def get_params(self, deep=True):
         params = super().get_params(deep=deep)
@@ -430,7 +452,18 @@ class TorchEstimator(BaseEstimator):
         module = self.module_
         if world > 1:
             module = torch.nn.parallel.DistributedDataParallel(self.module_)
-        best_state = None
+        stopper = EarlyStopping(
+            rounds=self.n_iter_no_change,
+            metric_name="loss",
+            maximize=False,
+            min_delta=self.tol,
+            save_best=bool(len(valid[0])),
+        )
+        user = [_as_training_callback(cb) for cb in check_callbacks(self.callbacks)]
+        callbacks = CallbackContainer([*user, stopper])
+        callbacks.before_training(self)
+        # the stopping state carries over from earlier partial_fit calls / training phases
+        stopper.best_score, stopper.current_rounds = self.best_loss_, self._no_improvement
         epochs = range(n_epochs)
         bar = None
         if self.verbose and rank == 0:
@@ -460,19 +493,35 @@ class TorchEstimator(BaseEstimator):
                         f"{type(self).__name__}: the loss became {watched} at epoch "
                         f"{record['epoch']}; lower lr={self.lr} or set clip_grad_norm"
                     )
-                if watched < self.best_loss_ - self.tol:
-                    self.best_loss_, self._no_improvement = watched, 0
-                    if len(valid[0]):
-                        best_state = _copy_state(self.module_)
-                else:
-                    self._no_improvement += 1
-                    if self.n_iter_no_change and self._no_improvement >= self.n_iter_no_change:
-                        break
+                if callbacks.after_iteration(self, record["epoch"], self._evals_log()):
+                    break
         if bar is not None:
             bar.close()
-        if best_state is not None:
-            self.module_.load_state_dict(best_state)
+        self.best_loss_, self._no_improvement = stopper.best_score, stopper.current_rounds
+        callbacks.after_training(self)
         self.module_.eval()
+
+    def _evals_log(self):
+        """``history_`` as the callbacks' ``evals_log``: losses (and scores) per epoch."""
+        log = {"train": {"loss": [r["train_loss"] for r in self.history_]}}
+        valid = [r for r in self.history_ if "valid_loss" in r]
+        if valid:
+            log["valid"] = {}
+            if "valid_score" in valid[-1]:
+                log["valid"]["score"] = [r.get("valid_score") for r in valid]
+            log["valid"]["loss"] = [r["valid_loss"] for r in valid]
+        return log
+
+    @property
+    def history(self):
+        """``history_`` under skorch's name (``net.history``), for skorch's callbacks."""
+        return self.history_
+
+    def _checkpoint(self, epoch):
+        return _copy_state(self.module_)
+
+    def _restore_checkpoint(self, state):
+        self.module_.load_state_dict(state)
 
     def _run_epoch(self, module, train, weighted, rank, world):
         """One pass of mini-batch steps; returns the mean training loss (over all ranks).
@@ -579,6 +628,7 @@ class TorchEstimator(BaseEstimator):
             fitted["feature_names_in_"] = [str(f) for f in self.feature_names_in_]
         fitted.update(self._fitted_state())
         params = self.get_params(deep=False)
+        params.pop("callbacks")  # they act during fit only
         _serialization.write_folder(path, type(self), params, fitted, self.module_.state_dict())
 
     @classmethod
@@ -654,6 +704,46 @@ class TorchEstimator(BaseEstimator):
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "module_")
+
+
+class _SkorchStyleCallback(TrainingCallback):
+    """A skorch-style callback (``on_train_begin`` / ``on_epoch_end`` / ``on_train_end``, each
+    optional, called with the estimator as ``net``) seen through the training protocol."""
+
+    def __init__(self, callback):
+        self.callback = callback
+
+    def _call(self, hook, net):
+        method = getattr(self.callback, hook, None)
+        return None if method is None else method(net)
+
+    def before_training(self, model):
+        if hasattr(self.callback, "initialize"):
+            self.callback.initialize()
+        self._call("on_train_begin", model)
+        return model
+
+    def after_iteration(self, model, iteration, evals_log):
+        try:
+            return bool(self._call("on_epoch_end", model))
+        except KeyboardInterrupt:  # skorch's way for a callback to end training
+            return True
+
+    def after_training(self, model):
+        self._call("on_train_end", model)
+        return model
+
+
+_SKORCH_HOOKS = ("on_train_begin", "on_epoch_end", "on_train_end")
+
+
+def _as_training_callback(callback):
+    """``callback`` itself when it follows the protocol, else its skorch-style adapter."""
+    if isinstance(callback, TrainingCallback) or not any(
+        hasattr(callback, hook) for hook in _SKORCH_HOOKS
+    ):
+        return callback
+    return _SkorchStyleCallback(callback)
 
 
 def base_params(local_vars):
