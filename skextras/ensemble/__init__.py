@@ -12,6 +12,7 @@ from skextras.ensemble._gradient_boosting import (
     GradientBoostingRegressor,
 )
 from skextras.ensemble._newton_boosting import NewtonBoostingClassifier, NewtonBoostingRegressor
+from skextras.ensemble._ranker import NewtonBoostingRanker
 from skextras.ensemble._tree import HistTreeClassifier, HistTreeRegressor
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "HistTreeClassifier",
     "HistTreeRegressor",
     "NewtonBoostingClassifier",
+    "NewtonBoostingRanker",
     "NewtonBoostingRegressor",
     "RandomForestClassifier",
     "RandomForestRegressor",

@@ -14,6 +14,7 @@ from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from .._engine.tree import predict_forest
 from .._engine.tree_validation import trees_from_documents
+from ._rank_metrics import resolve_rank_metric
 
 # ---------------------------------------------------------------------------------------------
 # validation
@@ -254,6 +255,8 @@ def resolve_metrics(eval_metric, default):
             resolved.append(
                 (metric, lambda y, p, w, rho=rho: _tweedie_nloglik(y, p, w, rho), False)
             )
+        elif (ranking := resolve_rank_metric(metric)) is not None:
+            resolved.append(ranking)
         else:
             raise ValueError(
                 f"eval_metric {metric!r} is not supported; use a callable or one of "

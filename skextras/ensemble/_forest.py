@@ -30,6 +30,7 @@ from skextras.ensemble._base import (
     check_sample_weight,
 )
 from skextras.ensemble._persistence import JSONPersistMixin
+from skextras.ensemble._sklearn_tree import ForestSklearnMixin, attach_forest_views, forest_view
 from skextras.ensemble._tree import (
     SPLIT_CONSTRAINTS,
     _seed_of,
@@ -116,7 +117,7 @@ def effective_n_jobs(n_jobs):
     return max(1, n_cpu + 1 + n_jobs if n_jobs < 0 else n_jobs)
 
 
-class _BaseForest(HistInputMixin, JSONPersistMixin, BaseEstimator):
+class _BaseForest(ForestSklearnMixin, HistInputMixin, JSONPersistMixin, BaseEstimator):
     """What random forests and extra trees share: bagging, threading, OOB, introspection."""
 
     _parameter_constraints: dict = {
@@ -186,6 +187,7 @@ class _BaseForest(HistInputMixin, JSONPersistMixin, BaseEstimator):
         self.estimators_ += self._grow_all(
             X_binned, y, weight, params, range(start, start + n_more)
         )
+        attach_forest_views(self, X_binned, y, weight, start)
         if self.oob_score and self.estimators_:
             self._set_oob_score(X_binned, y)
         return self
@@ -320,7 +322,7 @@ class _BaseForest(HistInputMixin, JSONPersistMixin, BaseEstimator):
         learned.check_width(trees, widths, f"{type(self).__name__} with these classes")
         if "oob_score_" in learned:
             self.oob_score_ = learned.real("oob_score_", allow_nan=True)
-        self.estimators_ = trees
+        self.estimators_ = [forest_view(self, tree) for tree in trees]
 
     def _check_X_predict(self, X):
         check_is_fitted(self)

@@ -56,6 +56,9 @@ _DEFAULT_METRIC = {
     "binary:logistic": "logloss",
     "multi:softprob": "mlogloss",
     "multi:softmax": "mlogloss",
+    "rank:ndcg": "ndcg@32",
+    "rank:pairwise": "ndcg@32",
+    "rank:map": "map@32",
 }
 
 
