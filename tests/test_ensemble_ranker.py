@@ -33,7 +33,11 @@ def _small_queries(seed=0, n_queries=30, size=12):
 PARAMS = dict(n_estimators=30, learning_rate=0.1, max_depth=4)
 
 
-@pytest.mark.parametrize("objective", ["rank:ndcg", "rank:pairwise", "rank:map"])
+@pytest.mark.parametrize(
+    "objective",
+    ["rank:ndcg", pytest.param("rank:pairwise", marks=pytest.mark.slow),
+     pytest.param("rank:map", marks=pytest.mark.slow)],
+)  # fmt: skip
 def test_test_ndcg_at_10_matches_xgboost_on_lambdarank_set(lambdarank, objective):
     X, y, qid, Xt, yt, qidt = lambdarank
     if objective == "rank:map":
