@@ -24,15 +24,15 @@ from skextras.ensemble._rank_metrics import ranking_score
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "lightgbm" / "lambdarank"
 
 
-def lambdarank_split():
+def lambdarank_split(folder):
     """LightGBM's example: (X, y, qid) for train and test, or None without shared data."""
     from sklearn.datasets import load_svmlight_file
 
-    if not SHARED.is_dir():
+    if not folder.is_dir():
         return None
-    X, y = load_svmlight_file(str(SHARED / "rank.train"))
-    Xt, yt = load_svmlight_file(str(SHARED / "rank.test"), n_features=X.shape[1])
-    sizes = [np.loadtxt(SHARED / f"rank.{p}.query", dtype=int) for p in ("train", "test")]
+    X, y = load_svmlight_file(str(folder / "rank.train"))
+    Xt, yt = load_svmlight_file(str(folder / "rank.test"), n_features=X.shape[1])
+    sizes = [np.loadtxt(folder / f"rank.{p}.query", dtype=int) for p in ("train", "test")]
     qid, qidt = (np.repeat(np.arange(s.size), s) for s in sizes)
     return (X.toarray(), y, qid), (Xt.toarray(), yt, qidt)
 
@@ -113,10 +113,16 @@ def run_one(name, factory, train, test, threads):
 
 
 def main():
-    args = parse_args(__doc__.splitlines()[0])
+    def extra(parser):
+        parser.add_argument("--lambdarank", type=Path, default=SHARED, help="data folder")
+
+    args = parse_args(__doc__.splitlines()[0], extra)
     n_trees = 10 if args.smoke else 100
     n_queries = 100 if args.smoke else (1000 if args.quick else 5000)
-    sets = [("lambdarank", lambdarank_split()), ("synthetic", synthetic_split(n_queries))]
+    sets = [
+        ("lambdarank", lambdarank_split(args.lambdarank)),
+        ("synthetic", synthetic_split(n_queries)),
+    ]
     rows = []
     for data_name, split in sets:
         if split is None:

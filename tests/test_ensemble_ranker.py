@@ -144,3 +144,13 @@ def test_bad_queries_and_labels_are_refused():
         NewtonBoostingRanker().fit(X, y + 0.5, qid=qid)
     with pytest.raises(ValueError, match="one finite non-negative weight per query"):
         NewtonBoostingRanker().fit(X, y, qid=qid, sample_weight=np.ones(3))
+
+
+def test_mean_pair_method_is_deterministic_and_learns():
+    X, y, qid = _small_queries()
+    params = dict(PARAMS, lambdarank_pair_method="mean", lambdarank_num_pair_per_sample=4)
+    a = NewtonBoostingRanker(random_state=1, **params).fit(X, y, qid=qid)
+    b = NewtonBoostingRanker(random_state=1, **params).fit(X, y, qid=qid)
+    np.testing.assert_array_equal(a.predict(X), b.predict(X))
+    untrained = ranking_score("ndcg", y, np.zeros(y.size), qid, 10)
+    assert a.score(X, y, qid=qid) > untrained + 0.1

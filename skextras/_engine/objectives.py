@@ -384,6 +384,22 @@ def _pair_lambda(rel, s, high, low, delta_kind, inv_idcg, hits, acc, exp_gain, b
     return (sig - 1.0) * delta, max(sig * (1.0 - sig), _HESS_FLOOR) * delta * 2.0
 
 
+@njit(inline="always")
+def _add_pair(pair, i, j, gq, hq):
+    """Add the lambdas of documents at ranks i, j (different labels) to gq / hq; returns
+    the pair's |lambda| sum (``2 |lambda|``) for the normalisation."""
+    rel, s, delta_kind, inv_idcg, hits, acc, exp_gain, by_diff, spread = pair
+    high, low = (i, j) if rel[i] > rel[j] else (j, i)
+    lam, hess = _pair_lambda(
+        rel, s, high, low, delta_kind, inv_idcg, hits, acc, exp_gain, by_diff, spread
+    )
+    gq[high] += lam
+    gq[low] -= lam
+    hq[high] += hess
+    hq[low] += hess
+    return -2.0 * lam
+
+
 @njit
 def _rank_query(y, raw, order, params, rng_state, g, h):
     """Lambdas of one query (rows ``order``, sorted by descending score) into g, h."""
@@ -397,6 +413,7 @@ def _rank_query(y, raw, order, params, rng_state, g, h):
     acc = np.cumsum(rel / np.arange(1.0, n + 1.0))
     if delta_kind == 2 and hits[-1] == 0:
         return
+    pair = (rel, s, delta_kind, inv_idcg, hits, acc, exp_gain, by_diff, spread)
     gq = np.zeros(n)
     hq = np.zeros(n)
     sum_lambda = 0.0
@@ -404,25 +421,7 @@ def _rank_query(y, raw, order, params, rng_state, g, h):
         for i in range(min(n, k)):
             for j in range(i + 1, n):
                 if rel[i] != rel[j]:
-                    high, low = (i, j) if rel[i] > rel[j] else (j, i)
-                    lam, hess = _pair_lambda(
-                        rel,
-                        s,
-                        high,
-                        low,
-                        delta_kind,
-                        inv_idcg,
-                        hits,
-                        acc,
-                        exp_gain,
-                        by_diff,
-                        spread,
-                    )
-                    gq[high] += lam
-                    gq[low] -= lam
-                    hq[high] += hess
-                    hq[low] += hess
-                    sum_lambda -= 2.0 * lam
+                    sum_lambda += _add_pair(pair, i, j, gq, hq)
     else:
         # Each document against n_pairs documents of another label, drawn uniformly.
         by_label = np.argsort(-rel, kind="mergesort")
@@ -443,25 +442,7 @@ def _rank_query(y, raw, order, params, rng_state, g, h):
                     r = np.int64(x % np.uint64(others))
                     r = r if r < start else r + np.int64(stop - start)
                     i, j = by_label[a], by_label[r]
-                    high, low = (i, j) if rel[i] > rel[j] else (j, i)
-                    lam, hess = _pair_lambda(
-                        rel,
-                        s,
-                        high,
-                        low,
-                        delta_kind,
-                        inv_idcg,
-                        hits,
-                        acc,
-                        exp_gain,
-                        by_diff,
-                        spread,
-                    )
-                    gq[high] += lam
-                    gq[low] -= lam
-                    hq[high] += hess
-                    hq[low] += hess
-                    sum_lambda -= 2.0 * lam
+                    sum_lambda += _add_pair(pair, i, j, gq, hq)
             start = stop
     norm = 1.0
     if normalize:

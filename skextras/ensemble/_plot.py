@@ -105,28 +105,6 @@ class TreesToDataFrameMixin:
         return trees_to_dataframe(self)
 
 
-def booster_scores(trees, n_features, importance_type="weight"):
-    """XGBoost's ``Booster.get_score`` per feature (0 for unused features): "weight" (number
-    of splits), "gain" / "cover" (mean over the feature's splits), "total_gain" /
-    "total_cover" (sums); not normalised."""
-    kinds = ("weight", "gain", "cover", "total_gain", "total_cover")
-    if importance_type not in kinds:
-        raise ValueError(f"importance_type must be one of {kinds}, got {importance_type!r}")
-    count = np.zeros(n_features)
-    total = np.zeros(n_features)
-    for tree in trees:
-        internal = tree.left != -1
-        f = tree.feature[internal]
-        count += np.bincount(f, minlength=n_features)
-        stat = tree.gain if importance_type.endswith("gain") else tree.cover
-        total += np.bincount(f, weights=stat[internal], minlength=n_features)
-    if importance_type == "weight":
-        return count
-    if importance_type.startswith("total_"):
-        return total
-    return np.divide(total, count, out=np.zeros(n_features), where=count > 0)
-
-
 def plot_importance(
     model,
     ax=None,
@@ -149,7 +127,7 @@ def plot_importance(
     ax : matplotlib Axes, default=None
         Axes to draw on (a new figure when None).
     importance_type : str, default="weight"
-        NewtonBoosting* only, XGBoost's ``get_score`` values (see :func:`booster_scores`):
+        NewtonBoosting* only, XGBoost's ``get_score`` values (``_base.booster_scores``):
         the bars equal ``xgboost.plot_importance``'s; other ensembles plot their
         normalised impurity importances.
     max_num_features : int, default=None
@@ -169,6 +147,8 @@ def plot_importance(
     plt = _matplotlib()
     check_is_fitted(model)
     if hasattr(model, "_trees") and hasattr(model, "importance_type"):
+        from skextras.ensemble._base import booster_scores
+
         scores = booster_scores(model._trees, model.n_features_in_, importance_type)
     else:
         scores = np.asarray(model.feature_importances_, dtype=np.float64)
