@@ -210,9 +210,9 @@ def _engine_trees(model):
     if hasattr(model, "_trees"):
         trees = model._trees
         return [t for stage in trees for t in stage] if isinstance(trees[0], list) else trees
-    if hasattr(model, "estimators_") and hasattr(model.estimators_[0], "tree_"):
-        return [m.tree_ for m in model.estimators_]
-    return model.estimators_
+    if isinstance(model.estimators_[0], Tree):
+        return model.estimators_
+    return [m.tree_ for m in model.estimators_]
 
 
 # -- mutations of the document ----------------------------------------------------------------

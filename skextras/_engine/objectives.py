@@ -326,3 +326,231 @@ REGRESSION_OBJECTIVES = {
     "reg:gamma": Gamma,
     "reg:tweedie": Tweedie,
 }
+
+
+# ---------------------------------------------------------------------------------------------
+# Learning to rank: LambdaMART gradients (XGBoost's rank:ndcg, rank:map, rank:pairwise)
+
+RANK_OBJECTIVES = ("rank:ndcg", "rank:map", "rank:pairwise")
+_RANK_DELTA = {"rank:pairwise": 0, "rank:ndcg": 1, "rank:map": 2}
+
+
+@njit(inline="always")
+def _rank_gain(label, exp_gain):
+    return 2.0**label - 1.0 if exp_gain else label
+
+
+@njit
+def _inverse_idcg(y, k, exp_gain):
+    """1 / IDCG@k of one query's labels (0 where no document is relevant)."""
+    ideal = np.sort(y)[::-1]
+    idcg = 0.0
+    for r in range(min(k, ideal.size)):
+        idcg += _rank_gain(ideal[r], exp_gain) / np.log2(r + 2.0)
+    return 1.0 / idcg if idcg > 0 else 0.0
+
+
+@njit
+def _delta_map(rel, hits, acc, high, low):
+    """|Change of AP| when the documents at ranks ``high`` < ``low`` swap (XGBoost's
+    DeltaMAP); ``hits[r]`` relevant documents in ranks 0..r, ``acc[r] = sum hits / rank``."""
+    r_h, r_l = high + 1.0, low + 1.0
+    m, n = hits[low], hits[high]
+    b = acc[low - 1] - acc[high]
+    if rel[high] < rel[low]:
+        delta = m / r_l - (n + 1.0) / r_h - b
+    else:
+        delta = n / r_h - m / r_l + b
+    return abs(delta / hits[-1])
+
+
+@njit
+def _pair_lambda(rel, s, high, low, delta_kind, inv_idcg, hits, acc, exp_gain, by_diff, spread):
+    """Gradient and hessian a pair adds to its higher-labelled document (ranks ``high``,
+    ``low`` in the model's order; ``rel``/``s`` in that order): RankNet's lambda scaled by
+    the metric change of swapping them."""
+    if delta_kind == 1:
+        d_h, d_l = 1.0 / np.log2(high + 2.0), 1.0 / np.log2(low + 2.0)
+        g_h, g_l = _rank_gain(rel[high], exp_gain), _rank_gain(rel[low], exp_gain)
+        delta = abs((g_h - g_l) * (d_h - d_l)) * inv_idcg
+    elif delta_kind == 2:
+        delta = _delta_map(rel, hits, acc, min(high, low), max(high, low))
+    else:
+        delta = 1.0
+    diff = s[high] - s[low]
+    if by_diff and spread:
+        delta /= abs(diff) + 0.01
+    sig = 1.0 / (1.0 + np.exp(-diff))
+    return (sig - 1.0) * delta, max(sig * (1.0 - sig), _HESS_FLOOR) * delta * 2.0
+
+
+@njit(inline="always")
+def _add_pair(pair, i, j, gq, hq):
+    """Add the lambdas of documents at ranks i, j (different labels) to gq / hq; returns
+    the pair's |lambda| sum (``2 |lambda|``) for the normalisation."""
+    rel, s, delta_kind, inv_idcg, hits, acc, exp_gain, by_diff, spread = pair
+    high, low = (i, j) if rel[i] > rel[j] else (j, i)
+    lam, hess = _pair_lambda(
+        rel, s, high, low, delta_kind, inv_idcg, hits, acc, exp_gain, by_diff, spread
+    )
+    gq[high] += lam
+    gq[low] -= lam
+    hq[high] += hess
+    hq[low] += hess
+    return -2.0 * lam
+
+
+@njit
+def _rank_query(y, raw, order, params, rng_state, g, h):
+    """Lambdas of one query (rows ``order``, sorted by descending score) into g, h."""
+    delta_kind, k, n_pairs, exp_gain, normalize, by_diff, topk = params
+    n = order.size
+    rel = y[order]
+    s = raw[order]
+    spread = s[0] != s[-1]
+    inv_idcg = _inverse_idcg(rel, k if topk else n, exp_gain) if delta_kind == 1 else 0.0
+    hits = np.cumsum(rel)
+    acc = np.cumsum(rel / np.arange(1.0, n + 1.0))
+    if delta_kind == 2 and hits[-1] == 0:
+        return
+    pair = (rel, s, delta_kind, inv_idcg, hits, acc, exp_gain, by_diff, spread)
+    gq = np.zeros(n)
+    hq = np.zeros(n)
+    sum_lambda = 0.0
+    if topk:
+        for i in range(min(n, k)):
+            for j in range(i + 1, n):
+                if rel[i] != rel[j]:
+                    sum_lambda += _add_pair(pair, i, j, gq, hq)
+    else:
+        # Each document against n_pairs documents of another label, drawn uniformly.
+        by_label = np.argsort(-rel, kind="mergesort")
+        start = 0
+        while start < n:
+            stop = start + 1
+            while stop < n and rel[by_label[stop]] == rel[by_label[start]]:
+                stop += 1
+            others = n - (stop - start)
+            for _ in range(n_pairs if others else 0):
+                for a in range(start, stop):
+                    # xorshift64: a per-query stream, independent of thread scheduling.
+                    x = rng_state[0]
+                    x ^= (x << np.uint64(13)) & np.uint64(0xFFFFFFFFFFFFFFFF)
+                    x ^= x >> np.uint64(7)
+                    x ^= (x << np.uint64(17)) & np.uint64(0xFFFFFFFFFFFFFFFF)
+                    rng_state[0] = x
+                    r = np.int64(x % np.uint64(others))
+                    r = r if r < start else r + np.int64(stop - start)
+                    i, j = by_label[a], by_label[r]
+                    sum_lambda += _add_pair(pair, i, j, gq, hq)
+            start = stop
+    norm = 1.0
+    if normalize:
+        if not topk:
+            norm = 1.0 / n_pairs
+        elif sum_lambda > 0.0:
+            norm = np.log2(1.0 + sum_lambda) / sum_lambda
+    for r in range(n):
+        g[order[r]] = gq[r] * norm
+        h[order[r]] = hq[r] * norm
+
+
+@njit(parallel=True)
+def lambdarank_gradient_hessian(y, raw, group_ptr, group_weight, params, seed):
+    """LambdaMART gradients and hessians of every row, shape (n,) each.
+
+    Parameters
+    ----------
+    y, raw : float64 (n,)
+        Relevance labels and margins; each query's rows are contiguous.
+    group_ptr : int64 (n_queries + 1,)
+        Query q owns rows ``group_ptr[q]:group_ptr[q + 1]``.
+    group_weight : float64 (n_queries,)
+        Query weights, normalised to mean 1.
+    params : tuple
+        (delta kind: 0 pairwise / 1 NDCG / 2 MAP, truncation k, pairs per document for
+        "mean", exponential NDCG gain, normalise lambdas, divide the metric change by the
+        score difference + 0.01, "topk" pairs).
+    seed : int
+        Seeds the pair draws of the "mean" method (one stream per query).
+    """
+    n_queries = group_ptr.size - 1
+    g = np.zeros(y.size)
+    h = np.zeros(y.size)
+    for q in prange(n_queries):
+        lo, hi = group_ptr[q], group_ptr[q + 1]
+        if hi - lo < 2:
+            continue
+        order = lo + np.argsort(-raw[lo:hi], kind="mergesort")
+        state = np.empty(1, dtype=np.uint64)
+        state[0] = np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(q + 1)
+        _rank_query(y, raw, order, params, state, g, h)
+        w = group_weight[q]
+        for r in range(lo, hi):
+            g[r] *= w
+            h[r] *= w
+    return g, h
+
+
+class LambdaRank(Objective):
+    """XGBoost's ranking objectives (``rank:ndcg`` = LambdaMART, ``rank:map``,
+    ``rank:pairwise`` = RankNet) on queries given as contiguous row ranges.
+
+    Pairs: ``"topk"`` pairs each of the model's top ``k`` documents with every document
+    ranked below it; ``"mean"`` pairs every document with ``num_pairs`` documents of other
+    labels drawn at random. A pair's lambda is ``(sigmoid(s_i - s_j) - 1) * |delta metric|``
+    (divided by ``|s_i - s_j| + 0.01`` with ``score_normalization``), its hessian
+    ``2 sigmoid (1 - sigmoid) |delta metric|``; a query's lambdas are scaled by
+    ``log2(1 + L) / L`` (topk, ``L`` the sum of |lambda|) or ``1 / num_pairs`` (mean).
+    """
+
+    def __init__(
+        self,
+        name,
+        group_ptr,
+        group_weight=None,
+        pair_method="topk",
+        num_pairs=None,
+        exp_gain=True,
+        normalization=True,
+        score_normalization=True,
+        seed=0,
+    ):
+        self.name = name
+        self.group_ptr = np.asarray(group_ptr, dtype=np.int64)
+        n_queries = self.group_ptr.size - 1
+        w = np.ones(n_queries) if group_weight is None else np.asarray(group_weight, float)
+        self.group_weight = w * (n_queries / w.sum())
+        topk = pair_method == "topk"
+        k = int(num_pairs if num_pairs is not None else (32 if topk else 1))
+        self.params = (
+            _RANK_DELTA[name],
+            k,
+            k,
+            bool(exp_gain),
+            bool(normalization),
+            bool(score_normalization),
+            topk,
+        )
+        self.seed = int(seed)
+        self._round = 0
+
+    def gradient_hessian(self, y, raw, sample_weight=None):
+        y = np.ascontiguousarray(y, dtype=np.float64)
+        raw = np.ascontiguousarray(raw, dtype=np.float64)
+        self._round += 1
+        return lambdarank_gradient_hessian(
+            y, raw, self.group_ptr, self.group_weight, self.params, self.seed + self._round
+        )
+
+    def init_score(self, y, sample_weight=None):
+        return 0.0
+
+    def validate_target(self, y):
+        if self.name == "rank:map" and np.any((y != 0) & (y != 1)):
+            raise ValueError("rank:map needs binary relevance labels in {0, 1}")
+        if self.params[3] and np.any((y < 0) | (y != np.floor(y)) | (y > 31)):
+            raise ValueError(
+                f"{self.name} with ndcg_exp_gain=True needs integer relevance labels in "
+                "0..31 (the gain is 2**label - 1); set ndcg_exp_gain=False for other labels"
+            )

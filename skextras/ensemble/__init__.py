@@ -12,6 +12,8 @@ from skextras.ensemble._gradient_boosting import (
     GradientBoostingRegressor,
 )
 from skextras.ensemble._newton_boosting import NewtonBoostingClassifier, NewtonBoostingRegressor
+from skextras.ensemble._plot import plot_importance, plot_metric, plot_tree, trees_to_dataframe
+from skextras.ensemble._ranker import NewtonBoostingRanker
 from skextras.ensemble._tree import HistTreeClassifier, HistTreeRegressor
 
 __all__ = [
@@ -24,7 +26,12 @@ __all__ = [
     "HistTreeClassifier",
     "HistTreeRegressor",
     "NewtonBoostingClassifier",
+    "NewtonBoostingRanker",
     "NewtonBoostingRegressor",
     "RandomForestClassifier",
     "RandomForestRegressor",
+    "plot_importance",
+    "plot_metric",
+    "plot_tree",
+    "trees_to_dataframe",
 ]

@@ -19,6 +19,7 @@ from sklearn.utils.validation import _check_sample_weight, validate_data
 from .._engine._numba import effective_n_threads
 from .._engine.tree import predict_forest
 from .._engine.tree_validation import trees_from_documents
+from ._rank_metrics import resolve_rank_metric
 
 # ---------------------------------------------------------------------------------------------
 # validation
@@ -278,6 +279,8 @@ def resolve_metrics(eval_metric, default):
             resolved.append(
                 (metric, lambda y, p, w, rho=rho: _tweedie_nloglik(y, p, w, rho), False)
             )
+        elif (ranking := resolve_rank_metric(metric)) is not None:
+            resolved.append(ranking)
         else:
             raise ValueError(
                 f"eval_metric {metric!r} is not supported; use a callable or one of "
@@ -294,6 +297,15 @@ IMPORTANCE_TYPES = ("weight", "gain", "total_gain", "cover", "total_cover")
 
 def feature_importances(trees, n_features, importance_type="gain"):
     """XGBoost's importances from the split nodes of ``trees``, normalised to sum to 1."""
+    values = booster_scores(trees, n_features, importance_type)
+    total = values.sum()
+    return values / total if total > 0 else values
+
+
+def booster_scores(trees, n_features, importance_type="weight"):
+    """XGBoost's ``Booster.get_score`` per feature (0 for unused features), not normalised:
+    "weight" (number of splits), "gain" / "cover" (mean over the feature's splits),
+    "total_gain" / "total_cover" (sums)."""
     if importance_type not in IMPORTANCE_TYPES:
         raise ValueError(
             f"importance_type must be one of {IMPORTANCE_TYPES}, got {importance_type!r}"
@@ -315,8 +327,7 @@ def feature_importances(trees, n_features, importance_type="gain"):
             "gain": np.where(weight > 0, gain / np.maximum(weight, 1), 0.0),
             "cover": np.where(weight > 0, cover / np.maximum(weight, 1), 0.0),
         }[importance_type]
-    total = values.sum()
-    return values / total if total > 0 else values
+    return values
 
 
 def staged_raw_predictions(trees, tree_output, n_outputs, X, trees_per_stage, init, n_threads):

@@ -32,6 +32,7 @@ from skextras.ensemble._base import (
     resolve_n_threads,
 )
 from skextras.ensemble._persistence import JSONPersistMixin
+from skextras.ensemble._sklearn_tree import ForestSklearnMixin, attach_forest_views, forest_view
 from skextras.ensemble._tree import (
     SPLIT_CONSTRAINTS,
     _seed_of,
@@ -107,7 +108,7 @@ def _grow_trees(
     return trees
 
 
-class _BaseForest(HistInputMixin, JSONPersistMixin, BaseEstimator):
+class _BaseForest(ForestSklearnMixin, HistInputMixin, JSONPersistMixin, BaseEstimator):
     """What random forests and extra trees share: bagging, threading, OOB, introspection."""
 
     _parameter_constraints: dict = {
@@ -177,6 +178,7 @@ class _BaseForest(HistInputMixin, JSONPersistMixin, BaseEstimator):
         self.estimators_ += self._grow_all(
             X_binned, y, weight, params, range(start, start + n_more)
         )
+        attach_forest_views(self, X_binned, y, weight, start)
         if self.oob_score and self.estimators_:
             self._set_oob_score(X_binned, y)
         return self
@@ -311,7 +313,7 @@ class _BaseForest(HistInputMixin, JSONPersistMixin, BaseEstimator):
         learned.check_width(trees, widths, f"{type(self).__name__} with these classes")
         if "oob_score_" in learned:
             self.oob_score_ = learned.real("oob_score_", allow_nan=True)
-        self.estimators_ = trees
+        self.estimators_ = [forest_view(self, tree) for tree in trees]
 
     def _check_X_predict(self, X):
         check_is_fitted(self)

@@ -44,6 +44,7 @@ from skextras.ensemble._base import (
 from skextras.ensemble._forest import _TREE_CONSTRAINTS
 from skextras.ensemble._losses import LeafFit, make_loss, run_blocks
 from skextras.ensemble._persistence import JSONPersistMixin
+from skextras.ensemble._sklearn_tree import EnsembleSequenceMixin, record_moments, sklearn_view
 from skextras.ensemble._tree import (
     _seed_of,
     fit_bin_mapper,
@@ -93,7 +94,7 @@ def interaction_groups(interaction_cst, n_features):
     return groups + ([rest] if rest else [])
 
 
-class _BaseGradientBoosting(HistInputMixin, JSONPersistMixin, BaseEstimator):
+class _BaseGradientBoosting(EnsembleSequenceMixin, HistInputMixin, JSONPersistMixin, BaseEstimator):
     _parameter_constraints: dict = {
         **_TREE_CONSTRAINTS,
         "learning_rate": [Interval(Real, 0.0, None, closed="left")],
@@ -332,6 +333,7 @@ class _BaseGradientBoosting(HistInputMixin, JSONPersistMixin, BaseEstimator):
                 update = self._loss.line_search(fit, y, raw[:, k], r, w, k)
             tree.value = (self.learning_rate * update).reshape(-1, 1)
             _add_tree(raw, k, tree.value[:, 0], leaves, n_threads)
+            record_moments(tree, leaves, r, w)
             trees.append(tree)
         return trees
 
@@ -364,7 +366,9 @@ class _BaseGradientBoosting(HistInputMixin, JSONPersistMixin, BaseEstimator):
         self.estimators_ = np.empty((n_stages, self.n_trees_per_iteration_), dtype=object)
         for i, stage in enumerate(self._trees):
             for k, tree in enumerate(stage):
-                self.estimators_[i, k] = tree
+                self.estimators_[i, k] = sklearn_view(
+                    tree, self, criterion="friedman_mse", value_scale=1.0 / self.learning_rate
+                )
         if self.subsample < 1.0:
             self.oob_score_ = self.oob_scores_[-1] if self.oob_scores_.size else np.nan
 

@@ -45,6 +45,7 @@ from ._base import (
     warn_float32_gains,
 )
 from ._persistence import check_loaded_params
+from ._plot import TreesToDataFrameMixin
 
 _DEFAULT_METRIC = {
     "reg:squarederror": "rmse",
@@ -56,6 +57,9 @@ _DEFAULT_METRIC = {
     "binary:logistic": "logloss",
     "multi:softprob": "mlogloss",
     "multi:softmax": "mlogloss",
+    "rank:ndcg": "ndcg@32",
+    "rank:pairwise": "ndcg@32",
+    "rank:map": "map@32",
 }
 
 
@@ -116,7 +120,7 @@ class _LocalRounds:
         return tree
 
 
-class _BaseNewtonBoosting(HistInputMixin, BaseEstimator):
+class _BaseNewtonBoosting(TreesToDataFrameMixin, HistInputMixin, BaseEstimator):
     _parameter_constraints = {
         "n_estimators": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
