@@ -115,7 +115,7 @@ def tree_cases(name):
 
 
 def coco_cases(iou_type, files):
-    gt, dt = files
+    gt, dt = str(files[0]), str(files[1])
     call = f"coco_evaluate({gt!r}, {dt!r}, iou_type={iou_type!r})"
     cases = [Case(f"coco_{iou_type}", "skextras", [
         ("import", "from skextras.metrics import coco_evaluate"), ("call", call)],
@@ -126,7 +126,7 @@ def coco_cases(iou_type, files):
         "faster-coco-eval": "from faster_coco_eval import COCO, COCOeval_faster as Eval",
     }
     for library, imports in peers.items():
-        code = COCOAPI.format(gt=str(gt), dt=str(dt), iou_type=iou_type)
+        code = COCOAPI.format(gt=gt, dt=dt, iou_type=iou_type)
         cases.append(Case(f"coco_{iou_type}", library, [
             ("import", imports), (None, QUIET), ("call", code)], cached=False))  # fmt: skip
     return cases

@@ -75,8 +75,12 @@ _CHUNK = 256  # groups per kernel call / parallel task: scratch buffers are allo
 PARALLEL_MIN_SIZE = 50_000
 
 
-def _n_chunks(n_groups):
-    return (n_groups + _CHUNK - 1) // _CHUNK
+def _chunk_max(start, stop):
+    """The largest group (at least 1) of each chunk of groups: its scratch buffer sizes."""
+    if start.shape[0] == 0:
+        return np.ones(0, dtype=np.int64)
+    sizes = (stop - start).astype(np.int64)
+    return np.maximum(np.maximum.reduceat(sizes, np.arange(0, sizes.shape[0], _CHUNK)), 1)
 
 
 def evaluate_groups(
@@ -92,33 +96,35 @@ def evaluate_groups(
     codes = np.full((area_rng.shape[0], iou_thrs.shape[0], dt_box.shape[0]), IGNORED, np.int8)
     n_pos = np.zeros((gt_start.shape[0], area_rng.shape[0]), dtype=np.int64)
     args = (gt_box, gt_area, gt_crowd, gt_id_zero, gt_start, gt_stop, dt_box, dt_area,
-            dt_start, dt_stop, iou_thrs, area_rng, codes, n_pos)  # fmt: skip
+            dt_start, dt_stop, iou_thrs, area_rng, codes, n_pos,
+            _chunk_max(gt_start, gt_stop), _chunk_max(dt_start, dt_stop))  # fmt: skip
     if gt_box.shape[0] + dt_box.shape[0] >= PARALLEL_MIN_SIZE:
         _evaluate_parallel(*args)
     else:
-        for chunk in range(_n_chunks(gt_start.shape[0])):
+        for chunk in range(args[-1].shape[0]):
             _evaluate_chunk(chunk, *args)
     return codes, n_pos
 
 
 @njit(cache=True, parallel=True)
 def _evaluate_parallel(gt_box, gt_area, gt_crowd, gt_id_zero, gt_start, gt_stop, dt_box,
-                       dt_area, dt_start, dt_stop, iou_thrs, area_rng, codes, n_pos):  # fmt: skip
+                       dt_area, dt_start, dt_stop, iou_thrs, area_rng, codes, n_pos, chunk_ng,
+                    chunk_nd):  # fmt: skip
     for chunk in prange((gt_start.shape[0] + _CHUNK - 1) // _CHUNK):
         _evaluate_chunk(chunk, gt_box, gt_area, gt_crowd, gt_id_zero, gt_start, gt_stop, dt_box,
-                        dt_area, dt_start, dt_stop, iou_thrs, area_rng, codes, n_pos)  # fmt: skip
+                        dt_area, dt_start, dt_stop, iou_thrs, area_rng, codes, n_pos, chunk_ng,
+                        chunk_nd)  # fmt: skip
 
 
 @njit(cache=True)
 def _evaluate_chunk(chunk, gt_box, gt_area, gt_crowd, gt_id_zero, gt_start, gt_stop, dt_box,
-                    dt_area, dt_start, dt_stop, iou_thrs, area_rng, codes, n_pos):  # fmt: skip
-    """IoUs and matching for one chunk of groups, with scratch buffers shared by the chunk."""
+                    dt_area, dt_start, dt_stop, iou_thrs, area_rng, codes, n_pos, chunk_ng,
+                    chunk_nd):  # fmt: skip
+    """IoUs and matching for one chunk of groups, with scratch buffers shared by the chunk
+    (``chunk_ng`` / ``chunk_nd``: the chunk's largest group, see ``_chunk_max``)."""
     first = chunk * _CHUNK
     last = first + _CHUNK if first + _CHUNK < gt_start.shape[0] else gt_start.shape[0]
-    max_ng, max_nd = 1, 1
-    for gr in range(first, last):
-        max_ng = max_ng if max_ng > gt_stop[gr] - gt_start[gr] else gt_stop[gr] - gt_start[gr]
-        max_nd = max_nd if max_nd > dt_stop[gr] - dt_start[gr] else dt_stop[gr] - dt_start[gr]
+    max_ng, max_nd = chunk_ng[chunk], chunk_nd[chunk]
     ious = np.empty(max_ng * max_nd)
     scratch_g = np.empty((3, max_ng), dtype=np.int64)
     match = np.empty(max_nd, dtype=np.int64)
@@ -146,11 +152,12 @@ def evaluate_groups_from_ious(ious, iou_start, gt_area, gt_crowd, gt_ignore, gt_
     codes = np.full((area_rng.shape[0], iou_thrs.shape[0], dt_area.shape[0]), IGNORED, np.int8)
     n_pos = np.zeros((gt_start.shape[0], area_rng.shape[0]), dtype=np.int64)
     args = (ious, iou_start, gt_area, gt_crowd, gt_ignore, gt_id_zero, gt_start, gt_stop,
-            dt_area, dt_start, dt_stop, iou_thrs, area_rng, codes, n_pos)  # fmt: skip
+            dt_area, dt_start, dt_stop, iou_thrs, area_rng, codes, n_pos,
+            _chunk_max(gt_start, gt_stop), _chunk_max(dt_start, dt_stop))  # fmt: skip
     if ious.shape[0] >= PARALLEL_MIN_SIZE:
         _from_ious_parallel(*args)
     else:
-        for chunk in range(_n_chunks(gt_start.shape[0])):
+        for chunk in range(args[-1].shape[0]):
             _from_ious_chunk(chunk, *args)
     return codes, n_pos
 
@@ -158,23 +165,20 @@ def evaluate_groups_from_ious(ious, iou_start, gt_area, gt_crowd, gt_ignore, gt_
 @njit(cache=True, parallel=True)
 def _from_ious_parallel(ious, iou_start, gt_area, gt_crowd, gt_ignore, gt_id_zero, gt_start,
                         gt_stop, dt_area, dt_start, dt_stop, iou_thrs, area_rng, codes,
-                        n_pos):  # fmt: skip
+                        n_pos, chunk_ng, chunk_nd):  # fmt: skip
     for chunk in prange((gt_start.shape[0] + _CHUNK - 1) // _CHUNK):
         _from_ious_chunk(chunk, ious, iou_start, gt_area, gt_crowd, gt_ignore, gt_id_zero,
                          gt_start, gt_stop, dt_area, dt_start, dt_stop, iou_thrs, area_rng,
-                         codes, n_pos)  # fmt: skip
+                         codes, n_pos, chunk_ng, chunk_nd)  # fmt: skip
 
 
 @njit(cache=True)
 def _from_ious_chunk(chunk, ious, iou_start, gt_area, gt_crowd, gt_ignore, gt_id_zero, gt_start,
                      gt_stop, dt_area, dt_start, dt_stop, iou_thrs, area_rng, codes,
-                     n_pos):  # fmt: skip
+                     n_pos, chunk_ng, chunk_nd):  # fmt: skip
     first = chunk * _CHUNK
     last = first + _CHUNK if first + _CHUNK < gt_start.shape[0] else gt_start.shape[0]
-    max_ng, max_nd = 1, 1
-    for gr in range(first, last):
-        max_ng = max_ng if max_ng > gt_stop[gr] - gt_start[gr] else gt_stop[gr] - gt_start[gr]
-        max_nd = max_nd if max_nd > dt_stop[gr] - dt_start[gr] else dt_stop[gr] - dt_start[gr]
+    max_ng, max_nd = chunk_ng[chunk], chunk_nd[chunk]
     scratch_g = np.empty((3, max_ng), dtype=np.int64)
     match = np.empty(max_nd, dtype=np.int64)
     for gr in range(first, last):
