@@ -12,7 +12,7 @@ from _coco_data import random_keypoint_case, random_segm_case
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from skextras.metrics import _coco_kernels, coco_evaluate
+from skextras.metrics import _coco_kernels, _mask_kernels, coco_evaluate
 
 pycocotools = pytest.importorskip("pycocotools")
 from pycocotools.coco import COCO  # noqa: E402
@@ -352,6 +352,16 @@ def test_segm_equals_pycocotools_on_random_cases(seed, params):
     ev = run_pycocotools(gt, dt, "segm", useCats=int(params.get("use_cats", True)))
     assert_same_as_pycocotools(ours, ev)
     assert (ours.precision > 0).any()
+
+
+@pytest.mark.parametrize("iou_type", ["segm", "keypoints"])
+def test_precomputed_iou_path_equals_pycocotools_with_parallel_kernels(iou_type, monkeypatch):
+    # small inputs run the chunk kernels from Python; force the parfor drivers
+    monkeypatch.setattr(_coco_kernels, "PARALLEL_MIN_SIZE", 0)
+    monkeypatch.setattr(_mask_kernels, "PARALLEL_MIN_PAIRS", 0)
+    make = random_segm_case if iou_type == "segm" else random_keypoint_case
+    gt, dt = make(1)
+    assert_same_as_pycocotools(coco_evaluate(gt, dt, iou_type), run_pycocotools(gt, dt, iou_type))
 
 
 @pytest.mark.parametrize(

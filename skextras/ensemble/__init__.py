@@ -1,37 +1,30 @@
-"""Tree ensembles built on the shared histogram engine."""
+"""Tree ensembles built on the shared histogram engine.
 
-from skextras.ensemble._adaboost import AdaBoostClassifier, AdaBoostRegressor
-from skextras.ensemble._forest import (
-    ExtraTreesClassifier,
-    ExtraTreesRegressor,
-    RandomForestClassifier,
-    RandomForestRegressor,
-)
-from skextras.ensemble._gradient_boosting import (
-    GradientBoostingClassifier,
-    GradientBoostingRegressor,
-)
-from skextras.ensemble._newton_boosting import NewtonBoostingClassifier, NewtonBoostingRegressor
-from skextras.ensemble._plot import plot_importance, plot_metric, plot_tree, trees_to_dataframe
-from skextras.ensemble._ranker import NewtonBoostingRanker
-from skextras.ensemble._tree import HistTreeClassifier, HistTreeRegressor
+The estimators are imported on first use (see ``skextras/_lazy.py``): importing this
+package does not import scikit-learn or the numba engine.
+"""
 
-__all__ = [
-    "AdaBoostClassifier",
-    "AdaBoostRegressor",
-    "ExtraTreesClassifier",
-    "ExtraTreesRegressor",
-    "GradientBoostingClassifier",
-    "GradientBoostingRegressor",
-    "HistTreeClassifier",
-    "HistTreeRegressor",
-    "NewtonBoostingClassifier",
-    "NewtonBoostingRanker",
-    "NewtonBoostingRegressor",
-    "RandomForestClassifier",
-    "RandomForestRegressor",
-    "plot_importance",
-    "plot_metric",
-    "plot_tree",
-    "trees_to_dataframe",
-]
+from skextras._lazy import attach
+
+__getattr__, __dir__, __all__ = attach(
+    __name__,
+    {
+        "AdaBoostClassifier": "_adaboost",
+        "AdaBoostRegressor": "_adaboost",
+        "ExtraTreesClassifier": "_forest",
+        "ExtraTreesRegressor": "_forest",
+        "RandomForestClassifier": "_forest",
+        "RandomForestRegressor": "_forest",
+        "GradientBoostingClassifier": "_gradient_boosting",
+        "GradientBoostingRegressor": "_gradient_boosting",
+        "NewtonBoostingClassifier": "_newton_boosting",
+        "NewtonBoostingRanker": "_ranker",
+        "NewtonBoostingRegressor": "_newton_boosting",
+        "HistTreeClassifier": "_tree",
+        "HistTreeRegressor": "_tree",
+        "plot_importance": "_plot",
+        "plot_metric": "_plot",
+        "plot_tree": "_plot",
+        "trees_to_dataframe": "_plot",
+    },
+)

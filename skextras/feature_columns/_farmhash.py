@@ -24,17 +24,17 @@ _C81, _C113, _C255, _C63 = np.uint64(81), np.uint64(113), np.uint64(255), np.uin
 _SEED_Y = np.uint64((81 * 0xB492B66FBE98F273 + 113) % 2**64)
 
 
-@nb.njit(inline="always", cache=True)
+@nb.njit(cache=True)
 def _rot(v, s):
     return (v >> s) | (v << (np.uint64(64) - s))
 
 
-@nb.njit(inline="always", cache=True)
+@nb.njit(cache=True)
 def _smix(v):
     return v ^ (v >> _S47)
 
 
-@nb.njit(inline="always", cache=True)
+@nb.njit(cache=True)
 def _f64(buf, p):
     v = np.uint64(0)
     for i in range(8):
@@ -42,7 +42,7 @@ def _f64(buf, p):
     return v
 
 
-@nb.njit(inline="always", cache=True)
+@nb.njit(cache=True)
 def _f32(buf, p):
     v = np.uint64(0)
     for i in range(4):
@@ -50,7 +50,7 @@ def _f32(buf, p):
     return v
 
 
-@nb.njit(inline="always", cache=True)
+@nb.njit(cache=True)
 def _len16(u, v, mul):
     a = (u ^ v) * mul
     a ^= a >> _S47
@@ -109,7 +109,7 @@ def _hash_33_to_64(buf, s, n):
     return _len16(_rot(e + f, _S43) + _rot(g, _S30) + h, e + _rot(f + a, _S18) + g, mul)
 
 
-@nb.njit(inline="always", cache=True)
+@nb.njit(cache=True)
 def _weak32(buf, p, a, b):
     w = _f64(buf, p)
     x = _f64(buf, p + 8)
@@ -172,7 +172,7 @@ def fingerprint64_at(buf, s, n):
     return _len16(_len16(v0, w0, mul) + _smix(y) * _K0 + z, _len16(v1, w1, mul) + x, mul)
 
 
-@nb.njit(inline="always", cache=True)
+@nb.njit(cache=True)
 def fingerprint_cat64(a, b):
     """Farmhash ``FingerprintCat64(a, b)``: the order-dependent mix used to hash crosses."""
     r = a ^ _KMUL
@@ -192,7 +192,7 @@ def fingerprint64_buffer(buf, offsets):
     return out
 
 
-@nb.njit(inline="always", cache=True)
+@nb.njit(cache=True)
 def _put_utf8(buf, p, c):
     """Write code point ``c`` as UTF-8 at ``buf[p]``; returns the next position."""
     if c < 0x80:
@@ -221,11 +221,13 @@ def fingerprint64_codepoints(codes, lengths):
     n, w = codes.shape
     scratch = np.empty(4 * w + 1, dtype=np.uint8)
     out = np.empty(n, dtype=np.uint64)
+    # int64, not the literal 0: the hash functions would also compile for a literal start
+    start = np.int64(0)
     for i in range(n):
-        p = 0
+        p = start
         for j in range(lengths[i]):
             p = _put_utf8(scratch, p, codes[i, j])
-        out[i] = fingerprint64_at(scratch, 0, p)
+        out[i] = fingerprint64_at(scratch, start, p)
     return out
 
 

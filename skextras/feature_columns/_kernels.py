@@ -56,7 +56,7 @@ def multi_hot(out, rows, ids, weights, has_weights):
             out[rows[k], j] += weights[k] if has_weights else np.float32(1.0)
 
 
-@nb.njit(inline="always", cache=True)
+@nb.njit(cache=True)
 def _clipped(row, max_norm, buf):
     """tf.clip_by_norm of one row into ``buf``: t * clip / max(||t||, clip), in float32."""
     l2sum = np.float32(0.0)

@@ -1,45 +1,33 @@
-"""Detection and ranking metrics: COCO / Pascal VOC mAP and multilabel average precision."""
+"""Detection and ranking metrics: COCO / Pascal VOC mAP and multilabel average precision.
 
-from skextras.metrics._coco import COCOEvalResult, coco_evaluate
-from skextras.metrics._coco_stream import COCOEvaluator
-from skextras.metrics._detection import average_precision_from_curve, box_iou, match_detections
-from skextras.metrics._ranking import (
-    SCORERS,
-    detection_map_score,
-    get_scorer,
-    mean_average_precision_score,
-)
-from skextras.metrics._readers import (
-    read_coco,
-    read_csv,
-    read_fiftyone,
-    read_openimages_csv,
-    read_txt,
-    read_voc_xml,
-    read_yolo,
-    records_to_coco,
-)
-from skextras.metrics._voc import VOCEvalResult, voc_evaluate
+The functions are imported on first use (see ``skextras/_lazy.py``): importing this
+package does not import pandas, scikit-learn or the numba kernels.
+"""
 
-__all__ = [
-    "SCORERS",
-    "detection_map_score",
-    "get_scorer",
-    "mean_average_precision_score",
-    "COCOEvalResult",
-    "COCOEvaluator",
-    "VOCEvalResult",
-    "average_precision_from_curve",
-    "box_iou",
-    "coco_evaluate",
-    "match_detections",
-    "read_coco",
-    "read_csv",
-    "read_fiftyone",
-    "read_openimages_csv",
-    "read_txt",
-    "read_voc_xml",
-    "read_yolo",
-    "records_to_coco",
-    "voc_evaluate",
-]
+from skextras._lazy import attach
+
+__getattr__, __dir__, __all__ = attach(
+    __name__,
+    {
+        "COCOEvalResult": "_coco",
+        "coco_evaluate": "_coco",
+        "COCOEvaluator": "_coco_stream",
+        "average_precision_from_curve": "_detection",
+        "box_iou": "_detection",
+        "match_detections": "_detection",
+        "SCORERS": "_ranking",
+        "detection_map_score": "_ranking",
+        "get_scorer": "_ranking",
+        "mean_average_precision_score": "_ranking",
+        "read_coco": "_readers",
+        "read_csv": "_readers",
+        "read_fiftyone": "_readers",
+        "read_openimages_csv": "_readers",
+        "read_txt": "_readers",
+        "read_voc_xml": "_readers",
+        "read_yolo": "_readers",
+        "records_to_coco": "_readers",
+        "VOCEvalResult": "_voc",
+        "voc_evaluate": "_voc",
+    },
+)

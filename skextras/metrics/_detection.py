@@ -156,7 +156,9 @@ def match_detections(
     order = np.argsort(ignore, kind="mergesort")
     match = np.empty(len(ious), dtype=np.int64)
     taken = np.empty(n_gt, dtype=bool)
-    _coco_kernels._match_group(ious, order, ignore, crowd, float(iou_threshold), taken, match)
+    _coco_kernels._match_group(
+        ious.ravel(), n_gt, order, ignore, crowd, float(iou_threshold), taken, match
+    )
     return match
 
 

@@ -113,7 +113,7 @@ def to_bbox(counts, offsets, h, w):
     return out
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _advance(counts, left, i, value):
     """One RLE's cursor after a step: ``left`` pixels remain in its current run; when that
     run is used up, move to run ``i`` (if any) and flip the value. The two-RLE walks of
@@ -133,7 +133,7 @@ def _merge_two(a, b, out, intersect):
     cc = 0
     ct = 1
     while ct > 0:
-        c = min(ca, cb)
+        c = ca if ca < cb else cb
         cc += c
         ca, ia, va = _advance(a, ca - c, ia, va)
         cb, ib, vb = _advance(b, cb - c, ib, vb)
@@ -183,7 +183,7 @@ def _rle_iou(dc, gc, crowd):
     union = 0
     ct = 1
     while ct > 0:
-        c = min(ca, cb)
+        c = ca if ca < cb else cb
         if va or vb:
             union += c
             if va and vb:
@@ -223,13 +223,41 @@ def iou_matrix(dc, do, db, dh, dw, gc, go, gb, gh, gw, crowd):
     return out
 
 
-@njit(cache=True, parallel=True)
+_CHUNK = 64  # groups per kernel call or parallel task
+# Below this many IoU pairs the groups run chunk by chunk from Python: the parallel driver
+# (slow to compile) is compiled only when an input reaches it.
+PARALLEL_MIN_PAIRS = 20_000
+
+
 def group_ious(dc, do, db, dh, dw, d_index, gc, go, gb, gh, gw, g_index, crowd,
                gt_start, gt_stop, dt_start, dt_stop, iou_start):  # fmt: skip
     """IoUs of every (image, category) group, flat: group ``k`` is a (nd, ng) block at
     ``iou_start[k]``. ``d_index`` / ``g_index`` map sorted positions to RLE rows."""
     out = np.zeros(iou_start[-1])
-    for k in prange(gt_start.shape[0]):
+    args = (dc, do, db, dh, dw, d_index, gc, go, gb, gh, gw, g_index, crowd, gt_start,
+            gt_stop, dt_start, dt_stop, iou_start, out)  # fmt: skip
+    n_chunks = (gt_start.shape[0] + _CHUNK - 1) // _CHUNK
+    if out.shape[0] >= PARALLEL_MIN_PAIRS:
+        _group_ious_parallel(n_chunks, *args)
+    else:
+        for chunk in range(n_chunks):
+            _group_ious_chunk(chunk, *args)
+    return out
+
+
+@njit(cache=True, parallel=True)
+def _group_ious_parallel(n_chunks, dc, do, db, dh, dw, d_index, gc, go, gb, gh, gw, g_index,
+                         crowd, gt_start, gt_stop, dt_start, dt_stop, iou_start, out):  # fmt: skip
+    for chunk in prange(n_chunks):
+        _group_ious_chunk(chunk, dc, do, db, dh, dw, d_index, gc, go, gb, gh, gw, g_index, crowd,
+                          gt_start, gt_stop, dt_start, dt_stop, iou_start, out)  # fmt: skip
+
+
+@njit(cache=True)
+def _group_ious_chunk(chunk, dc, do, db, dh, dw, d_index, gc, go, gb, gh, gw, g_index, crowd,
+                      gt_start, gt_stop, dt_start, dt_stop, iou_start, out):  # fmt: skip
+    last = (chunk + 1) * _CHUNK
+    for k in range(chunk * _CHUNK, last if last < gt_start.shape[0] else gt_start.shape[0]):
         g0, g1, d0, d1 = gt_start[k], gt_stop[k], dt_start[k], dt_stop[k]
         pos = iou_start[k]
         for di in range(d0, d1):
@@ -239,7 +267,6 @@ def group_ious(dc, do, db, dh, dw, d_index, gc, go, gb, gh, gw, g_index, crowd,
                 dcs, gcs = dc[do[d] : do[d + 1]], gc[go[g] : go[g + 1]]
                 out[pos] = _pair_iou(dcs, db[d], dh[d], dw[d], gcs, gb[g], gh[g], gw[g], crowd[gi])
                 pos += 1
-    return out
 
 
 @njit(cache=True)
