@@ -2,15 +2,13 @@
 
 Every public module of skextras is collected; modules whose optional extra (torch,
 gymnasium, dask) is not installed are skipped, so the default suite never imports them.
-Each module's examples run in a fresh namespace with NumPy's legacy print options, as
-scikit-learn's doctests do.
+Each module's examples run in a fresh namespace, torch (when installed) on one thread.
 """
 
 import doctest
 import importlib
 import pkgutil
 
-import numpy as np
 import pytest
 
 import skextras
@@ -34,8 +32,6 @@ def _needs(modname):
 
 @pytest.fixture(autouse=True)
 def _doctest_environment():
-    options = np.get_printoptions()
-    np.set_printoptions(legacy="1.25")
     try:
         import torch
     except ImportError:
@@ -44,7 +40,6 @@ def _doctest_environment():
     if torch is not None:
         torch.set_num_threads(1)
     yield
-    np.set_printoptions(**options)
     if torch is not None:
         torch.set_num_threads(threads)
 
