@@ -94,6 +94,14 @@ def render(results_dir, figures_dir, docs_dir):
             f"load average {doc['load_average']}.",
             "",
         ]
+        if doc["mode"] == "smoke" or doc["load_average"] > 4:
+            lines += [
+                ".. warning::",
+                "   A smoke-mode run or a loaded machine: tiny data or other jobs dominate these",
+                "   times, so they check the pipeline, not the speed. Rerun in full mode on an",
+                "   idle machine for numbers to compare.",
+                "",
+            ]
         for t, table in enumerate(doc["tables"]):
             if "library" in table["columns"]:
                 for column in filter(_is_time_column, table["columns"]):
