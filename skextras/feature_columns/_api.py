@@ -119,6 +119,14 @@ def categorical_column_with_hash_bucket(key, hash_bucket_size, dtype="string"):
     Returns
     -------
     HashedCategoricalColumn
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skextras import feature_columns as fc
+    >>> col = fc.categorical_column_with_hash_bucket("city", 10)
+    >>> col.ids({"city": np.array(["paris", "roma", "paris"], dtype=object)}).values
+    array([7, 5, 7])
     """
     column = HashedCategoricalColumn(key, hash_bucket_size, dtype)
     column._n_buckets()
@@ -168,7 +176,37 @@ def categorical_column_with_vocabulary_file(
     num_oov_buckets=0,
 ):
     """As the list version, vocabulary read from a UTF-8 file (one entry per line);
-    ``vocabulary_size`` keeps the first lines only."""
+    ``vocabulary_size`` keeps the first lines only.
+
+    Parameters
+    ----------
+    key : str
+    vocabulary_file : str or path-like
+        UTF-8 text, one vocabulary entry per line; the line number is the id.
+    vocabulary_size : int, optional
+        Use only the first ``vocabulary_size`` lines (all lines by default).
+    dtype : {"string", "int64"}, default="string"
+    default_value : int, optional
+        Id of out-of-vocabulary values when ``num_oov_buckets == 0`` (default -1: dropped).
+    num_oov_buckets : int, default=0
+        Out-of-vocabulary values hash into this many extra ids after the vocabulary.
+
+    Returns
+    -------
+    VocabularyFileCategoricalColumn
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from skextras import feature_columns as fc
+    >>> path = os.path.join(tempfile.mkdtemp(), "vocab.txt")
+    >>> with open(path, "w") as f:
+    ...     _ = f.write("fr\\nit\\nde\\n")
+    >>> col = fc.categorical_column_with_vocabulary_file("country", path, num_oov_buckets=1)
+    >>> col.ids({"country": np.array(["it", "es", "fr"], dtype=object)}).values
+    array([1, 3, 0])
+    """
     return VocabularyFileCategoricalColumn(
         key, vocabulary_file, vocabulary_size, dtype, default_value, num_oov_buckets
     )
@@ -188,6 +226,16 @@ def categorical_column_with_identity(key, num_buckets, default_value=None):
     Returns
     -------
     IdentityCategoricalColumn
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skextras import feature_columns as fc
+    >>> weekday = fc.categorical_column_with_identity("weekday", 7)
+    >>> layer = fc.DenseFeatures([fc.indicator_column(weekday)])
+    >>> layer.fit_transform({"weekday": np.array([0, 6])})
+    array([[1., 0., 0., 0., 0., 0., 0.],
+           [0., 0., 0., 0., 0., 0., 1.]], dtype=float32)
     """
     return IdentityCategoricalColumn(key, num_buckets, default_value)
 
@@ -208,6 +256,15 @@ def crossed_column(keys, hash_bucket_size, hash_key=None):
     -------
     CrossedColumn
         Named by the sorted leaf names joined with ``_X_``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skextras import feature_columns as fc
+    >>> cross = fc.crossed_column(["a", "b"], 100)
+    >>> X = {"a": np.array(["x", "y"], dtype=object), "b": np.array(["u", "v"], dtype=object)}
+    >>> cross.name, cross.ids(X).values
+    ('a_X_b', array([89, 34]))
     """
     column = CrossedColumn(keys, hash_bucket_size, hash_key)
     column._validate()
@@ -228,6 +285,16 @@ def weighted_categorical_column(categorical_column, weight_feature_key, dtype="f
     Returns
     -------
     WeightedCategoricalColumn
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skextras import feature_columns as fc
+    >>> words = fc.categorical_column_with_vocabulary_list("w", ["a", "b", "c"])
+    >>> weighted = fc.weighted_categorical_column(words, "w_weight")
+    >>> X = {"w": np.array([["a", "c"]], dtype=object), "w_weight": np.array([[0.5, 2.0]])}
+    >>> fc.DenseFeatures([fc.indicator_column(weighted)]).fit_transform(X)
+    array([[0.5, 0. , 2. ]], dtype=float32)
     """
     return WeightedCategoricalColumn(categorical_column, weight_feature_key, dtype)
 
@@ -242,6 +309,16 @@ def indicator_column(categorical_column):
     Returns
     -------
     IndicatorColumn
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skextras import feature_columns as fc
+    >>> words = fc.categorical_column_with_vocabulary_list("w", ["a", "b", "c"])
+    >>> X = {"w": np.array([["a", "c"], ["b", "b"]], dtype=object)}
+    >>> fc.DenseFeatures([fc.indicator_column(words)]).fit_transform(X)
+    array([[1., 0., 1.],
+           [0., 2., 0.]], dtype=float32)
     """
     return IndicatorColumn(categorical_column)
 
@@ -280,6 +357,18 @@ def embedding_column(
     -------
     EmbeddingColumn
         Its table is ``DenseFeatures.embedding_weights_["<name>_embedding"]``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skextras import feature_columns as fc
+    >>> words = fc.categorical_column_with_vocabulary_list("w", ["a", "b", "c"])
+    >>> table = np.arange(6.0).reshape(3, 2)
+    >>> emb = fc.embedding_column(words, 2, combiner="sum", initializer=table)
+    >>> X = {"w": np.array([["a", "c"], ["b", ""]], dtype=object)}
+    >>> fc.DenseFeatures([emb]).fit_transform(X)
+    array([[4., 6.],
+           [2., 3.]], dtype=float32)
     """
     if not isinstance(categorical_column, CategoricalColumn):
         raise ValueError(
@@ -310,7 +399,38 @@ def shared_embeddings(
     trainable=True,
     use_safe_embedding_lookup=True,
 ):
-    """Embedding columns that share one table; returns a list in the order given."""
+    """Embedding columns that share one table; returns a list in the order given.
+
+    Parameters
+    ----------
+    categorical_columns : list of categorical columns
+        All with the same number of buckets.
+    dimension, combiner, initializer, max_norm, trainable, use_safe_embedding_lookup
+        As in :func:`embedding_column`.
+    shared_embedding_collection_name : str, optional
+        Key of the shared table in ``DenseFeatures.embedding_weights_``; default the sorted
+        column names joined by ``_`` and suffixed ``_shared_embedding``, as TF.
+    ckpt_to_load_from, tensor_name_in_ckpt : None
+        Not supported; pass the checkpoint's array as ``initializer``.
+
+    Returns
+    -------
+    list of SharedEmbeddingColumn
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skextras import feature_columns as fc
+    >>> a = fc.categorical_column_with_identity("a", 3)
+    >>> b = fc.categorical_column_with_identity("b", 3)
+    >>> columns = fc.shared_embeddings([a, b], 2, initializer=np.arange(6.0).reshape(3, 2))
+    >>> layer = fc.DenseFeatures(columns)
+    >>> layer.fit_transform({"a": np.array([0, 1]), "b": np.array([2, 2])})
+    array([[0., 1., 4., 5.],
+           [2., 3., 4., 5.]], dtype=float32)
+    >>> sorted(layer.embedding_weights_)
+    ['a_b_shared_embedding']
+    """
     if ckpt_to_load_from is not None:
         raise ValueError("ckpt_to_load_from is not supported: pass the array as initializer")
     columns = list(categorical_columns)
@@ -341,19 +461,86 @@ def shared_embeddings(
 def sequence_numeric_column(
     key, shape=(1,), default_value=0.0, dtype="float32", normalizer_fn=None
 ):
-    """Numeric values per timestep; padded with ``default_value`` by SequenceFeatures."""
+    """Numeric values per timestep; padded with ``default_value`` by SequenceFeatures.
+
+    Parameters
+    ----------
+    key : str
+    shape : tuple of int, default=(1,)
+        Shape of the value at one timestep.
+    default_value : float, default=0.0
+        Padding of the timesteps past a sequence's end.
+    dtype : str, default="float32"
+    normalizer_fn : callable, optional
+        Applied to the values, as in :func:`numeric_column`.
+
+    Returns
+    -------
+    SequenceNumericColumn
+
+    Examples
+    --------
+    >>> from skextras import feature_columns as fc
+    >>> col = fc.sequence_numeric_column("x", default_value=-1.0)
+    >>> X = {"x": [[1.0, 2.0, 3.0], [4.0]]}
+    >>> padded, lengths = fc.SequenceFeatures([col]).fit(X).transform(X)
+    >>> padded[:, :, 0], lengths
+    (array([[ 1.,  2.,  3.],
+           [ 4., -1., -1.]], dtype=float32), array([3, 1]))
+    """
     return SequenceNumericColumn(key, shape, default_value, dtype, normalizer_fn)
 
 
 def sequence_categorical_column_with_identity(key, num_buckets, default_value=None):
-    """Identity ids per timestep (wrap in indicator_column or embedding_column)."""
+    """Identity ids per timestep (wrap in indicator_column or embedding_column).
+
+    Parameters
+    ----------
+    key, num_buckets, default_value
+        As in :func:`categorical_column_with_identity`.
+
+    Returns
+    -------
+    SequenceCategoricalColumn
+
+    Examples
+    --------
+    >>> from skextras import feature_columns as fc
+    >>> col = fc.sequence_categorical_column_with_identity("ids", 3)
+    >>> X = {"ids": [[0, 2], [1]]}
+    >>> layer = fc.SequenceFeatures([fc.indicator_column(col)]).fit(X)
+    >>> padded, lengths = layer.transform(X)
+    >>> padded[0], lengths
+    (array([[1., 0., 0.],
+           [0., 0., 1.]], dtype=float32), array([2, 1]))
+    """
     return SequenceCategoricalColumn(
         categorical_column_with_identity(key, num_buckets, default_value)
     )
 
 
 def sequence_categorical_column_with_hash_bucket(key, hash_bucket_size, dtype="string"):
-    """Hashed ids per timestep."""
+    """Hashed ids per timestep (wrap in indicator_column or embedding_column).
+
+    Parameters
+    ----------
+    key, hash_bucket_size, dtype
+        As in :func:`categorical_column_with_hash_bucket`.
+
+    Returns
+    -------
+    SequenceCategoricalColumn
+
+    Examples
+    --------
+    >>> from skextras import feature_columns as fc
+    >>> col = fc.sequence_categorical_column_with_hash_bucket("tokens", 10)
+    >>> X = {"tokens": [["paris", "roma"], ["paris"]]}
+    >>> emb = fc.embedding_column(col, 4)
+    >>> padded, lengths = fc.SequenceFeatures([emb], random_state=0).fit(X).transform(X)
+    >>> padded.shape, lengths
+    ((2, 2, 4), array([2, 1]))
+    """
     return SequenceCategoricalColumn(
         categorical_column_with_hash_bucket(key, hash_bucket_size, dtype)
     )
@@ -362,7 +549,28 @@ def sequence_categorical_column_with_hash_bucket(key, hash_bucket_size, dtype="s
 def sequence_categorical_column_with_vocabulary_list(
     key, vocabulary_list, dtype=None, default_value=-1, num_oov_buckets=0
 ):
-    """Vocabulary ids per timestep."""
+    """Vocabulary ids per timestep (wrap in indicator_column or embedding_column).
+
+    Parameters
+    ----------
+    key, vocabulary_list, dtype, default_value, num_oov_buckets
+        As in :func:`categorical_column_with_vocabulary_list`.
+
+    Returns
+    -------
+    SequenceCategoricalColumn
+
+    Examples
+    --------
+    >>> from skextras import feature_columns as fc
+    >>> col = fc.sequence_categorical_column_with_vocabulary_list("w", ["a", "b"])
+    >>> X = {"w": [["b", "a", "a"], ["a"]]}
+    >>> padded, lengths = fc.SequenceFeatures([fc.indicator_column(col)]).fit(X).transform(X)
+    >>> padded[0], lengths
+    (array([[0., 1.],
+           [1., 0.],
+           [1., 0.]], dtype=float32), array([3, 1]))
+    """
     return SequenceCategoricalColumn(
         categorical_column_with_vocabulary_list(
             key, vocabulary_list, dtype, default_value, num_oov_buckets
@@ -378,7 +586,31 @@ def sequence_categorical_column_with_vocabulary_file(
     default_value=None,
     dtype="string",
 ):
-    """Vocabulary-file ids per timestep."""
+    """Vocabulary-file ids per timestep (wrap in indicator_column or embedding_column).
+
+    Parameters
+    ----------
+    key, vocabulary_file, vocabulary_size, num_oov_buckets, default_value, dtype
+        As in :func:`categorical_column_with_vocabulary_file`.
+
+    Returns
+    -------
+    SequenceCategoricalColumn
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from skextras import feature_columns as fc
+    >>> path = os.path.join(tempfile.mkdtemp(), "vocab.txt")
+    >>> with open(path, "w") as f:
+    ...     _ = f.write("a\\nb\\n")
+    >>> col = fc.sequence_categorical_column_with_vocabulary_file("w", path)
+    >>> X = {"w": [["b", "a"], ["a"]]}
+    >>> padded, lengths = fc.SequenceFeatures([fc.indicator_column(col)]).fit(X).transform(X)
+    >>> padded[1], lengths
+    (array([[1., 0.],
+           [0., 0.]], dtype=float32), array([2, 1]))
+    """
     return SequenceCategoricalColumn(
         categorical_column_with_vocabulary_file(
             key, vocabulary_file, vocabulary_size, dtype, default_value, num_oov_buckets

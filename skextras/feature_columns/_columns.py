@@ -32,6 +32,15 @@ SparseIds.__doc__ = """TF's id (and weight) SparseTensors as numpy arrays.
 
 indices : int64 [nnz, 2] (row, position); values : int64 [nnz]; dense_shape : (n, k);
 weights : float32 [nnz] or None.
+
+Examples
+--------
+>>> import numpy as np
+>>> from skextras import feature_columns as fc
+>>> col = fc.categorical_column_with_vocabulary_list("w", ["a", "b"])
+>>> ids = col.ids({"w": np.array([["b", ""], ["a", "a"]], dtype=object)})
+>>> ids.indices.tolist(), ids.values.tolist(), ids.dense_shape
+([[0, 0], [1, 0], [1, 1]], [1, 0, 0], (2, 2))
 """
 
 

@@ -299,7 +299,29 @@ def present_mask(values):
 
 
 def fingerprint64(values):
-    """Farmhash Fingerprint64 of each value, uint64; integers hash as their decimal text."""
+    """Farmhash Fingerprint64 of each value, uint64; integers hash as their decimal text.
+
+    TensorFlow's ``tf.fingerprint`` / ``tf.strings.to_hash_bucket_fast`` hash (the hash of
+    :func:`categorical_column_with_hash_bucket`), bit for bit.
+
+    Parameters
+    ----------
+    values : array-like of str, bytes or int
+        Text is hashed as its UTF-8 bytes; integers as their decimal text.
+
+    Returns
+    -------
+    ndarray of uint64, the shape of ``values``
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skextras.feature_columns import fingerprint64
+    >>> fingerprint64(np.array(["a", "paris"], dtype=object))
+    array([12917804110809363939, 16889890634556049197], dtype=uint64)
+    >>> fingerprint64(np.array([25])) == fingerprint64(np.array(["25"], dtype=object))
+    array([ True])
+    """
     values = np.asarray(values)
     if values.dtype.kind in "iu":
         buf, offsets = int_decimal_rows(values.astype(np.int64, copy=False).reshape(-1))

@@ -44,7 +44,19 @@ _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
 class ProtobufError(ValueError):
-    """The bytes are not a well-formed message of the expected type."""
+    """The bytes are not a well-formed message of the expected type.
+
+    A ``ValueError``; the message names the field path and the byte offset.
+
+    Examples
+    --------
+    >>> from skextras.io import ProtobufError, parse_example
+    >>> try:
+    ...     parse_example(bytes([10, 5, 97, 98]))  # field 1 says 5 bytes, 2 follow
+    ... except ProtobufError as exc:
+    ...     print(exc)
+    Example: field 1 at byte 0 declares 5 bytes, only 2 remain
+    """
 
 
 def _read_varint(buf, pos, where="message"):

@@ -50,7 +50,23 @@ class TFRecordError(ValueError):
     """A TFRecord file is corrupted, truncated or holds a record that is not what was asked.
 
     The message names the file, the record index and the record's byte offset (in the
-    decompressed stream for GZIP / ZLIB files).
+    decompressed stream for GZIP / ZLIB files). A subclass of ``ValueError``.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from skextras.io import TFRecordError, read_tfrecord, write_tfrecord
+    >>> path = os.path.join(tempfile.mkdtemp(), "data.tfrecord")
+    >>> write_tfrecord(path, [b"first"])
+    1
+    >>> with open(path, "r+b") as f:
+    ...     _ = f.seek(14)
+    ...     _ = f.write(b"X")
+    >>> try:
+    ...     list(read_tfrecord(path))
+    ... except TFRecordError as exc:
+    ...     print(str(exc).split(": ", 1)[1])
+    record 0 (byte 0) has a corrupted data CRC
     """
 
 
@@ -363,6 +379,16 @@ def write_tfrecord(path, records, compression=None):
     TypeError
         For a record that is not bytes-like (an int, a str, a numpy scalar), naming its
         index; nothing is written.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from skextras.io import read_tfrecord, write_tfrecord
+    >>> path = os.path.join(tempfile.mkdtemp(), "data.tfrecord.gz")
+    >>> write_tfrecord(path, [b"first", b"second"], compression="GZIP")
+    2
+    >>> list(read_tfrecord(path, compression="GZIP"))
+    [b'first', b'second']
     """
     compression = _check_compression(compression, allow_auto=False)
     path = os.fspath(path)
@@ -455,7 +481,28 @@ def make_example(features, feature_lists=None, *, dtypes=None):
 
 
 def make_sequence_example(context, feature_lists, *, dtypes=None):
-    """Serialize a ``tf.train.SequenceExample``; see :func:`make_example`."""
+    """Serialize a ``tf.train.SequenceExample``; see :func:`make_example`.
+
+    Parameters
+    ----------
+    context : dict of str -> value
+        The context features (values as in :func:`make_example`).
+    feature_lists : dict of str -> list of values
+        One value per step of each feature list.
+    dtypes : dict of str -> dtype, optional
+        As in :func:`make_example`.
+
+    Returns
+    -------
+    bytes
+
+    Examples
+    --------
+    >>> from skextras.io import make_sequence_example, parse_sequence_example
+    >>> data = make_sequence_example({"user": "ana"}, {"clicks": [[1, 2], [3]]})
+    >>> parse_sequence_example(data)
+    ({'user': array([b'ana'], dtype=object)}, {'clicks': [array([1, 2]), array([3])]})
+    """
     return encode_sequence_example(context, feature_lists, dtypes)
 
 
@@ -475,6 +522,13 @@ def parse_example(data, sequence=False):
         and byte offset.
     TypeError
         For ``data`` that is not bytes-like.
+
+    Examples
+    --------
+    >>> from skextras.io import make_example, parse_example
+    >>> features = parse_example(make_example({"age": 31, "tags": ["a", "b"], "score": 0.5}))
+    >>> features["age"], features["score"], features["tags"]
+    (array([31]), array([0.5], dtype=float32), array([b'a', b'b'], dtype=object))
     """
     if sequence:
         return decode_sequence_example(data)
@@ -482,7 +536,17 @@ def parse_example(data, sequence=False):
 
 
 def parse_sequence_example(data):
-    """Parse a ``tf.train.SequenceExample``: ``(context, feature_lists)``."""
+    """Parse a ``tf.train.SequenceExample``: ``(context, feature_lists)``.
+
+    The same as ``parse_example(data, sequence=True)``; see :func:`make_sequence_example`.
+
+    Examples
+    --------
+    >>> from skextras.io import make_sequence_example, parse_sequence_example
+    >>> context, lists = parse_sequence_example(make_sequence_example({}, {"x": [[1.5], [2.5]]}))
+    >>> lists
+    {'x': [array([1.5], dtype=float32), array([2.5], dtype=float32)]}
+    """
     return decode_sequence_example(data)
 
 
@@ -507,6 +571,19 @@ def read_examples_to_frame(path, compression=None, verify_crc=True, decode_strin
     TFRecordError
         For a corrupted file (see :func:`read_tfrecord`) and for a record that is not a
         ``tf.train.Example``, naming the file, the record index and the field.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import pandas as pd
+    >>> from skextras.io import read_examples_to_frame, write_examples
+    >>> path = os.path.join(tempfile.mkdtemp(), "frame.tfrecord")
+    >>> write_examples(path, pd.DataFrame({"age": [31, 45], "tags": [["a", "b"], ["c"]]}))
+    2
+    >>> read_examples_to_frame(path)
+       age    tags
+    0   31  [a, b]
+    1   45     [c]
     """
     rows = []
     for index, record in enumerate(read_tfrecord(path, compression, verify_crc,

@@ -234,6 +234,20 @@ class COCOEvalResult:
         ``eval["scores"]``).
     per_class : dict
         ``{category_id: stats}`` computed on that category's slice.
+
+    Examples
+    --------
+    >>> from skextras.metrics import coco_evaluate
+    >>> gt = {"images": [{"id": 1}], "categories": [{"id": 1}, {"id": 2}],
+    ...       "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 10]},
+    ...                       {"id": 2, "image_id": 1, "category_id": 2, "bbox": [20, 20, 10, 10]}]}
+    >>> dt = [{"image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 10], "score": 0.9}]
+    >>> result = coco_evaluate(gt, dt)
+    >>> result.precision.shape  # (IoU thresholds, recall thresholds, classes, areas, max_dets)
+    (10, 101, 2, 4, 3)
+    >>> aps = result.stats[0], result.per_class[1][0], result.per_class[2][0]
+    >>> [round(float(v), 3) for v in aps]
+    [0.5, 1.0, 0.0]
     """
 
     precision: np.ndarray

@@ -139,6 +139,14 @@ def match_detections(
     -------
     ndarray of int of shape (n_det,)
         Index of the matched gt, -1 for none.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skextras.metrics import match_detections
+    >>> ious = np.array([[0.9, 0.1], [0.6, 0.0], [0.2, 0.7]])  # 3 detections, 2 gts
+    >>> match_detections(ious)
+    array([ 0, -1,  1])
     """
     ious = np.ascontiguousarray(ious, dtype=float)
     if ious.ndim != 2:
@@ -190,6 +198,15 @@ def average_precision_from_curve(recall, precision, method="allpoint"):
     Returns
     -------
     float
+
+    Examples
+    --------
+    >>> from skextras.metrics import average_precision_from_curve
+    >>> recall, precision = [0.5, 0.5, 1.0], [1.0, 0.5, 0.667]
+    >>> round(average_precision_from_curve(recall, precision), 4)
+    0.8335
+    >>> round(average_precision_from_curve(recall, precision, method="voc2007"), 4)
+    0.8486
     """
     if method not in _METHODS:
         raise ValueError(f"method must be one of {sorted(_METHODS)}, got {method!r}")

@@ -141,6 +141,19 @@ def detection_map_score(y_true, y_pred, *, metric="coco", iou_threshold=0.5):
     Returns
     -------
     float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skextras.metrics import detection_map_score
+    >>> y_true = [{"boxes": np.array([[0, 0, 10, 10]]), "labels": np.array([1])},
+    ...           {"boxes": np.array([[5, 5, 20, 20]]), "labels": np.array([2])}]
+    >>> y_pred = [{"boxes": np.array([[0, 0, 10, 10]]), "labels": np.array([1]),
+    ...            "scores": np.array([0.9])},
+    ...           {"boxes": np.array([[30, 30, 40, 40]]), "labels": np.array([2]),
+    ...            "scores": np.array([0.8])}]
+    >>> detection_map_score(y_true, y_pred, metric="voc2012")  # class 1 found, class 2 missed
+    0.5
     """
     from skextras.metrics._coco import coco_evaluate
     from skextras.metrics._readers import records_to_coco
@@ -180,6 +193,31 @@ def get_scorer(scoring):
     Scikit-learn validates ``scoring`` strings against its own registry, so pass the object:
     ``GridSearchCV(est, grid, scoring=get_scorer("mean_average_precision"))`` or a dict
     ``scoring={"mAP": get_scorer("mean_average_precision"), "acc": "accuracy"}``.
+
+    Parameters
+    ----------
+    scoring : str or callable
+        A key of :data:`SCORERS` (``"mean_average_precision"``, its ``_micro`` /
+        ``_weighted`` / ``_samples`` variants, ``"detection_map_coco"``,
+        ``"detection_map_voc2007"``, ``"detection_map_voc2012"``) or anything
+        :func:`sklearn.metrics.get_scorer` accepts.
+
+    Returns
+    -------
+    callable
+        A scorer ``scorer(estimator, X, y) -> float``.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_multilabel_classification
+    >>> from sklearn.model_selection import cross_val_score
+    >>> from sklearn.neighbors import KNeighborsClassifier
+    >>> from skextras.metrics import get_scorer
+    >>> X, Y = make_multilabel_classification(n_samples=60, random_state=0)
+    >>> scores = cross_val_score(KNeighborsClassifier(), X, Y, cv=3,
+    ...                          scoring=get_scorer("mean_average_precision"))
+    >>> scores.shape
+    (3,)
     """
     if isinstance(scoring, str) and scoring in SCORERS:
         return SCORERS[scoring]

@@ -176,6 +176,18 @@ def read_coco(source):
     ``category_id`` stays numeric and ``frame.attrs["categories"]`` maps ids to names.
     Every annotation needs ``image_id``, ``category_id`` and a ``bbox`` of 4 finite numbers;
     ``iscrowd`` is 0 or 1; anything else raises ValueError naming the annotation.
+
+    Examples
+    --------
+    >>> from skextras.metrics import read_coco
+    >>> ann = {"id": 1, "image_id": 1, "category_id": 3, "bbox": [10, 20, 30, 40]}
+    >>> gt = {"images": [{"id": 1}], "categories": [{"id": 3, "name": "car"}], "annotations": [ann]}
+    >>> frame = read_coco(gt)
+    >>> frame[["image_id", "category_id", "xmin", "ymin", "xmax", "ymax"]]
+       image_id  category_id  xmin  ymin  xmax  ymax
+    0         1            3  10.0  20.0  40.0  60.0
+    >>> frame.attrs["categories"]
+    {3: 'car'}
     """
     data, name = source, "COCO data"
     if isinstance(source, (str, os.PathLike)):
@@ -251,6 +263,23 @@ def read_voc_xml(path):
         ``<object>`` without ``<name>`` or ``<bndbox>``, a corner that is missing or not a
         finite number, a ``<difficult>`` other than 0 / 1, or a ``<size>`` without numeric
         width and height; the message names the file, the object and the field.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from skextras.metrics import read_voc_xml
+    >>> path = os.path.join(tempfile.mkdtemp(), "000001.xml")
+    >>> with open(path, "w") as f:
+    ...     print("<annotation><filename>000001.jpg</filename><size><width>353</width>"
+    ...           "<height>500</height></size><object><name>dog</name><bndbox><xmin>48</xmin>"
+    ...           "<ymin>240</ymin><xmax>195</xmax><ymax>371</ymax></bndbox></object>"
+    ...           "</annotation>", file=f)
+    >>> frame = read_voc_xml(path)
+    >>> frame[["image_id", "category_id", "xmin", "ymin", "xmax", "ymax"]]
+      image_id category_id  xmin   ymin   xmax   ymax
+    0   000001         dog  48.0  240.0  195.0  371.0
+    >>> frame.attrs["image_sizes"]
+    {'000001': (353.0, 500.0)}
     """
     rows, sizes = [], {}
     for file in _files(path, {".xml"}):
@@ -347,6 +376,24 @@ def read_txt(path, *, box_format="xywh", relative=False, class_names=None, image
     class_names : list of str or path, optional
         Maps integer class ids to names (e.g. YOLO's ``classes.txt`` / ``voc.names``).
     score_position : {"second", "last"}, default "second"
+
+    Returns
+    -------
+    DataFrame
+        The record table: ``image_id`` (the file stem), ``category_id``, ``xmin, ymin,
+        xmax, ymax``, ``score`` (detections only), ``difficult``, ``iscrowd``.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from skextras.metrics import read_txt
+    >>> path = os.path.join(tempfile.mkdtemp(), "img1.txt")
+    >>> with open(path, "w") as f:
+    ...     print("car 0.9 10 20 30 40", file=f)
+    >>> frame = read_txt(path)
+    >>> frame[["image_id", "category_id", "xmin", "ymin", "xmax", "ymax", "score"]]
+      image_id category_id  xmin  ymin  xmax  ymax  score
+    0     img1         car  10.0  20.0  40.0  60.0    0.9
     """
     if score_position not in ("second", "last"):
         raise ValueError(f"score_position must be 'second' or 'last', got {score_position!r}")
@@ -391,6 +438,18 @@ def read_yolo(path, class_names=None, *, image_sizes=None, score_position="last"
 
     See :func:`read_txt`; without ``image_sizes`` the boxes stay in relative units (IoU is
     unchanged by per-axis scaling, COCO area ranges are not).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from skextras.metrics import read_yolo
+    >>> path = os.path.join(tempfile.mkdtemp(), "img2.txt")
+    >>> with open(path, "w") as f:
+    ...     print("0 0.5 0.5 0.2 0.4 0.9", file=f)
+    >>> frame = read_yolo(path, class_names=["car"], image_sizes={"img2": (100, 50)})
+    >>> frame[["image_id", "category_id", "xmin", "ymin", "xmax", "ymax", "score"]]
+      image_id category_id  xmin  ymin  xmax  ymax  score
+    0     img2         car  40.0  15.0  60.0  35.0    0.9
     """
     return read_txt(path, box_format="xcycwh", relative=True, class_names=class_names,
                     image_sizes=image_sizes, score_position=score_position)  # fmt: skip
@@ -402,6 +461,18 @@ def read_csv(path, *, box_format="xyxy", column_map=None):
     Columns ``image_id``, ``category_id`` (or ``label``), the box as ``xmin, ymin, xmax,
     ymax`` (``box_format="xyxy"``) or ``x, y, w, h`` (``"xywh"``), optional ``score`` and
     ``difficult``; ``column_map`` renames columns first (``{"ImageID": "image_id"}``).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from skextras.metrics import read_csv
+    >>> path = os.path.join(tempfile.mkdtemp(), "boxes.csv")
+    >>> with open(path, "w") as f:
+    ...     print("image_id,label,xmin,ymin,xmax,ymax,score", file=f)
+    ...     print("a,car,10,20,40,60,0.8", file=f)
+    >>> read_csv(path)
+      image_id category_id  xmin  ymin  xmax  ymax  score  difficult  iscrowd
+    0        a         car  10.0  20.0  40.0  60.0    0.8      False    False
     """
     if box_format not in ("xyxy", "xywh"):
         raise ValueError(f"box_format must be 'xyxy' or 'xywh', got {box_format!r}")
@@ -423,7 +494,23 @@ def read_csv(path, *, box_format="xyxy", column_map=None):
 
 def read_openimages_csv(path, *, image_sizes=None):
     """OpenImages csv (``ImageID, LabelName, [Confidence], XMin, XMax, YMin, YMax`` relative,
-    ``IsGroupOf``) → record table; ``IsGroupOf`` becomes ``iscrowd``."""
+    ``IsGroupOf``) → record table; ``IsGroupOf`` becomes ``iscrowd``.
+
+    Boxes are scaled to pixels by ``image_sizes`` (``{image_id: (width, height)}``) when
+    given, and stay relative otherwise.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from skextras.metrics import read_openimages_csv
+    >>> path = os.path.join(tempfile.mkdtemp(), "oi.csv")
+    >>> with open(path, "w") as f:
+    ...     print("ImageID,LabelName,XMin,XMax,YMin,YMax,IsGroupOf", file=f)
+    ...     print("img,/m/0k4j,0.1,0.5,0.2,0.6,1", file=f)
+    >>> read_openimages_csv(path, image_sizes={"img": (200, 100)})
+      image_id category_id  xmin  ymin   xmax  ymax  difficult  iscrowd
+    0      img     /m/0k4j  20.0  20.0  100.0  60.0      False     True
+    """
     frame = _read_csv_file(path)
     _require_columns(frame, ["ImageID", "LabelName", "XMin", "YMin", "XMax", "YMax"], path)
     out = pd.DataFrame({"image_id": frame["ImageID"], "category_id": frame["LabelName"]})
@@ -449,6 +536,19 @@ def read_fiftyone(path, *, image_sizes=None):
     The file holds ``{"classes": [...], "labels": {image_id: [{"label", "bounding_box",
     "confidence"}, ...]}}`` with relative ``[x, y, w, h]`` boxes and labels given as class
     indices when ``classes`` is present. Boxes are scaled by ``image_sizes`` when given.
+
+    Examples
+    --------
+    >>> import json, os, tempfile
+    >>> from skextras.metrics import read_fiftyone
+    >>> path = os.path.join(tempfile.mkdtemp(), "labels.json")
+    >>> labels = {"img": [{"label": 1, "bounding_box": [0.1, 0.2, 0.3, 0.4], "confidence": 0.7}]}
+    >>> with open(path, "w") as f:
+    ...     json.dump({"classes": ["car", "dog"], "labels": labels}, f)
+    >>> frame = read_fiftyone(path, image_sizes={"img": (100, 100)})
+    >>> frame[["image_id", "category_id", "xmin", "ymin", "xmax", "ymax", "score"]]
+      image_id category_id  xmin  ymin  xmax  ymax  score
+    0      img         dog  10.0  20.0  40.0  60.0    0.7
     """
     data = load_json_file(path)
     if not isinstance(data, dict) or not isinstance(data.get("labels", {}), dict):
@@ -497,6 +597,18 @@ def records_to_coco(gt, dt=None):
     String image ids and class names are numbered in order of first appearance; the
     mapping is kept in the dict's ``images[i]["file_name"]`` / ``categories[k]["name"]``.
     ``difficult`` gts become crowd-free ordinary boxes (COCO has no such flag).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from skextras.metrics import coco_evaluate, records_to_coco
+    >>> gt = pd.DataFrame({"image_id": ["a"], "category_id": ["car"], "xmin": [10.0],
+    ...                    "ymin": [20.0], "xmax": [40.0], "ymax": [60.0]})
+    >>> coco_gt, coco_dt = records_to_coco(gt, gt.assign(score=0.8))
+    >>> coco_gt["images"], coco_gt["categories"]
+    ([{'id': 1, 'file_name': 'a'}], [{'id': 1, 'name': 'car'}])
+    >>> round(float(coco_evaluate(coco_gt, coco_dt).stats[0]), 3)
+    1.0
     """
     frames = [gt] if dt is None else [gt, dt]
     images = pd.unique(pd.concat([f["image_id"] for f in frames], ignore_index=True))

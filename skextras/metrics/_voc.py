@@ -96,6 +96,19 @@ class VOCEvalResult:
         ``{class: ndarray}`` cumulative curves over the score-ranked detections.
     n_positives : dict
         ``{class: number of non-difficult gts}`` (all gts with ``use_difficult``).
+
+    Examples
+    --------
+    >>> from skextras.metrics import voc_evaluate
+    >>> gt = [{"image_id": 0, "category_id": "dog", "bbox": [0, 0, 10, 10]},
+    ...       {"image_id": 0, "category_id": "cat", "bbox": [20, 20, 30, 30]}]
+    >>> dt = [{"image_id": 0, "category_id": "dog", "bbox": [0, 0, 10, 10], "score": 0.9},
+    ...       {"image_id": 0, "category_id": "dog", "bbox": [50, 50, 60, 60], "score": 0.8}]
+    >>> result = voc_evaluate(gt, dt)
+    >>> result.per_class, result.mAP
+    ({'cat': 0.0, 'dog': 1.0}, 0.5)
+    >>> result.precision["dog"], result.recall["dog"]
+    (array([1. , 0.5]), array([1., 1.]))
     """
 
     per_class: dict

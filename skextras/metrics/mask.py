@@ -200,7 +200,17 @@ def _check_one_size(r):
 
 
 def decode(rles):
-    """Binary masks of RLEs: uint8 (h, w, n) in Fortran order, or (h, w) for one dict."""
+    """Binary masks of RLEs: uint8 (h, w, n) in Fortran order, or (h, w) for one dict.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skextras.metrics import mask
+    >>> m = np.zeros((4, 4), dtype=np.uint8); m[1:3, 1:3] = 1
+    >>> rle = mask.encode(m)  # the 2 x 2 square at rows / columns 1-2
+    >>> int(mask.decode(rle).sum()), mask.decode(rle).shape
+    (4, (4, 4))
+    """
     objs, single = _as_list(rles, "rles")
     r = _RLEs.from_objects(objs)
     if len(r) == 0:
@@ -212,7 +222,17 @@ def decode(rles):
 
 
 def area(rles):
-    """Foreground pixel count (uint32) of each RLE, or of the one dict given."""
+    """Foreground pixel count (uint32) of each RLE, or of the one dict given.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skextras.metrics import mask
+    >>> m = np.zeros((4, 4), dtype=np.uint8); m[1:3, 1:3] = 1
+    >>> rle = mask.encode(m)  # the 2 x 2 square at rows / columns 1-2
+    >>> int(mask.area(rle)), mask.area([rle])
+    (4, array([4], dtype=uint32))
+    """
     objs, single = _as_list(rles, "rles")
     r = _RLEs.from_objects(objs)
     out = kernels.area(r.counts, r.offsets).astype(np.uint32)
@@ -220,14 +240,35 @@ def area(rles):
 
 
 def to_bbox(rles):
-    """Box [x, y, w, h] (float64) around each RLE's foreground: (n, 4), or (4,) for a dict."""
+    """Box [x, y, w, h] (float64) around each RLE's foreground: (n, 4), or (4,) for a dict.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skextras.metrics import mask
+    >>> m = np.zeros((4, 4), dtype=np.uint8); m[1:3, 1:3] = 1
+    >>> rle = mask.encode(m)  # the 2 x 2 square at rows / columns 1-2
+    >>> mask.to_bbox(rle)  # [x, y, w, h]
+    array([1., 1., 2., 2.])
+    """
     objs, single = _as_list(rles, "rles")
     out = _RLEs.from_objects(objs).boxes()
     return out[0] if single else out
 
 
 def merge(rles, intersect=False):
-    """Union (or intersection when ``intersect``) of RLEs of one size, as one RLE dict."""
+    """Union (or intersection when ``intersect``) of RLEs of one size, as one RLE dict.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skextras.metrics import mask
+    >>> m = np.zeros((4, 4), dtype=np.uint8); m[1:3, 1:3] = 1
+    >>> rle = mask.encode(m)  # the 2 x 2 square at rows / columns 1-2
+    >>> box = mask.fr_bbox([[0, 0, 2, 2]], 4, 4)[0]
+    >>> int(mask.area(mask.merge([rle, box]))), int(mask.area(mask.merge([rle, box], True)))
+    (7, 1)
+    """
     objs, _ = _as_list(rles, "rles")
     r = _RLEs.from_objects(objs)
     if len(r) == 0:
@@ -273,6 +314,18 @@ def iou(dt, gt, iscrowd):
     -------
     ndarray of shape (len(dt), len(gt)), or ``[]`` when either is empty (as pycocotools)
         -1 where two RLEs differ in size.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skextras.metrics import mask
+    >>> m = np.zeros((4, 4), dtype=np.uint8); m[1:3, 1:3] = 1
+    >>> rle = mask.encode(m)  # the 2 x 2 square at rows / columns 1-2
+    >>> box = mask.fr_bbox([[0, 0, 2, 2]], 4, 4)[0]
+    >>> mask.iou([rle], [box], [0])  # 1 shared pixel of 7
+    array([[0.14285714]])
+    >>> mask.iou(np.array([[0, 0, 2, 2.0]]), np.array([[1, 1, 2, 2.0]]), [0])  # boxes
+    array([[0.14285714]])
     """
     crowd = np.asarray(iscrowd, dtype=bool).ravel()
     kind_d, d = _boxes_or_rles(dt, "dt")
@@ -316,13 +369,33 @@ def _rasterise(xy, offsets, h, w):
 
 def fr_polygons(polys, h, w):
     """RLE of each polygon ``[x1, y1, x2, y2, ...]`` on an ``h`` x ``w`` image (pixels of
-    ``pycocotools.mask.frPoly``); a list of RLE dicts."""
+    ``pycocotools.mask.frPoly``); a list of RLE dicts.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skextras.metrics import mask
+    >>> m = np.zeros((4, 4), dtype=np.uint8); m[1:3, 1:3] = 1
+    >>> rle = mask.encode(m)  # the 2 x 2 square at rows / columns 1-2
+    >>> mask.area(mask.fr_polygons([[0, 0, 4, 0, 4, 4, 0, 4]], 4, 4))  # the whole image
+    array([16], dtype=uint32)
+    """
     h, w = _check_hw(h, w)
     return _rasterise(*_polygon_array(polys, "polys"), h, w).to_objects()
 
 
 def fr_bbox(bboxes, h, w):
-    """RLE of each [x, y, w, h] box on an ``h`` x ``w`` image (``pycocotools.mask.frBbox``)."""
+    """RLE of each [x, y, w, h] box on an ``h`` x ``w`` image (``pycocotools.mask.frBbox``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skextras.metrics import mask
+    >>> m = np.zeros((4, 4), dtype=np.uint8); m[1:3, 1:3] = 1
+    >>> rle = mask.encode(m)  # the 2 x 2 square at rows / columns 1-2
+    >>> mask.fr_bbox([[1, 1, 2, 2]], 4, 4) == [rle]
+    True
+    """
     h, w = _check_hw(h, w)
     b = np.asarray(bboxes, dtype=float).reshape(-1, 4) if len(bboxes) else np.zeros((0, 4))
     x0, y0, x1, y1 = b[:, 0], b[:, 1], b[:, 0] + b[:, 2], b[:, 1] + b[:, 3]
@@ -338,6 +411,15 @@ def fr_py_objects(objs, h, w):
     list of 2-point polygons is boxes too), longer lists as polygons, dicts as
     uncompressed (or already compressed) RLEs, which keep their own size. A single
     object gives a single dict.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skextras.metrics import mask
+    >>> m = np.zeros((4, 4), dtype=np.uint8); m[1:3, 1:3] = 1
+    >>> rle = mask.encode(m)  # the 2 x 2 square at rows / columns 1-2
+    >>> mask.fr_py_objects([[1, 1, 2, 2]], 4, 4) == [rle]  # a box, as pycocotools' frPyObjects
+    True
     """
     h, w = _check_hw(h, w)
     if isinstance(objs, np.ndarray):
@@ -359,7 +441,17 @@ def fr_py_objects(objs, h, w):
 
 
 def encode_counts(counts):
-    """COCO's compressed string (bytes) of one uncompressed run-length list."""
+    """COCO's compressed string (bytes) of one uncompressed run-length list.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skextras.metrics import mask
+    >>> m = np.zeros((4, 4), dtype=np.uint8); m[1:3, 1:3] = 1
+    >>> rle = mask.encode(m)  # the 2 x 2 square at rows / columns 1-2
+    >>> mask.encode_counts(np.array([5, 2, 2, 2, 5]))
+    b'52203'
+    """
     c = np.asarray(counts, dtype=np.int64).ravel()
     if (c < 0).any():
         raise ValueError("counts must be non-negative run lengths")
@@ -368,7 +460,17 @@ def encode_counts(counts):
 
 
 def decode_counts(string):
-    """Run lengths (int64 array) of one compressed RLE string (str or bytes)."""
+    """Run lengths (int64 array) of one compressed RLE string (str or bytes).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skextras.metrics import mask
+    >>> m = np.zeros((4, 4), dtype=np.uint8); m[1:3, 1:3] = 1
+    >>> rle = mask.encode(m)  # the 2 x 2 square at rows / columns 1-2
+    >>> mask.decode_counts(rle["counts"])  # run lengths, column-major, starting with zeros
+    array([5, 2, 2, 2, 5])
+    """
     if isinstance(string, str):
         string = string.encode("ascii")
     counts, _ = _parse_strings([bytes(string)])

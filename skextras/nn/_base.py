@@ -168,6 +168,19 @@ class TorchEstimator(BaseEstimator):
         weights when validating). Not saved by :meth:`save`.
     **module_params
         ``module__<name>=value`` arguments for the network constructor.
+
+    Examples
+    --------
+    Every estimator of :mod:`skextras.nn` is trained by this loop; its settings are
+    ordinary parameters and each epoch is logged in ``history_``:
+
+    >>> from sklearn.datasets import load_iris
+    >>> from skextras.nn import MLPClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = MLPClassifier(hidden_layer_sizes=(8,), max_epochs=5, lr_schedule="cosine",
+    ...                     random_state=0).fit(X, y)
+    >>> len(clf.history_), sorted(clf.history_[-1])
+    (5, ['dur', 'epoch', 'lr', 'train_loss'])
     """
 
     _parameter_constraints = {
@@ -791,6 +804,15 @@ class TorchClassifierMixin(ClassifierMixin):
     """Classifier role: integer-coded labels, a logits network, ``predict_proba``.
 
     The network maps ``(n, n_features_in_)`` float32 inputs to ``(n, n_classes)`` logits.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from skextras.nn import MLPClassifier, TorchClassifierMixin
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = MLPClassifier(hidden_layer_sizes=(8,), max_epochs=5, random_state=0).fit(X, y)
+    >>> isinstance(clf, TorchClassifierMixin), clf.classes_, clf.predict_proba(X[:2]).shape
+    (True, array([0, 1, 2]), (2, 3))
     """
 
     def fit(self, X, y, sample_weight=None):
@@ -894,7 +916,17 @@ class TorchClassifierMixin(ClassifierMixin):
 
 
 class TorchRegressorMixin(RegressorMixin):
-    """Regressor role: float targets, one or several outputs, squared-error loss."""
+    """Regressor role: float targets, one or several outputs, squared-error loss.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_regression
+    >>> from skextras.nn import MLPRegressor, TorchRegressorMixin
+    >>> X, y = make_regression(50, 3, n_targets=2, random_state=0)
+    >>> reg = MLPRegressor(hidden_layer_sizes=(8,), max_epochs=5, random_state=0).fit(X, y)
+    >>> isinstance(reg, TorchRegressorMixin), reg.predict(X).shape
+    (True, (50, 2))
+    """
 
     def fit(self, X, y, sample_weight=None):
         """Fit the network to ``X`` (n_samples, n_features) and ``y`` (n_samples[, n_outputs]).
@@ -949,7 +981,21 @@ class TorchRegressorMixin(RegressorMixin):
 
 
 class TorchTransformerMixin(TransformerMixin):
-    """Transformer role: unsupervised ``fit(X)``, ``transform``, ``inverse_transform``."""
+    """Transformer role: unsupervised ``fit(X)``, ``transform``, ``inverse_transform``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.datasets import make_moons
+    >>> from skextras.nn import RealNVPFlow, TorchTransformerMixin
+    >>> X, _ = make_moons(128, noise=0.05, random_state=0)
+    >>> flow = RealNVPFlow(n_couplings=2, hidden_layer_sizes=(8,), max_epochs=3,
+    ...                    random_state=0).fit(X)
+    >>> isinstance(flow, TorchTransformerMixin)
+    True
+    >>> np.allclose(flow.inverse_transform(flow.transform(X[:3])), X[:3], atol=1e-4)
+    True
+    """
 
     def fit(self, X, y=None):
         """Fit on ``X`` (n_samples, n_features); ``y`` is ignored. Returns self."""
@@ -982,7 +1028,20 @@ class TorchTransformerMixin(TransformerMixin):
 
 
 class TorchDensityMixin(DensityMixin):
-    """Density role: ``score_samples`` is the log-likelihood (nats), ``sample`` draws data."""
+    """Density role: ``score_samples`` is the log-likelihood (nats), ``sample`` draws data.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_moons
+    >>> from skextras.nn import RealNVPFlow, TorchDensityMixin
+    >>> X, _ = make_moons(128, noise=0.05, random_state=0)
+    >>> flow = RealNVPFlow(n_couplings=2, hidden_layer_sizes=(8,), max_epochs=3,
+    ...                    random_state=0).fit(X)
+    >>> isinstance(flow, TorchDensityMixin), flow.score_samples(X[:3]).shape
+    (True, (3,))
+    >>> flow.sample(4, random_state=0).shape
+    (4, 2)
+    """
 
     def fit(self, X, y=None):
         """Fit on ``X`` (n_samples, n_features); ``y`` is ignored. Returns self."""

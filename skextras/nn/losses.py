@@ -24,6 +24,16 @@ def soft_counts(logits, target):
     Returns
     -------
     tp, fp, fn : Tensors of shape (n_classes,)
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skextras.nn.losses import soft_counts
+    >>> logits = torch.tensor([[2.0, -1.0], [0.5, 0.5], [-1.0, 3.0]])
+    >>> target = torch.tensor([0, 1, 1])
+    >>> tp, fp, fn = soft_counts(logits, target)
+    >>> tp, fp, fn
+    (tensor([0.9526, 1.4820]), tensor([0.5180, 0.0474]), tensor([0.0474, 0.5180]))
     """
     proba = torch.softmax(logits, dim=1)
     onehot = torch.nn.functional.one_hot(target, logits.shape[1]).to(proba.dtype)
@@ -38,6 +48,15 @@ def soft_f1_loss(logits, target):
 
     Classes absent from the batch (no positives, no soft predictions) contribute an F1 of 0
     with a vanishing gradient, as in the hard macro-F1 with ``zero_division=0``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skextras.nn.losses import soft_f1_loss
+    >>> logits = torch.tensor([[2.0, -1.0], [0.5, 0.5], [-1.0, 3.0]])
+    >>> target = torch.tensor([0, 1, 1])
+    >>> soft_f1_loss(logits, target)
+    tensor(0.1945)
     """
     tp, fp, fn = soft_counts(logits, target)
     f1 = 2 * tp / (2 * tp + fp + fn + _EPS)
@@ -45,13 +64,33 @@ def soft_f1_loss(logits, target):
 
 
 def soft_accuracy_loss(logits, target):
-    """``1 - mean probability of the true class``: the expected accuracy of sampling a label."""
+    """``1 - mean probability of the true class``: the expected accuracy of sampling a label.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skextras.nn.losses import soft_accuracy_loss
+    >>> logits = torch.tensor([[2.0, -1.0], [0.5, 0.5], [-1.0, 3.0]])
+    >>> target = torch.tensor([0, 1, 1])
+    >>> soft_accuracy_loss(logits, target)
+    tensor(0.1885)
+    """
     proba = torch.softmax(logits, dim=1)
     return 1 - proba.gather(1, target[:, None]).mean()
 
 
 def cross_entropy_loss(logits, target):
-    """The usual multinomial cross entropy (mean over the batch)."""
+    """The usual multinomial cross entropy (mean over the batch).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skextras.nn.losses import cross_entropy_loss
+    >>> logits = torch.tensor([[2.0, -1.0], [0.5, 0.5], [-1.0, 3.0]])
+    >>> target = torch.tensor([0, 1, 1])
+    >>> cross_entropy_loss(logits, target)
+    tensor(0.2533)
+    """
     return torch.nn.functional.cross_entropy(logits, target)
 
 

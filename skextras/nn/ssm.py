@@ -134,7 +134,7 @@ class S4D(torch.nn.Module):
 
 
 def selective_scan(u, dt, A, B, C, D, mode="parallel", chunk_size=64):
-    """``y_t = C_t . h_t + D u_t``, ``h_t = exp(dt_t A) h_{t-1} + dt_t B_t u_t``.
+    """``y_t = C_t^T h_t + D u_t``, ``h_t = exp(dt_t A) h_{t-1} + dt_t B_t u_t``.
 
     Parameters
     ----------

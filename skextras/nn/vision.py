@@ -67,7 +67,14 @@ EFFICIENTNET_VARIANTS = {
 
 
 def make_divisible(value, divisor=8):
-    """Round ``value`` to the nearest multiple of ``divisor``, never more than 10% down."""
+    """Round ``value`` to the nearest multiple of ``divisor``, never more than 10% down.
+
+    Examples
+    --------
+    >>> from skextras.nn.vision import make_divisible
+    >>> make_divisible(37), make_divisible(25.6)
+    (40, 24)
+    """
     rounded = max(divisor, int(value + divisor / 2) // divisor * divisor)
     return rounded + divisor if rounded < 0.9 * value else rounded
 
@@ -467,6 +474,16 @@ def roi_pool(x, boxes, output_size, spatial_scale=1.0):
     Returns
     -------
     Tensor, shape (K, C, ph, pw)
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skextras.nn.vision import roi_pool
+    >>> x = torch.arange(16.0).reshape(1, 1, 4, 4)
+    >>> boxes = torch.tensor([[0, 0.0, 0.0, 3.0, 3.0]])  # (batch index, x1, y1, x2, y2)
+    >>> roi_pool(x, boxes, 2)
+    tensor([[[[ 5.,  7.],
+              [13., 15.]]]])
     """
     out_h, out_w = _pair(output_size, "output_size")
     batch, corners = _rois(boxes, x)
@@ -536,6 +553,16 @@ def roi_align(x, boxes, output_size, spatial_scale=1.0, sampling_ratio=-1, align
     Returns
     -------
     Tensor, shape (K, C, ph, pw)
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skextras.nn.vision import roi_align
+    >>> x = torch.arange(16.0).reshape(1, 1, 4, 4)
+    >>> boxes = torch.tensor([[0, 0.0, 0.0, 3.0, 3.0]])  # (batch index, x1, y1, x2, y2)
+    >>> roi_align(x, boxes, 2, aligned=True)
+    tensor([[[[1.5625, 3.0000],
+              [7.3125, 8.7500]]]])
     """
     out_h, out_w = _pair(output_size, "output_size")
     batch, corners = _rois(boxes, x)

@@ -274,6 +274,15 @@ class KieferWolfowitz(_StochasticApproximation):
         The estimated minimiser.
     n_iter_, history_, converged_
         As in :class:`RobbinsMonro`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skextras.online import KieferWolfowitz
+    >>> rng = np.random.default_rng(0)
+    >>> kw = KieferWolfowitz(lambda x, xi: (x - 3.0) ** 2 + xi * x, a=0.5, x0=0.0)
+    >>> round(float(kw.fit(rng.normal(size=5000)).root_), 1)
+    3.0
     """
 
     _parameter_constraints = {

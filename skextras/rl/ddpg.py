@@ -132,6 +132,16 @@ class DDPG(BaseEstimator):
     n_timesteps_ : int
         Environment steps taken.
     device_ : torch.device
+
+    Examples
+    --------
+    >>> import gymnasium as gym
+    >>> from skextras.rl import DDPG
+    >>> env = gym.make("Pendulum-v1")
+    >>> model = DDPG(learning_starts=100, batch_size=32, random_state=0).fit(env, 300)
+    >>> obs, _ = env.reset(seed=0)
+    >>> model.predict(obs).shape
+    (1,)
     """
 
     _parameter_constraints = {

@@ -67,6 +67,22 @@ class GridWorld(gymnasium.Env):
     P : ndarray of shape (n_states, 5), dtype=object
         ``P[s, a]`` is the list of ``(p, s', r)`` outcomes of action ``a`` in state ``s``.
     n_states, n_actions : int
+
+    Examples
+    --------
+    >>> from skextras.rl import GridWorld
+    >>> env = GridWorld(render_mode="ansi")
+    >>> env.reset(seed=0, options={"state": 0})
+    (0, {'cell': (0, 0)})
+    >>> env.step(1)  # action 1 moves right: (state, reward, terminated, truncated, info)
+    (1, 0.0, False, False, {'cell': (0, 1)})
+    >>> print(env.render())
+    . A . . .
+    . # # . .
+    . . # . .
+    . # T # .
+    . # . . .
+    <BLANKLINE>
     """
 
     metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}

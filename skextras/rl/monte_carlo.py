@@ -254,6 +254,16 @@ class MonteCarloPrediction(_MonteCarlo):
         Estimated state values (0 where a state was never visited).
     counts_ : ndarray of shape (n_states,)
         Returns averaged per state.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skextras.rl import GridWorld, MonteCarloPrediction, policy_evaluation
+    >>> env = GridWorld()
+    >>> mc = MonteCarloPrediction(random_state=0).fit(env, n_episodes=200)  # uniform policy
+    >>> exact = policy_evaluation(env, np.full((25, 5), 0.2))
+    >>> mc.values_.shape, bool(np.abs(mc.values_ - exact).max() < 1.5)
+    ((25,), True)
     """
 
     _parameter_constraints = {"policy": ["array-like", None], **_MonteCarlo._common_constraints}

@@ -54,6 +54,13 @@ def tabular_model(env, gamma=None):
     R : ndarray of shape (n_states, n_actions)
         Expected immediate reward.
     gamma : float
+
+    Examples
+    --------
+    >>> from skextras.rl import GridWorld, tabular_model
+    >>> T, R, gamma = tabular_model(GridWorld())
+    >>> T.shape, R.shape, gamma
+    ((25, 5, 25), (25, 5), 0.9)
     """
     base = env.unwrapped
     P = getattr(base, "P", None)
@@ -75,7 +82,15 @@ def tabular_model(env, gamma=None):
 
 def greedy_policy(q_values, atol=TIE_ATOL):
     """Greedy actions of ``q_values`` (n_states, n_actions): the lowest action number whose
-    value is within ``atol`` of the row maximum."""
+    value is within ``atol`` of the row maximum.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skextras.rl import greedy_policy
+    >>> greedy_policy(np.array([[1.0, 2.0, 2.0], [0.0, -1.0, 0.5]]))
+    array([1, 2])
+    """
     q_values = np.asarray(q_values, dtype=np.float64)
     best = q_values.max(axis=1, keepdims=True)
     return np.argmax(q_values >= best - atol, axis=1).astype(np.int64)
@@ -99,6 +114,13 @@ def value_iteration(env, gamma=None, tol=1e-10, max_iter=100_000):
     -------
     Plan
         ``values, q_values, policy, n_iter``.
+
+    Examples
+    --------
+    >>> from skextras.rl import GridWorld, value_iteration
+    >>> plan = value_iteration(GridWorld())
+    >>> plan.values[:5].round(2)
+    array([5.83, 5.58, 6.2 , 6.48, 5.83])
     """
     T, R, gamma = tabular_model(env, gamma)
     if not isinstance(tol, Real) or tol <= 0:
@@ -130,6 +152,14 @@ def policy_evaluation(env, policy, gamma=None):
     Returns
     -------
     values : ndarray of shape (n_states,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skextras.rl import GridWorld, policy_evaluation
+    >>> uniform = np.full((25, 5), 0.2)  # every action with probability 1/5
+    >>> policy_evaluation(GridWorld(), uniform)[:5].round(2)
+    array([-3.85, -3.81, -3.64, -3.12, -3.24])
     """
     T, R, gamma = tabular_model(env, gamma)
     probs = policy_matrix(policy, *R.shape)
@@ -147,6 +177,14 @@ def policy_iteration(env, gamma=None, max_iter=1000):
     -------
     Plan
         ``values, q_values, policy, n_iter``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skextras.rl import GridWorld, policy_iteration, value_iteration
+    >>> env = GridWorld()
+    >>> np.allclose(policy_iteration(env).values, value_iteration(env).values)
+    True
     """
     T, R, gamma = tabular_model(env, gamma)
     policy = np.zeros(len(R), dtype=np.int64)
