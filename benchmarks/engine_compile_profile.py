@@ -12,6 +12,7 @@ compiled inside it (self time), so the table names the kernels that cost the mos
     python benchmarks/engine_compile_profile.py --quick    # NewtonBoosting and RandomForest
     python benchmarks/engine_compile_profile.py --smoke    # HistTree only (CI)
     python benchmarks/engine_compile_profile.py --warm     # also the same call with a warm cache
+    python benchmarks/engine_compile_profile.py --root DIR # skextras of DIR (e.g. `git archive`)
 """
 
 import argparse
@@ -72,13 +73,14 @@ print(json.dumps({
 """
 
 
-def run_case(expression, cache_dir, threads):
+def run_case(expression, cache_dir, threads, root=None):
     env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir, NUMBA_NUM_THREADS=str(threads))
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = root or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
     out = subprocess.run(
         [sys.executable, "-c", CHILD % expression],
         env=env,
+        cwd=root,  # ``python -c`` puts the working folder first on sys.path
         capture_output=True,
         text=True,
         check=False,
@@ -96,6 +98,9 @@ def main(argv=None):
     parser.add_argument("--top", type=int, default=15, help="kernels listed per case")
     parser.add_argument("--threads", type=int, default=2, help="NUMBA_NUM_THREADS of the child")
     parser.add_argument("--only", nargs="*", default=None, help="estimator names")
+    parser.add_argument(
+        "--root", default=None, help="import skextras from this folder (e.g. an older commit)"
+    )
     args = parser.parse_args(argv)
     names = list(CASES)
     if args.smoke:
@@ -111,9 +116,9 @@ def main(argv=None):
     for name in names:
         with tempfile.TemporaryDirectory() as cache:
             t0 = time.perf_counter()
-            cold = run_case(CASES[name], cache, args.threads)
+            cold = run_case(CASES[name], cache, args.threads, args.root)
             cold["process_s"] = time.perf_counter() - t0
-            warm = run_case(CASES[name], cache, args.threads) if args.warm else None
+            warm = run_case(CASES[name], cache, args.threads, args.root) if args.warm else None
         rows.append((name, cold, warm))
         print(f"\n{name}: {cold['n_compiled']} functions compiled; slowest (self seconds):")
         for kernel, seconds in cold["kernels"][: args.top]:
