@@ -1,6 +1,5 @@
 """grow_tree: XGBoost's split / leaf formulas, growth policies, constraints, RF criteria."""
 
-import numba
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -8,11 +7,8 @@ import xgboost as xgb
 from sklearn.tree import DecisionTreeClassifier
 
 from skextras._engine import grower, histogram
-from skextras._engine._numba import threads
 from skextras._engine.binning import BinMapper
 from skextras._engine.grower import TreeParams, grow_tree
-from skextras._engine.histogram import HIST_WIDTH, PAIR_WIDTH, build_histograms
-from skextras._engine.objectives import Logistic
 from skextras._engine.tree import Tree, predict_forest
 
 
@@ -299,82 +295,6 @@ def test_prediction_of_trees_without_adjacent_children_walks_node_by_node():
     np.testing.assert_array_equal(swapped.predict(X), tree.predict(X))
 
 
-@pytest.mark.parametrize("n_outputs", [1, 3])
-@pytest.mark.parametrize("width", ["padded", "narrow", "pair"])
-@pytest.mark.parametrize("subset", [False, True])
-@pytest.mark.parametrize("n_threads", [1, 2])
-@pytest.mark.parametrize("p", [7, histogram.WIDE_FEATURES + 8])
-def test_histograms_equal_in_order_sums_for_every_kernel_path(
-    n_outputs, width, subset, n_threads, p, monkeypatch
-):
-    # any batch is split between the threads (by feature, or by chunks of rows); nodes of
-    # 2048+ rows are built in chunks; more than WIDE_FEATURES features take the
-    # feature-by-feature kernel
-    monkeypatch.setattr(histogram, "_PARALLEL_MIN_CELLS", 0)
-    monkeypatch.setattr(histogram, "CHUNK_ROWS", 1024)
-    rng = np.random.RandomState(1)
-    n = 30_000
-    X = rng.normal(size=(n, p))
-    X[rng.rand(n, p) < 0.1] = np.nan
-    bm = BinMapper(max_bin=32, random_state=0)
-    Xb = bm.fit_transform(X)
-    g = rng.normal(size=(n, n_outputs))
-    h = rng.uniform(0.0, 2.0, size=n)
-    h[::5] = 0.0
-    features = np.array([0, 2, 3, 6] if subset else range(p), dtype=np.int32)
-    if n_outputs > 1 and width == "pair":
-        pytest.skip("histograms without counts are single-output")
-    n_stats = HIST_WIDTH if n_outputs == 1 and width == "padded" else n_outputs + 2
-    n_stats = PAIR_WIDTH if width == "pair" else n_stats
-    hists = np.full((6, p, 32, n_stats), np.nan)
-    rows = np.sort(rng.choice(n, 12_000, replace=False)).astype(np.int32)
-    bounds = [0, 5000, 5100, 8000, 11_000, 12_000]
-    nb = bm.n_bins_non_missing_.astype(np.int64)
-    sums = np.empty(n_outputs + 2)
-    with threads(n_threads):
-        # slot 5: all rows without an index array (the root); slots 0-4: row subsets, enough
-        # nodes for the node-group split between threads
-        build_histograms(Xb, None, [0], [n], g, h, features, nb, hists, np.array([5]), sums=sums)
-        build_histograms(Xb, rows, bounds[:-1], bounds[1:], g, h, features, nb, hists,
-                         np.array([3, 0, 1, 4, 2]), np.ascontiguousarray(Xb))  # fmt: skip
-    nodes = [(5, np.arange(n))]
-    nodes += [(s, rows[a:b]) for s, a, b in zip([3, 0, 1, 4, 2], bounds[:-1], bounds[1:])]
-    assert len(histogram.row_chunks(n)) - 1 == histogram.MAX_CHUNKS
-    for slot, node_rows in nodes:
-        chunks = histogram.row_chunks(node_rows.size)
-        for f in features:
-            expected = 0.0
-            for a, b in zip(chunks, chunks[1:]):
-                # np.add.at adds in row order, as the kernels must within a chunk; the chunks
-                # are then added in order (bit-identical sums)
-                c_rows, c_bins = node_rows[a:b], Xb[node_rows[a:b], f]
-                chunk = np.zeros((32, n_outputs + 2))
-                for k in range(n_outputs):
-                    np.add.at(chunk[:, k], c_bins, g[c_rows, k])
-                np.add.at(chunk[:, n_outputs], c_bins, h[c_rows])
-                np.add.at(chunk[:, n_outputs + 1], c_bins, h[c_rows] != 0)
-                expected = expected + chunk
-            used = [*range(nb[f]), 31]
-            columns = min(n_stats, n_outputs + 2)
-            np.testing.assert_array_equal(hists[slot, f, used, :columns], expected[used, :columns])
-    chunks = histogram.row_chunks(n)
-    expected_sums = 0.0
-    for a, b in zip(chunks, chunks[1:]):
-        # np.cumsum adds in row order: its last value is the in-order sum
-        in_order = np.cumsum(np.column_stack([g[a:b], h[a:b], h[a:b] != 0]), axis=0)[-1]
-        expected_sums = expected_sums + in_order
-    np.testing.assert_array_equal(sums, expected_sums)
-
-
-def test_row_chunks_even_bounded_and_covering():
-    assert histogram.row_chunks(100) == [0, 100]
-    for n in (2 * histogram.CHUNK_ROWS, 5 * histogram.CHUNK_ROWS + 7, 10**7):
-        bounds = histogram.row_chunks(n)
-        k = len(bounds) - 1
-        assert k % 2 == 0 and 2 <= k <= histogram.MAX_CHUNKS
-        assert bounds[0] == 0 and bounds[-1] == n and all(np.diff(bounds) > 0)
-
-
 @pytest.mark.parametrize("native", [True, False])
 def test_grown_tree_same_for_any_thread_count_and_sample_mask_path(native, monkeypatch):
     # every threaded kernel splits its work, however small, on numba's threads (prange
@@ -452,72 +372,3 @@ def test_histograms_without_counts_only_where_counts_are_not_needed():
     assert not grower._counts_from_rows(TreeParams(criterion="entropy"), h, 1)
     h[3] = 0.0  # an inert row (weight 0) must not be counted
     assert not grower._counts_from_rows(TreeParams(), h, 1)
-
-
-def test_logistic_gradient_hessian_equal_numpy_expression():
-    # p = expit(raw) to 1 ulp of exp: g and h within a few ulp of 1 (they are differences of
-    # numbers near 1), also where exp is clamped (|raw| > 708: p within 1e-307 of 0 or 1)
-    from scipy.special import expit
-
-    rng = np.random.RandomState(0)
-    raw = np.concatenate([rng.normal(0, 5, 200_000), [0.0, -0.0, 800.0, -800.0, 1e-300]])
-    y = (rng.rand(raw.size) < 0.5).astype(float)
-    w = rng.uniform(0, 2, raw.size)
-    p = expit(raw)
-    for weights in (None, w):
-        g, h = Logistic().gradient_hessian(y, raw, weights)
-        scale = 1.0 if weights is None else weights
-        tol = 4e-16 * np.max(scale)
-        np.testing.assert_allclose(g, (p - y) * scale, rtol=tol, atol=tol)
-        np.testing.assert_allclose(h, np.maximum(p * (1.0 - p), 1e-16) * scale, rtol=tol, atol=tol)
-        assert (g == (p - y) * scale).mean() > 0.8
-
-
-def test_vectorised_exp_within_one_ulp_clamped_and_nan_preserving():
-    from skextras._engine.objectives import _EXP_MAX, _EXP_MIN, _exp
-
-    @numba.njit
-    def exp_all(x):
-        out = np.empty_like(x)
-        for i in range(x.size):
-            out[i] = _exp(x[i])
-        return out
-
-    rng = np.random.default_rng(0)
-    x = np.concatenate([rng.uniform(_EXP_MIN, _EXP_MAX, 500_000), rng.normal(0, 3, 500_000)])
-    x = np.concatenate([x, [0.0, -0.0, 1e-300, np.log(2) / 2, -np.log(2) / 2]])
-    x = np.concatenate([x, [_EXP_MIN, _EXP_MAX]])
-    ulp = np.abs(exp_all(x) - np.exp(x)) / np.spacing(np.exp(x))
-    assert ulp.max() <= 1.0
-    assert exp_all(np.array([0.0]))[0] == 1.0
-    out = exp_all(np.array([-800.0, 800.0, -np.inf, np.inf, np.nan]))
-    clamped = exp_all(np.array([_EXP_MIN, _EXP_MAX]))
-    np.testing.assert_array_equal(out[:4], np.tile(clamped, 2))
-    assert np.isnan(out[4])
-
-
-def test_balanced_groups_split_at_the_nearest_item_boundary():
-    from skextras._engine._numba import balanced_groups
-
-    def groups(cumulative, k):
-        return balanced_groups(np.array(cumulative, dtype=np.int64), k).tolist()
-
-    n = 261_877  # odd: half the rows is not a whole number
-    assert groups([0, n // 2, n], 2) == [0, 1, 2]
-    assert groups([0, n // 4, n // 2, 3 * n // 4, n], 2) == [0, 2, 4]
-    assert groups([n * c // 16 for c in range(17)], 2) == [0, 8, 16]
-    assert groups([0, n], 2) == [0, 1]
-    rng = np.random.default_rng(0)
-    for _ in range(200):
-        weights = rng.integers(1, 100, rng.integers(1, 40))
-        cumulative = [0, *np.cumsum(weights).tolist()]
-        for k in (1, 2, 3, 8):
-            bounds = groups(cumulative, k)
-            assert bounds[0] == 0 and bounds[-1] == weights.size
-            assert all(np.diff(bounds) > 0) and len(bounds) - 1 <= k
-            # every cut is within half an item of its ideal place
-            for b in bounds[1:-1]:
-                share = cumulative[b] * k / cumulative[-1]
-                t = round(share)
-                gap = abs(cumulative[b] - cumulative[-1] * t / k)
-                assert gap <= max(weights[b - 1], weights[min(b, weights.size - 1)]) / 2 + 1e-9

@@ -136,6 +136,21 @@ def native_threads():
     return _NATIVE and _NATIVE_PID == os.getpid()
 
 
+def threaded(work, min_work):
+    """How kernels given a ``threaded`` argument share ``work`` (e.g. the (row, feature) cells
+    of a tree) between threads: None where one thread runs or ``work < min_work``, else
+    ``native_threads()``.
+
+    None is a type of its own to numba: a kernel written ``if threaded is not None: ...`` has
+    that branch removed before it is compiled, so its ``prange`` driver (a parallel compile of
+    the whole kernel below it, seconds each) is compiled only by calls that may use it.
+    Which thread runs a part never changes the results (see ``run_ranges``).
+    """
+    if numba.get_num_threads() == 1 or work < min_work:
+        return None
+    return native_threads()
+
+
 _POOL = None
 _POOL_PID = None
 

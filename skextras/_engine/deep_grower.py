@@ -26,14 +26,7 @@ import numpy as np
 
 from ._numba import njit
 from .grower import _check_params, _node_values
-from .split import (
-    CRITERIA,
-    CRITERION,
-    LAMBDA,
-    MIN_CHILD_WEIGHT,
-    MIN_SAMPLES_LEAF,
-    split_params_vector,
-)
+from .split import CRITERIA, make_split_params
 from .tree import Tree
 
 # A node whose occupied bin range is this many times wider than its row count is scanned by
@@ -142,8 +135,8 @@ def _try_left(w, row, n_outputs, params, entropy, state, missing_left):
         w[_RIGHT, c] = w[_PARENT, c] - w[row, c]
     h_l = w[row, n_outputs]
     h_r = w[_RIGHT, n_outputs]
-    mcw = params[MIN_CHILD_WEIGHT]
-    min_rows = max(params[MIN_SAMPLES_LEAF], 1.0)
+    mcw = params.min_child_weight
+    min_rows = max(params.min_samples_leaf, 1.0)
     if (
         h_l <= 0.0
         or h_r <= 0.0
@@ -153,7 +146,7 @@ def _try_left(w, row, n_outputs, params, entropy, state, missing_left):
         or w[_RIGHT, n_outputs + 1] < min_rows
     ):
         return
-    lam = params[LAMBDA]
+    lam = params.reg_lambda
     s = _score(w, row, n_outputs, lam, entropy) + _score(w, _RIGHT, n_outputs, lam, entropy)
     gain = np.float32(s - state[3])
     if gain > state[0]:
@@ -167,7 +160,7 @@ def _try_left(w, row, n_outputs, params, entropy, state, missing_left):
 def _consider(w, has_missing, allow_all_left, n_outputs, params, state):
     """Try ``w[_LEFT]`` with the missing rows right (if ``allow_all_left``: with no missing
     rows that would send everything left) and, with missing rows, ``w[_LEFT] + w[_MISSING]``."""
-    entropy = params[CRITERION] == 1.0
+    entropy = params.criterion == 1.0
     if allow_all_left:
         _try_left(w, _LEFT, n_outputs, params, entropy, state, False)
     if has_missing:
@@ -185,9 +178,9 @@ def _scan_single(hist, first, last, ids, compact, w, has_missing, params, state)
     (H_r + lambda))``; a candidate is compared with the best one by multiplying out the
     denominator, so the division is made only when a candidate wins.
     """
-    lam = params[LAMBDA]
-    mcw = params[MIN_CHILD_WEIGHT]
-    min_rows = max(params[MIN_SAMPLES_LEAF], 1.0)
+    lam = params.reg_lambda
+    mcw = params.min_child_weight
+    min_rows = max(params.min_samples_leaf, 1.0)
     g_all, h_all, c_all = w[_PARENT, 0], w[_PARENT, 1], w[_PARENT, 2]
     g_miss, h_miss, c_miss = w[_MISSING, 0], w[_MISSING, 1], w[_MISSING, 2]
     parent_score = state[3]
@@ -301,7 +294,7 @@ def _scan_histogram(
         for i in range(m):
             _add_gh(hist, keys[i], gh, start + i)
     _set_row(w, _MISSING, hist, missing_bin)
-    if n_gh == 2 and params[CRITERION] == 0.0:
+    if n_gh == 2 and params.criterion == 0.0:
         return _scan_single(hist, lo, hi, keys, False, w, has_missing, params, state)
     _zero_row(w, _LEFT)
     best_bin = -1
@@ -355,7 +348,7 @@ def _scan_sorted(
             i += 1
         ids[n_items] = b
         n_items += 1
-    if n_outputs == 1 and params[CRITERION] == 0.0:
+    if n_outputs == 1 and params.criterion == 0.0:
         return _scan_single(hist, 0, n_items - 1, ids, True, w, has_missing, params, state)
     _zero_row(w, _LEFT)
     best_bin = -1
@@ -482,8 +475,8 @@ def _grow(
     w = np.zeros((7, n_stats))
     state = np.zeros(4)
     candidates = np.empty(features.size, dtype=np.int64)
-    lam = params[LAMBDA]
-    entropy = params[CRITERION] == 1.0
+    lam = params.reg_lambda
+    entropy = params.criterion == 1.0
 
     _new_node(nodes, node_stats, 0, 0, n_rows, 0, 0)
     for i in range(n_rows):
@@ -809,7 +802,7 @@ def grow_deep_tree(
     ws = context.workspace(k + 1)
     words, ghs = ws["words"], ws["ghs"]
     n_rows = _load_rows(context.row_words, g, h, words[0], ghs[0])
-    split_params = split_params_vector(params, constrained=False)
+    split_params = make_split_params(params, constrained=False)
     n = _grow(
         (words[0, :n_rows], words[1, :n_rows]),
         (ghs[0, :n_rows], ghs[1, :n_rows]),

@@ -11,14 +11,16 @@ the same order, so that the tree is the same to the last bit:
   the children that may split;
 * the leaf id of every row.
 
-Each step's kernel runs on numba's threads through its ``prange`` driver when ``native`` (see
-``_numba.native_threads``), on the calling thread otherwise.
+Each step's kernel runs on numba's threads through its ``prange`` driver when ``threaded``
+(see ``_numba.threaded``; None compiles none of the drivers), on the calling thread otherwise.
 
 ``applies`` says which trees: one output, XGBoost's criterion and histograms without counts
 (``grower._counts_from_rows``), depth-wise growth to at most ``MAX_DEPTH`` without a leaf
 budget, without per-level or per-node feature sampling and without constraints. The others
 go through ``TreeGrower``.
 """
+
+from collections import namedtuple
 
 import numpy as np
 
@@ -31,6 +33,12 @@ from .partition import (
     partition_nodes_parallel,
 )
 from .split import find_splits_range, find_splits_range_parallel, leaf_weight
+
+# The thread count and work thresholds of one tree, one named bundle of ints (a numba named
+# tuple): ``numba.get_num_threads()``, ``histogram.CHUNK_ROWS``, and the work below which a
+# step stays on one thread: ``grower._PARALLEL_MIN_ROWS`` (partition, leaf ids),
+# ``grower._PARALLEL_MIN_CANDIDATES`` (split search), ``histogram._PARALLEL_MIN_CELLS``.
+Limits = namedtuple("Limits", "n_threads chunk_rows min_rows min_candidates min_cells")
 
 # Node arrays are sized for a full tree of this depth (8191 nodes); deeper trees are grown by
 # ``TreeGrower``, whose nodes are made as they come.
@@ -91,10 +99,11 @@ def _release(free, n_free, slot, node):
 
 
 @njit
-def _search(nodes, slot, stats, store, features, n_used, missing_bin, params, limits, state):
+def _search(nodes, slot, stats, store, features, n_used, missing_bin, params, limits, state,
+            threaded):  # fmt: skip
     """Best splits of ``nodes``; returns their gains, features, bins, missing-value directions
     and left sums (``split.find_splits_range``), shared between threads by node."""
-    n_threads, native, min_candidates = limits[0], limits[1] != 0, limits[4]
+    n_threads, min_candidates = limits.n_threads, limits.min_candidates
     n = nodes.size
     n_features = features.size
     candidates = np.empty(n * n_features, dtype=np.int32)
@@ -111,72 +120,76 @@ def _search(nodes, slot, stats, store, features, n_used, missing_bin, params, li
     args2 = (stats[nodes], params, state[1], state[2], state[3])
     out = (gains, best_features, bins, missing_left, lefts)
     bounds = balanced_groups(offsets, n_threads if offsets[-1] >= min_candidates else 1)
-    if native and bounds.size > 2:
-        find_splits_range_parallel(bounds, *args, *args2, *out)
-    else:
-        for t in range(bounds.size - 1):
-            find_splits_range(*args, *args2, *out, bounds[t], bounds[t + 1])
+    if threaded is not None:
+        if threaded and bounds.size > 2:
+            find_splits_range_parallel(bounds, *args, *args2, *out)
+            return out
+    for t in range(bounds.size - 1):
+        find_splits_range(*args, *args2, *out, bounds[t], bounds[t + 1])
     return out
 
 
 @njit
 def _partition_level(X, rows, buffer, starts, stops, features, bins, missing_left, missing_bin,
-                     limits):  # fmt: skip
+                     limits, threaded):  # fmt: skip
     """``partition.partition_nodes`` of a level, shared between threads by rows; returns the
     left counts."""
-    n_threads, native, min_rows = limits[0], limits[1] != 0, limits[3]
+    n_threads, min_rows = limits.n_threads, limits.min_rows
     n_left = np.empty(starts.size, dtype=np.int64)
     cumulative = cumulative_sizes(starts, stops)
     bounds = balanced_groups(cumulative, n_threads if cumulative[-1] >= min_rows else 1)
     args = (X, rows, starts, stops, features, bins, missing_left, missing_bin, buffer, n_left)
-    if native and bounds.size > 2:
-        partition_nodes_parallel(bounds, *args)
-    else:
-        for t in range(bounds.size - 1):
-            partition_nodes(*args, bounds[t], bounds[t + 1])
+    if threaded is not None:
+        if threaded and bounds.size > 2:
+            partition_nodes_parallel(bounds, *args)
+            return n_left
+    for t in range(bounds.size - 1):
+        partition_nodes(*args, bounds[t], bounds[t + 1])
     return n_left
 
 
 @njit
-def _fill_leaves(rows, start, stop, left, n_nodes, leaf_of_row, limits):
+def _fill_leaves(rows, start, stop, left, n_nodes, leaf_of_row, limits, threaded):
     """``leaf_of_row[rows[start[j]:stop[j]]] = j`` for every leaf j (threads by rows)."""
-    n_threads, native, min_rows = limits[0], limits[1] != 0, limits[3]
+    n_threads, min_rows = limits.n_threads, limits.min_rows
     leaves = np.flatnonzero(left[:n_nodes] == -1)
     starts, stops = start[leaves], stop[leaves]
     cumulative = cumulative_sizes(starts, stops)
     bounds = balanced_groups(cumulative, n_threads if cumulative[-1] >= min_rows else 1)
     args = (rows, starts, stops, leaves.astype(np.int32), leaf_of_row)
-    if native and bounds.size > 2:
-        fill_leaf_of_row_parallel(bounds, *args)
-    else:
-        for t in range(bounds.size - 1):
-            fill_leaf_of_row(*args, bounds[t], bounds[t + 1])
+    if threaded is not None:
+        if threaded and bounds.size > 2:
+            fill_leaf_of_row_parallel(bounds, *args)
+            return
+    for t in range(bounds.size - 1):
+        fill_leaf_of_row(*args, bounds[t], bounds[t + 1])
 
 
 @njit
 def grow_depthwise(
     X, X_rows, g, h, rows, buffer, all_rows, features, all_features, n_used, missing_bin,
     params, max_depth, min_split_rows, min_split_hessian, min_gain, store, scratch, limits,
-    leaf_of_row,
+    leaf_of_row, threaded,
 ):  # fmt: skip
     """Grow one tree (see the module docstring).
 
     X, X_rows: the binned matrix in Fortran and C order; g: float64 (n, 1), h: float64 (n,);
     rows: int32 rows used (``0..n-1`` if ``all_rows``), buffer: int32 as many; features:
     int32 candidate features (``0..p-1`` if ``all_features``); n_used: int64 (p,) bins before
-    the missing values' bin ``missing_bin``; params: ``split.split_params_vector``; a node
+    the missing values' bin ``missing_bin``; params: ``split.SplitParams``; a node
     splits while its depth < ``max_depth``, its rows >= ``min_split_rows`` and its hessian sum
     >= ``min_split_hessian``, by a gain > ``min_gain``; store: float64 (slots, p, n_bins, 2)
     histograms, kept between trees (grown and returned when too small); scratch: chunk
-    histograms for ``rows.size // limits[2]`` chunks; limits: int64 (threads, native (0/1),
-    ``CHUNK_ROWS``, ``_PARALLEL_MIN_ROWS``, ``_PARALLEL_MIN_CANDIDATES``,
-    ``_PARALLEL_MIN_CELLS``); leaf_of_row: int32 (n,), filled with the leaf of each row used.
+    histograms for ``rows.size // limits.chunk_rows`` chunks; limits: the tree's ``Limits``;
+    leaf_of_row: int32 (n,), filled with the leaf of each row used; threaded: whether the
+    steps may run on numba's threads (``_numba.threaded``: None compiles the serial code
+    only).
 
     Returns ``(store, feature, bin, missing_left, left, right, gain, stats, depth, value)``:
     the nodes' arrays in ``TreeGrower``'s order, ``stats`` (G, H, rows), ``value`` XGBoost's
     leaf weights before the learning rate.
     """
-    n_threads, native, chunk_rows, min_cells = limits[0], limits[1] != 0, limits[2], limits[5]
+    n_threads, chunk_rows, min_cells = limits.n_threads, limits.chunk_rows, limits.min_cells
     m = rows.size
     max_nodes = max(1, min(2 ** (max_depth + 1) - 1, 2 * m - 1))
     start = np.zeros(max_nodes, dtype=np.int64)
@@ -203,7 +216,7 @@ def grow_depthwise(
     slot[0] = taken[0]
     chunk_sums = np.zeros((n_row_chunks(m, chunk_rows), 3))
     build_in_tasks(X_rows, rows, all_rows, g, h, features, all_features, n_used, store, scratch,
-                   start[:1], stop[:1], slot[:1], chunk_sums, n_threads, native, chunk_rows,
+                   start[:1], stop[:1], slot[:1], chunk_sums, n_threads, threaded, chunk_rows,
                    min_cells)  # fmt: skip
     stats[0] = chunk_sums[0]
     for c in range(1, chunk_sums.shape[0]):
@@ -218,7 +231,7 @@ def grow_depthwise(
         n_level = 0
         if candidates.size > 0:
             found = _search(candidates, slot, stats, store, features, n_used, missing_bin,
-                            params, limits, state)  # fmt: skip
+                            params, limits, state, threaded)  # fmt: skip
             for i in range(candidates.size):
                 node = candidates[i]
                 if found[0][i] > min_gain and np.isfinite(found[0][i]):
@@ -236,7 +249,7 @@ def grow_depthwise(
         level = level[:n_level]
         n_left = _partition_level(X, rows, buffer, start[level], stop[level], feature[level],
                                   bin_[level], missing_left[level], missing_bin,
-                                  limits)  # fmt: skip
+                                  limits, threaded)  # fmt: skip
         built = np.empty(n_level, dtype=np.int64)
         n_built = 0
         parents = np.empty(n_level, dtype=np.int64)
@@ -279,7 +292,7 @@ def grow_depthwise(
         store, free, n_free, taken = _take_slots(store, free, n_free, n_built)
         slot[built] = taken
         build_in_tasks(X_rows, rows, False, g, h, features, all_features, n_used, store,
-                       scratch, start[built], stop[built], taken, no_sums, n_threads, native,
+                       scratch, start[built], stop[built], taken, no_sums, n_threads, threaded,
                        chunk_rows, min_cells)  # fmt: skip
         parents, larger = parents[:n_sub], larger[:n_sub]
         smaller = np.where(left[parents] == larger, right[parents], left[parents])
@@ -291,7 +304,7 @@ def grow_depthwise(
             if not can_split[built[j]]:
                 n_free = _release(free, n_free, slot, built[j])
         candidates = candidates[:n_candidates]
-    _fill_leaves(rows, start, stop, left, n_nodes, leaf_of_row, limits)
+    _fill_leaves(rows, start, stop, left, n_nodes, leaf_of_row, limits, threaded)
     value = np.zeros((n_nodes, 1))
     for i in range(n_nodes):
         value[i, 0] = leaf_weight(stats[i, 0], stats[i, 1], params, -np.inf, np.inf)

@@ -37,7 +37,7 @@ from .split import (
     find_splits_range,
     find_splits_range_parallel,
     leaf_weight,
-    split_params_vector,
+    make_split_params,
 )
 from .tree import Tree
 
@@ -100,13 +100,14 @@ _PARALLEL_MIN_ROWS = 200_000
 _PARALLEL_MIN_CANDIDATES = 256
 
 
-def _find_best_splits(hists, slots, features, offsets, rand_u, *args):
+def _find_best_splits(threaded, hists, slots, features, offsets, rand_u, *args):
     """``find_best_split`` of node i = 0, 1, ... (histogram ``hists[slots[i]]``, candidates
     ``features[offsets[i]:offsets[i + 1]]``, node sums ``stats[i]``; ``args`` are
     ``n_bins_non_missing, missing_bin, stats, params, monotone, lower, upper``); returns the
     per-node gains, features, bins, missing_left flags and left sums (n_nodes, K + 2).
 
-    Nodes are shared between threads in groups of about equal candidate counts.
+    Nodes are shared between threads in groups of about equal candidate counts, unless
+    ``threaded`` is None (``TreeGrower._threaded``).
     """
     n_nodes = slots.size
     stats = args[2]
@@ -118,6 +119,9 @@ def _find_best_splits(hists, slots, features, offsets, rand_u, *args):
         np.empty_like(stats),
     )
     args = (hists, slots, features, offsets, rand_u, *args, *out)
+    if threaded is None:
+        find_splits_range(*args, 0, n_nodes)
+        return out
     parallel_groups(
         find_splits_range,
         offsets,
@@ -273,7 +277,7 @@ class TreeGrower:
             if not params.interaction_constraints
             else [frozenset(int(f) for f in s) for s in params.interaction_constraints]
         )
-        self.split_params = split_params_vector(params, self.constrained)
+        self.split_params = make_split_params(params, self.constrained)
         self.max_depth = math.inf if params.max_depth is None else params.max_depth
         self.min_split_rows = max(params.min_samples_split, 2 * params.min_samples_leaf)
         self.min_split_hessian = 2 * params.min_child_weight
@@ -395,6 +399,7 @@ class TreeGrower:
         offsets = np.zeros(len(nodes) + 1, dtype=np.int64)
         np.cumsum([f.size for f in features], out=offsets[1:])
         gains, best_features, bins, missing_left, lefts = _find_best_splits(
+            self._threaded(),
             self.hist_store,
             np.array([node.hist for node in nodes], dtype=np.int64),
             np.concatenate(features).astype(np.int32),
@@ -527,7 +532,15 @@ class TreeGrower:
             self.params, self.n_outputs, self.counts_from_rows, self.constrained
         )
         # numba's threads are reached from numba code only where they are native
-        return applies and (numba.get_num_threads() == 1 or _numba.native_threads())
+        return applies and self._threaded() is not False
+
+    def _threaded(self):
+        """``_numba.threaded`` of this tree: None (serial kernels only) below
+        ``histogram._PARALLEL_MIN_CELLS`` (row, feature) cells, where no step of the tree is
+        worth sharing between threads; split searches of many small nodes then run on one
+        thread too."""
+        cells = self.rows.size * self.base_features.size
+        return _numba.threaded(cells, histogram._PARALLEL_MIN_CELLS)
 
     def grow(self):
         if self._one_call():
@@ -636,8 +649,14 @@ class TreeGrower:
     def _grow_one_call(self):
         """The tree ``grow`` makes, grown by ``depthwise.grow_depthwise`` in one numba call."""
         p = self.X.shape[1]
-        limits = [numba.get_num_threads(), _numba.native_threads(), histogram.CHUNK_ROWS]
-        limits += [_PARALLEL_MIN_ROWS, _PARALLEL_MIN_CANDIDATES, histogram._PARALLEL_MIN_CELLS]
+        threaded = self._threaded()
+        limits = depthwise.Limits(
+            numba.get_num_threads(),
+            histogram.CHUNK_ROWS,
+            _PARALLEL_MIN_ROWS,
+            _PARALLEL_MIN_CANDIDATES,
+            histogram._PARALLEL_MIN_CELLS,
+        )
         self._leaf_of_row = np.full(self.X.shape[0], -1, dtype=np.int32)
         out = depthwise.grow_depthwise(
             self.X,
@@ -658,8 +677,9 @@ class TreeGrower:
             float(self.min_gain),
             self.hist_store,
             chunk_scratch(self.scratch, self.rows.size, self.hist_store.shape[1:]),
-            np.array(limits, dtype=np.int64),
+            limits,
             self._leaf_of_row,
+            threaded,
         )
         self.hist_store = out[0]
         if self.workspace is not None:

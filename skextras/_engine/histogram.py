@@ -455,12 +455,14 @@ def thread_split(task_starts, task_stops, n_features, n_threads, min_cells):
 
 
 @njit
-def build_tasks(bounds, by_feature, native, n_tasks, n_features, *args):
+def build_tasks(bounds, by_feature, threaded, n_tasks, n_features, *args):
     """``_build_features(*args, ...)`` over the runs of ``thread_split``: on numba's threads
-    if ``native`` (see ``_numba.native_threads``), else one after the other."""
-    if native and bounds.size > 2:
-        _build_features_parallel(bounds, by_feature, n_tasks, n_features, *args)
-        return
+    if ``threaded`` is true, else one after the other; ``threaded=None`` compiles the serial
+    loop only (see ``_numba.threaded``)."""
+    if threaded is not None:
+        if threaded and bounds.size > 2:
+            _build_features_parallel(bounds, by_feature, n_tasks, n_features, *args)
+            return
     for t in range(bounds.size - 1):
         if by_feature:
             _build_features(*args, 0, n_tasks, bounds[t], bounds[t + 1])
@@ -489,18 +491,18 @@ def _add_chunks(hists, slots, scratch, first_chunk, features, n_used):
 @njit
 def build_in_tasks(
     X_rows, rows, identity, g, h, features, all_features, n_used, hists, scratch, starts, stops,
-    slots, chunk_sums, n_threads, native, chunk_rows, min_cells,
+    slots, chunk_sums, n_threads, threaded, chunk_rows, min_cells,
 ):  # fmt: skip
-    """``build_histograms`` from numba code, on numba's threads if ``native`` (one thread
-    otherwise); ``scratch`` holds at least ``sum(stops - starts) // chunk_rows`` chunk
-    histograms, ``chunk_sums`` (``n_row_chunks`` of node 0, K + 2) receives node 0's
-    per-chunk sums, or has no rows; ``chunk_rows``, ``min_cells``: ``CHUNK_ROWS`` and
-    ``_PARALLEL_MIN_CELLS``."""
+    """``build_histograms`` from numba code, on numba's threads if ``threaded`` (one thread
+    otherwise; None: see ``_numba.threaded``); ``scratch`` holds at least
+    ``sum(stops - starts) // chunk_rows`` chunk histograms, ``chunk_sums`` (``n_row_chunks``
+    of node 0, K + 2) receives node 0's per-chunk sums, or has no rows; ``chunk_rows``,
+    ``min_cells``: ``CHUNK_ROWS`` and ``_PARALLEL_MIN_CELLS``."""
     task_starts, task_stops, targets, first_chunk = chunk_tasks(starts, stops, slots, chunk_rows)
     bounds, by_feature = thread_split(task_starts, task_stops, features.size, n_threads, min_cells)
     args = (X_rows, rows, task_starts, task_stops, identity, g, h, features, all_features)
     args2 = (n_used, hists, scratch, targets, chunk_sums)
-    build_tasks(bounds, by_feature, native, task_starts.size, features.size, *args, *args2)
+    build_tasks(bounds, by_feature, threaded, task_starts.size, features.size, *args, *args2)
     if first_chunk[-1] > 0:
         _add_chunks(hists, slots, scratch, first_chunk, features, n_used)
 
@@ -557,8 +559,9 @@ def build_histograms(
     args = (X_rows, rows, identity, gradients, hessians, features, all_features)
     args += (n_bins_non_missing, hists, store, starts, stops, slots, chunk_sums)
     n_threads = numba.get_num_threads()
-    if n_threads == 1 or _numba.native_threads():
-        build_in_tasks(*args, n_threads, True, CHUNK_ROWS, _PARALLEL_MIN_CELLS)
+    threaded = _numba.threaded(n_rows * features.size, _PARALLEL_MIN_CELLS)
+    if threaded is None or _numba.native_threads():
+        build_in_tasks(*args, n_threads, threaded, CHUNK_ROWS, _PARALLEL_MIN_CELLS)
     else:
         _build_in_python_threads(*args, n_threads)
     if sums is not None:

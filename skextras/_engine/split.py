@@ -14,6 +14,8 @@ For gradient sums G, hessian sum H, L2 ``lambda``, L1 ``alpha``:
 ``-sum_k c_k log2(c_k / H)`` (weighted entropy times the node weight).
 """
 
+from collections import namedtuple
+
 import numpy as np
 from numba import prange
 
@@ -21,38 +23,42 @@ from ._numba import njit
 
 CRITERIA = {"newton": 0, "entropy": 1}
 
-# Indices into the float parameter vector passed to the kernels.
-LAMBDA, ALPHA, MAX_DELTA_STEP, MIN_CHILD_WEIGHT, MIN_SAMPLES_LEAF, CRITERION, CONSTRAINED = range(7)
-N_SPLIT_PARAMS = 7
+# What the split kernels read, as one named bundle of float64 fields (a numba named tuple):
+# L2 and L1 regularisation, weight clipping, the minimum hessian sum and row count of a child,
+# the criterion (``CRITERIA`` code) and whether monotone bounds apply (1.0) or not (0.0).
+SplitParams = namedtuple(
+    "SplitParams",
+    "reg_lambda reg_alpha max_delta_step min_child_weight min_samples_leaf criterion constrained",
+)
 
 
-def split_params_vector(params, constrained):
-    """The float vector the split kernels read, from a ``TreeParams``."""
-    out = np.zeros(N_SPLIT_PARAMS)
-    out[LAMBDA] = params.reg_lambda
-    out[ALPHA] = params.reg_alpha
-    out[MAX_DELTA_STEP] = params.max_delta_step
-    out[MIN_CHILD_WEIGHT] = params.min_child_weight
-    out[MIN_SAMPLES_LEAF] = params.min_samples_leaf
-    out[CRITERION] = CRITERIA[params.criterion]
-    out[CONSTRAINED] = float(constrained)
-    return out
+def make_split_params(params, constrained):
+    """The ``SplitParams`` of a ``TreeParams`` (every field a float)."""
+    return SplitParams(
+        float(params.reg_lambda),
+        float(params.reg_alpha),
+        float(params.max_delta_step),
+        float(params.min_child_weight),
+        float(params.min_samples_leaf),
+        float(CRITERIA[params.criterion]),
+        float(constrained),
+    )
 
 
 @njit
 def leaf_weight(g, h, params, lower, upper):
     """XGBoost's leaf weight of one output (before the learning rate), boxed in [lower, upper]."""
-    if h < params[MIN_CHILD_WEIGHT] or h <= 0.0 or h + params[LAMBDA] <= 0.0:
+    if h < params.min_child_weight or h <= 0.0 or h + params.reg_lambda <= 0.0:
         return 0.0
-    alpha = params[ALPHA]
+    alpha = params.reg_alpha
     if g > alpha:
         t = g - alpha
     elif g < -alpha:
         t = g + alpha
     else:
         t = 0.0
-    w = -t / (h + params[LAMBDA])
-    mds = params[MAX_DELTA_STEP]
+    w = -t / (h + params.reg_lambda)
+    mds = params.max_delta_step
     if mds > 0.0 and abs(w) > mds:
         w = mds if w > 0 else -mds
     if w < lower:
@@ -78,17 +84,17 @@ def _entropy_score(stats, n_outputs):
 @njit
 def node_score(stats, n_outputs, params, lower, upper):
     """Score of a node from ``stats`` = (G_0..G_{K-1}, H, count); higher is better."""
-    if params[CRITERION] == 1.0:
+    if params.criterion == 1.0:
         return _entropy_score(stats, n_outputs)
     h = stats[n_outputs]
     if h <= 0.0:
         return 0.0
     score = 0.0
-    if params[MAX_DELTA_STEP] == 0.0 and params[CONSTRAINED] == 0.0:
-        denominator = h + params[LAMBDA]
+    if params.max_delta_step == 0.0 and params.constrained == 0.0:
+        denominator = h + params.reg_lambda
         if denominator <= 0.0:
             return 0.0
-        alpha = params[ALPHA]
+        alpha = params.reg_alpha
         for k in range(n_outputs):
             t = max(abs(stats[k]) - alpha, 0.0)
             score += t * t / denominator
@@ -96,7 +102,7 @@ def node_score(stats, n_outputs, params, lower, upper):
     for k in range(n_outputs):
         g = stats[k]
         w = leaf_weight(g, h, params, lower, upper)
-        score -= 2.0 * g * w + (h + params[LAMBDA]) * w * w
+        score -= 2.0 * g * w + (h + params.reg_lambda) * w * w
     return score
 
 
@@ -107,12 +113,12 @@ def _evaluate(left, parent, right, n_outputs, params, constraint, lower, upper):
         right[c] = parent[c] - left[c]
     h_left = left[n_outputs]
     h_right = right[n_outputs]
-    min_rows = max(params[MIN_SAMPLES_LEAF], 1.0)
+    min_rows = max(params.min_samples_leaf, 1.0)
     if (
         h_left <= 0.0
         or h_right <= 0.0
-        or h_left < params[MIN_CHILD_WEIGHT]
-        or h_right < params[MIN_CHILD_WEIGHT]
+        or h_left < params.min_child_weight
+        or h_right < params.min_child_weight
         or left[n_outputs + 1] < min_rows
         or right[n_outputs + 1] < min_rows
     ):
@@ -152,21 +158,21 @@ def _score_single(g, h, params, lower, upper):
     """``node_score`` of a single-output newton node from scalars (the boosting hot path)."""
     if h <= 0.0:
         return 0.0
-    if params[MAX_DELTA_STEP] == 0.0 and params[CONSTRAINED] == 0.0:
-        denominator = h + params[LAMBDA]
+    if params.max_delta_step == 0.0 and params.constrained == 0.0:
+        denominator = h + params.reg_lambda
         if denominator <= 0.0:
             return 0.0
-        t = max(abs(g) - params[ALPHA], 0.0)
+        t = max(abs(g) - params.reg_alpha, 0.0)
         return t * t / denominator
     w = leaf_weight(g, h, params, lower, upper)
-    return -(2.0 * g * w + (h + params[LAMBDA]) * w * w)
+    return -(2.0 * g * w + (h + params.reg_lambda) * w * w)
 
 
 @njit
 def _gain_single(gl, hl, cl, gr, hr, cr, parent_score, params, constraint, lower, upper):
     """float32 gain of a single-output split, or -inf if a child breaks a constraint."""
-    min_rows = max(params[MIN_SAMPLES_LEAF], 1.0)
-    mcw = params[MIN_CHILD_WEIGHT]
+    min_rows = max(params.min_samples_leaf, 1.0)
+    mcw = params.min_child_weight
     if hl <= 0.0 or hr <= 0.0 or hl < mcw or hr < mcw or cl < min_rows or cr < min_rows:
         return -np.inf
     if constraint != 0:
@@ -184,9 +190,9 @@ def _gain_single(gl, hl, cl, gr, hr, cr, parent_score, params, constraint, lower
 def _best_split_plain(hf, n_bins, missing_bin, parent, parent_score, params, out_left):
     """``_best_split_single`` without L1, weight clipping, constraints or random thresholds:
     the same arithmetic as ``_gain_single``, with the parameters read once."""
-    lam = params[LAMBDA]
-    mcw = params[MIN_CHILD_WEIGHT]
-    min_rows = max(params[MIN_SAMPLES_LEAF], 1.0)
+    lam = params.reg_lambda
+    mcw = params.min_child_weight
+    min_rows = max(params.min_samples_leaf, 1.0)
     g_all, h_all, c_all = parent[0], parent[1], parent[2]
     g_miss, h_miss, c_miss = hf[missing_bin, 0], hf[missing_bin, 1], hf[missing_bin, 2]
     has_missing = c_miss > 0 or h_miss != 0.0
@@ -248,8 +254,8 @@ def _best_split_pair(hf, n_bins, missing_bin, parent, parent_score, params, out_
     children are checked by their hessian sums alone (see ``grower._counts_from_rows``) and
     ``out_left[2]`` is left to the caller. Without the count column the loop is plain
     arithmetic in registers, four times faster than with it."""
-    lam = params[LAMBDA]
-    mcw = params[MIN_CHILD_WEIGHT]
+    lam = params.reg_lambda
+    mcw = params.min_child_weight
     g_all, h_all = parent[0], parent[1]
     g_miss, h_miss = hf[missing_bin, 0], hf[missing_bin, 1]
     has_missing = g_miss != 0.0 or h_miss != 0.0
@@ -407,15 +413,15 @@ def _best_split_feature(
     plain = (
         chosen == -2
         and constraint == 0
-        and params[ALPHA] == 0.0
-        and params[MAX_DELTA_STEP] == 0.0
-        and params[CONSTRAINED] == 0.0
+        and params.reg_alpha == 0.0
+        and params.max_delta_step == 0.0
+        and params.constrained == 0.0
     )
-    if n_outputs == 1 and params[CRITERION] == 0.0 and plain and hf.shape[1] == 2:
+    if n_outputs == 1 and params.criterion == 0.0 and plain and hf.shape[1] == 2:
         return _best_split_pair(hf, n_bins, missing_bin, parent, parent_score, params, out_left)
-    if n_outputs == 1 and params[CRITERION] == 0.0 and plain:
+    if n_outputs == 1 and params.criterion == 0.0 and plain:
         return _best_split_plain(hf, n_bins, missing_bin, parent, parent_score, params, out_left)
-    if n_outputs == 1 and params[CRITERION] == 0.0:
+    if n_outputs == 1 and params.criterion == 0.0:
         return _best_split_single(
             hf,
             n_bins,
@@ -478,7 +484,7 @@ def find_best_split(
         2 (gradient and hessian, no counts: see ``_bin_count``).
     features : int32 candidate feature indices (ascending: ties go to the lowest index).
     parent : float64 (K + 2,) node sums (G_k, H, count).
-    params : float64 vector indexed by LAMBDA, ALPHA, ... (see module constants).
+    params : ``SplitParams``.
     monotone : int8 (p,) monotone constraints; lower, upper: the node's weight bounds.
     rand_u : float64 (len(features),) uniforms for splitter="random", or empty for "best".
 
@@ -576,7 +582,17 @@ def find_splits_range(
 
 
 @njit(parallel=True)
-def find_splits_range_parallel(bounds, *args):
+def find_splits_range_parallel(
+    bounds, hists, slots, features, offsets, rand_u, n_bins_non_missing, missing_bin, stats,
+    params, monotone, lower, upper, gains, best_features, bins, missing_left, lefts,
+):  # fmt: skip
     """``find_splits_range`` over the ranges of ``bounds``, one a thread (``run_ranges``)."""
+    # A parallel loop's body takes arrays and scalars, not tuples: ``params`` goes in as its
+    # fields and is made again inside.
+    lam, alpha, mds, mcw, msl, criterion, constrained = params
     for t in prange(bounds.size - 1):
-        find_splits_range(*args, bounds[t], bounds[t + 1])
+        find_splits_range(
+            hists, slots, features, offsets, rand_u, n_bins_non_missing, missing_bin, stats,
+            SplitParams(lam, alpha, mds, mcw, msl, criterion, constrained), monotone, lower,
+            upper, gains, best_features, bins, missing_left, lefts, bounds[t], bounds[t + 1],
+        )  # fmt: skip
