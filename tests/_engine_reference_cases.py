@@ -213,7 +213,10 @@ def _trees(obj, out, seen):
         return
     seen.add(id(obj))
     if isinstance(obj, Tree):
-        out.append(obj)
+        # a scikit-learn view of a tree (ensemble/_sklearn_tree.py) shares its arrays: one tree
+        if id(obj.left) not in seen:
+            seen.add(id(obj.left))
+            out.append(obj)
     elif isinstance(obj, list | tuple):
         for item in obj:
             _trees(item, out, seen)
