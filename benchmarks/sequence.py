@@ -10,10 +10,15 @@ dense MLP with the same active parameter count for the MoE (8 experts, top-2, no
 expert, d_hidden 512 vs one MLP of hidden 1024). The targets of issue 17 at n = 8192 are
 checked at the end.
 
+Timing is interleaved: each reference and the mixers compared with it are timed once per
+round, in turn, and every time is the best of the rounds, so a burst of load on the shared
+machine hits the peer and ours alike instead of one of them.
+
     python benchmarks/sequence.py                  # full: n = 1k, 2k, 4k, 8k, best of 3
     python benchmarks/sequence.py --quick          # n = 1k and 4k, best of 2
     python benchmarks/sequence.py --quick --smoke  # n = 128, seconds (CI)
     python benchmarks/sequence.py --sizes 8192     # full repeats at the lengths given
+    python benchmarks/sequence.py --sizes 8192 --repeats 7  # more rounds under heavy load
 """
 
 import os
@@ -66,8 +71,13 @@ def cases(n, device, slow_ok):
     norm_layer = TransNormerLayer(D_MODEL, HEADS, "norm", causal=True).to(device)
 
     def s4d_conv(t, cached):
+        s4d.mode = "conv"
         if not cached:
             s4d._cache = None
+        return s4d.ssm(t)
+
+    def s4d_scan(t):
+        s4d.mode = "scan"
         return s4d.ssm(t)
 
     table = {
@@ -98,7 +108,7 @@ def cases(n, device, slow_ok):
         "MoE 8 experts top-2": ("dense MLP (hidden 1024)", (x,), moe),
     }
     if slow_ok:
-        table["S4D scan"] = (None, (x,), lambda t: (setattr(s4d, "mode", "scan"), s4d.ssm(t))[1])
+        table["S4D scan"] = (None, (x,), s4d_scan)
         table["selective sequential"] = (
             None,
             (u, dt),
@@ -112,16 +122,11 @@ def _sync(device):
         torch.cuda.synchronize()
 
 
-def best_time(fn, repeats, device):
-    fn()  # warm-up: first-call allocations, kernel caches
+def once(fn, device):
+    start = time.perf_counter()
+    fn()
     _sync(device)
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        _sync(device)
-        best = min(best, time.perf_counter() - start)
-    return best * 1e3
+    return (time.perf_counter() - start) * 1e3
 
 
 def peak_memory_mb(fn, device):
@@ -151,20 +156,52 @@ def peak_memory_mb(fn, device):
     return sum(storages.values()) / 2**20
 
 
-def measure(name, inputs, fn, repeats, device, backward):
+def measure(table, n, repeats, device):
+    """Rows of best-of-``repeats`` times, each reference interleaved with its mixers.
+
+    The mixers are grouped by reference; each round times every member of a group once
+    (forward, then forward + backward), so the peer and ours see the same load.
+    """
+    groups = {}
+    for name, (reference, _, _) in table.items():
+        groups.setdefault(reference or name, []).append(name)
+    rows = {}
+    for members in groups.values():
+        timers = {}
+        for name in members:
+            reference, inputs, fn = table[name]
+            timers[name] = {"forward ms": _forward(fn, inputs)}
+            # The step-by-step references are timed forward only beyond 2k (minutes otherwise).
+            if "sequential" not in name and ("scan" not in name or n <= 2048):
+                timers[name]["fwd+bwd ms"] = _forward_backward(fn, inputs)
+            rows[name] = {"mixer": name, "n": n, "reference": reference or ""}
+            for fn_ in timers[name].values():
+                fn_()  # warm-up: first-call allocations, kernel caches
+        for _ in range(repeats):
+            for name in members:
+                for column, fn_ in timers[name].items():
+                    elapsed = once(fn_, device)
+                    rows[name][column] = min(rows[name].get(column, float("inf")), elapsed)
+        for name in members:
+            if "fwd+bwd ms" in timers[name]:
+                rows[name]["memory MB"] = peak_memory_mb(timers[name]["fwd+bwd ms"], device)
+    return [rows[name] for name in table]
+
+
+def _forward(fn, inputs):
     def forward():
         with torch.no_grad():
             return fn(*inputs)
 
+    return forward
+
+
+def _forward_backward(fn, inputs):
     def forward_backward():
         leaves = [t.detach().requires_grad_() for t in inputs]
         fn(*leaves).sum().backward()
 
-    row = {"mixer": name, "forward ms": best_time(forward, repeats, device)}
-    if backward:
-        row["fwd+bwd ms"] = best_time(forward_backward, repeats, device)
-        row["memory MB"] = peak_memory_mb(forward_backward, device)
-    return row
+    return forward_backward
 
 
 TARGETS = [  # (mixer, reference, column, minimum speed-up) at the largest n
@@ -176,17 +213,18 @@ TARGETS = [  # (mixer, reference, column, minimum speed-up) at the largest n
 ]
 
 
-def _sizes_argument(parser):
+def _extra_arguments(parser):
     parser.add_argument("--sizes", type=int, nargs="+", help="sequence lengths (overrides)")
+    parser.add_argument("--repeats", type=int, help="timing rounds (best of; overrides)")
 
 
 def main():
-    args = parse_args(__doc__.splitlines()[0], _sizes_argument)
+    args = parse_args(__doc__.splitlines()[0], _extra_arguments)
     torch.set_num_threads(args.threads)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     sizes = [128] if args.smoke else ([1024, 4096] if args.quick else [1024, 2048, 4096, 8192])
     sizes = args.sizes or sizes
-    repeats = 1 if args.smoke else (2 if args.quick else 3)
+    repeats = args.repeats or (1 if args.smoke else (2 if args.quick else 3))
     load = os.getloadavg()[0]
     print(
         f"torch {torch.__version__}, device {device}, {args.threads} thread(s), "
@@ -194,13 +232,7 @@ def main():
     )
     results = {}
     for n in sizes:
-        rows = []
-        for name, (reference, inputs, fn) in cases(n, device, slow_ok=True).items():
-            # The step-by-step references are timed forward only beyond 2k (minutes otherwise).
-            backward = "sequential" not in name and ("scan" not in name or n <= 2048)
-            row = measure(name, inputs, fn, repeats, device, backward)
-            row["n"], row["reference"] = n, reference or ""
-            rows.append(row)
+        rows = measure(cases(n, device, slow_ok=True), n, repeats, device)
         by_name = {r["mixer"]: r for r in rows}
         for row in rows:
             ref = by_name.get(row["reference"])
@@ -224,6 +256,7 @@ def main():
     ratio = moe["forward ms"] / dense["forward ms"]
     verdict = "met" if ratio <= 1.5 else "NOT met"
     print(f"  MoE / dense MLP forward time: {ratio:.2f}x, target <= 1.5x: {verdict}")
+    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
     return 0
 
 

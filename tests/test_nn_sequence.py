@@ -39,6 +39,36 @@ def test_moe_equals_the_dense_per_token_loop(top_k, n_shared):
     torch.testing.assert_close(moe(x), _moe_loop(moe, x))
 
 
+@pytest.mark.parametrize("top_k", [1, 2])
+def test_moe_equals_the_dense_per_token_loop_when_routing_is_skewed(top_k):
+    """Most tokens on one expert: the per-expert blocks path, not the padded batched one."""
+    torch.manual_seed(0)
+    moe = MoE(6, n_experts=5, top_k=top_k, n_shared=1).double()
+    with torch.no_grad():
+        moe.router.weight[0] = 1.0  # inputs of positive mean favour expert 0
+    x = torch.randn(40, 6, dtype=torch.float64) + 1.0
+    out = moe(x)
+    assert moe.n_experts * int(moe.counts.max()) > 2 * int(moe.counts.sum())
+    torch.testing.assert_close(out, _moe_loop(moe, x))
+
+
+def test_moe_capacity_on_skewed_routing_keeps_the_first_tokens_of_each_expert():
+    torch.manual_seed(0)
+    moe = MoE(4, n_experts=4, top_k=1, n_shared=0, capacity_factor=2.5).double()
+    with torch.no_grad():
+        moe.router.weight[0] = 1.0
+    x = torch.randn(24, 4, dtype=torch.float64) + 1.0
+    out = moe(x)
+    capacity = 15  # ceil(2.5 * 24 / 4)
+    expert = moe.router(x).argmax(-1)
+    assert moe.n_experts * min(int(moe.counts.max()), capacity) > 2 * len(x)
+    for e in range(4):
+        rows = torch.nonzero(expert == e)[:, 0]
+        kept, dropped = rows[:capacity], rows[capacity:]
+        torch.testing.assert_close(out[kept], _moe_loop(moe, x[kept]))
+        assert torch.all(out[dropped] == 0)
+
+
 def test_moe_aux_loss_is_the_switch_load_balancing_loss():
     torch.manual_seed(0)
     moe = MoE(4, n_experts=4, top_k=2).double()

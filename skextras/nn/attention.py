@@ -14,8 +14,10 @@ agree to rounding: ``"parallel"`` (the masked ``n x n`` product: the reference),
 (the RNN form, one state update per step: constant memory, for generation) and ``"chunked"``
 (quadratic inside chunks of ``chunk_size`` plus the state carried across chunks by an exclusive
 cumulative sum: ``O(n c d + n d^2)`` work in a handful of batched matmuls, the training form).
-The denominator ``z`` is computed by the same code as the numerator, as one extra column of
-ones appended to ``v``, so the three forms cannot drift apart.
+In the parallel and recurrent forms the denominator ``z`` is computed by the same code as the
+numerator, as one extra column of ones appended to ``v``; the chunked form reads it from the
+row sums of its masked intra-chunk scores plus the carried key sums, which saves a copy of
+``v`` and keeps the matmuls at width ``d_v``. The tests hold all three forms to each other.
 
 FAVOR+ (Choromanski et al., 2021) estimates ``exp(q.k / sqrt(d))`` without bias by positive
 random features ``phi(x) = exp(w.x - |x|^2 / 2) / sqrt(m)`` with ``m`` orthogonal Gaussian
@@ -124,21 +126,66 @@ def _linear_sums(fq, fk, v, causal, mode, chunk_size):
     return _chunked_sums(fq, fk, v, chunk_size)
 
 
-def _chunked_sums(fq, fk, v, chunk_size):
-    """Causal linear-attention numerator by chunks: intra-chunk quadratic + carried state."""
+class _ExclusiveCumsum(torch.autograd.Function):
+    """``out[:, j] = sum_{i < j} x[:, i]`` along dim 1 of a 3-D tensor (``reverse``: ``i > j``).
+
+    ``torch.cumsum`` along a dimension other than the last runs a scalar, strided loop; the
+    few chunk summaries of linear attention are summed faster by one vectorised row addition
+    per chunk. The backward pass is the same sum in the other direction.
+    """
+
+    @staticmethod
+    def forward(ctx, x, reverse):
+        ctx.reverse = reverse
+        out = torch.empty_like(x)
+        order = range(x.shape[1] - 1, -1, -1) if reverse else range(x.shape[1])
+        previous = None
+        for j in order:
+            if previous is None:
+                out.select(1, j).zero_()
+            else:
+                torch.add(out.select(1, previous), x.select(1, previous), out=out.select(1, j))
+            previous = j
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _ExclusiveCumsum.apply(grad.contiguous(), not ctx.reverse), None
+
+
+def _chunked_sums(fq, fk, v, chunk_size, denominator=False):
+    """Causal linear-attention sums by chunks: intra-chunk quadratic + carried state.
+
+    Returns the numerator ``sum_{j<=i} (fq_i . fk_j) v_j`` of shape (..., n, d_v) and, with
+    ``denominator=True``, also ``sum_{j<=i} fq_i . fk_j`` of shape (..., n, 1). Inside a chunk
+    the masked scores give both (the row sums of the scores are the denominator); across
+    chunks, each position adds ``fq_i`` times the exclusive prefix sum of the earlier chunks'
+    ``fk^T v`` (and of their key sums). Four batched matmuls (the intra-chunk product and its
+    carried-state term fused in one ``baddbmm``), no copy of ``v`` and no ``n x n`` tensor.
+    """
     *lead, n, d = fq.shape
+    d_v = v.shape[-1]
+    chunk_size = max(1, min(chunk_size, n))
     pad = -n % chunk_size
     if pad:
         fq, fk, v = (F.pad(t, (0, 0, 0, pad)) for t in (fq, fk, v))
     n_chunks = (n + pad) // chunk_size
-    fq = fq.reshape(*lead, n_chunks, chunk_size, d)
-    fk = fk.reshape(*lead, n_chunks, chunk_size, d)
-    v = v.reshape(*lead, n_chunks, chunk_size, v.shape[-1])
-    intra = torch.tril(fq @ fk.transpose(-1, -2)) @ v
-    states = fk.transpose(-1, -2) @ v  # (..., chunks, d, d_v): each chunk's own k^T v
-    carried = torch.cumsum(states, dim=-3) - states  # exclusive: the chunks before
-    out = intra + fq @ carried
-    return out.reshape(*lead, n_chunks * chunk_size, -1)[..., :n, :]
+    batch = math.prod(lead)
+    fq = fq.reshape(batch * n_chunks, chunk_size, d)
+    fk = fk.reshape(batch * n_chunks, chunk_size, d)
+    v = v.reshape(batch * n_chunks, chunk_size, d_v)
+    fk_t = fk.transpose(1, 2)
+    scores = torch.bmm(fq, fk_t).tril_()  # (chunks, c, c): causal inside each chunk
+    states = torch.bmm(fk_t, v).view(batch, n_chunks, d * d_v)  # each chunk's own k^T v
+    carried = _ExclusiveCumsum.apply(states, False).view(batch * n_chunks, d, d_v)
+    numerator = torch.baddbmm(torch.bmm(fq, carried), scores, v)
+    numerator = numerator.view(*lead, n_chunks * chunk_size, d_v)[..., :n, :]
+    if not denominator:
+        return numerator
+    key_sums = fk.sum(1).view(batch, n_chunks, d)
+    carried_sums = _ExclusiveCumsum.apply(key_sums, False).view(batch * n_chunks, d, 1)
+    total = torch.bmm(fq, carried_sums).add_(scores.sum(-1, keepdim=True))
+    return numerator, total.view(*lead, n_chunks * chunk_size, 1)[..., :n, :]
 
 
 def _masked_keys(fk, v, key_mask):
@@ -230,6 +277,9 @@ def _normalised_linear(fq, fk, v, causal, mode, chunk_size, key_mask, eps):
         # column of ones below would cost an extra copy of ``v`` and an odd-width matmul.
         numerator = fq @ (fk.transpose(-1, -2) @ v)
         denominator = fq @ fk.sum(-2)[..., None]
+        return numerator / denominator.add_(eps)
+    if mode == "chunked":  # padded keys are zero in ``fk``: they add to neither sum
+        numerator, denominator = _chunked_sums(fq, fk, v, int(chunk_size), denominator=True)
         return numerator / denominator.add_(eps)
     ones = torch.ones_like(v[..., :1])
     if key_mask is not None:

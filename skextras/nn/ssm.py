@@ -186,17 +186,18 @@ def _chunked_scan(u, dt, A, B, C, chunk_size):
     h = u.new_zeros(b, chunks, *A.shape)
     local = []
     for t in range(chunk_size):
-        h = torch.exp(dt[:, :, t] * A) * h + du[:, :, t] * B[:, :, t]
+        decay = torch.exp_(dt[:, :, t] * A)  # in place on a fresh product
+        h = torch.addcmul(du[:, :, t] * B[:, :, t], decay, h)
         local.append((h * C[:, :, t]).sum(-1))
     whole = torch.exp(dt.sum(2) * A)  # (b, chunks, D, N): decay across a whole chunk
     entering, state = [], h.new_zeros(b, *A.shape)
     for j in range(chunks):
         entering.append(state)
-        state = whole[:, j] * state + h[:, j]
+        state = torch.addcmul(h[:, j], whole[:, j], state)
     entering = torch.stack(entering, dim=1)
     elapsed = torch.cumsum(dt, dim=2)
     out = [
-        y_t + (torch.exp(elapsed[:, :, t] * A) * entering * C[:, :, t]).sum(-1)
+        (torch.exp_(elapsed[:, :, t] * A) * entering).mul_(C[:, :, t]).sum(-1) + y_t
         for t, y_t in enumerate(local)
     ]
     return torch.stack(out, dim=2).reshape(b, chunks * chunk_size, d)[:, :L]
