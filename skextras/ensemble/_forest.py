@@ -22,7 +22,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from skextras._engine._numba import run_in_threads
 from skextras._engine.deep_grower import ForestContext, supports
-from skextras._engine.tree import apply_forest, predict_forest
+from skextras._engine.predict import packed_forest
 from skextras.ensemble._base import (
     N_JOBS_CONSTRAINT,
     HistInputMixin,
@@ -328,13 +328,19 @@ class _BaseForest(HistInputMixin, JSONPersistMixin, BaseEstimator):
 
     def _mean_output(self, X):
         X = self._check_X_predict(X)
-        total = predict_forest(self.estimators_, X, n_threads=self.n_jobs or 1)
-        return total / len(self.estimators_)
+        packed = packed_forest(self, self.estimators_)
+        return packed.predict(X, n_threads=self.n_jobs or 1) / len(self.estimators_)
 
     def apply(self, X):
         """Leaf id of each row in each tree, shape (n_samples, n_estimators)."""
         X = self._check_X_predict(X)
-        return apply_forest(self.estimators_, X, n_threads=self.n_jobs or 1)
+        return packed_forest(self, self.estimators_).apply(X, n_threads=self.n_jobs or 1)
+
+    def __getstate__(self):
+        # the packed prediction layout is rebuilt from the trees at the next predict
+        state = super().__getstate__()
+        state.pop("_packed_forest", None)
+        return state
 
     def decision_path(self, X):
         """Node indicator of the paths, as scikit-learn's forests return it.

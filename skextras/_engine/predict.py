@@ -1,0 +1,217 @@
+"""Forest prediction on a packed node layout: every tree of an ensemble in one record array.
+
+``PackedForest(trees)`` renumbers the internal nodes of all trees into one array of 20-byte
+records (``threshold`` float64, ``feature`` int32, ``left`` / ``right`` int32) and moves the
+leaves out of it: a child reference ``r >= 0`` is internal node ``r``, ``r < 0`` is leaf
+``~r``, whose outputs are row ``~r`` of a dense ``values`` array (leaves only, tree after
+tree, each tree's leaves in their original node order). A row's step then reads one record
+(one cache line at most) instead of five arrays, and the leaves (half of the nodes) take no
+room in the arrays a walk touches. Within a tree the internal nodes are ordered breadth-first
+(by depth, stable): the top levels, which every row passes, share a few cache lines.
+
+Missing values: ``feature`` holds ``f`` where missing values of feature ``f`` go right and
+``~f`` where they go left, so a step needs no extra flag load. A row goes left iff
+``x <= threshold`` or (``x`` is NaN and the flag says left): the tests of ``tree.Tree``.
+
+Rows are walked in blocks of ``_BLOCK``, each block through all trees (tree by tree), and
+threads take row ranges: every row's outputs are summed over the trees in tree order from
+0.0, exactly as ``tree.predict_forest`` sums them, so the sums are bit-identical to the
+per-tree path for every thread count. Two kernels, one signature each (X float64,
+C-contiguous): ``_sum_leaves`` (sum of the leaf outputs, for ``predict``) and ``_leaf_ids``
+(each row's leaf in each tree, for ``apply`` and per-member predictions). Sparse and binned
+inputs keep the per-tree kernels of ``tree.py``.
+
+Measured (flights, 100 trees grown on 50k rows, depth ~30, 65k rows, 2 threads; see
+``benchmarks/ensembles.py``): see docs/benchmarks.md for the numbers.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+
+from ._numba import njit, parallel_rows, threads
+from .tree import apply_forest, predict_forest
+
+NODE = np.dtype(
+    [("threshold", np.float64), ("feature", np.int32), ("left", np.int32), ("right", np.int32)]
+)
+
+# Rows per block: a block goes through one tree after the other, each tree taking all of the
+# block's rows, so a tree's nodes are loaded into cache once per block (a forest of deep trees
+# does not fit in cache; 256-row blocks were 3x slower than 16k-row ones on flights).
+_BLOCK = 16384
+# Rows walking a tree at once: their steps are independent loads the CPU overlaps, where a
+# single row's walk waits on each node in turn (2-3x faster than one row at a time). A row
+# that reaches its leaf hands its lane to the block's next row.
+_LANES = 16
+_NO_SUMS = np.empty((0, 0))
+_NO_LEAVES = np.empty((0, 0), dtype=np.int64)
+
+
+@njit
+def _walk(X, nodes, roots, values, sums, leaf_ids, leaves, first, last):
+    """Walk rows ``first..last-1`` of ``X`` through every tree.
+
+    ``leaves`` with no rows: ``sums[i] += values[leaf]`` tree after tree (each row's sum in
+    tree order from the caller's zeros). Otherwise ``leaves[i, t] = leaf_ids[leaf]``, the leaf
+    row ``i`` reaches in tree ``t``. One kernel for both outputs: one compilation.
+    """
+    write_leaves = leaves.shape[0] > 0
+    n_out = values.shape[1]
+    refs = np.empty(_LANES, dtype=np.int64)
+    rows = np.empty(_LANES, dtype=np.int64)
+    for block in range(first, last, _BLOCK):
+        stop = min(block + _BLOCK, last)
+        for t in range(roots.size):
+            root = roots[t]
+            nxt = block
+            active = 0
+            for j in range(_LANES):
+                # an idle lane: no row (-1) and a leaf reference (-1), so it never steps
+                rows[j] = -1
+                refs[j] = -1
+                if nxt < stop:
+                    rows[j] = nxt
+                    refs[j] = root
+                    nxt += 1
+                    active += 1
+            while active > 0:
+                for j in range(_LANES):
+                    ref = refs[j]
+                    if ref >= 0:
+                        node = nodes[ref]
+                        code = node.feature
+                        x = X[rows[j], code ^ (code >> 31)]
+                        go_left = (x <= node.threshold) | ((x != x) & (code < 0))
+                        right = np.int64(node.right)
+                        refs[j] = right + (np.int64(node.left) - right) * np.int64(go_left)
+                    elif rows[j] >= 0:
+                        i = rows[j]
+                        if write_leaves:
+                            leaves[i, t] = leaf_ids[~ref]
+                        else:
+                            for k in range(n_out):
+                                sums[i, k] += values[~ref, k]
+                        if nxt < stop:
+                            rows[j] = nxt
+                            refs[j] = root
+                            nxt += 1
+                        else:
+                            rows[j] = -1
+                            refs[j] = -1
+                            active -= 1
+
+
+class PackedForest:
+    """The trees of an ensemble packed for prediction on dense raw ``X``.
+
+    Parameters
+    ----------
+    trees : list of skextras._engine.tree.Tree
+        Fitted (or loaded and validated) trees, all with the same number of outputs K.
+
+    Attributes
+    ----------
+    nodes : ndarray of NODE, shape (n_internal,)
+        Internal nodes of every tree, tree after tree, each tree breadth-first.
+    roots : ndarray of int32, shape (n_trees,)
+        Reference of each tree's root (``~leaf`` where the tree is a single leaf).
+    values : ndarray of float64, shape (n_leaves, K)
+        Leaf outputs, tree after tree, each tree's leaves in their node order.
+    """
+
+    def __init__(self, trees):
+        self._trees = tuple(trees)
+        sizes = np.array([t.n_nodes for t in trees], dtype=np.int64)
+        starts = np.concatenate([[0], np.cumsum(sizes)])
+        tree_of = np.repeat(np.arange(len(trees)), sizes)
+        left = np.concatenate([t.left for t in trees]).astype(np.int64)
+        right = np.concatenate([t.right for t in trees]).astype(np.int64)
+        depth = np.concatenate([t.depth for t in trees])
+        is_leaf = left == -1
+        internal = np.flatnonzero(~is_leaf)
+        leaves = np.flatnonzero(is_leaf)
+        # breadth-first within each tree: sort the internal nodes by (tree, depth), stable
+        internal = internal[np.lexsort((depth[internal], tree_of[internal]))]
+        ref = np.empty(starts[-1], dtype=np.int64)
+        ref[internal] = np.arange(internal.size)
+        ref[leaves] = ~np.arange(leaves.size)
+        offsets = starts[tree_of[internal]]
+        self.nodes = np.empty(internal.size, dtype=NODE)
+        self.nodes["threshold"] = np.concatenate([t.threshold for t in trees])[internal]
+        feature = np.concatenate([t.feature for t in trees])[internal]
+        go_left = np.concatenate([t.missing_go_left for t in trees])[internal]
+        self.nodes["feature"] = np.where(go_left, ~feature, feature)
+        self.nodes["left"] = ref[left[internal] + offsets]
+        self.nodes["right"] = ref[right[internal] + offsets]
+        self.roots = ref[starts[:-1]].astype(np.int32)
+        self.values = np.concatenate([t.value for t in trees])[leaves]
+        self._leaf_nodes = None
+
+    def built_from(self, trees):
+        """Whether this layout was packed from exactly these tree objects, in this order."""
+        return len(trees) == len(self._trees) and all(
+            a is b for a, b in zip(trees, self._trees, strict=True)
+        )
+
+    @property
+    def nbytes(self):
+        """Bytes held by the packed arrays (the trees' own arrays not counted)."""
+        held = self.nodes.nbytes + self.roots.nbytes + self.values.nbytes
+        return held + (0 if self._leaf_nodes is None else self._leaf_nodes.nbytes)
+
+    def leaf_nodes(self):
+        """Original (tree-local) node id of each packed leaf, int32 (made at first use)."""
+        if self._leaf_nodes is None:
+            leaves = [np.flatnonzero(t.left == -1) for t in self._trees]
+            self._leaf_nodes = np.concatenate(leaves).astype(np.int32)
+        return self._leaf_nodes
+
+    def predict(self, X, n_threads=None, values=None):
+        """Sum over the trees of each row's leaf outputs, shape (n, K), as
+        ``tree.predict_forest(trees, X)`` (bit-identical: summed tree by tree from 0.0).
+
+        ``values`` (float64, (n_leaves, K'), rows in packed leaf order, see ``leaf_nodes``)
+        replaces the trees' leaf outputs, e.g. by each member's weighted vote; dense X only.
+        """
+        if values is None:
+            if sp.issparse(X):
+                return predict_forest(list(self._trees), X, n_threads)
+            values = self.values
+        X = np.ascontiguousarray(X, dtype=np.float64)
+        values = np.ascontiguousarray(values, dtype=np.float64)
+        out = np.zeros((X.shape[0], values.shape[1]))
+        self._run(X, n_threads, values, out, np.empty(0, dtype=np.int32), _NO_LEAVES)
+        return out
+
+    def _run(self, X, n_threads, values, sums, leaf_ids, leaves):
+        with threads(n_threads):
+            parallel_rows(
+                _walk, X.shape[0], X, self.nodes, self.roots, values, sums, leaf_ids, leaves
+            )
+
+    def apply(self, X, n_threads=None, leaf_ids=None):
+        """Leaf node id (local to each tree) of each row in each tree, int64 (n, n_trees), as
+        ``tree.apply_forest(trees, X)``.
+
+        ``leaf_ids`` (int32, (n_leaves,), packed leaf order) replaces the node ids, e.g. by
+        ``np.arange(n_leaves)`` for rows of ``values``; dense X only.
+        """
+        if leaf_ids is None:
+            if sp.issparse(X):
+                return apply_forest(list(self._trees), X, n_threads)
+            leaf_ids = self.leaf_nodes()
+        X = np.ascontiguousarray(X, dtype=np.float64)
+        out = np.empty((X.shape[0], self.roots.size), dtype=np.int64)
+        self._run(X, n_threads, self.values, _NO_SUMS, leaf_ids, out)
+        return out
+
+
+def packed_forest(owner, trees):
+    """``owner``'s cached ``PackedForest`` of ``trees``, packed again when the trees changed
+    (refit, warm start, a user's edit of ``estimators_``). Stored as ``owner._packed_forest``;
+    estimators drop it when pickled (it is rebuilt from the trees)."""
+    packed = getattr(owner, "_packed_forest", None)
+    if packed is None or not packed.built_from(trees):
+        packed = PackedForest(trees)
+        owner._packed_forest = packed
+    return packed
