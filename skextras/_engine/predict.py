@@ -13,16 +13,25 @@ Missing values: ``feature`` holds ``f`` where missing values of feature ``f`` go
 ``~f`` where they go left, so a step needs no extra flag load. A row goes left iff
 ``x <= threshold`` or (``x`` is NaN and the flag says left): the tests of ``tree.Tree``.
 
-Rows are walked in blocks of ``_BLOCK``, each block through all trees (tree by tree), and
-threads take row ranges: every row's outputs are summed over the trees in tree order from
-0.0, exactly as ``tree.predict_forest`` sums them, so the sums are bit-identical to the
-per-tree path for every thread count. Two kernels, one signature each (X float64,
-C-contiguous): ``_sum_leaves`` (sum of the leaf outputs, for ``predict``) and ``_leaf_ids``
-(each row's leaf in each tree, for ``apply`` and per-member predictions). Sparse and binned
-inputs keep the per-tree kernels of ``tree.py``.
+Rows are walked in blocks of ``_BLOCK`` (16,384) rows; each block goes through the trees one
+after the other, every row of the block through one tree before the next tree, so a tree's
+nodes come into cache once per block (a deep forest does not fit in cache: 256-row blocks
+over all trees were 3x slower). Within a tree, ``_LANES`` (16) rows walk at once, one step
+each in turn, with a branch-free choice of child: their loads are independent, so the CPU
+overlaps the cache misses one row's walk would wait on in series; a row that reaches its leaf
+hands its lane to the next row. Threads take row ranges. Every row's outputs are summed over
+the trees in tree order from 0.0, exactly as ``tree.predict_forest`` sums them, so the sums
+are bit-identical to the per-tree path for every thread count and lane schedule.
 
-Measured (flights, 100 trees grown on 50k rows, depth ~30, 65k rows, 2 threads; see
-``benchmarks/ensembles.py``): see docs/benchmarks.md for the numbers.
+One kernel (``_walk``, one signature: X float64 C-contiguous) writes either output: the sum of
+the leaf outputs (``predict``; any per-leaf values, e.g. AdaBoost's weighted votes) or an
+integer per row and tree (``apply``: the leaf's node id in its tree, or any per-leaf id).
+Sparse input keeps the per-tree kernels of ``tree.py`` (binned input too: training only).
+
+The layout costs about a quarter of the trees' own arrays (20 bytes per internal node and
+8 K bytes per leaf, against about 58 + 8 K bytes per node; 0.24x for flights forests), is
+made at the first prediction and cached by the estimator (``packed_forest``), never saved.
+Measured speed: docs/benchmarks.md ("Forest and AdaBoost prediction").
 """
 
 import numpy as np
@@ -35,13 +44,9 @@ NODE = np.dtype(
     [("threshold", np.float64), ("feature", np.int32), ("left", np.int32), ("right", np.int32)]
 )
 
-# Rows per block: a block goes through one tree after the other, each tree taking all of the
-# block's rows, so a tree's nodes are loaded into cache once per block (a forest of deep trees
-# does not fit in cache; 256-row blocks were 3x slower than 16k-row ones on flights).
+# Rows a block takes through each tree in turn, and rows walking a tree at once (see above;
+# lanes were 2-3x faster than one row at a time on flights forests).
 _BLOCK = 16384
-# Rows walking a tree at once: their steps are independent loads the CPU overlaps, where a
-# single row's walk waits on each node in turn (2-3x faster than one row at a time). A row
-# that reaches its leaf hands its lane to the block's next row.
 _LANES = 16
 _NO_SUMS = np.empty((0, 0))
 _NO_LEAVES = np.empty((0, 0), dtype=np.int64)
