@@ -92,12 +92,20 @@ def test_forest_sparse_input_predicts_as_dense(fitted):
     assert np.array_equal(model.apply(sp.csr_matrix(X_sparse)), model.apply(X_sparse))
 
 
-def test_pickle_round_trip_drops_layout_and_predicts_identically(fitted):
+def test_predict_leaves_estimator_state_unchanged(fitted):
+    model, X_test = fitted
+    before = dict(vars(model))
+    model.predict(X_test)
+    model.apply(X_test)
+    assert vars(model).keys() == before.keys()
+    assert all(vars(model)[k] is v for k, v in before.items())
+
+
+def test_pickle_round_trip_predicts_identically(fitted):
     model, X_test = fitted
     before = model.predict(X_test)
-    assert hasattr(model, "_packed_forest")
     state = pickle.dumps(model)
-    assert b"_packed_forest" not in state
+    assert b"PackedForest" not in state
     loaded = pickle.loads(state)
     assert np.array_equal(loaded.predict(X_test), before)
     assert np.array_equal(loaded.apply(X_test), model.apply(X_test))

@@ -30,9 +30,11 @@ Sparse input keeps the per-tree kernels of ``tree.py`` (binned input too: traini
 
 The layout costs about a quarter of the trees' own arrays (20 bytes per internal node and
 8 K bytes per leaf, against about 58 + 8 K bytes per node; 0.24x for flights forests), is
-made at the first prediction and cached by the estimator (``packed_forest``), never saved.
+made at the first prediction and cached for the estimator (``packed_forest``), never saved.
 Measured speed: docs/benchmarks.md ("Forest and AdaBoost prediction").
 """
+
+import weakref
 
 import numpy as np
 import scipy.sparse as sp
@@ -56,11 +58,12 @@ _NO_LEAVES = np.empty((0, 0), dtype=np.int64)
 def _walk(X, nodes, roots, values, sums, leaf_ids, leaves, first, last):
     """Walk rows ``first..last-1`` of ``X`` through every tree.
 
-    ``leaves`` with no rows: ``sums[i] += values[leaf]`` tree after tree (each row's sum in
-    tree order from the caller's zeros). Otherwise ``leaves[i, t] = leaf_ids[leaf]``, the leaf
-    row ``i`` reaches in tree ``t``. One kernel for both outputs: one compilation.
+    ``leaves`` empty: ``sums[i] += values[leaf]`` tree after tree (each row's sum in tree order
+    from the caller's zeros). Otherwise ``leaves[t, i] = leaf_ids[leaf]``, the leaf row ``i``
+    reaches in tree ``t`` (tree-major: each tree's writes are consecutive). One kernel for
+    both outputs: one compilation.
     """
-    write_leaves = leaves.shape[0] > 0
+    write_leaves = leaves.size > 0
     n_out = values.shape[1]
     refs = np.empty(_LANES, dtype=np.int64)
     rows = np.empty(_LANES, dtype=np.int64)
@@ -92,7 +95,7 @@ def _walk(X, nodes, roots, values, sums, leaf_ids, leaves, first, last):
                     elif rows[j] >= 0:
                         i = rows[j]
                         if write_leaves:
-                            leaves[i, t] = leaf_ids[~ref]
+                            leaves[t, i] = leaf_ids[~ref]
                         else:
                             for k in range(n_out):
                                 sums[i, k] += values[~ref, k]
@@ -206,17 +209,22 @@ class PackedForest:
                 return apply_forest(list(self._trees), X, n_threads)
             leaf_ids = self.leaf_nodes()
         X = np.ascontiguousarray(X, dtype=np.float64)
-        out = np.empty((X.shape[0], self.roots.size), dtype=np.int64)
+        out = np.empty((self.roots.size, X.shape[0]), dtype=np.int64)
         self._run(X, n_threads, self.values, _NO_SUMS, leaf_ids, out)
-        return out
+        # a Fortran-ordered (n, n_trees) view, as scikit-learn's forests return it
+        return out.T
+
+
+# Layouts by estimator, held weakly: a layout lives as long as its estimator, and predict
+# leaves the estimator's __dict__ (and so its pickles and clones) as fit left it.
+_LAYOUTS = weakref.WeakKeyDictionary()
 
 
 def packed_forest(owner, trees):
-    """``owner``'s cached ``PackedForest`` of ``trees``, packed again when the trees changed
-    (refit, warm start, a user's edit of ``estimators_``). Stored as ``owner._packed_forest``;
-    estimators drop it when pickled (it is rebuilt from the trees)."""
-    packed = getattr(owner, "_packed_forest", None)
+    """The ``PackedForest`` of ``trees`` cached for ``owner`` (an estimator), packed again when
+    the trees changed (refit, warm start, a user's edit of ``estimators_``)."""
+    packed = _LAYOUTS.get(owner)
     if packed is None or not packed.built_from(trees):
         packed = PackedForest(trees)
-        owner._packed_forest = packed
+        _LAYOUTS[owner] = packed
     return packed

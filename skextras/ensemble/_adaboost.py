@@ -277,12 +277,6 @@ class _BaseAdaBoost(JSONPersistMixin, BaseEstimator):
         leaves = self._packed().apply(X, leaf_ids=np.arange(outputs.size, dtype=np.int32))
         return outputs[leaves[:, : len(members)]]
 
-    def __getstate__(self):
-        # the packed prediction layout is rebuilt from the trees at the next predict
-        state = super().__getstate__()
-        state.pop("_packed_forest", None)
-        return state
-
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True

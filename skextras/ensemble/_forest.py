@@ -336,12 +336,6 @@ class _BaseForest(HistInputMixin, JSONPersistMixin, BaseEstimator):
         X = self._check_X_predict(X)
         return packed_forest(self, self.estimators_).apply(X, n_threads=self.n_jobs or 1)
 
-    def __getstate__(self):
-        # the packed prediction layout is rebuilt from the trees at the next predict
-        state = super().__getstate__()
-        state.pop("_packed_forest", None)
-        return state
-
     def decision_path(self, X):
         """Node indicator of the paths, as scikit-learn's forests return it.
 
