@@ -7,7 +7,8 @@ leaves out of it: a child reference ``r >= 0`` is internal node ``r``, ``r < 0``
 tree, each tree's leaves in their original node order). A row's step then reads one record
 (one cache line at most) instead of five arrays, and the leaves (half of the nodes) take no
 room in the arrays a walk touches. Within a tree the internal nodes are ordered breadth-first
-(by depth, stable): the top levels, which every row passes, share a few cache lines.
+(level by level, left before right): the top levels, which every row passes, share a few
+cache lines.
 
 Missing values: ``feature`` holds ``f`` where missing values of feature ``f`` go right and
 ``~f`` where they go left, so a step needs no extra flag load. A row goes left iff
@@ -109,6 +110,46 @@ def _walk(X, nodes, roots, values, sums, leaf_ids, leaves, first, last):
                             active -= 1
 
 
+@njit
+def _pack(starts, left, right, feature, threshold, go_left, thr, code, to_left, to_right, roots):
+    """Fill the packed records (field arrays ``thr``, ``code``, ``to_left``, ``to_right``) and
+    ``roots`` from the stacked tree arrays (children local to their tree, ``starts`` the
+    trees' first nodes): leaves numbered in node order, internal nodes breadth-first."""
+    ref = np.empty(left.size, dtype=np.int64)
+    n_leaves = 0
+    for node in range(left.size):
+        if left[node] == -1:
+            ref[node] = ~n_leaves
+            n_leaves += 1
+    queue = np.empty(left.size, dtype=np.int64)
+    n_internal = 0
+    for t in range(starts.size - 1):
+        s = starts[t]
+        head = 0
+        tail = 0
+        if left[s] != -1:
+            queue[0] = s
+            tail = 1
+        while head < tail:
+            node = queue[head]
+            head += 1
+            ref[node] = n_internal + head - 1
+            for child in (left[node] + s, right[node] + s):
+                if left[child] != -1:
+                    queue[tail] = child
+                    tail += 1
+        for k in range(tail):
+            node = queue[k]
+            r = n_internal + k
+            thr[r] = threshold[node]
+            f = feature[node]
+            code[r] = ~f if go_left[node] else f
+            to_left[r] = ref[left[node] + s]
+            to_right[r] = ref[right[node] + s]
+        n_internal += tail
+        roots[t] = ref[s]
+
+
 class PackedForest:
     """The trees of an ensemble packed for prediction on dense raw ``X``.
 
@@ -129,30 +170,27 @@ class PackedForest:
 
     def __init__(self, trees):
         self._trees = tuple(trees)
-        sizes = np.array([t.n_nodes for t in trees], dtype=np.int64)
-        starts = np.concatenate([[0], np.cumsum(sizes)])
-        tree_of = np.repeat(np.arange(len(trees)), sizes)
-        left = np.concatenate([t.left for t in trees]).astype(np.int64)
-        right = np.concatenate([t.right for t in trees]).astype(np.int64)
-        depth = np.concatenate([t.depth for t in trees])
+        starts = np.zeros(len(trees) + 1, dtype=np.int64)
+        starts[1:] = np.cumsum([t.n_nodes for t in trees])
+        left = np.concatenate([t.left for t in trees])
         is_leaf = left == -1
-        internal = np.flatnonzero(~is_leaf)
-        leaves = np.flatnonzero(is_leaf)
-        # breadth-first within each tree: sort the internal nodes by (tree, depth), stable
-        internal = internal[np.lexsort((depth[internal], tree_of[internal]))]
-        ref = np.empty(starts[-1], dtype=np.int64)
-        ref[internal] = np.arange(internal.size)
-        ref[leaves] = ~np.arange(leaves.size)
-        offsets = starts[tree_of[internal]]
-        self.nodes = np.empty(internal.size, dtype=NODE)
-        self.nodes["threshold"] = np.concatenate([t.threshold for t in trees])[internal]
-        feature = np.concatenate([t.feature for t in trees])[internal]
-        go_left = np.concatenate([t.missing_go_left for t in trees])[internal]
-        self.nodes["feature"] = np.where(go_left, ~feature, feature)
-        self.nodes["left"] = ref[left[internal] + offsets]
-        self.nodes["right"] = ref[right[internal] + offsets]
-        self.roots = ref[starts[:-1]].astype(np.int32)
-        self.values = np.concatenate([t.value for t in trees])[leaves]
+        n_internal = left.size - int(np.count_nonzero(is_leaf))
+        self.nodes = np.empty(n_internal, dtype=NODE)
+        self.roots = np.empty(len(trees), dtype=np.int32)
+        _pack(
+            starts,
+            left,
+            np.concatenate([t.right for t in trees]),
+            np.concatenate([t.feature for t in trees]),
+            np.concatenate([t.threshold for t in trees]),
+            np.concatenate([t.missing_go_left for t in trees]),
+            self.nodes["threshold"],
+            self.nodes["feature"],
+            self.nodes["left"],
+            self.nodes["right"],
+            self.roots,
+        )
+        self.values = np.concatenate([t.value for t in trees])[is_leaf]
         self._leaf_nodes = None
 
     def built_from(self, trees):
