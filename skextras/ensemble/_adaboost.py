@@ -11,6 +11,7 @@ from contextlib import nullcontext
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import (
     BaseEstimator,
     ClassifierMixin,
@@ -30,6 +31,7 @@ from sklearn.utils.validation import (
 )
 from threadpoolctl import threadpool_limits
 
+from skextras._engine.predict import packed_forest
 from skextras._engine.tree import apply_forest
 from skextras.ensemble._base import check_sample_weight
 from skextras.ensemble._persistence import JSONPersistMixin
@@ -249,13 +251,27 @@ class _BaseAdaBoost(JSONPersistMixin, BaseEstimator):
                 "feature_importances_ attribute."
             ) from exc
 
+    def _packed(self):
+        """The members' trees packed for prediction (cached until the members change)."""
+        return packed_forest(self, [m.tree_ for m in self.estimators_])
+
+    def _leaf_predictions(self):
+        """Each member's prediction at each of its leaves, in the packed leaf order."""
+        return np.concatenate([m._node_predictions()[m.tree_.left == -1] for m in self.estimators_])
+
     def _member_predictions(self, X, limit=None):
         """Predictions of the first ``limit`` members, shape (n_samples, n_members)."""
         members = self.estimators_[:limit]
         if not self._fast:
             return np.column_stack([m.predict(X) for m in members])
-        leaves = apply_forest([m.tree_ for m in members], X)
-        return np.column_stack([m._node_predictions()[leaves[:, i]] for i, m in enumerate(members)])
+        if sp.issparse(X):
+            leaves = apply_forest([m.tree_ for m in members], X)
+            return np.column_stack(
+                [m._node_predictions()[leaves[:, i]] for i, m in enumerate(members)]
+            )
+        outputs = self._leaf_predictions()
+        leaves = self._packed().apply(X, leaf_ids=np.arange(outputs.size, dtype=np.int32))
+        return outputs[leaves[:, : len(members)]]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -375,12 +391,26 @@ class AdaBoostClassifier(ClassifierMixin, _BaseAdaBoost):
         X = self._check_X(X, reset=False)
         if self.n_classes_ == 1:
             return np.zeros((X.shape[0], 1))
-        preds = self._member_predictions(X)
-        w = self.estimator_weights_[: preds.shape[1]]
         K = self.n_classes_
-        # A member votes w for its class and -w / (K - 1) for the others.
-        hits = np.column_stack([(preds == c) @ w for c in self.classes_])
-        pred = hits * (K / (K - 1)) - w.sum() / (K - 1)
+        if self._fast and not sp.issparse(X):
+            # Each leaf's SAMME vote (w for the member's class, -1 / (K - 1) * w for the
+            # others), summed over the members in order by the packed walk: scikit-learn's
+            # sum, bit for bit.
+            w = np.repeat(
+                self.estimator_weights_[: len(self.estimators_)],
+                [m.tree_.n_leaves for m in self.estimators_],
+            )
+            codes = np.searchsorted(self.classes_, self._leaf_predictions())
+            votes = np.where(
+                np.arange(K)[None, :] == codes[:, None], w[:, None], -1 / (K - 1) * w[:, None]
+            )
+            pred = self._packed().predict(X, values=votes)
+        else:
+            preds = self._member_predictions(X)
+            w = self.estimator_weights_[: preds.shape[1]]
+            # A member votes w for its class and -w / (K - 1) for the others.
+            hits = np.column_stack([(preds == c) @ w for c in self.classes_])
+            pred = hits * (K / (K - 1)) - w.sum() / (K - 1)
         return self._binary_fold(pred / self.estimator_weights_.sum())
 
     def _binary_fold(self, pred):

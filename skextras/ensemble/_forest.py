@@ -22,7 +22,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from skextras._engine._numba import run_in_threads
 from skextras._engine.deep_grower import ForestContext, supports
-from skextras._engine.tree import apply_forest, predict_forest
+from skextras._engine.predict import packed_forest
 from skextras.ensemble._base import (
     N_JOBS_CONSTRAINT,
     HistInputMixin,
@@ -321,13 +321,14 @@ class _BaseForest(ForestSklearnMixin, HistInputMixin, JSONPersistMixin, BaseEsti
 
     def _mean_output(self, X):
         X = self._check_X_predict(X)
-        total = predict_forest(self.estimators_, X, n_threads=resolve_n_threads(self.n_jobs))
-        return total / len(self.estimators_)
+        packed = packed_forest(self, self.estimators_)
+        return packed.predict(X, n_threads=resolve_n_threads(self.n_jobs)) / len(self.estimators_)
 
     def apply(self, X):
         """Leaf id of each row in each tree, shape (n_samples, n_estimators)."""
         X = self._check_X_predict(X)
-        return apply_forest(self.estimators_, X, n_threads=resolve_n_threads(self.n_jobs))
+        packed = packed_forest(self, self.estimators_)
+        return packed.apply(X, n_threads=resolve_n_threads(self.n_jobs))
 
     def decision_path(self, X):
         """Node indicator of the paths, as scikit-learn's forests return it.
