@@ -11,6 +11,12 @@ import numpy as np
 import pytest
 from _engine_reference_cases import CASES, run_case
 
+# AdaBoost's SAMME probabilities now sum each member's weighted leaf votes one member at a time,
+# scikit-learn's own order (bit-equal to its definition, tests/test_engine_predict.py), where
+# the recorded code used one matrix product: the trees are unchanged, the sums differ in the
+# last bit.
+SUMMED_DIFFERENTLY = {("adaboost", "predict_proba"), ("adaboost_multiclass", "predict_proba")}
+
 REFERENCE = Path(__file__).parent / "data" / "engine" / "reference_trees.npz"
 
 
@@ -28,4 +34,7 @@ def test_trees_and_predictions_equal_reference_bit_for_bit(reference, name):
     assert sorted(got) == sorted(expected)
     for key, value in expected.items():
         assert got[key].dtype == value.dtype, key
+        if (name, key) in SUMMED_DIFFERENTLY:
+            np.testing.assert_array_max_ulp(got[key], value, maxulp=2)
+            continue
         np.testing.assert_array_equal(got[key], value, err_msg=f"{name}: {key}", strict=True)
