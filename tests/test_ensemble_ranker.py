@@ -154,3 +154,20 @@ def test_mean_pair_method_is_deterministic_and_learns():
     np.testing.assert_array_equal(a.predict(X), b.predict(X))
     untrained = ranking_score("ndcg", y, np.zeros(y.size), qid, 10)
     assert a.score(X, y, qid=qid) > untrained + 0.1
+
+
+def test_ranker_callbacks_survive_clone_and_stop_like_fewer_rounds():
+    from sklearn.base import clone
+
+    from skextras.callback import TrainingCallback
+
+    class StopAt(TrainingCallback):
+        def after_iteration(self, model, iteration, evals_log):
+            return iteration + 1 >= 4
+
+    X, y, qid = _small_queries()
+    ranker = clone(NewtonBoostingRanker(n_estimators=10, callbacks=[StopAt()]))
+    assert isinstance(ranker.get_params()["callbacks"][0], StopAt)
+    stopped = ranker.fit(X, y, qid=qid)
+    fewer = NewtonBoostingRanker(n_estimators=4).fit(X, y, qid=qid)
+    np.testing.assert_array_equal(stopped.predict(X), fewer.predict(X))

@@ -128,6 +128,7 @@ class NewtonBoostingRanker(_BaseNewtonBoosting):
         importance_type="gain",
         random_state=None,
         n_jobs=None,
+        callbacks=None,
     ):
         super().__init__(
             objective=objective,
@@ -154,6 +155,7 @@ class NewtonBoostingRanker(_BaseNewtonBoosting):
             importance_type=importance_type,
             random_state=random_state,
             n_jobs=n_jobs,
+            callbacks=callbacks,
         )
         self.lambdarank_pair_method = lambdarank_pair_method
         self.lambdarank_num_pair_per_sample = lambdarank_num_pair_per_sample
