@@ -33,6 +33,24 @@ class TrainingCallback:
 
     Subclass it and override the hooks you need. The three hooks take the estimator being
     fitted as ``model``.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_regression
+    >>> from skextras.callback import TrainingCallback
+    >>> from skextras.ensemble import NewtonBoostingRegressor
+    >>> class StopAfter(TrainingCallback):
+    ...     def __init__(self, n):
+    ...         self.n, self.seen = n, []
+    ...     def after_iteration(self, model, iteration, evals_log):
+    ...         self.seen.append(iteration)
+    ...         return iteration + 1 >= self.n
+    ...
+    >>> X, y = make_regression(n_samples=100, n_features=3, random_state=0)
+    >>> callback = StopAfter(3)
+    >>> model = NewtonBoostingRegressor(n_estimators=50, callbacks=[callback]).fit(X, y)
+    >>> callback.seen, model.n_estimators_
+    ([0, 1, 2], 3)
     """
 
     def before_training(self, model):
@@ -241,6 +259,24 @@ class EvaluationMonitor(TrainingCallback):
         Iterations between printed lines (iterations 0, period, 2 * period, ...).
     logger : callable, default=print
         Called with each line (no trailing newline).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_regression
+    >>> from skextras.callback import EvaluationMonitor
+    >>> from skextras.ensemble import NewtonBoostingRegressor
+    >>> X, y = make_regression(n_samples=100, n_features=3, random_state=0)
+    >>> lines = []
+    >>> monitor = EvaluationMonitor(period=2, logger=lines.append)
+    >>> model = NewtonBoostingRegressor(n_estimators=5, callbacks=[monitor])
+    >>> model = model.fit(X[:80], y[:80], eval_set=[(X[80:], y[80:])])
+    >>> [line.split()[0] for line in lines]
+    ['[0]', '[2]', '[4]']
+    >>> name, score = lines[-1].split()[1].split(":")
+    >>> name
+    'validation_0-rmse'
+    >>> float(score) == round(model.evals_result_["validation_0"]["rmse"][-1], 5)
+    True
     """
 
     def __init__(self, period=1, logger=None):
@@ -288,6 +324,25 @@ class CallbackContainer:
     Parameters
     ----------
     callbacks : list of TrainingCallback
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> from skextras.callback import CallbackContainer, EarlyStopping
+    >>> stop = EarlyStopping(rounds=2)
+    >>> container = CallbackContainer([stop])
+    >>> model = container.before_training(SimpleNamespace())
+    >>> log = {"validation_0": {"rmse": []}}
+    >>> for iteration, score in enumerate([3.0, 2.0, 2.5, 2.4, 1.0]):
+    ...     log["validation_0"]["rmse"].append(score)
+    ...     if container.after_iteration(model, iteration, log):
+    ...         break
+    ...
+    >>> iteration
+    3
+    >>> model = container.after_training(model)
+    >>> model.best_iteration_, model.best_score_
+    (1, 2.0)
     """
 
     def __init__(self, callbacks):

@@ -4,6 +4,7 @@ to the object it names; after a site build (``SKEXTRAS_BUILT_DOCS=docs/_build/ht
 name has its HTML page."""
 
 import importlib
+import inspect
 import os
 import pkgutil
 import sys
@@ -87,6 +88,30 @@ def test_api_index_entries_resolve_to_the_public_objects(index_entries):
             assert full == f"{module}.{name}"
             checked += 1
     assert checked >= sum(map(len, public_names().values()))
+
+
+def test_every_public_class_and_function_in_the_api_index_has_examples():
+    # numpydoc "Examples" section (run by tests/test_docs_doctests.py); data such as a
+    # dict of scorers has no docstring of its own and is not held to it
+    missing, checked = [], 0
+    for modname, _, _, names in api_index.api_sections():
+        if names is None:  # the module's optional extra is not installed
+            continue
+        module = importlib.import_module(modname)
+        for name in names:
+            obj = getattr(module, name)
+            if not (inspect.isclass(obj) or inspect.isfunction(obj)):
+                continue
+            checked += 1
+            lines = (inspect.getdoc(obj) or "").splitlines()
+            has_examples = any(
+                line == "Examples" and nxt.startswith("--------")
+                for line, nxt in zip(lines, lines[1:], strict=False)
+            )
+            if not has_examples:
+                missing.append(f"{modname}.{name}")
+    assert checked >= 60
+    assert not missing, f"public names without an Examples section: {missing}"
 
 
 def test_built_site_has_an_api_page_per_public_name():

@@ -1,7 +1,8 @@
 """Run the ``Examples`` sections of the public docstrings as doctests.
 
 Every public module of skextras is collected; modules whose optional extra (torch,
-gymnasium, dask) is not installed are skipped, so the default suite never imports them.
+gymnasium, dask, matplotlib) is not installed are skipped, so the default suite never
+imports them.
 Each module's examples run in a fresh namespace, torch (when installed) on one thread.
 """
 
@@ -13,7 +14,12 @@ import pytest
 
 import skextras
 
-_EXTRAS = {"skextras.nn": "torch", "skextras.rl": "gymnasium", "skextras.ensemble.dask": "dask"}
+_EXTRAS = {
+    "skextras.nn": "torch",
+    "skextras.rl": "gymnasium",
+    "skextras.ensemble.dask": "dask",
+    "skextras.ensemble._plot": "matplotlib",
+}
 
 
 def _modules():
@@ -49,6 +55,10 @@ def test_docstring_examples_run_in_module(modname):
     extra = _needs(modname)
     if extra is not None:
         pytest.importorskip(extra)
+    if extra == "matplotlib":
+        import matplotlib
+
+        matplotlib.use("Agg")  # the plotting examples draw off screen
     if modname.startswith("skextras.rl.ddpg"):
         pytest.importorskip("torch")
     module = importlib.import_module(modname)

@@ -16,6 +16,7 @@ from pathlib import Path
 SECTIONS = [
     ("skextras.ensemble", "Tree ensembles", "Estimators built on the histogram tree engine."),
     ("skextras.ensemble.dask", "Dask estimators", "The booster on a ``dask.distributed`` cluster."),
+    ("skextras.callback", "Training callbacks", "XGBoost's callback protocol for every loop."),
     ("skextras.metrics", "Metrics", "COCO / VOC detection mAP, multilabel mAP, readers."),
     ("skextras.metrics.mask", "Mask API", "pycocotools' run-length-encoding functions."),
     ("skextras.feature_columns", "Feature columns", "TensorFlow-exact feature columns."),

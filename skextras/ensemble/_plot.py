@@ -62,6 +62,26 @@ def trees_to_dataframe(model):
     Returns
     -------
     pandas.DataFrame
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skextras.ensemble import NewtonBoostingRegressor
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.rand(100, 3)
+    >>> y = 2 * X[:, 1] + 0.1 * rng.rand(100)
+    >>> model = NewtonBoostingRegressor(n_estimators=3, max_depth=1).fit(X, y)
+    >>> from skextras.ensemble import trees_to_dataframe
+    >>> df = trees_to_dataframe(model)
+    >>> df.shape
+    (9, 11)
+    >>> list(df.columns)
+    ['Tree', 'Node', 'ID', 'Feature', 'Split', 'Yes', 'No', 'Missing', 'Gain', 'Cover', 'Category']
+    >>> root = df.iloc[0]
+    >>> root.Feature, root.ID, root.Yes, root.No
+    ('f1', '0-0', '0-1', '0-2')
+    >>> bool(np.isclose(df.Cover[df.Node == 0].iloc[0], len(X)))
+    True
     """
     import pandas as pd
 
@@ -143,6 +163,21 @@ def plot_importance(
     Returns
     -------
     matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skextras.ensemble import NewtonBoostingRegressor
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.rand(100, 3)
+    >>> y = 2 * X[:, 1] + 0.1 * rng.rand(100)
+    >>> model = NewtonBoostingRegressor(n_estimators=3, max_depth=1).fit(X, y)
+    >>> import matplotlib.pyplot as plt
+    >>> from skextras.ensemble import plot_importance
+    >>> ax = plot_importance(model)
+    >>> [label.get_text() for label in ax.get_yticklabels()]
+    ['f1']
+    >>> plt.close(ax.figure)
     """
     plt = _matplotlib()
     check_is_fitted(model)
@@ -214,6 +249,21 @@ def plot_tree(model, tree_index=0, ax=None, *, feature_names=None, precision=3, 
     -------
     list of matplotlib Annotation
         One per node, and the edge labels.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skextras.ensemble import NewtonBoostingRegressor
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.rand(100, 3)
+    >>> y = 2 * X[:, 1] + 0.1 * rng.rand(100)
+    >>> model = NewtonBoostingRegressor(n_estimators=3, max_depth=1).fit(X, y)
+    >>> import matplotlib.pyplot as plt
+    >>> from skextras.ensemble import plot_tree
+    >>> annotations = plot_tree(model, tree_index=0)
+    >>> [a.get_text().splitlines()[0] for a in annotations[:2]]
+    ['f1 <= 0.484', 'samples = 50']
+    >>> plt.close("all")
     """
     _matplotlib()
     from sklearn.tree import plot_tree as sklearn_plot_tree
@@ -249,6 +299,24 @@ def plot_metric(
     Returns
     -------
     matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> import numpy as np
+    >>> from skextras.ensemble import NewtonBoostingRegressor, plot_metric
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.rand(100, 3)
+    >>> y = 2 * X[:, 1] + 0.1 * rng.rand(100)
+    >>> model = NewtonBoostingRegressor(n_estimators=4, max_depth=1)
+    >>> model = model.fit(X[:80], y[:80], eval_set=[(X[80:], y[80:])])
+    >>> ax = plot_metric(model)
+    >>> list(model.evals_result_), ax.get_ylabel()
+    (['validation_0'], 'rmse')
+    >>> line = ax.get_lines()[0]
+    >>> bool(np.allclose(line.get_ydata(), model.evals_result_["validation_0"]["rmse"]))
+    True
+    >>> plt.close(ax.figure)
     """
     plt = _matplotlib()
     history = model if isinstance(model, dict) else getattr(model, "evals_result_", None)

@@ -690,14 +690,30 @@ class DaskNewtonBoostingRegressor(_DaskNewtonBoosting, NewtonBoostingRegressor):
 
     Examples
     --------
-    >>> import dask.array as da  # doctest: +SKIP
-    >>> from distributed import Client, LocalCluster  # doctest: +SKIP
-    >>> from skextras.ensemble.dask import DaskNewtonBoostingRegressor  # doctest: +SKIP
-    >>> client = Client(LocalCluster(n_workers=2))  # doctest: +SKIP
-    >>> X = da.random.random((10_000, 5), chunks=(2_500, 5))  # doctest: +SKIP
-    >>> model = DaskNewtonBoostingRegressor(n_estimators=10).fit(X, X[:, 0])  # doctest: +SKIP
-    >>> model.predict(X).compute().shape  # doctest: +SKIP
-    (10000,)
+    One in-process worker (``processes=False``) and two partitions of 100 rows: the trees
+    are those of :class:`NewtonBoostingRegressor` fitted on the same rows.
+
+    >>> import dask.array as da
+    >>> import numpy as np
+    >>> from distributed import Client, LocalCluster
+    >>> from skextras.ensemble import NewtonBoostingRegressor
+    >>> from skextras.ensemble.dask import DaskNewtonBoostingRegressor
+    >>> cluster = LocalCluster(n_workers=1, processes=False, dashboard_address=None)
+    >>> client = Client(cluster)
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.rand(200, 3)
+    >>> y = X[:, 0] + 0.1 * rng.rand(200)
+    >>> X_dask, y_dask = da.from_array(X, chunks=100), da.from_array(y, chunks=100)
+    >>> params = dict(n_estimators=5, max_depth=2)
+    >>> model = DaskNewtonBoostingRegressor(**params, client=client).fit(X_dask, y_dask)
+    >>> pred = model.predict(X_dask).compute()
+    >>> pred.shape
+    (200,)
+    >>> local = NewtonBoostingRegressor(**params).fit(X, y).predict(X)
+    >>> bool(np.allclose(pred, local, rtol=1e-10, atol=1e-12))
+    True
+    >>> client.close()
+    >>> cluster.close()
     """
 
     _local_class = NewtonBoostingRegressor
@@ -731,6 +747,30 @@ class DaskNewtonBoostingClassifier(_DaskNewtonBoosting, NewtonBoostingClassifier
     Parameters are those of :class:`NewtonBoostingClassifier`, plus ``client``; see
     :class:`DaskNewtonBoostingRegressor` for the data. ``predict`` and ``predict_proba``
     return dask arrays.
+
+    Examples
+    --------
+    >>> import dask.array as da
+    >>> import numpy as np
+    >>> from distributed import Client, LocalCluster
+    >>> from skextras.ensemble import NewtonBoostingClassifier
+    >>> from skextras.ensemble.dask import DaskNewtonBoostingClassifier
+    >>> cluster = LocalCluster(n_workers=1, processes=False, dashboard_address=None)
+    >>> client = Client(cluster)
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.rand(200, 3)
+    >>> y = (X[:, 0] + 0.2 * rng.rand(200) > 0.6).astype(int)
+    >>> X_dask, y_dask = da.from_array(X, chunks=100), da.from_array(y, chunks=100)
+    >>> params = dict(n_estimators=5, max_depth=2)
+    >>> model = DaskNewtonBoostingClassifier(**params, client=client).fit(X_dask, y_dask)
+    >>> proba = model.predict_proba(X_dask).compute()
+    >>> proba.shape
+    (200, 2)
+    >>> local = NewtonBoostingClassifier(**params).fit(X, y).predict_proba(X)
+    >>> bool(np.allclose(proba, local, rtol=1e-10, atol=1e-12))
+    True
+    >>> client.close()
+    >>> cluster.close()
     """
 
     _local_class = NewtonBoostingClassifier

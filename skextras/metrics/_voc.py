@@ -89,7 +89,8 @@ class VOCEvalResult:
     Attributes
     ----------
     per_class : dict
-        ``{class: AP}``; NaN for a class without non-difficult ground truth.
+        ``{class: AP}``, classes in order of first appearance (ground truth, then
+        detections); NaN for a class without non-difficult ground truth.
     mAP : float
         Mean of the defined per-class APs (NaN when none is defined).
     precision, recall : dict
@@ -106,7 +107,7 @@ class VOCEvalResult:
     ...       {"image_id": 0, "category_id": "dog", "bbox": [50, 50, 60, 60], "score": 0.8}]
     >>> result = voc_evaluate(gt, dt)
     >>> result.per_class, result.mAP
-    ({'cat': 0.0, 'dog': 1.0}, 0.5)
+    ({'dog': 1.0, 'cat': 0.0}, 0.5)
     >>> result.precision["dog"], result.recall["dog"]
     (array([1. , 0.5]), array([1., 1.]))
     """

@@ -101,6 +101,23 @@ def softmax_attention(q, k, v, causal=False, key_mask=None):
     Returns
     -------
     Tensor of shape (batch, heads, n, d_v)
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skextras.nn.attention import softmax_attention
+    >>> _ = torch.manual_seed(0)
+    >>> q, k, v = torch.randn(3, 1, 2, 5, 4)
+    >>> out = softmax_attention(q, k, v, causal=True)
+    >>> tuple(out.shape)
+    (1, 2, 5, 4)
+    >>> future = torch.ones(5, 5, dtype=torch.bool).triu(1)
+    >>> scores = (q @ k.transpose(-1, -2) / 2).masked_fill(future, float("-inf"))
+    >>> ref = torch.softmax(scores, dim=-1) @ v
+    >>> torch.allclose(out, ref, atol=1e-6)
+    True
+    >>> torch.allclose(out[..., 0, :], v[..., 0, :])
+    True
     """
     _check_qkv(q, k, v)
     mask = _boolean_mask(q, k, causal, key_mask)
@@ -230,6 +247,19 @@ def linear_attention(
     Returns
     -------
     Tensor of shape (batch, heads, n, d_v)
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skextras.nn.attention import linear_attention
+    >>> _ = torch.manual_seed(0)
+    >>> q, k, v = torch.randn(3, 1, 2, 16, 4)
+    >>> parallel = linear_attention(q, k, v, causal=True, mode="parallel")
+    >>> chunked = linear_attention(q, k, v, causal=True, mode="chunked", chunk_size=4)
+    >>> tuple(parallel.shape)
+    (1, 2, 16, 4)
+    >>> torch.allclose(parallel, chunked, atol=1e-5)
+    True
     """
     _check_qkv(q, k, v)
     _check_choice("feature_map", feature_map, FEATURE_MAPS)
@@ -289,7 +319,19 @@ def _normalised_linear(fq, fk, v, causal, mode, chunk_size, key_mask, eps):
 
 
 def orthogonal_features(n_features, d, generator=None, device=None, dtype=torch.float32):
-    """``(n_features, d)`` Gaussian directions, orthogonal in blocks of ``d``, chi norms."""
+    """``(n_features, d)`` Gaussian directions, orthogonal in blocks of ``d``, chi norms.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skextras.nn.attention import orthogonal_features
+    >>> w = orthogonal_features(8, 4, generator=torch.Generator().manual_seed(0))
+    >>> tuple(w.shape)
+    (8, 4)
+    >>> block = w[:4] / w[:4].norm(dim=1, keepdim=True)
+    >>> torch.allclose(block @ block.T, torch.eye(4), atol=1e-5)
+    True
+    """
     blocks = []
     for _ in range(math.ceil(n_features / d)):
         gaussian = torch.randn(d, d, generator=generator, device=device, dtype=torch.float64)
@@ -352,6 +394,19 @@ def performer_attention(
     Returns
     -------
     Tensor of shape (batch, heads, n, d_v)
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skextras.nn.attention import performer_attention, softmax_attention
+    >>> _ = torch.manual_seed(0)
+    >>> q, k, v = 0.5 * torch.randn(3, 1, 2, 8, 4)
+    >>> g = torch.Generator().manual_seed(0)
+    >>> approx = performer_attention(q, k, v, n_features=4096, generator=g)
+    >>> tuple(approx.shape)
+    (1, 2, 8, 4)
+    >>> bool((approx - softmax_attention(q, k, v)).abs().max() < 0.1)
+    True
     """
     _check_qkv(q, k, v)
     if int(n_features) < 1:
@@ -389,6 +444,19 @@ class MultiHeadAttention(torch.nn.Module):
 
     ``forward(x, mask=None)``: ``x`` of shape (batch, n, d_model), ``mask`` (batch, n) bool
     with ``False`` at padded positions; returns (batch, n, d_model).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skextras.nn.attention import MultiHeadAttention
+    >>> _ = torch.manual_seed(0)
+    >>> mha = MultiHeadAttention(d_model=8, n_heads=2, kind="linear", causal=True)
+    >>> x = torch.randn(2, 6, 8)
+    >>> y = mha(x)
+    >>> tuple(y.shape)
+    (2, 6, 8)
+    >>> torch.allclose(mha(x[:, :3]), y[:, :3], atol=1e-6)
+    True
     """
 
     def __init__(
@@ -427,14 +495,37 @@ class MultiHeadAttention(torch.nn.Module):
 
 
 def split_heads(x, n_parts, n_heads):
-    """``(b, n, n_parts * d_model)`` -> ``n_parts`` tensors of shape ``(b, heads, n, d_head)``."""
+    """``(b, n, n_parts * d_model)`` -> ``n_parts`` tensors of shape ``(b, heads, n, d_head)``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skextras.nn.attention import merge_heads, split_heads
+    >>> x = torch.arange(2 * 3 * 24.0).reshape(2, 3, 24)
+    >>> q, k, v = split_heads(x, 3, 2)
+    >>> tuple(q.shape)
+    (2, 2, 3, 4)
+    >>> torch.equal(merge_heads(q), x[..., :8])
+    True
+    """
     b, n, _ = x.shape
     parts = x.reshape(b, n, n_parts, n_heads, -1).permute(2, 0, 3, 1, 4)
     return parts.unbind(0)
 
 
 def merge_heads(x):
-    """``(b, heads, n, d_head)`` -> ``(b, n, heads * d_head)``."""
+    """``(b, heads, n, d_head)`` -> ``(b, n, heads * d_head)``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skextras.nn.attention import merge_heads
+    >>> x = torch.arange(2 * 2 * 3 * 4.0).reshape(2, 2, 3, 4)
+    >>> tuple(merge_heads(x).shape)
+    (2, 3, 8)
+    >>> torch.equal(merge_heads(x)[0, 1], torch.cat([x[0, 0, 1], x[0, 1, 1]]))
+    True
+    """
     b, h, n, d = x.shape
     return x.transpose(1, 2).reshape(b, n, h * d)
 
@@ -475,6 +566,19 @@ class GAU(torch.nn.Module):
     causal : bool, default=False
 
     ``forward(x, mask=None)`` maps (batch, n, d_model) to (batch, n, d_model).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skextras.nn.attention import GAU
+    >>> _ = torch.manual_seed(0)
+    >>> gau = GAU(d_model=8, s=4, kind="flash", chunk_size=4, causal=True)
+    >>> x = torch.randn(2, 8, 8)
+    >>> y = gau(x)
+    >>> tuple(y.shape)
+    (2, 8, 8)
+    >>> torch.allclose(gau(x[:, :4]), y[:, :4], atol=1e-6)
+    True
     """
 
     def __init__(self, d_model, expansion=2, s=128, kind="quad", chunk_size=256, causal=False):
@@ -532,7 +636,19 @@ class GAU(torch.nn.Module):
 
 
 class RMSNorm(torch.nn.Module):
-    """``x / rms(x) * g`` over the last dimension."""
+    """``x / rms(x) * g`` over the last dimension.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skextras.nn.attention import RMSNorm
+    >>> x = torch.tensor([[3.0, 4.0]])
+    >>> RMSNorm(2)(x)
+    tensor([[0.8485, 1.1314]], grad_fn=<MulBackward0>)
+    >>> y = RMSNorm(2)(torch.randn(5, 2))
+    >>> torch.allclose(y.pow(2).mean(-1), torch.ones(5), atol=1e-4)
+    True
+    """
 
     def __init__(self, dim, eps=1e-6):
         super().__init__()
@@ -560,6 +676,19 @@ class TransNormerLayer(torch.nn.Module):
     causal : bool, default=False
     chunk_size : int, default=64
         Chunk length of causal NormAttention.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skextras.nn.attention import TransNormerLayer
+    >>> _ = torch.manual_seed(0)
+    >>> norm = TransNormerLayer(d_model=8, n_heads=2, attention="norm", causal=True)
+    >>> diag = TransNormerLayer(d_model=8, n_heads=2, attention="diag", block_size=4)
+    >>> x = torch.randn(2, 8, 8)
+    >>> tuple(norm(x).shape), tuple(diag(x).shape)
+    ((2, 8, 8), (2, 8, 8))
+    >>> torch.allclose(norm(x[:, :5]), norm(x)[:, :5], atol=1e-5)
+    True
     """
 
     def __init__(
@@ -594,7 +723,21 @@ class TransNormerLayer(torch.nn.Module):
 
 
 def block_diagonal_attention(q, k, v, block_size, causal=False, key_mask=None):
-    """Softmax attention restricted to non-overlapping blocks of ``block_size`` positions."""
+    """Softmax attention restricted to non-overlapping blocks of ``block_size`` positions.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skextras.nn.attention import block_diagonal_attention, softmax_attention
+    >>> _ = torch.manual_seed(0)
+    >>> q, k, v = torch.randn(3, 1, 2, 8, 4)
+    >>> out = block_diagonal_attention(q, k, v, block_size=4)
+    >>> tuple(out.shape)
+    (1, 2, 8, 4)
+    >>> second = softmax_attention(q[:, :, 4:], k[:, :, 4:], v[:, :, 4:])
+    >>> torch.allclose(out[:, :, 4:], second, atol=1e-6)
+    True
+    """
     b, h, n, _ = q.shape
     pad = -n % block_size
     if key_mask is None:

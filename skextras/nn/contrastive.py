@@ -57,6 +57,20 @@ def info_nce(
     Tensor
         ``-log softmax(scores)[positive]`` reduced as requested, in nats.
         ``log(N) - loss`` with in-batch negatives is a lower bound of the mutual information.
+
+    Examples
+    --------
+    >>> import math
+    >>> import torch
+    >>> from skextras.nn.contrastive import info_nce
+    >>> _ = torch.manual_seed(0)
+    >>> query = torch.randn(4, 8)
+    >>> loss = info_nce(query, query + 0.01 * torch.randn(4, 8))
+    >>> bool(loss < info_nce(query, torch.randn(4, 8)))
+    True
+    >>> random = info_nce(query, torch.randn(4, 8), temperature=1e6)
+    >>> round(random.item(), 4), round(math.log(4), 4)
+    (1.3863, 1.3863)
     """
     if temperature <= 0:
         raise ValueError(f"temperature={temperature!r} must be > 0")
@@ -119,7 +133,16 @@ def _encoder_layers(n_channels, hidden, strides):
 
 
 def encoded_length(n_steps, strides):
-    """Number of encoder outputs ``z_t`` for an input of ``n_steps`` time steps."""
+    """Number of encoder outputs ``z_t`` for an input of ``n_steps`` time steps.
+
+    Examples
+    --------
+    >>> from skextras.nn.contrastive import encoded_length
+    >>> encoded_length(32, (2, 2))
+    8
+    >>> encoded_length(100, (5, 4))
+    5
+    """
     for s in strides or (1,):
         kernel, padding = _kernel_padding(s)
         n_steps = (n_steps + 2 * padding - kernel) // s + 1
@@ -127,7 +150,18 @@ def encoded_length(n_steps, strides):
 
 
 class CPCModule(torch.nn.Module):
-    """``g_enc`` (strided conv), ``g_ar`` (GRU) and the ``K`` bilinear step predictors."""
+    """``g_enc`` (strided conv), ``g_ar`` (GRU) and the ``K`` bilinear step predictors.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skextras.nn.contrastive import CPCModule
+    >>> _ = torch.manual_seed(0)
+    >>> module = CPCModule(n_channels=2, hidden=8, n_context=6, horizon=2, strides=(2, 2))
+    >>> z, context = module(torch.randn(4, 2, 16))
+    >>> tuple(z.shape), tuple(context.shape)
+    ((4, 4, 8), (4, 4, 6))
+    """
 
     def __init__(self, n_channels, hidden, n_context, horizon, strides):
         super().__init__()
@@ -151,6 +185,18 @@ def cpc_loss(z, context, predictors):
 
     ``z`` (N, T', hidden) are the codes, ``context`` (N, T', C) the GRU states and
     ``predictors[k - 1]`` the bilinear map ``W_k``; horizons beyond ``T' - 1`` are skipped.
+
+    Examples
+    --------
+    >>> import math
+    >>> import torch
+    >>> from skextras.nn.contrastive import cpc_loss
+    >>> _ = torch.manual_seed(0)
+    >>> z, context = torch.randn(4, 5, 3), torch.randn(4, 5, 6)
+    >>> zero = [torch.nn.Linear(6, 3, bias=False)]
+    >>> _ = torch.nn.init.zeros_(zero[0].weight)
+    >>> round(cpc_loss(z, context, zero).item(), 4), round(math.log(4), 4)
+    (1.3863, 1.3863)
     """
     horizon = min(len(predictors), z.shape[1] - 1)
     total = 0.0

@@ -68,6 +68,18 @@ def dpo_loss(
         Per-pair losses; their mean is the training objective.
     chosen_rewards, rejected_rewards : Tensor of shape (n_pairs,)
         Implicit rewards ``beta * (logp - ref_logp)``, detached from the graph.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skextras.nn.preference import dpo_loss
+    >>> chosen, rejected = torch.tensor([-1.0, -2.0]), torch.tensor([-3.0, -2.0])
+    >>> ref = torch.tensor([-2.0, -2.0])
+    >>> losses, r_chosen, r_rejected = dpo_loss(chosen, rejected, ref, ref, beta=1.0)
+    >>> losses
+    tensor([0.1269, 0.6931])
+    >>> torch.allclose(losses, -torch.nn.functional.logsigmoid(r_chosen - r_rejected))
+    True
     """
     if loss_type not in LOSS_TYPES:
         raise ValueError(f"loss_type={loss_type!r} is not one of {LOSS_TYPES}")
@@ -103,6 +115,16 @@ class CategoricalPolicy(torch.nn.Module):
     n_responses : int
     hidden : int, default=0
         ``0``: a linear map (a softmax-linear policy); ``> 0``: one GELU hidden layer.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skextras.nn.preference import CategoricalPolicy
+    >>> _ = torch.manual_seed(0)
+    >>> policy = CategoricalPolicy(n_features=3, n_responses=4)
+    >>> logits = policy(torch.randn(2, 3))
+    >>> tuple(logits.shape)
+    (2, 4)
     """
 
     def __init__(self, n_features, n_responses, hidden=0):
@@ -121,7 +143,22 @@ class CategoricalPolicy(torch.nn.Module):
 
 
 class PolicyWithReference(torch.nn.Module):
-    """The trained policy and its frozen reference; ``forward`` gives the policy's logits."""
+    """The trained policy and its frozen reference; ``forward`` gives the policy's logits.
+
+    Examples
+    --------
+    >>> import copy
+    >>> import torch
+    >>> from skextras.nn.preference import CategoricalPolicy, PolicyWithReference
+    >>> _ = torch.manual_seed(0)
+    >>> policy = CategoricalPolicy(n_features=3, n_responses=4)
+    >>> pair = PolicyWithReference(policy, copy.deepcopy(policy))
+    >>> x = torch.randn(2, 3)
+    >>> torch.equal(pair(x), policy(x))
+    True
+    >>> [p.requires_grad for p in pair.reference.parameters()]
+    [False, False]
+    """
 
     def __init__(self, policy, reference):
         super().__init__()

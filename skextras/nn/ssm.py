@@ -52,6 +52,19 @@ class S4D(torch.nn.Module):
     ``forward(x, mask=None)``: ``x`` (batch, n, d_model) -> (batch, n, d_model); the SSM output
     plus ``D x``, then GELU and a gated linear output projection, as in the S4D reference.
     Padded positions (``mask`` False) are zeroed; being causal, they never reach real ones.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skextras.nn.ssm import S4D
+    >>> _ = torch.manual_seed(0)
+    >>> layer = S4D(d_model=4, d_state=8, mode="conv")
+    >>> x = torch.randn(2, 10, 4)
+    >>> y = layer(x)
+    >>> tuple(y.shape)
+    (2, 10, 4)
+    >>> torch.allclose(layer(x[:, :6]), y[:, :6], atol=1e-5)
+    True
     """
 
     def __init__(self, d_model, d_state=64, mode="conv", dt_min=1e-3, dt_max=1e-1):
@@ -149,6 +162,25 @@ def selective_scan(u, dt, A, B, C, D, mode="parallel", chunk_size=64):
     Returns
     -------
     Tensor of shape (batch, L, D_inner)
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skextras.nn.ssm import selective_scan
+    >>> _ = torch.manual_seed(0)
+    >>> u, dt = torch.randn(1, 6, 3), torch.rand(1, 6, 3)
+    >>> A, B, C, D = -torch.rand(3, 2), torch.randn(1, 6, 2), torch.randn(1, 6, 2), torch.randn(3)
+    >>> y = selective_scan(u, dt, A, B, C, D, mode="parallel", chunk_size=4)
+    >>> tuple(y.shape)
+    (1, 6, 3)
+    >>> h, ref = torch.zeros(1, 3, 2), []
+    >>> for t in range(6):
+    ...     step = dt[:, t, :, None]
+    ...     h = torch.exp(step * A) * h + step * B[:, t, None] * u[:, t, :, None]
+    ...     ref.append((h * C[:, t, None]).sum(-1) + D * u[:, t])
+    ...
+    >>> torch.allclose(y, torch.stack(ref, 1), atol=1e-5)
+    True
     """
     _check_choice("mode", mode, SELECTIVE_MODES)
     if mode == "sequential":
@@ -222,6 +254,19 @@ class SelectiveSSM(torch.nn.Module):
 
     ``forward(x, mask=None)``: (batch, n, d_model) -> (batch, n, d_model). Causal: padded
     positions at the end never reach real ones.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skextras.nn.ssm import SelectiveSSM
+    >>> _ = torch.manual_seed(0)
+    >>> layer = SelectiveSSM(d_model=4, d_state=4, chunk_size=4)
+    >>> x = torch.randn(2, 10, 4)
+    >>> y = layer(x)
+    >>> tuple(y.shape)
+    (2, 10, 4)
+    >>> torch.allclose(layer(x[:, :6]), y[:, :6], atol=1e-5)
+    True
     """
 
     def __init__(self, d_model, d_state=16, mode="parallel", expand=2, d_conv=4, chunk_size=64):

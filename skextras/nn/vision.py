@@ -98,6 +98,15 @@ def compound_scale(phi, alpha=1.2, beta=1.1, gamma=1.15):
         Multipliers to pass to :func:`efficientnet` as ``variant=(width_mult, depth_mult)``.
     resolution : int
         Input side in pixels, ``round(224 * gamma**phi)``.
+
+    Examples
+    --------
+    >>> from skextras.nn.vision import compound_scale
+    >>> compound_scale(0)
+    (1.0, 1.0, 224)
+    >>> width, depth, resolution = compound_scale(1)
+    >>> round(width, 2), round(depth, 2), resolution
+    (1.1, 1.2, 258)
     """
     for name, value in (("alpha", alpha), ("beta", beta), ("gamma", gamma)):
         if not value >= 1:
@@ -106,7 +115,20 @@ def compound_scale(phi, alpha=1.2, beta=1.1, gamma=1.15):
 
 
 class StochasticDepth(torch.nn.Module):
-    """Drop the residual branch of a whole sample with probability ``p`` (training only)."""
+    """Drop the residual branch of a whole sample with probability ``p`` (training only).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skextras.nn.vision import StochasticDepth
+    >>> _ = torch.manual_seed(0)
+    >>> drop = StochasticDepth(0.5)
+    >>> x = torch.ones(4, 1, 2, 2)
+    >>> drop(x)[:, 0, 0, 0]
+    tensor([0., 0., 2., 0.])
+    >>> torch.equal(drop.eval()(x), x)
+    True
+    """
 
     def __init__(self, p):
         super().__init__()
@@ -121,7 +143,22 @@ class StochasticDepth(torch.nn.Module):
 
 
 class SqueezeExcitation(torch.nn.Module):
-    """Channel gate ``x * sigmoid(W2 silu(W1 mean_hw(x)))`` (Hu et al., 2018)."""
+    """Channel gate ``x * sigmoid(W2 silu(W1 mean_hw(x)))`` (Hu et al., 2018).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skextras.nn.vision import SqueezeExcitation
+    >>> _ = torch.manual_seed(0)
+    >>> se = SqueezeExcitation(8, 2)
+    >>> x = torch.randn(1, 8, 4, 4)
+    >>> y = se(x)
+    >>> tuple(y.shape)
+    (1, 8, 4, 4)
+    >>> gate = y / x
+    >>> torch.allclose(gate, gate[..., :1, :1].expand_as(gate), atol=1e-5)
+    True
+    """
 
     def __init__(self, channels, squeeze):
         super().__init__()
@@ -161,6 +198,15 @@ class MBConv(torch.nn.Module):
         Stochastic-depth probability of the residual branch.
     se_ratio : float, default=0.25
         Squeeze width as a fraction of ``in_ch``; 0 removes squeeze-and-excitation.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skextras.nn.vision import MBConv
+    >>> _ = torch.manual_seed(0)
+    >>> block = MBConv(8, 16, expand_ratio=4, kernel_size=3, stride=2, drop_prob=0.0).eval()
+    >>> tuple(block(torch.randn(1, 8, 8, 8)).shape)
+    (1, 16, 4, 4)
     """
 
     def __init__(self, in_ch, out_ch, expand_ratio, kernel_size, stride, drop_prob, se_ratio=0.25):
@@ -189,6 +235,17 @@ class EfficientNet(torch.nn.Module):
 
     Build it with :func:`efficientnet`. ``features`` holds the stem, one ``Sequential`` per
     stage and the 1x1 head convolution, as in torchvision, so a stage can be sliced out.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skextras.nn.vision import EfficientNet, efficientnet
+    >>> _ = torch.manual_seed(0)
+    >>> net = efficientnet((0.25, 0.25), num_classes=3).eval()
+    >>> isinstance(net, EfficientNet)
+    True
+    >>> tuple(net(torch.randn(2, 3, 32, 32)).shape)
+    (2, 3)
     """
 
     def __init__(self, width_mult, depth_mult, dropout, num_classes, in_channels, drop_rate):
@@ -317,6 +374,19 @@ def deform_conv2d(x, offset, weight, bias=None, stride=1, padding=0, dilation=1,
     Returns
     -------
     Tensor, shape (N, C_out, H_out, W_out)
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skextras.nn.vision import deform_conv2d
+    >>> _ = torch.manual_seed(0)
+    >>> x, weight = torch.randn(1, 2, 5, 5), torch.randn(3, 2, 3, 3)
+    >>> offset = torch.zeros(1, 2 * 9, 3, 3)
+    >>> out = deform_conv2d(x, offset, weight)
+    >>> tuple(out.shape)
+    (1, 3, 3, 3)
+    >>> torch.allclose(out, torch.nn.functional.conv2d(x, weight), atol=1e-5)
+    True
     """
     sh, sw = _pair(stride, "stride")
     ph, pw = _pair(padding, "padding")
@@ -388,6 +458,16 @@ class DeformConv2d(torch.nn.Module):
     modulated : bool, default=False
         DCNv2: learn a sigmoid modulation mask per sample.
     bias : bool, default=True
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skextras.nn.vision import DeformConv2d
+    >>> _ = torch.manual_seed(0)
+    >>> conv = DeformConv2d(2, 4, kernel_size=3, padding=1, modulated=True)
+    >>> x = torch.randn(1, 2, 6, 6)
+    >>> tuple(conv(x).shape)
+    (1, 4, 6, 6)
     """
 
     def __init__(
@@ -643,6 +723,17 @@ class MultiScaleRoIAlign(torch.nn.Module):
         As in :func:`roi_align`.
     canonical_scale, canonical_level : int, default=224, 4
         A box of side ``canonical_scale`` maps to level ``canonical_level``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skextras.nn.vision import MultiScaleRoIAlign
+    >>> _ = torch.manual_seed(0)
+    >>> pool = MultiScaleRoIAlign(["p2", "p3"], output_size=2, sampling_ratio=2)
+    >>> features = {"p2": torch.randn(1, 4, 16, 16), "p3": torch.randn(1, 4, 8, 8)}
+    >>> boxes = [torch.tensor([[0.0, 0.0, 8.0, 8.0], [0.0, 0.0, 60.0, 60.0]])]
+    >>> tuple(pool(features, boxes, [(64, 64)]).shape)
+    (2, 4, 2, 2)
     """
 
     def __init__(
@@ -709,6 +800,15 @@ class SubPixelUpsample(torch.nn.Module):
         Upsampling factor ``r``: ``(N, in_ch, H, W) -> (N, out_ch, r H, r W)``.
     kernel_size : int, default=3
         Of the convolution (padding ``kernel_size // 2`` keeps the size).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skextras.nn.vision import SubPixelUpsample
+    >>> _ = torch.manual_seed(0)
+    >>> up = SubPixelUpsample(4, 3, scale=2)
+    >>> tuple(up(torch.randn(1, 4, 5, 5)).shape)
+    (1, 3, 10, 10)
     """
 
     def __init__(self, in_ch, out_ch, scale, kernel_size=3):
@@ -920,6 +1020,15 @@ class SmallCNN(torch.nn.Module):
     two while the map is at least 4 pixels, global average pool and a linear layer.
 
     ``deformable=True`` makes the last convolution a :class:`DeformConv2d`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skextras.nn.vision import SmallCNN
+    >>> _ = torch.manual_seed(0)
+    >>> net = SmallCNN(in_channels=1, num_classes=10, image_size=(8, 8), width=4).eval()
+    >>> tuple(net(torch.randn(2, 1, 8, 8)).shape)
+    (2, 10)
     """
 
     def __init__(self, in_channels, num_classes, image_size, width=16, deformable=False):
