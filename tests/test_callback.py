@@ -348,4 +348,9 @@ def test_default_paths_are_bit_identical_to_the_code_before_callbacks():
     for name, make, (X, y), kwargs in ref.cases():
         pred, n = ref.outputs(make().fit(X, y, **kwargs), X)
         assert n == int(saved[name + "_n_estimators"]), name
+        if name.startswith("ada_"):
+            # AdaBoost's SAMME probabilities are now summed member by member, scikit-learn's
+            # order (tests/test_engine_predict.py): same trees, sums differ in the last bit
+            np.testing.assert_array_max_ulp(pred, saved[name], maxulp=2)
+            continue
         np.testing.assert_array_equal(pred, saved[name], err_msg=name)
