@@ -378,16 +378,29 @@ def _scan_random(
         chosen = hi
     _zero_row(w, _LEFT)
     _zero_row(w, _MISSING)
-    for i in range(m):
-        b = keys[i]
-        to_miss = np.float64(b == missing_bin)
-        to_left = np.float64(b <= chosen)  # never the missing bin: it is the largest
-        for c in range(n_gh):
-            v = gh[start + i, c]
-            w[_LEFT, c] += to_left * v
-            w[_MISSING, c] += to_miss * v
-        w[_LEFT, n_gh] += to_left
-        w[_MISSING, n_gh] += to_miss
+    if n_gh == 2:
+        # One output: the sums in registers (adding a row's values or nothing is the same
+        # sum, in the same order, as adding them times 1.0 or 0.0).
+        gl = hl = cl = gm = hm = cm = 0.0
+        for i in range(m):
+            b = keys[i]
+            if b <= chosen:
+                gl += gh[start + i, 0]
+                hl += gh[start + i, 1]
+                cl += 1.0
+            elif b == missing_bin:
+                gm += gh[start + i, 0]
+                hm += gh[start + i, 1]
+                cm += 1.0
+        w[_LEFT, 0], w[_LEFT, 1], w[_LEFT, 2] = gl, hl, cl
+        w[_MISSING, 0], w[_MISSING, 1], w[_MISSING, 2] = gm, hm, cm
+    else:
+        for i in range(m):
+            b = keys[i]
+            if b <= chosen:  # never the missing bin: it is the largest
+                _add_gh(w, _LEFT, gh, start + i)
+            elif b == missing_bin:
+                _add_gh(w, _MISSING, gh, start + i)
     state[2] = 0.0
     _consider(w, has_missing, chosen < hi or has_missing, n_gh - 1, params, state)
     return chosen if state[2] == 1.0 else -1
