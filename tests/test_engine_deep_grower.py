@@ -5,8 +5,16 @@ import pytest
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 from skextras._engine.binning import BinMapper
-from skextras._engine.deep_grower import ForestContext, grow_deep_tree, supports
+from skextras._engine.deep_grower import (
+    ForestContext,
+    _random_bin,
+    _scan_random,
+    bin_tables,
+    grow_deep_tree,
+    supports,
+)
 from skextras._engine.grower import TreeParams, grow_tree
+from skextras._engine.split import make_split_params
 
 
 def _data(n=1500, seed=0, missing=0.0, n_classes=3, continuous=False):
@@ -124,3 +132,58 @@ def test_random_splitter_thresholds_lie_inside_the_node_range():
 def test_unsupported_parameters_fall_back_to_the_level_wise_grower(change):
     assert supports(TreeParams())
     assert not supports(TreeParams(**change))
+
+
+def _linear_random_bin(centres, f, lo, hi, u):
+    """The threshold bin as first written: walk up from ``lo`` while the next centre (below
+    ``hi``) is at most the drawn value."""
+    if hi <= lo:
+        return hi
+    t = centres[f, lo] + u * (centres[f, hi] - centres[f, lo])
+    chosen = lo
+    while chosen + 1 < hi and centres[f, chosen + 1] <= t:
+        chosen += 1
+    return chosen
+
+
+def test_random_threshold_bin_search_equals_the_linear_walk():
+    rng = np.random.RandomState(6)
+    X = np.column_stack([rng.rand(3000), rng.randint(0, 4, 3000), np.full(3000, 2.0)])
+    mapper = BinMapper(max_bin=256)
+    mapper.fit(X)
+    centres = bin_tables(mapper)[1]
+    n_bins = [t.size + 1 for t in mapper.bin_thresholds_]
+    for _ in range(3000):
+        f = rng.randint(3)
+        lo, hi = np.sort(rng.randint(0, n_bins[f], size=2))
+        u = rng.rand() if rng.rand() < 0.9 else rng.choice([0.0, np.nextafter(1.0, 0.0)])
+        expected = _linear_random_bin(centres, f, lo, hi, u)
+        assert _random_bin(centres, f, lo, hi, u) == expected
+
+
+@pytest.mark.parametrize("n_outputs", [1, 3])
+def test_random_threshold_pass_sums_the_rows_at_or_below_the_bin(n_outputs):
+    # One pass over the node's rows: left sums (bins <= chosen) and missing sums, as the slow
+    # loop below, summed in row order (so equal to the last bit).
+    rng = np.random.RandomState(7)
+    m, missing_bin = 700, 255
+    keys = rng.randint(0, 40, size=m).astype(np.uint8)
+    keys[rng.rand(m) < 0.1] = missing_bin
+    gh = np.column_stack([rng.randn(m, n_outputs), rng.uniform(0.5, 2.0, m)])
+    centres = np.tile(np.arange(256.0), (1, 1))
+    split = make_split_params(TreeParams(reg_lambda=0.0, min_child_weight=0.0), False)
+    n_stats = n_outputs + 2
+    for u in rng.rand(20):
+        w = np.zeros((7, n_stats))
+        w[6] = np.r_[gh.sum(axis=0), m]  # the parent's sums
+        state = np.array([-np.inf, 0.0, 0.0, 0.0])
+        chosen = _random_bin(centres, 0, 3, 37, u)
+        _scan_random(gh, 0, m, 3, 37, keys, centres, 0, u, missing_bin, True, w, split, state)
+        left = np.zeros(n_stats)
+        miss = np.zeros(n_stats)
+        for i in range(m):
+            if keys[i] <= chosen:
+                left += np.r_[gh[i], 1.0]
+            elif keys[i] == missing_bin:
+                miss += np.r_[gh[i], 1.0]
+        assert np.array_equal(w[3], left) and np.array_equal(w[4], miss)

@@ -7,7 +7,7 @@ import pytest
 import scipy.sparse as sp
 from sklearn.datasets import make_classification, make_regression
 
-from skextras._engine.predict import PackedForest
+from skextras._engine.predict import PackedForest, _distinct_rows
 from skextras._engine.tree import Tree, apply_forest, predict_forest
 from skextras.ensemble import (
     AdaBoostClassifier,
@@ -151,13 +151,33 @@ def test_single_leaf_trees_predict_their_value():
     assert np.array_equal(packed.apply(X_test), apply_forest(trees, X_test))
 
 
-def test_packed_layout_is_under_a_quarter_of_the_tree_arrays():
+def test_packed_layout_of_a_classification_forest_is_at_most_a_fifth_of_the_tree_arrays():
     X, y, _, _ = _data("binary", nan_fraction=0.0)
     trees = RandomForestClassifier(n_estimators=5, random_state=0).fit(X, y).estimators_
     packed = PackedForest(trees)
-    packed.leaf_nodes()
     tree_bytes = sum(a.nbytes for t in trees for a in vars(t).values() if hasattr(a, "nbytes"))
-    assert packed.nbytes <= 0.3 * tree_bytes
+    assert packed.value_rows.size == sum(t.n_leaves for t in trees)
+    assert packed.nbytes <= 0.2 * tree_bytes
+
+
+def test_distinct_leaf_values_are_each_stored_once_bit_for_bit():
+    rng = np.random.default_rng(0)
+    values = rng.integers(0, 3, size=(4000, 2)) / 2.0
+    values[::7, 1] = -0.0  # -0.0 and 0.0 are different rows: a sum may keep the sign
+    table, rows = _distinct_rows(values)
+    # the definition: distinct rows of the bit patterns, numbered by first appearance
+    seen = {}
+    for row in values.view(np.uint64):
+        seen.setdefault(tuple(row), len(seen))
+    assert table.shape == (len(seen), 2) and rows.dtype == np.uint16
+    assert np.array_equal(table[rows].view(np.uint64), values.view(np.uint64))
+    assert [seen[tuple(r)] for r in table.view(np.uint64)] == list(range(len(seen)))
+
+
+def test_mostly_distinct_leaf_values_keep_one_row_per_leaf():
+    values = np.random.default_rng(0).normal(size=(1000, 1))
+    table, rows = _distinct_rows(values)
+    assert table is values and rows.size == 0
 
 
 def _samme_decision(model, X):

@@ -363,19 +363,34 @@ def _scan_sorted(
 
 
 @njit(inline="always")
+def _random_bin(centres, f, lo, hi, u):
+    """The threshold bin of a value ``t`` drawn at ``u`` (in [0, 1)) between the centres of
+    bins ``lo`` and ``hi`` of feature ``f``: the last bin in ``lo..hi - 1`` whose centre is at
+    most ``t`` (``lo`` if none; ``hi`` when ``lo == hi``). Centres are non-decreasing, so a
+    binary search finds it (wide features have up to 255 bins in a node)."""
+    if hi <= lo:
+        return hi
+    t = centres[f, lo] + u * (centres[f, hi] - centres[f, lo])
+    # invariant: bin a qualifies (a == lo or centres[f, a] <= t); no bin past b does
+    a = lo
+    b = hi - 1
+    while a < b:
+        mid = (a + b + 1) >> 1
+        if centres[f, mid] <= t:
+            a = mid
+        else:
+            b = mid - 1
+    return a
+
+
+@njit(inline="always")
 def _scan_random(
     gh, start, m, lo, hi, keys, centres, f, u, missing_bin, has_missing, w, params, state
 ):
     """ExtraTrees: the threshold bin under a value drawn uniformly between the centres of
     bins ``lo`` and ``hi``; returns it after ``_consider``-ing its partition (-1 if invalid)."""
     n_gh = gh.shape[1]
-    if hi > lo:
-        t = centres[f, lo] + u * (centres[f, hi] - centres[f, lo])
-        chosen = lo
-        while chosen + 1 < hi and centres[f, chosen + 1] <= t:
-            chosen += 1
-    else:
-        chosen = hi
+    chosen = _random_bin(centres, f, lo, hi, u)
     _zero_row(w, _LEFT)
     _zero_row(w, _MISSING)
     if n_gh == 2:

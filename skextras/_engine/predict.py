@@ -29,9 +29,16 @@ the leaf outputs (``predict``; any per-leaf values, e.g. AdaBoost's weighted vot
 integer per row and tree (``apply``: the leaf's node id in its tree, or any per-leaf id).
 Sparse input keeps the per-tree kernels of ``tree.py`` (binned input too: training only).
 
-The layout costs about a quarter of the trees' own arrays (20 bytes per internal node and
-8 K bytes per leaf, against about 58 + 8 K bytes per node; 0.24x for flights forests), is
-made at the first prediction and cached for the estimator (``packed_forest``), never saved.
+Leaf outputs are stored once each: where the leaves have few distinct outputs (classification
+forests grown to purity: a few class distributions), ``values`` holds each distinct row once
+(compared bit for bit) and ``value_rows`` a uint16 row number per leaf; otherwise one row per
+leaf. ``apply``'s node ids are made per call from the trees, not held.
+
+The layout costs about a fifth of the trees' own arrays (20 bytes per internal node and
+2 bytes per leaf, or 8 K without distinct rows, against about 58 + 8 K bytes per node; 0.19x
+for the flights classification forests, 0.24x for regression forests with distinct leaf
+values), is made at the first prediction and cached for the estimator (``packed_forest``),
+never saved.
 Measured speed: docs/benchmarks.md ("Forest and AdaBoost prediction").
 """
 
@@ -53,18 +60,84 @@ _BLOCK = 16384
 _LANES = 16
 _NO_SUMS = np.empty((0, 0))
 _NO_LEAVES = np.empty((0, 0), dtype=np.int64)
+_NO_ROWS = np.empty(0, dtype=np.uint16)
+_NO_IDS = np.empty(0, dtype=np.int32)
 
 
 @njit
-def _walk(X, nodes, roots, values, sums, leaf_ids, leaves, first, last):
+def _first_of_each(bits, limit, rows, first):
+    """Number the distinct rows of ``bits`` (n, K) uint64 in order of first appearance:
+    ``rows[i]`` is row i's number, ``first[j]`` the first row numbered j. Returns the count,
+    or -1 as soon as it would exceed ``limit`` (an open-addressing hash table of at least
+    twice ``limit`` slots)."""
+    n, k = bits.shape
+    size = 1
+    while size < 2 * limit:
+        size *= 2
+    slots = np.full(size, -1, dtype=np.int64)
+    count = 0
+    for i in range(n):
+        h = np.uint64(0x9E3779B97F4A7C15)
+        for c in range(k):
+            h = (h ^ bits[i, c]) * np.uint64(0xBF58476D1CE4E5B9)
+            h ^= h >> np.uint64(31)
+        s = np.int64(h & np.uint64(size - 1))
+        while True:
+            j = slots[s]
+            if j < 0:
+                if count == limit:
+                    return -1
+                slots[s] = count
+                first[count] = i
+                rows[i] = count
+                count += 1
+                break
+            same = True
+            for c in range(k):
+                if bits[first[j], c] != bits[i, c]:
+                    same = False
+                    break
+            if same:
+                rows[i] = j
+                break
+            s = (s + 1) & (size - 1)
+    return count
+
+
+def _distinct_rows(values):
+    """(table, rows): each distinct row of ``values`` (n_leaves, K) once, compared bit for bit
+    (0.0 and -0.0 stay apart), in order of first appearance, and the uint16 row of the table
+    for each leaf (tables of at most 65,535 rows); or (``values``, empty) where the leaves
+    have too many distinct outputs for that to save memory (leaf outputs of regression trees
+    are mostly distinct; those of classification forests grown to purity are a few class
+    distributions)."""
+    n, k = values.shape
+    # At most n / 8 distinct rows for K = 1 (table and index: <= 5/8 of ``values``' bytes),
+    # n / 4 otherwise (<= 1/2 for K = 2, less for more outputs).
+    limit = min(n // 8 if k == 1 else n // 4, 65535)
+    if n == 0 or limit == 0:
+        return values, _NO_ROWS
+    bits = np.ascontiguousarray(values).view(np.uint64)
+    rows = np.empty(n, dtype=np.uint16)
+    first = np.empty(limit, dtype=np.int64)
+    count = _first_of_each(bits, limit, rows, first)
+    if count < 0:
+        return values, _NO_ROWS
+    return np.ascontiguousarray(values[first[:count]]), rows
+
+
+@njit
+def _walk(X, nodes, roots, values, value_rows, sums, leaf_ids, leaves, first, last):
     """Walk rows ``first..last-1`` of ``X`` through every tree.
 
-    ``leaves`` empty: ``sums[i] += values[leaf]`` tree after tree (each row's sum in tree order
-    from the caller's zeros). Otherwise ``leaves[t, i] = leaf_ids[leaf]``, the leaf row ``i``
-    reaches in tree ``t`` (tree-major: each tree's writes are consecutive). One kernel for
-    both outputs: one compilation.
+    ``leaves`` empty: ``sums[i] += values[value_rows[leaf]]`` (``values[leaf]`` where
+    ``value_rows`` is empty) tree after tree (each row's sum in tree order from the caller's
+    zeros). Otherwise ``leaves[t, i] = leaf_ids[leaf]``, the leaf row ``i`` reaches in tree
+    ``t`` (tree-major: each tree's writes are consecutive). One kernel for both outputs: one
+    compilation.
     """
     write_leaves = leaves.size > 0
+    indexed = value_rows.size > 0
     n_out = values.shape[1]
     refs = np.empty(_LANES, dtype=np.int64)
     rows = np.empty(_LANES, dtype=np.int64)
@@ -98,8 +171,9 @@ def _walk(X, nodes, roots, values, sums, leaf_ids, leaves, first, last):
                         if write_leaves:
                             leaves[t, i] = leaf_ids[~ref]
                         else:
+                            v = np.int64(value_rows[~ref]) if indexed else ~ref
                             for k in range(n_out):
-                                sums[i, k] += values[~ref, k]
+                                sums[i, k] += values[v, k]
                         if nxt < stop:
                             rows[j] = nxt
                             refs[j] = root
@@ -164,8 +238,11 @@ class PackedForest:
         Internal nodes of every tree, tree after tree, each tree breadth-first.
     roots : ndarray of int32, shape (n_trees,)
         Reference of each tree's root (``~leaf`` where the tree is a single leaf).
-    values : ndarray of float64, shape (n_leaves, K)
-        Leaf outputs, tree after tree, each tree's leaves in their node order.
+    values : ndarray of float64, shape (n_values, K)
+        Leaf outputs: each distinct one once (rows in bit order) where ``value_rows`` is not
+        empty, else one row per leaf (tree after tree, each tree's leaves in their node order).
+    value_rows : ndarray of uint16, shape (n_leaves,) or (0,)
+        Row of ``values`` of each leaf (packed leaf order), or empty: row ``leaf`` itself.
     """
 
     def __init__(self, trees):
@@ -190,8 +267,9 @@ class PackedForest:
             self.nodes["right"],
             self.roots,
         )
-        self.values = np.concatenate([t.value for t in trees])[is_leaf]
-        self._leaf_nodes = None
+        self.values, self.value_rows = _distinct_rows(
+            np.concatenate([t.value for t in trees])[is_leaf]
+        )
 
     def built_from(self, trees):
         """Whether this layout was packed from exactly these tree objects, in this order."""
@@ -202,15 +280,17 @@ class PackedForest:
     @property
     def nbytes(self):
         """Bytes held by the packed arrays (the trees' own arrays not counted)."""
-        held = self.nodes.nbytes + self.roots.nbytes + self.values.nbytes
-        return held + (0 if self._leaf_nodes is None else self._leaf_nodes.nbytes)
+        return sum(a.nbytes for a in (self.nodes, self.roots, self.values, self.value_rows))
+
+    @property
+    def n_leaves(self):
+        return self.value_rows.size if self.value_rows.size else self.values.shape[0]
 
     def leaf_nodes(self):
-        """Original (tree-local) node id of each packed leaf, int32 (made at first use)."""
-        if self._leaf_nodes is None:
-            leaves = [np.flatnonzero(t.left == -1) for t in self._trees]
-            self._leaf_nodes = np.concatenate(leaves).astype(np.int32)
-        return self._leaf_nodes
+        """Original (tree-local) node id of each packed leaf, int32: made for each ``apply``
+        (a pass over the trees' ``left`` arrays), not held."""
+        leaves = [np.flatnonzero(t.left == -1) for t in self._trees]
+        return np.concatenate(leaves).astype(np.int32)
 
     def predict(self, X, n_threads=None, values=None):
         """Sum over the trees of each row's leaf outputs, shape (n, K), as
@@ -222,17 +302,28 @@ class PackedForest:
         if values is None:
             if sp.issparse(X):
                 return predict_forest(list(self._trees), X, n_threads)
-            values = self.values
+            values, value_rows = self.values, self.value_rows
+        else:
+            value_rows = _NO_ROWS
         X = np.ascontiguousarray(X, dtype=np.float64)
         values = np.ascontiguousarray(values, dtype=np.float64)
         out = np.zeros((X.shape[0], values.shape[1]))
-        self._run(X, n_threads, values, out, np.empty(0, dtype=np.int32), _NO_LEAVES)
+        self._run(X, n_threads, values, value_rows, out, _NO_IDS, _NO_LEAVES)
         return out
 
-    def _run(self, X, n_threads, values, sums, leaf_ids, leaves):
+    def _run(self, X, n_threads, values, value_rows, sums, leaf_ids, leaves):
         with threads(n_threads):
             parallel_rows(
-                _walk, X.shape[0], X, self.nodes, self.roots, values, sums, leaf_ids, leaves
+                _walk,
+                X.shape[0],
+                X,
+                self.nodes,
+                self.roots,
+                values,
+                value_rows,
+                sums,
+                leaf_ids,
+                leaves,
             )
 
     def apply(self, X, n_threads=None, leaf_ids=None):
@@ -248,7 +339,7 @@ class PackedForest:
             leaf_ids = self.leaf_nodes()
         X = np.ascontiguousarray(X, dtype=np.float64)
         out = np.empty((self.roots.size, X.shape[0]), dtype=np.int64)
-        self._run(X, n_threads, self.values, _NO_SUMS, leaf_ids, out)
+        self._run(X, n_threads, self.values, self.value_rows, _NO_SUMS, leaf_ids, out)
         # a Fortran-ordered (n, n_trees) view, as scikit-learn's forests return it
         return out.T
 
