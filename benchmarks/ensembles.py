@@ -8,10 +8,11 @@ train / test split. Every model runs with 2 threads, side by side in this one pr
     python benchmarks/ensembles.py --quick    # 50k only
     python benchmarks/ensembles.py --smoke    # tiny sizes, seconds (CI)
 
-Prints one table (fit seconds; predict_proba / predict / apply seconds on the test rows, the
-fastest of 3 calls; accuracy, ROC AUC; fit speed-up of ours over each peer and the ratio of our
-prediction times to each peer's) and the peak resident memory once our 100-tree forest is
-fitted on the largest train size.
+Prints one table (fit wall and CPU seconds; predict_proba / predict / apply seconds on the test
+rows, the fastest of 3 calls; accuracy, ROC AUC; fit speed-up of ours over each peer, in wall
+and in CPU time, and the ratio of our prediction times to each peer's), the peak resident
+memory once our 100-tree forest is fitted on the largest train size, and the memory of its
+packed prediction layout against its trees' arrays.
 """
 
 import argparse
@@ -103,16 +104,34 @@ def run_one(factory, X, y, X_test, y_test, repeats=1):
     from sklearn.metrics import accuracy_score, roc_auc_score
 
     model = factory()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     model.fit(X, y)
-    times = {"fit": time.perf_counter() - t0}
+    times = {"fit": time.perf_counter() - t0, "fit_cpu": time.process_time() - c0}
     proba, times["proba"] = best_of(repeats, model.predict_proba, X_test)
     _, times["predict"] = best_of(repeats, model.predict, X_test)
     if hasattr(model, "apply"):
         _, times["apply"] = best_of(repeats, model.apply, X_test)
     proba = proba[:, 1]
     acc = accuracy_score(y_test, (proba > 0.5).astype(int))
+    layouts.append(layout_bytes(model))
     return times, acc, roc_auc_score(y_test, proba)
+
+
+layouts = []
+
+
+def layout_bytes(model):
+    """(packed prediction layout bytes, the trees' own array bytes) of one of our forests,
+    or None for other models."""
+    forests = ("RandomForestClassifier", "ExtraTreesClassifier")
+    if not type(model).__module__.startswith("skextras") or type(model).__name__ not in forests:
+        return None
+    from skextras._engine.predict import packed_forest
+
+    trees = model.estimators_
+    packed = packed_forest(model, trees)
+    held = sum(a.nbytes for t in trees for a in vars(t).values() if hasattr(a, "nbytes"))
+    return packed.nbytes, held
 
 
 def peak_rss_mib():
@@ -152,12 +171,13 @@ def main(argv=None):
 
     repeats = 1 if args.smoke else 3
     print(f"data: {source}; test rows {len(y_test)}; {N_JOBS} threads")
-    header = f"{'model':<17}{'impl':<12}{'n_train':>8}{'fit s':>8}{'proba s':>8}{'pred s':>8}"
-    header += f"{'apply s':>8}{'acc':>8}{'auc':>8}{'fit x':>7}{'proba r':>8}{'pred r':>8}"
-    header += f"{'apply r':>8}"
+    header = f"{'model':<17}{'impl':<12}{'n_train':>8}{'fit s':>8}{'cpu s':>8}{'proba s':>8}"
+    header += f"{'pred s':>8}{'apply s':>8}{'acc':>8}{'auc':>8}{'fit x':>7}{'cpu x':>7}"
+    header += f"{'proba r':>8}{'pred r':>8}{'apply r':>8}"
     print(header)
     print("-" * len(header))
     memory = None
+    sizes_of = {}
     for n in sizes:
         X, y = X_all[:n], y_all[:n]
         ours = {}
@@ -167,23 +187,28 @@ def main(argv=None):
             if impl == "skextras":
                 # Load the compiled kernels first: numba's one-time cost is not the fit's.
                 run_one(factory, X[:2000], y[:2000], X_test[:500], y_test[:500])
+            layouts.clear()
             times, acc, auc = run_one(factory, X, y, X_test, y_test, repeats)
+            if layouts[-1] is not None:
+                sizes_of[(family, n)] = layouts[-1]
             if impl == "skextras":
                 ours[family] = times
                 if family == "RandomForest" and n == sizes[-1]:
                     memory = (n, peak_rss_mib())
             own = ours.get(family, {})
             speedup = times["fit"] / own["fit"] if own else float("nan")
+            cpu_speedup = times["fit_cpu"] / own["fit_cpu"] if own else float("nan")
             cells = "".join(
                 f"{times[k]:>8.2f}" if k in times else f"{'-':>8}"
-                for k in ("fit", "proba", "predict", "apply")
+                for k in ("fit", "fit_cpu", "proba", "predict", "apply")
             )
             ratios = "".join(
                 f"{own[k] / times[k]:>8.2f}" if impl != "skextras" and k in times else f"{'':>8}"
                 for k in ("proba", "predict", "apply")
             )
             print(
-                f"{family:<17}{impl:<12}{n:>8}{cells}{acc:>8.4f}{auc:>8.4f}{speedup:>7.1f}{ratios}",
+                f"{family:<17}{impl:<12}{n:>8}{cells}{acc:>8.4f}{auc:>8.4f}{speedup:>7.1f}"
+                f"{cpu_speedup:>7.1f}{ratios}",
                 flush=True,
             )
     if memory is not None:
@@ -192,7 +217,15 @@ def main(argv=None):
             f"\npeak RSS after our {n_trees}-tree forest on {n} x 13: {own:.0f} MiB (this "
             "process, with the data and every library loaded)"
         )
-    print("fit x = peer fit seconds / our fit seconds (same family, same size)")
+    for (family, n), (packed, held) in sizes_of.items():
+        print(
+            f"{family} {n}: packed prediction layout {packed / 2**20:.1f} MiB = "
+            f"{packed / held:.3f}x the trees' arrays ({held / 2**20:.1f} MiB)"
+        )
+    print(
+        "fit x = peer fit seconds / our fit seconds (same family, same size); cpu s, cpu x: "
+        "the same for the process's CPU seconds (all threads) during the fit"
+    )
     print(
         "proba r, pred r, apply r = our seconds / the peer's for predict_proba, predict and "
         f"apply on the {len(y_test)} test rows (fastest of {repeats}; below 1: ours is faster)"
