@@ -282,10 +282,6 @@ class PackedForest:
         """Bytes held by the packed arrays (the trees' own arrays not counted)."""
         return sum(a.nbytes for a in (self.nodes, self.roots, self.values, self.value_rows))
 
-    @property
-    def n_leaves(self):
-        return self.value_rows.size if self.value_rows.size else self.values.shape[0]
-
     def leaf_nodes(self):
         """Original (tree-local) node id of each packed leaf, int32: made for each ``apply``
         (a pass over the trees' ``left`` arrays), not held."""
@@ -331,7 +327,7 @@ class PackedForest:
         ``tree.apply_forest(trees, X)``.
 
         ``leaf_ids`` (int32, (n_leaves,), packed leaf order) replaces the node ids, e.g. by
-        ``np.arange(n_leaves)`` for rows of ``values``; dense X only.
+        ``np.arange(n_leaves)`` for the packed leaf index; dense X only.
         """
         if leaf_ids is None:
             if sp.issparse(X):
