@@ -242,10 +242,13 @@ def grow(
     a = _pow2(n_active / h_sum) if h_sum > 0 else 1.0
     g2 *= a * a
     c = _pow2(np.sqrt(g2 / (h_sum * a))) if g2 > 0 and h_sum > 0 else 1.0
+    # Gains scale as g^2 / h (newton), or as g for entropy (its sum_k c_k log(c_k / h) terms
+    # in log(g / h) cancel between a node and its children).
+    gain_factor = a / c if params.criterion == "entropy" else a / (c * c)
     scaled = replace(
         params,
         min_child_weight=params.min_child_weight * a,
-        gamma=params.gamma * a / (c * c),
+        gamma=params.gamma * gain_factor,
     )
     g = np.ascontiguousarray(g if a == c else g * (a / c))
     h = np.ascontiguousarray(h if a == 1.0 else h * a)
@@ -276,7 +279,7 @@ def grow(
         )
     tree = out[0] if return_leaf_of_row else out
     tree.value = tree.value * c
-    tree.gain = tree.gain * (c * c / a)
+    tree.gain = tree.gain / gain_factor
     tree.cover = tree.cover / a
     return out
 
