@@ -6,7 +6,12 @@ import pytest
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 from skextras._engine.pruning import prune_mask, prune_tree, pruning_path
-from skextras.ensemble import RandomForestClassifier, RandomForestRegressor
+from skextras.ensemble import (
+    HistTreeClassifier,
+    HistTreeRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
 
 DETERMINISTIC = dict(n_estimators=1, bootstrap=False, max_features=None, random_state=0)
 
@@ -93,3 +98,24 @@ def test_prune_tree_maps_rows_to_their_pruned_leaf():
     assert np.all(pruned.left[collapsed[alive]] == -1)
     unchanged, same_map = prune_tree(tree, 0.0)
     assert unchanged is tree and np.array_equal(same_map, np.arange(tree.n_nodes))
+
+
+@pytest.mark.parametrize("kind", ["classifier", "regressor"])
+def test_hist_tree_pruning_path_and_ccp_alpha_equal_sklearn(kind):
+    X, y, y_reg = _data(300, seed=2)
+    w = np.random.default_rng(3).uniform(0.5, 2.0, y.size)
+    if kind == "classifier":
+        ours, ref = HistTreeClassifier(max_depth=5), DecisionTreeClassifier(max_depth=5)
+    else:
+        ours, ref, y = HistTreeRegressor(max_depth=5), DecisionTreeRegressor(max_depth=5), y_reg
+    ref.set_params(random_state=0)
+    path = ours.cost_complexity_pruning_path(X, y, sample_weight=w)
+    expected = ref.cost_complexity_pruning_path(X, y, sample_weight=w)
+    np.testing.assert_allclose(path.ccp_alphas, expected.ccp_alphas, rtol=1e-7, atol=1e-12)
+    np.testing.assert_allclose(path.impurities, expected.impurities, rtol=1e-9, atol=1e-9)
+    mids = (expected.ccp_alphas[1:] + expected.ccp_alphas[:-1]) / 2
+    for alpha in mids[:: max(1, mids.size // 4)]:
+        pruned = ours.set_params(ccp_alpha=alpha).fit(X, y, sample_weight=w)
+        ref_pruned = ref.set_params(ccp_alpha=alpha).fit(X, y, sample_weight=w)
+        assert pruned.tree_.n_leaves == ref_pruned.get_n_leaves()
+        np.testing.assert_allclose(pruned.predict(X), ref_pruned.predict(X), atol=1e-12)

@@ -305,6 +305,42 @@ def test_regressor_limits_equal_sklearn_node_for_node(limit, n_outputs):
     assert_same_tree(ours.estimators_[0], ref.estimators_[0], X)
 
 
+@pytest.mark.parametrize("max_leaf_nodes", [5, 40, 60])
+@pytest.mark.parametrize("kind", ["multiclass", "multioutput", "regression", "multi_regression"])
+def test_max_leaf_nodes_best_first_tree_equals_sklearn_node_for_node(max_leaf_nodes, kind):
+    X = _X()
+    cls, ref_cls = (
+        (RandomForestRegressor, sk.RandomForestRegressor)
+        if "regression" in kind
+        else (RandomForestClassifier, sk.RandomForestClassifier)
+    )
+    y = {
+        "multiclass": _labels(X)[:, 1],
+        "multioutput": _labels(X),
+        "regression": _targets(X)[:, 0],
+        "multi_regression": _targets(X),
+    }[kind]
+    w = _weights(len(X), 8)
+    kw = dict(DETERMINISTIC, max_leaf_nodes=max_leaf_nodes)
+    ours = cls(**kw).fit(X, y, sample_weight=w)
+    ref = ref_cls(**kw).fit(X, y, sample_weight=w)
+    assert ours.estimators_[0].tree_.node_count == ref.estimators_[0].tree_.node_count
+    assert_same_tree(ours.estimators_[0], ref.estimators_[0], X)
+
+
+def test_friedman_mse_is_squared_error_with_sklearn_future_warning():
+    X = _X()
+    y = _targets(X)
+    with pytest.warns(FutureWarning) as expected:
+        ref = sk.RandomForestRegressor(**DETERMINISTIC, criterion="friedman_mse").fit(X, y)
+    with pytest.warns(FutureWarning) as got:
+        ours = RandomForestRegressor(**DETERMINISTIC, criterion="friedman_mse").fit(X, y)
+    assert str(got[0].message) == str(expected[0].message)
+    plain = RandomForestRegressor(**DETERMINISTIC).fit(X, y)
+    np.testing.assert_array_equal(ours.predict(X), plain.predict(X))
+    assert_same_tree(ours.estimators_[0], ref.estimators_[0], X)
+
+
 def test_limits_are_relative_to_each_bootstrap_tree_weight():
     """With bootstrap, a tree's limits use its own total weight (bootstrap counts times
     weights), as scikit-learn's trees receive it: every leaf keeps the weight fraction."""

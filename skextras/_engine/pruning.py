@@ -20,7 +20,15 @@ pruning of its children: ``alpha <= delta(left) + delta(right) - g_t`` with
 ``delta(leaf) = alpha`` and ``delta(t) = min(alpha, delta(left) + delta(right) - g_t)``.
 :func:`pruning_path` runs the weakest-link sequence itself (scikit-learn's
 ``cost_complexity_pruning_path``). :func:`prune_tree` keeps the surviving nodes in their order.
+
+:func:`best_first_tree` cuts a fully grown tree to scikit-learn's best-first tree with
+``max_leaf_nodes`` leaves: starting from the root, the frontier node of largest gain is
+expanded until the leaf budget is spent. A node's best split depends on its rows alone, so
+this is the tree scikit-learn's ``BestFirstTreeBuilder`` grows (whose frontier is ordered by
+the same weighted impurity decrease); leaves of the full tree never enter the frontier.
 """
+
+import heapq
 
 import numpy as np
 
@@ -117,6 +125,12 @@ def prune_tree(tree, alpha):
     node_map : ndarray of int64 of shape (n_nodes,)
     """
     alive, collapsed = prune_mask(tree, alpha)
+    return _cut(tree, alive, collapsed)
+
+
+def _cut(tree, alive, collapsed):
+    """``tree`` without the nodes outside ``alive``, ``collapsed`` nodes made leaves, and the
+    node map of :func:`prune_tree`."""
     if not collapsed.any():
         return tree, np.arange(tree.n_nodes, dtype=np.int64)
     new_id = np.cumsum(alive) - 1
@@ -138,6 +152,26 @@ def prune_tree(tree, alpha):
     arrays["left"][internal] = new_id[arrays["left"][internal]]
     arrays["right"][internal] = new_id[arrays["right"][internal]]
     return Tree(missing_bin=tree.missing_bin, **arrays), node_map
+
+
+def best_first_tree(tree, max_leaves):
+    """The first ``max_leaves - 1`` expansions of best-first growth of ``tree`` (see the
+    module doc); returns (tree, node_map) as :func:`prune_tree` does. Ties in gain go to the
+    node made first."""
+    left, right, gain = tree.left, tree.right, tree.gain
+    expanded = np.zeros(tree.n_nodes, dtype=bool)
+    frontier = [(-gain[0], 0)] if left[0] != -1 else []
+    n_leaves = 1
+    while frontier and n_leaves < max_leaves:
+        _, node = heapq.heappop(frontier)
+        expanded[node] = True
+        n_leaves += 1
+        for child in (int(left[node]), int(right[node])):
+            if left[child] != -1:
+                heapq.heappush(frontier, (-gain[child], child))
+    collapsed = (left != -1) & ~expanded
+    alive = _alive(left, right, collapsed)
+    return _cut(tree, alive, collapsed & alive)
 
 
 def _preorder(left, right):

@@ -34,7 +34,7 @@ from sklearn.utils.validation import check_is_fitted
 from skextras._engine._numba import run_in_threads
 from skextras._engine.deep_grower import ForestContext, supports
 from skextras._engine.predict import packed_forest
-from skextras._engine.pruning import prune_tree
+from skextras._engine.pruning import best_first_tree, prune_tree
 from skextras.ensemble._base import (
     N_JOBS_CONSTRAINT,
     HistInputMixin,
@@ -108,10 +108,11 @@ def _grow_trees(
 ):
     """Grow the trees ``tree_ids`` (a worker's share): bootstrap counts times weights.
     ``deep``: the engine's whole-tree numba grower options (see ``_tree.grow``).
-    ``limits``: (per_tree, ccp_alpha_gain): whether ``params``' weight limits (made for the
-    forest's total weight) are rescaled to each tree's total weight, and ``ccp_alpha`` times
-    the gain scale (0: no pruning)."""
-    per_tree, ccp_alpha_gain = limits if limits is not None else (False, 0.0)
+    ``limits``: (per_tree, ccp_alpha_gain, max_leaves): whether ``params``' weight limits
+    (made for the forest's total weight) are rescaled to each tree's total weight,
+    ``ccp_alpha`` times the gain scale (0: no pruning), and the best-first leaf budget the
+    fully grown trees are cut to (0: none)."""
+    per_tree, ccp_alpha_gain, max_leaves = limits or (False, 0.0, 0)
     total = float(np.sum(weight))
     trees = []
     for i in tree_ids:
@@ -137,6 +138,8 @@ def _grow_trees(
                 gamma=params.gamma * ratio,
             )
         tree = grow(X_binned, g, h, mapper, tree_params, [seed, int(i), 1], deep=deep)
+        if max_leaves:
+            tree = best_first_tree(tree, max_leaves)[0]
         if ccp_alpha_gain > 0:
             tree = prune_tree(tree, ccp_alpha_gain * float(np.sum(w)))[0]
         trees.append(tree)
@@ -188,6 +191,11 @@ class _BaseForest(ForestSklearnMixin, HistInputMixin, JSONPersistMixin, BaseEsti
     }
     _splitter = "best"
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True  # scikit-learn's MultiOutputMixin
+        return tags
+
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Grow the forest on (X, y).
@@ -221,6 +229,13 @@ class _BaseForest(ForestSklearnMixin, HistInputMixin, JSONPersistMixin, BaseEsti
         if self.oob_score:
             self._check_oob_target(y)
         self._check_monotonic()
+        if self.criterion == "friedman_mse":
+            warnings.warn(
+                'Value `"friedman_mse"` for `criterion` is deprecated and will be removed in '
+                '1.11. It maps to `"squared_error"` as both were always equivalent. Use '
+                '`criterion="squared_error"` to remove this warning.',
+                FutureWarning,
+            )
         weight = sample_weight * self._class_weight(y_original, sample_weight)
         warm = self.warm_start and hasattr(self, "_bin_mapper")
         if not warm:
@@ -272,6 +287,11 @@ class _BaseForest(ForestSklearnMixin, HistInputMixin, JSONPersistMixin, BaseEsti
         on threads; otherwise (constraints, leaf budgets) n_jobs > 1 uses worker processes,
         because the level-wise grower's per-node bookkeeping is Python."""
         targets = self._target_spec()
+        max_leaves = 0
+        unbudgeted = replace(params, max_leaves=0, grow_policy="depthwise")
+        if params.max_leaves and supports(unbudgeted):
+            # scikit-learn's best-first tree: the full tree cut to its first expansions.
+            max_leaves, params = params.max_leaves, unbudgeted
         task = dict(
             X_binned=X_binned,
             y=y,
@@ -282,7 +302,7 @@ class _BaseForest(ForestSklearnMixin, HistInputMixin, JSONPersistMixin, BaseEsti
             bagging=self._bagging(y.shape[0]),
             balanced_subsample=getattr(self, "class_weight", None) == "balanced_subsample",
             targets=targets,
-            limits=self._limits(),
+            limits=self._limits() + (max_leaves,),
         )
         deep = supports(params)
         if deep:
@@ -324,8 +344,8 @@ class _BaseForest(ForestSklearnMixin, HistInputMixin, JSONPersistMixin, BaseEsti
         return [trees[i] for i in ids]
 
     def _limits(self):
-        """``_grow_trees``' ``limits``: per-tree weight limits, and ccp_alpha in gain units
-        per unit of tree weight."""
+        """``_grow_trees``' ``limits``: per-tree weight limits and minimum gain, and ccp_alpha
+        in gain units per unit of tree weight."""
         per_tree = self.min_weight_fraction_leaf > 0 or self.min_impurity_decrease > 0
         return per_tree, self.ccp_alpha * self._gain_scale()
 
@@ -715,7 +735,9 @@ def _forest_doc(
 _CLF_CRITERION = """    criterion : {"gini", "entropy", "log_loss"}, default="gini"
         Impurity whose decrease ranks splits ("log_loss" is "entropy")."""
 _REG_CRITERION = """    criterion : {"squared_error", "friedman_mse"}, default="squared_error"
-        Variance decrease (both names rank splits identically)."""
+        Variance decrease, averaged over the outputs. "friedman_mse" is deprecated, as in
+        scikit-learn 1.9: it is "squared_error" (fit warns with scikit-learn's
+        FutureWarning)."""
 _CLF_EXTRA = """
     class_weight : dict, list of dict, "balanced", "balanced_subsample" or None, default=None
         Class weights multiplied into the sample weights (a list: one dict per output, the
