@@ -15,8 +15,10 @@ from sklearn.metrics import accuracy_score, r2_score
 from sklearn.tree import DecisionTreeClassifier
 from sklearn.utils.class_weight import compute_sample_weight
 
+from skextras import ensemble
 from skextras.ensemble import (
     ExtraTreesClassifier,
+    ExtraTreesRegressor,
     RandomForestClassifier,
     RandomForestRegressor,
 )
@@ -148,9 +150,13 @@ def test_multioutput_accuracy_equals_sklearn_within_noise():
             assert abs(gap) < 0.04
     y = _targets(X, seed=3)
     yt = _targets(Xt, seed=4)
-    ours = RandomForestRegressor(40, random_state=0).fit(X, y).predict(Xt)
-    ref = sk.RandomForestRegressor(40, random_state=0).fit(X, y).predict(Xt)
-    assert abs(r2_score(yt, ours) - r2_score(yt, ref)) < 0.02
+    for ours_cls, ref_cls in [
+        (RandomForestRegressor, sk.RandomForestRegressor),
+        (ExtraTreesRegressor, sk.ExtraTreesRegressor),
+    ]:
+        ours = ours_cls(40, random_state=0).fit(X, y).predict(Xt)
+        ref = ref_cls(40, random_state=0).fit(X, y).predict(Xt)
+        assert abs(r2_score(yt, ours) - r2_score(yt, ref)) < 0.02
 
 
 def _oob_mean(forest, X, member_output):
@@ -268,6 +274,17 @@ def _binary(X):
     return X[:, 0] + X[:, 1] / 2 + 30 * np.random.default_rng(7).normal(size=len(X)) > 90
 
 
+def _assert_limit_equals_sklearn(family, limit, X, y, w):
+    """The limited tree equals scikit-learn's node for node, and the limit binds there."""
+    ours = getattr(ensemble, "RandomForest" + family)(**DETERMINISTIC, **limit)
+    ref = getattr(sk, "RandomForest" + family)(**DETERMINISTIC, **limit).fit(X, y, w)
+    full = getattr(sk, "RandomForest" + family)(**DETERMINISTIC).fit(X, y, w)
+    ours.fit(X, y, sample_weight=w)
+    assert ref.estimators_[0].tree_.node_count < full.estimators_[0].tree_.node_count
+    assert ours.estimators_[0].tree_.node_count == ref.estimators_[0].tree_.node_count
+    assert_same_tree(ours.estimators_[0], ref.estimators_[0], X)
+
+
 @pytest.mark.parametrize(
     "limit",
     [
@@ -280,13 +297,7 @@ def _binary(X):
 def test_classifier_limits_equal_sklearn_node_for_node(limit, kind):
     X = _X()
     y = {"binary": _binary(X), "multiclass": _labels(X)[:, 1], "multioutput": _labels(X)}[kind]
-    w = _weights(len(X), 3)
-    ours = RandomForestClassifier(**DETERMINISTIC, **limit).fit(X, y, sample_weight=w)
-    ref = sk.RandomForestClassifier(**DETERMINISTIC, **limit).fit(X, y, sample_weight=w)
-    full = sk.RandomForestClassifier(**DETERMINISTIC).fit(X, y, sample_weight=w)
-    assert ref.estimators_[0].tree_.node_count < full.estimators_[0].tree_.node_count
-    assert ours.estimators_[0].tree_.node_count == ref.estimators_[0].tree_.node_count
-    assert_same_tree(ours.estimators_[0], ref.estimators_[0], X)
+    _assert_limit_equals_sklearn("Classifier", limit, X, y, _weights(len(X), 3))
 
 
 @pytest.mark.parametrize(
@@ -296,13 +307,7 @@ def test_classifier_limits_equal_sklearn_node_for_node(limit, kind):
 def test_regressor_limits_equal_sklearn_node_for_node(limit, n_outputs):
     X = _X()
     y = _targets(X)[:, :n_outputs].squeeze()
-    w = _weights(len(X), 4)
-    ours = RandomForestRegressor(**DETERMINISTIC, **limit).fit(X, y, sample_weight=w)
-    ref = sk.RandomForestRegressor(**DETERMINISTIC, **limit).fit(X, y, sample_weight=w)
-    full = sk.RandomForestRegressor(**DETERMINISTIC).fit(X, y, sample_weight=w)
-    assert ref.estimators_[0].tree_.node_count < full.estimators_[0].tree_.node_count
-    assert ours.estimators_[0].tree_.node_count == ref.estimators_[0].tree_.node_count
-    assert_same_tree(ours.estimators_[0], ref.estimators_[0], X)
+    _assert_limit_equals_sklearn("Regressor", limit, X, y, _weights(len(X), 4))
 
 
 @pytest.mark.parametrize("max_leaf_nodes", [5, 40, 60])
@@ -369,7 +374,7 @@ def test_max_samples_draw_size_equals_sklearn(max_samples):
 def test_sparse_y_is_refused_with_sklearn_message(cls):
     X = _X()
     y = sp.csr_matrix((X[:, :2] > 60).astype(float))
-    _same_error(getattr(__import__("skextras.ensemble").ensemble, cls)(), getattr(sk, cls)(), X, y)
+    _same_error(getattr(ensemble, cls)(), getattr(sk, cls)(), X, y)
 
 
 @pytest.mark.parametrize(
