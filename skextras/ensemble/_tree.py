@@ -346,12 +346,8 @@ class _BaseHistTree(HistInputMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data.
-        y : array-like of shape (n_samples,)
-            Targets.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Row weights.
+        X, y, sample_weight
+            The training data, as for ``fit``.
 
         Returns
         -------
