@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+from _tree_compare import assert_same_tree, float32_values
 from sklearn.datasets import make_classification, make_regression
 from sklearn.tree import (
     DecisionTreeClassifier,
@@ -25,62 +26,17 @@ from skextras.ensemble import (
 )
 
 
-def _float32(X):
-    """Data a scikit-learn tree could have been fit on (it casts X to float32)."""
-    return X.astype(np.float32).astype(np.float64)
-
-
 @pytest.fixture(scope="module")
 def clf_data():
     # Fewer distinct values per feature than bins: the histogram tree sees every threshold.
     X, y = make_classification(200, 5, n_informative=3, n_classes=3, random_state=0)
-    return _float32(X), y
+    return float32_values(X), y
 
 
 @pytest.fixture(scope="module")
 def reg_data():
     X, y = make_regression(200, 4, noise=5.0, random_state=0)
-    return _float32(X), y
-
-
-def _assert_same_tree(ours, ref, X, node=0, ref_node=0, rows=None):
-    """Walk both trees from the root: the same training rows reach paired nodes, with the
-    same values, impurities and (weighted) sample counts. Features and thresholds may differ
-    where the split is the same: ours are bin edges (sklearn: the midpoint of the node's
-    rows), and a tie in gain may pick another feature that splits the rows the same way."""
-    a, b = ours.tree_, ref.tree_
-    rows = np.ones(X.shape[0], dtype=bool) if rows is None else rows
-    assert a.n_node_samples[node] == b.n_node_samples[ref_node]
-    np.testing.assert_allclose(
-        a.weighted_n_node_samples[node], b.weighted_n_node_samples[ref_node], rtol=1e-12
-    )
-    np.testing.assert_allclose(a.value[node], b.value[ref_node], rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(a.impurity[node], b.impurity[ref_node], rtol=1e-9, atol=1e-9)
-    if b.children_left[ref_node] == -1:
-        assert a.children_left[node] == a.children_right[node] == -1
-        assert a.feature[node] == a.threshold[node] == -2
-        return
-    go_left = rows & (X[:, a.feature[node]] <= a.threshold[node])
-    if not np.array_equal(go_left, rows & (X[:, b.feature[ref_node]] <= b.threshold[ref_node])):
-        # Another split of equal impurity decrease (scikit-learn breaks ties by its random
-        # feature order): the children's weighted impurities must tie.
-        assert np.isclose(_children_impurity(a, node), _children_impurity(b, ref_node))
-        return
-    left, right = (
-        (a.children_left[node], b.children_left[ref_node]),
-        (
-            a.children_right[node],
-            b.children_right[ref_node],
-        ),
-    )
-    _assert_same_tree(ours, ref, X, *left, go_left)
-    _assert_same_tree(ours, ref, X, *right, rows & ~go_left)
-
-
-def _children_impurity(tree, node):
-    left, right = tree.children_left[node], tree.children_right[node]
-    w = tree.weighted_n_node_samples
-    return w[left] * tree.impurity[left] + w[right] * tree.impurity[right]
+    return float32_values(X), y
 
 
 @pytest.mark.parametrize("criterion", ["gini", "entropy"])
@@ -96,7 +52,7 @@ def test_tree_matches_sklearn_decision_tree_node_for_node_classifier(clf_data, c
     assert tree.tree_.node_count == ref.tree_.node_count
     assert (tree.get_depth(), tree.get_n_leaves()) == (ref.get_depth(), ref.get_n_leaves())
     assert tree.tree_.n_classes[0] == 3 and tree.tree_.n_outputs == 1
-    _assert_same_tree(tree, ref, X)
+    assert_same_tree(tree, ref, X)
 
 
 def test_tree_matches_sklearn_decision_tree_node_for_node_regressor(reg_data):
@@ -105,7 +61,7 @@ def test_tree_matches_sklearn_decision_tree_node_for_node_regressor(reg_data):
     ours = RandomForestRegressor(1, bootstrap=False, max_depth=3).fit(X, y, sample_weight=w)
     ref = DecisionTreeRegressor(max_depth=3, random_state=0).fit(X, y, sample_weight=w)
     assert isinstance(ours.estimators_[0], DecisionTreeRegressor)
-    _assert_same_tree(ours.estimators_[0], ref, X)
+    assert_same_tree(ours.estimators_[0], ref, X)
 
 
 def test_bootstrap_counts_match_estimators_samples(reg_data):

@@ -185,7 +185,7 @@ def test_entropy_criterion_fits():
 
 
 def test_max_samples_without_bootstrap_is_rejected():
-    with pytest.raises(ValueError, match="max_samples"):
+    with pytest.raises(ValueError, match="`max_sample` cannot be set"):
         RandomForestClassifier(bootstrap=False, max_samples=0.5).fit([[0.0], [1.0]], [0, 1])
 
 

@@ -682,6 +682,16 @@ def _is_pure(stats, i, n_outputs, scale):
     if n_outputs == 1:
         g = -stats[i, 0] * scale
         return g <= tol or g >= h - tol
+    total = 0.0
+    for k in range(n_outputs):
+        total -= stats[i, k] * scale
+    if total > 1.5 * h:
+        # Several outputs' one-hot columns side by side (they sum to n_groups * h): pure when
+        # no more columns than outputs hold weight (one class per output).
+        n_held = 0
+        for k in range(n_outputs):
+            n_held += -stats[i, k] * scale > tol
+        return n_held * h <= total + tol * n_outputs
     for k in range(n_outputs):
         if -stats[i, k] * scale >= h - tol:
             return True
@@ -690,15 +700,15 @@ def _is_pure(stats, i, n_outputs, scale):
 
 @njit
 def _constant_target(gh, start, stop):
-    """Whether the rows' targets ``-g / h`` (regression: gradients ``-w * y``) are all equal:
-    such a node is a leaf, as scikit-learn stops at zero impurity."""
-    if gh.shape[1] != 2:
-        return False
-    y0 = -gh[start, 0] / gh[start, 1]
-    tol = 1e-12 * max(abs(y0), 1.0)
-    for i in range(start + 1, stop):
-        if abs(-gh[i, 0] / gh[i, 1] - y0) > tol:
-            return False
+    """Whether the rows' targets ``-g / h`` (regression: gradients ``-w * y``, one column per
+    output) are all equal: such a node is a leaf, as scikit-learn stops at zero impurity."""
+    n_outputs = gh.shape[1] - 1
+    for k in range(n_outputs):
+        y0 = -gh[start, k] / gh[start, n_outputs]
+        tol = 1e-12 * max(abs(y0), 1.0)
+        for i in range(start + 1, stop):
+            if abs(-gh[i, k] / gh[i, n_outputs] - y0) > tol:
+                return False
     return True
 
 

@@ -94,11 +94,12 @@ class HistInputMixin:
         return tags
 
 
-def check_X_y(estimator, X, y, sample_weight=None, y_numeric=None):
+def check_X_y(estimator, X, y, sample_weight=None, y_numeric=None, multi_output=False):
     """Validate the training data of every ensemble: X as :func:`check_X` does (sets
-    ``n_features_in_``), a 1-d y (numeric for a regressor; ``y_numeric`` overrides), the
-    regression target range (:func:`check_target_range`) and ``sample_weight``
-    (:func:`check_sample_weight`; stays None when None). Returns ``(X, y, sample_weight)``."""
+    ``n_features_in_``), a 1-d y (2-d allowed with ``multi_output``; numeric for a regressor,
+    ``y_numeric`` overrides), the regression target range (:func:`check_target_range`) and
+    ``sample_weight`` (:func:`check_sample_weight`; stays None when None). Returns
+    ``(X, y, sample_weight)``."""
     if y_numeric is None:
         y_numeric = is_regressor(estimator)
     _reject_strings(X)
@@ -110,7 +111,7 @@ def check_X_y(estimator, X, y, sample_weight=None, y_numeric=None):
         dtype=np.float64,
         ensure_all_finite="allow-nan",
         y_numeric=y_numeric,
-        multi_output=False,
+        multi_output=multi_output,
     )
     if sample_weight is not None:
         sample_weight = check_sample_weight(sample_weight, X)
@@ -164,8 +165,9 @@ def check_target_range(y, sample_weight=None):
     y = np.asarray(y, dtype=np.float64)
     if y.size == 0:
         return
-    w = np.ones_like(y) if sample_weight is None else np.asarray(sample_weight, np.float64)
+    w = np.ones(y.shape[0]) if sample_weight is None else np.asarray(sample_weight, np.float64)
     w = w / w.mean()
+    w = w.reshape((-1,) + (1,) * (y.ndim - 1))  # one weight a row, also for 2-d y
     with np.errstate(over="ignore", invalid="ignore"):
         abs_sum = float(np.sum(w * np.abs(y)))
         square_sum = float(np.sum(w * np.square(y)))

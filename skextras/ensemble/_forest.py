@@ -3,10 +3,20 @@
 ``X`` is binned once; each tree is grown by the engine on that uint8 matrix with its bootstrap
 counts multiplied into the gradients and hessians (rows drawn 0 times are inert), so no row
 is ever copied. Trees are grown on a thread pool (the engine's kernels release the GIL).
+
+Multi-output ``y`` (n_samples, k) as scikit-learn defines it: a classification tree is grown
+on the k outputs' one-hot class columns side by side (sum_j C_j engine outputs sharing one
+weight column), so the engine's gini / entropy gain is the sum over outputs of each output's
+gain, k times scikit-learn's (which averages the outputs' impurities), and each leaf holds
+per-output class fractions (each output's block sums to 1). A regression tree has one engine
+output per target. ``min_impurity_decrease`` and ``ccp_alpha`` are mapped onto the engine's
+gain with that factor k (and the binary single-column factor 1/2), relative to each tree's
+total weight (bootstrap counts included), as scikit-learn's trees see it.
 """
 
 import threading
 import warnings
+from dataclasses import replace
 from numbers import Integral, Real
 
 import numpy as np
@@ -14,15 +24,17 @@ import scipy.sparse as sp
 from joblib import Parallel, delayed
 from joblib.parallel import get_active_backend
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
+from sklearn.exceptions import DataConversionWarning
 from sklearn.metrics import accuracy_score, r2_score
-from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.class_weight import compute_sample_weight
-from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
+from sklearn.utils.class_weight import compute_class_weight, compute_sample_weight
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted
 
 from skextras._engine._numba import run_in_threads
 from skextras._engine.deep_grower import ForestContext, supports
 from skextras._engine.predict import packed_forest
+from skextras._engine.pruning import best_first_tree, prune_tree
 from skextras.ensemble._base import (
     N_JOBS_CONSTRAINT,
     HistInputMixin,
@@ -50,7 +62,11 @@ _TREE_CONSTRAINTS = {
     **SPLIT_CONSTRAINTS,
     "min_weight_fraction_leaf": [Interval(Real, 0.0, 0.5, closed="both")],
     "monotonic_cst": ["array-like", None],
+    "ccp_alpha": [Interval(Real, 0.0, None, closed="left")],
 }
+
+# scikit-learn's trees split a node when ``improvement + EPSILON >= min_impurity_decrease``.
+_EPSILON = float(np.finfo(np.float64).eps)
 
 
 def _bootstrap_indices(bagging, i, n_samples):
@@ -88,9 +104,16 @@ def _grow_trees(
     balanced_subsample,
     targets,
     deep=None,
+    limits=None,
 ):
     """Grow the trees ``tree_ids`` (a worker's share): bootstrap counts times weights.
-    ``deep``: the engine's whole-tree numba grower options (see ``_tree.grow``)."""
+    ``deep``: the engine's whole-tree numba grower options (see ``_tree.grow``).
+    ``limits``: (per_tree, ccp_alpha_gain, max_leaves): whether ``params``' weight limits
+    (made for the forest's total weight) are rescaled to each tree's total weight,
+    ``ccp_alpha`` times the gain scale (0: no pruning), and the best-first leaf budget the
+    fully grown trees are cut to (0: none)."""
+    per_tree, ccp_alpha_gain, max_leaves = limits or (False, 0.0, 0)
+    total = float(np.sum(weight))
     trees = []
     for i in tree_ids:
         idx = _bootstrap_indices(bagging, i, y.shape[0])
@@ -102,10 +125,50 @@ def _grow_trees(
             w = weight * counts
         if targets[0] == "class":
             g, h = class_targets(y, w, targets[1], targets[2])
+        elif targets[0] == "outputs":
+            g, h = output_class_targets(y, w, targets[1])
         else:
-            g, h = -w * y, w
-        trees.append(grow(X_binned, g, h, mapper, params, [seed, int(i), 1], deep=deep))
+            g, h = (-w[:, None] * y if y.ndim == 2 else -w * y), w
+        tree_params = params
+        if per_tree:
+            ratio = float(np.sum(w)) / total
+            tree_params = replace(
+                params,
+                min_child_weight=params.min_child_weight * ratio,
+                gamma=params.gamma * ratio,
+            )
+        tree = grow(X_binned, g, h, mapper, tree_params, [seed, int(i), 1], deep=deep)
+        if max_leaves:
+            tree = best_first_tree(tree, max_leaves)[0]
+        if ccp_alpha_gain > 0:
+            tree = prune_tree(tree, ccp_alpha_gain * float(np.sum(w)))[0]
+        trees.append(tree)
     return trees
+
+
+def output_class_targets(y_codes, weight, n_classes):
+    """Engine targets of a multi-output classification tree: the outputs' one-hot class
+    columns side by side (gradients (n, sum(n_classes))), hessians ``weight``."""
+    offsets = np.concatenate([[0], np.cumsum(n_classes)[:-1]]).astype(np.intp)
+    onehot = np.zeros((y_codes.shape[0], int(np.sum(n_classes))))
+    onehot[np.arange(y_codes.shape[0])[:, None], offsets + y_codes] = 1.0
+    return -weight[:, None] * onehot, weight
+
+
+def _as_outputs(estimator, y):
+    """scikit-learn's forest handling of a 2-d ``y``: a column vector is raveled with a
+    DataConversionWarning; sets ``n_outputs_``; returns 1-d y for one output."""
+    y = np.atleast_1d(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        warnings.warn(
+            "A column-vector y was passed when a 1d array was expected. Please change the "
+            "shape of y to (n_samples,), for example using ravel().",
+            DataConversionWarning,
+            stacklevel=3,
+        )
+        y = y[:, 0]
+    estimator.n_outputs_ = 1 if y.ndim == 1 else y.shape[1]
+    return y
 
 
 class _BaseForest(ForestSklearnMixin, HistInputMixin, JSONPersistMixin, BaseEstimator):
@@ -122,11 +185,16 @@ class _BaseForest(ForestSklearnMixin, HistInputMixin, JSONPersistMixin, BaseEsti
         "warm_start": ["boolean"],
         "max_samples": [
             None,
-            Interval(Real, 0.0, 1.0, closed="right"),
+            Interval(RealNotInt, 0.0, None, closed="neither"),
             Interval(Integral, 1, None, closed="left"),
         ],
     }
     _splitter = "best"
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True  # scikit-learn's MultiOutputMixin
+        return tags
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
@@ -136,8 +204,8 @@ class _BaseForest(ForestSklearnMixin, HistInputMixin, JSONPersistMixin, BaseEsti
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data; NaN marks a missing value (each split learns where it goes).
-        y : array-like of shape (n_samples,)
-            Class labels or real targets.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Class labels or real targets (one column per output).
         sample_weight : array-like of shape (n_samples,), default=None
             Row weights, multiplied with the bootstrap counts and class weights.
 
@@ -145,18 +213,30 @@ class _BaseForest(ForestSklearnMixin, HistInputMixin, JSONPersistMixin, BaseEsti
         -------
         self : object
         """
-        X, y, sample_weight = check_X_y(self, X, y, sample_weight)
-        y = self._encode_y(y)
+        if sp.issparse(y):
+            raise ValueError("sparse multilabel-indicator for y is not supported.")
+        X, y, sample_weight = check_X_y(self, X, y, sample_weight, multi_output=True)
+        y_original = _as_outputs(self, y)
+        y = self._encode_y(y_original)
         sample_weight = check_sample_weight(sample_weight, X)
         if not self.bootstrap and self.max_samples is not None:
             raise ValueError(
-                "`max_samples` cannot be set if `bootstrap=False`. Either switch to "
-                "`bootstrap=True` or set `max_samples=None`."
+                "`max_sample` cannot be set if `bootstrap=False`. Either switch to "
+                "`bootstrap=True` or set `max_sample=None`."
             )
         if self.oob_score and not self.bootstrap:
             raise ValueError("Out of bag estimation only available if bootstrap=True")
+        if self.oob_score:
+            self._check_oob_target(y)
         self._check_monotonic()
-        weight = sample_weight * self._class_weight(y)
+        if self.criterion == "friedman_mse":
+            warnings.warn(
+                'Value `"friedman_mse"` for `criterion` is deprecated and will be removed in '
+                '1.11. It maps to `"squared_error"` as both were always equivalent. Use '
+                '`criterion="squared_error"` to remove this warning.',
+                FutureWarning,
+            )
+        weight = sample_weight * self._class_weight(y_original, sample_weight)
         warm = self.warm_start and hasattr(self, "_bin_mapper")
         if not warm:
             self.estimators_ = []
@@ -184,15 +264,13 @@ class _BaseForest(ForestSklearnMixin, HistInputMixin, JSONPersistMixin, BaseEsti
         return self
 
     def _n_bootstrap(self, n_samples):
+        """Rows drawn per tree: scikit-learn's rule (an int is the count itself, above
+        n_samples too; a float a fraction of the rows, at least 1)."""
         if self.max_samples is None:
             return n_samples
         if isinstance(self.max_samples, Integral):
-            if self.max_samples > n_samples:
-                raise ValueError(
-                    f"max_samples={self.max_samples} must be <= n_samples={n_samples}."
-                )
             return int(self.max_samples)
-        return max(round(n_samples * self.max_samples), 1)
+        return max(int(self.max_samples * n_samples), 1)
 
     def _bagging(self, n_samples):
         """What a worker needs to redraw any tree's bootstrap: (seed, draw size), or None."""
@@ -209,6 +287,11 @@ class _BaseForest(ForestSklearnMixin, HistInputMixin, JSONPersistMixin, BaseEsti
         on threads; otherwise (constraints, leaf budgets) n_jobs > 1 uses worker processes,
         because the level-wise grower's per-node bookkeeping is Python."""
         targets = self._target_spec()
+        max_leaves = 0
+        unbudgeted = replace(params, max_leaves=0, grow_policy="depthwise")
+        if params.max_leaves and supports(unbudgeted):
+            # scikit-learn's best-first tree: the full tree cut to its first expansions.
+            max_leaves, params = params.max_leaves, unbudgeted
         task = dict(
             X_binned=X_binned,
             y=y,
@@ -219,12 +302,13 @@ class _BaseForest(ForestSklearnMixin, HistInputMixin, JSONPersistMixin, BaseEsti
             bagging=self._bagging(y.shape[0]),
             balanced_subsample=getattr(self, "class_weight", None) == "balanced_subsample",
             targets=targets,
+            limits=self._limits() + (max_leaves,),
         )
         deep = supports(params)
         if deep:
             task["deep"] = dict(
                 context=ForestContext(X_binned, self._bin_mapper),
-                classification=targets[0] == "class",
+                classification=targets[0] != "regression",
             )
         if _dask_backend():
             # One task a tree on the cluster; a tree's draws depend on (seed, tree index)
@@ -259,10 +343,20 @@ class _BaseForest(ForestSklearnMixin, HistInputMixin, JSONPersistMixin, BaseEsti
         run_in_threads([worker] * n_jobs)
         return [trees[i] for i in ids]
 
+    def _limits(self):
+        """``_grow_trees``' ``limits``: per-tree weight limits and minimum gain, and ccp_alpha
+        in gain units per unit of tree weight."""
+        per_tree = self.min_weight_fraction_leaf > 0 or self.min_impurity_decrease > 0
+        return per_tree, self.ccp_alpha * self._gain_scale()
+
     def _tree_params(self, weight, shape):
+        limits = split_params(self)
+        # The engine splits when gain > gamma; scikit-learn when improvement + EPSILON >= it.
+        if self.min_impurity_decrease > 0:
+            limits["min_impurity_decrease"] = max(self.min_impurity_decrease - _EPSILON, 0.0)
         return make_tree_params(
             total_weight=weight.sum(),
-            **split_params(self),
+            **limits,
             min_weight_fraction_leaf=self.min_weight_fraction_leaf,
             n_samples=shape[0],
             n_features=shape[1],
@@ -273,7 +367,21 @@ class _BaseForest(ForestSklearnMixin, HistInputMixin, JSONPersistMixin, BaseEsti
         )
 
     def _check_monotonic(self):
+        if self.monotonic_cst is not None and self.n_outputs_ > 1:
+            raise ValueError("Monotonicity constraints are not supported with multiple outputs.")
         check_monotonic_cst(self)
+
+    def _check_oob_target(self, y):
+        """scikit-learn's refusal of OOB scores it cannot define (multiclass-multioutput)."""
+        y_type = type_of_target(y)
+        if y_type == "unknown" or (
+            isinstance(self, ClassifierMixin) and y_type == "multiclass-multioutput"
+        ):
+            raise ValueError(
+                "The type of target cannot be used to compute OOB estimates. Got "
+                f"{y_type} while only the following are supported: continuous, "
+                "continuous-multioutput, binary, multiclass, multilabel-indicator."
+            )
 
     def _oob_sums(self, X_binned, n_outputs):
         n = X_binned.shape[0]
@@ -293,7 +401,12 @@ class _BaseForest(ForestSklearnMixin, HistInputMixin, JSONPersistMixin, BaseEsti
 
     def _learned_state(self):
         learned = {"seed": self._seed}
-        if hasattr(self, "classes_"):
+        n_outputs = getattr(self, "n_outputs_", 1)
+        if n_outputs > 1:
+            learned["n_outputs_"] = n_outputs
+        if hasattr(self, "classes_") and n_outputs > 1:
+            learned.update({f"classes_{j}": c for j, c in enumerate(self.classes_)})
+        elif hasattr(self, "classes_"):
             learned.update(classes_=self.classes_, n_classes_=self.n_classes_)
         if hasattr(self, "oob_score_"):
             learned["oob_score_"] = self.oob_score_
@@ -304,8 +417,14 @@ class _BaseForest(ForestSklearnMixin, HistInputMixin, JSONPersistMixin, BaseEsti
         if not trees:
             raise ValueError(f"{learned.source}: a forest needs at least one tree")
         self._seed = learned.integer("seed", 0)
-        widths = (1,)
-        if isinstance(self, ClassifierMixin):
+        n_outputs = learned.integer("n_outputs_", 2) if "n_outputs_" in learned else 1
+        self.n_outputs_ = n_outputs
+        widths = (n_outputs,)
+        if isinstance(self, ClassifierMixin) and n_outputs > 1:
+            self.classes_ = [learned.classes(f"classes_{j}") for j in range(n_outputs)]
+            self.n_classes_ = [c.size for c in self.classes_]
+            widths = (sum(self.n_classes_),)
+        elif isinstance(self, ClassifierMixin):
             self.classes_ = learned.classes()
             self.n_classes_ = learned.integer("n_classes_", self.classes_.size, self.classes_.size)
             n_eff = self._n_classes_eff()
@@ -363,20 +482,46 @@ class _ForestClassifierMixin(ClassifierMixin):
 
     def _encode_y(self, y):
         check_classification_targets(y)
-        self.classes_, codes = np.unique(y, return_inverse=True)
-        self.n_classes_ = len(self.classes_)
+        if y.ndim == 1:
+            self.classes_, codes = np.unique(y, return_inverse=True)
+            self.n_classes_ = len(self.classes_)
+            return codes
+        codes = np.empty(y.shape, dtype=np.intp)
+        self.classes_ = []
+        for j in range(y.shape[1]):
+            classes, codes[:, j] = np.unique(y[:, j], return_inverse=True)
+            self.classes_.append(classes)
+        self.n_classes_ = [c.size for c in self.classes_]
         return codes
 
-    def _class_weight(self, y):
+    def _class_weight(self, y, sample_weight):
+        """Row weights from ``class_weight`` (scikit-learn's ``compute_sample_weight`` on the
+        original labels; "balanced" weighs the classes by their sample-weight sums)."""
         cw = self.class_weight
         if cw is None:
             return 1.0
-        if cw == "balanced_subsample":
-            # Recomputed per bootstrap draw; without bootstrap it is plain "balanced".
-            return 1.0 if self.bootstrap else compute_sample_weight("balanced", y)
-        if isinstance(cw, dict):
-            cw = {np.searchsorted(self.classes_, k): v for k, v in cw.items() if k in self.classes_}
-        return compute_sample_weight(cw, y)
+        if isinstance(cw, (dict, list)):
+            return compute_sample_weight(cw, y)
+        if self.warm_start:
+            warnings.warn(
+                'class_weight presets "balanced" or "balanced_subsample" are not recommended '
+                "for warm_start if the fitted data differs from the full dataset. In order to "
+                'use "balanced" weights, use compute_class_weight ("balanced", classes, y). In '
+                "place of y you can use a large enough sample of the full training set target "
+                "to properly estimate the class frequency distributions. Pass the resulting "
+                "weights as the class_weight parameter."
+            )
+        if cw == "balanced_subsample" and self.bootstrap:
+            return 1.0  # recomputed on each bootstrap draw
+        columns = y.reshape(y.shape[0], -1)
+        classes = [self.classes_] if self.n_outputs_ == 1 else self.classes_
+        per_output = []
+        for j, classes_j in enumerate(classes):
+            weights = compute_class_weight(
+                "balanced", classes=classes_j, y=columns[:, j], sample_weight=sample_weight
+            )
+            per_output.append(dict(zip(classes_j, weights, strict=True)))
+        return compute_sample_weight(per_output[0] if self.n_outputs_ == 1 else per_output, y)
 
     def _check_monotonic(self):
         super()._check_monotonic()
@@ -391,41 +536,82 @@ class _ForestClassifierMixin(ClassifierMixin):
             )
 
     def _n_classes_eff(self):
+        """Engine outputs of a single-output tree (at least 2: class 1 vs the rest)."""
         return max(self.n_classes_, 2)
 
+    def _multi(self):
+        return getattr(self, "n_outputs_", 1) > 1
+
+    def _output_slices(self):
+        """Each output's columns in the engine's values (multi-output)."""
+        stops = np.cumsum(self.n_classes_)
+        return [slice(int(b - c), int(b)) for b, c in zip(stops, self.n_classes_, strict=True)]
+
     def _gain_scale(self):
+        if self._multi():
+            return float(self.n_outputs_)
         return gain_scale_for(self._n_classes_eff(), self.criterion)
 
     def _target_spec(self):
+        if self._multi():
+            return ("outputs", tuple(self.n_classes_), self.criterion)
         return ("class", self._n_classes_eff(), self.criterion)
 
     def _tree_output(self, values):
+        if self._multi():
+            return values
         return values_to_proba(values, self._n_classes_eff())
 
+    def _value_width(self):
+        return sum(self.n_classes_) if self._multi() else self._n_classes_eff()
+
     def predict_proba(self, X):
-        """Mean over trees of the leaf class fractions, shape (n_samples, n_classes)."""
+        """Mean over trees of the leaf class fractions.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes), or a list of n_outputs such arrays
+            Columns in the order of ``classes_`` (of each output).
+        """
         check_is_fitted(self)
         proba = self._tree_output(self._mean_output(X))
+        if self._multi():
+            return [proba[:, s] for s in self._output_slices()]
         if self.n_classes_ == 1:
             return np.ones((proba.shape[0], 1))
         return proba
 
     def predict_log_proba(self, X):
-        """Logarithm of ``predict_proba``."""
-        return np.log(self.predict_proba(X))
+        """Logarithm of ``predict_proba`` (a list for several outputs)."""
+        proba = self.predict_proba(X)
+        if isinstance(proba, list):
+            return [np.log(p) for p in proba]
+        return np.log(proba)
 
     def predict(self, X):
-        """Class with the highest mean probability, shape (n_samples,)."""
+        """Class with the highest mean probability, shape (n_samples,) or
+        (n_samples, n_outputs)."""
         proba = self.predict_proba(X)
-        return self.classes_[np.argmax(proba, axis=1)]
+        if not self._multi():
+            return self.classes_[np.argmax(proba, axis=1)]
+        out = np.empty((proba[0].shape[0], self.n_outputs_), dtype=self.classes_[0].dtype)
+        for j, p in enumerate(proba):
+            out[:, j] = self.classes_[j].take(np.argmax(p, axis=1))
+        return out
 
     def _set_oob_score(self, X_binned, y):
-        self.oob_decision_function_ = self._oob_sums(X_binned, self._n_classes_eff())
-        pred = np.argmax(self.oob_decision_function_, axis=1)
-        if callable(self.oob_score):
-            self.oob_score_ = self.oob_score(y, pred)
+        sums = self._oob_sums(X_binned, self._value_width())
+        if self._multi():
+            # scikit-learn's layout: (n_samples, n_classes, n_outputs).
+            oob = np.zeros((sums.shape[0], max(self.n_classes_), self.n_outputs_))
+            for j, s in enumerate(self._output_slices()):
+                oob[:, : s.stop - s.start, j] = sums[:, s]
+            self.oob_decision_function_ = oob
         else:
-            self.oob_score_ = accuracy_score(y, pred)
+            self.oob_decision_function_ = sums
+        pred = np.argmax(self.oob_decision_function_, axis=1)
+        score = self.oob_score if callable(self.oob_score) else accuracy_score
+        self.oob_score_ = score(y, pred)
 
 
 class _ForestRegressorMixin(RegressorMixin):
@@ -434,11 +620,11 @@ class _ForestRegressorMixin(RegressorMixin):
     def _encode_y(self, y):
         return np.asarray(y, dtype=np.float64)
 
-    def _class_weight(self, y):
+    def _class_weight(self, y, sample_weight):
         return 1.0
 
     def _gain_scale(self):
-        return 1.0
+        return float(getattr(self, "n_outputs_", 1))
 
     def _target_spec(self):
         return ("regression",)
@@ -447,21 +633,22 @@ class _ForestRegressorMixin(RegressorMixin):
         return values
 
     def predict(self, X):
-        """Mean over trees of the leaf means, shape (n_samples,)."""
-        return self._mean_output(X)[:, 0]
+        """Mean over trees of the leaf means, shape (n_samples,) or (n_samples, n_outputs)."""
+        mean = self._mean_output(X)
+        return mean if getattr(self, "n_outputs_", 1) > 1 else mean[:, 0]
 
     def _set_oob_score(self, X_binned, y):
-        self.oob_prediction_ = self._oob_sums(X_binned, 1)[:, 0]
-        if callable(self.oob_score):
-            self.oob_score_ = self.oob_score(y, self.oob_prediction_)
-        else:
-            self.oob_score_ = r2_score(y, self.oob_prediction_)
+        n_outputs = getattr(self, "n_outputs_", 1)
+        sums = self._oob_sums(X_binned, n_outputs)
+        self.oob_prediction_ = sums if n_outputs > 1 else sums[:, 0]
+        score = self.oob_score if callable(self.oob_score) else r2_score
+        self.oob_score_ = score(y, self.oob_prediction_)
 
 
 _CLASSIFIER_CONSTRAINTS = {
     **_BaseForest._parameter_constraints,
     "criterion": [StrOptions({"gini", "entropy", "log_loss"})],
-    "class_weight": [StrOptions({"balanced", "balanced_subsample"}), dict, None],
+    "class_weight": [StrOptions({"balanced", "balanced_subsample"}), dict, list, None],
 }
 _REGRESSOR_CONSTRAINTS = {
     **_BaseForest._parameter_constraints,
@@ -478,13 +665,16 @@ _COMMON_DOC = """
     min_samples_leaf : int or float, default=1
         Minimum rows in each child (float: fraction of the rows).
     min_weight_fraction_leaf : float, default=0.0
-        Minimum fraction of the total sample weight in each child.
+        Minimum fraction of the tree's total sample weight (bootstrap counts included) in
+        each child.
     max_features : {{"sqrt", "log2"}}, int, float or None, default={max_features}
         Features drawn at each node (float: fraction; None: all).
     max_leaf_nodes : int or None, default=None
         Grow best-first up to this many leaves.
     min_impurity_decrease : float, default=0.0
-        A split is made only if ``N_t / N * impurity decrease`` exceeds this.
+        A split is made only if ``N_t / N * (impurity - N_t_R / N_t * right_impurity -
+        N_t_L / N_t * left_impurity)`` reaches this (weighted counts; N of the tree's rows,
+        bootstrap counts included; impurities averaged over the outputs).
     bootstrap : bool, default={bootstrap}
         Grow each tree on a bootstrap draw (as per-row counts) instead of all rows.
     oob_score : bool or callable, default=False
@@ -500,8 +690,13 @@ _COMMON_DOC = """
         Accepted for scikit-learn compatibility; nothing is printed.
     warm_start : bool, default=False
         Keep the fitted trees and add ``n_estimators - len(estimators_)`` new ones.
+    ccp_alpha : float, default=0.0
+        Complexity parameter of minimal cost-complexity pruning, applied to each grown tree
+        (scikit-learn's weakest-link pruning: the subtree with the largest cost complexity
+        smaller than ``ccp_alpha`` is kept; 0: no pruning).
     max_samples : int, float or None, default=None
-        Bootstrap draw size (float: fraction of the rows; None: all rows).
+        Bootstrap draw size: an int is the number of rows drawn (it may exceed n_samples), a
+        float the fraction ``int(max_samples * n_samples)`` (at least 1); None: n_samples.
     max_bin : int, default=256
         Histogram bins per feature, including the missing-value bin.
     monotonic_cst : array-like of int of shape (n_features,), default=None
@@ -540,20 +735,29 @@ def _forest_doc(
 _CLF_CRITERION = """    criterion : {"gini", "entropy", "log_loss"}, default="gini"
         Impurity whose decrease ranks splits ("log_loss" is "entropy")."""
 _REG_CRITERION = """    criterion : {"squared_error", "friedman_mse"}, default="squared_error"
-        Variance decrease (both names rank splits identically)."""
+        Variance decrease, averaged over the outputs. "friedman_mse" is deprecated, as in
+        scikit-learn 1.9: it is "squared_error" (fit warns with scikit-learn's
+        FutureWarning)."""
 _CLF_EXTRA = """
-    class_weight : dict, "balanced", "balanced_subsample" or None, default=None
-        Class weights multiplied into the sample weights; "balanced_subsample" recomputes
-        them on each bootstrap draw."""
+    class_weight : dict, list of dict, "balanced", "balanced_subsample" or None, default=None
+        Class weights multiplied into the sample weights (a list: one dict per output, the
+        row weight is their product); "balanced" weighs classes inversely to their sample
+        weight sums, "balanced_subsample" recomputes them on each bootstrap draw."""
 _CLF_ATTRS = """
-    classes_ : ndarray of shape (n_classes,)
-        Class labels.
-    n_classes_ : int
-        Number of classes.
-    oob_decision_function_ : ndarray of shape (n_samples, n_classes)
-        Out-of-bag class probabilities (only with ``oob_score``)."""
+    classes_ : ndarray of shape (n_classes,) or list of n_outputs such arrays
+        Class labels (of each output).
+    n_classes_ : int or list of int
+        Number of classes (of each output).
+    n_outputs_ : int
+        Number of outputs (columns of a 2-d ``y``).
+    oob_decision_function_ : ndarray of shape (n_samples, n_classes) or \
+(n_samples, n_classes, n_outputs)
+        Out-of-bag class probabilities (only with ``oob_score``; several outputs need the
+        same number of classes, scikit-learn's multilabel-indicator targets)."""
 _REG_ATTRS = """
-    oob_prediction_ : ndarray of shape (n_samples,)
+    n_outputs_ : int
+        Number of outputs (columns of a 2-d ``y``).
+    oob_prediction_ : ndarray of shape (n_samples,) or (n_samples, n_outputs)
         Out-of-bag predictions (only with ``oob_score``)."""
 
 
@@ -589,6 +793,7 @@ class RandomForestClassifier(_ForestClassifierMixin, _BaseForest):
         verbose=0,
         warm_start=False,
         class_weight=None,
+        ccp_alpha=0.0,
         max_samples=None,
         max_bin=256,
         monotonic_cst=None,
@@ -609,6 +814,7 @@ class RandomForestClassifier(_ForestClassifierMixin, _BaseForest):
         self.verbose = verbose
         self.warm_start = warm_start
         self.class_weight = class_weight
+        self.ccp_alpha = ccp_alpha
         self.max_samples = max_samples
         self.max_bin = max_bin
         self.monotonic_cst = monotonic_cst
@@ -636,6 +842,7 @@ class ExtraTreesClassifier(RandomForestClassifier):
         verbose=0,
         warm_start=False,
         class_weight=None,
+        ccp_alpha=0.0,
         max_samples=None,
         max_bin=256,
         monotonic_cst=None,
@@ -657,6 +864,7 @@ class ExtraTreesClassifier(RandomForestClassifier):
             verbose=verbose,
             warm_start=warm_start,
             class_weight=class_weight,
+            ccp_alpha=ccp_alpha,
             max_samples=max_samples,
             max_bin=max_bin,
             monotonic_cst=monotonic_cst,
@@ -684,6 +892,7 @@ class RandomForestRegressor(_ForestRegressorMixin, _BaseForest):
         random_state=None,
         verbose=0,
         warm_start=False,
+        ccp_alpha=0.0,
         max_samples=None,
         max_bin=256,
         monotonic_cst=None,
@@ -703,6 +912,7 @@ class RandomForestRegressor(_ForestRegressorMixin, _BaseForest):
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
+        self.ccp_alpha = ccp_alpha
         self.max_samples = max_samples
         self.max_bin = max_bin
         self.monotonic_cst = monotonic_cst
@@ -729,6 +939,7 @@ class ExtraTreesRegressor(RandomForestRegressor):
         random_state=None,
         verbose=0,
         warm_start=False,
+        ccp_alpha=0.0,
         max_samples=None,
         max_bin=256,
         monotonic_cst=None,
@@ -749,6 +960,7 @@ class ExtraTreesRegressor(RandomForestRegressor):
             random_state=random_state,
             verbose=verbose,
             warm_start=warm_start,
+            ccp_alpha=ccp_alpha,
             max_samples=max_samples,
             max_bin=max_bin,
             monotonic_cst=monotonic_cst,

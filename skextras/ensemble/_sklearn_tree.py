@@ -22,7 +22,10 @@ The mapping is exact, node for node (same ids, same order):
   bootstrap count: scikit-learn's meanings.
 - ``impurity``: gini / entropy of the class fractions; for regression trees the weighted
   variance of the target (forests: ``y``; gradient boosting: the stage's residuals),
-  from moments the ensemble records at fit time with :func:`record_moments`.
+  from moments the ensemble records at fit time with :func:`record_moments`. Multi-output
+  trees average the outputs' impurities, and hold ``value`` of shape
+  (node_count, n_outputs, max_n_classes) (classes past an output's count are 0), as
+  scikit-learn's do.
 
 Predictions of the view (``predict``, ``apply``, ``decision_path``) walk the engine's float64
 arrays, so they equal the ensemble's. ``sklearn.tree._tree.Tree.predict`` and SHAP cast ``X``
@@ -39,8 +42,9 @@ from sklearn.utils.validation import validate_data
 
 from skextras._engine.tree import Tree, apply_forest
 
-# Columns of ``Tree.moments`` (n_nodes, 4): rows with positive weight, sum w, sum w t, sum w t^2.
-_COUNT, _WEIGHT, _SUM, _SQUARES = range(4)
+# Columns of ``Tree.moments`` (n_nodes, 2 + 2k): rows with positive weight, sum w, then
+# sum w t and sum w t^2 of each of the k targets.
+_COUNT, _WEIGHT = range(2)
 
 
 def record_moments(tree, leaves, target, weight):
@@ -51,20 +55,24 @@ def record_moments(tree, leaves, target, weight):
     tree : skextras._engine.tree.Tree
     leaves : ndarray of int of shape (n_samples,)
         Leaf id of every training row (rows with zero weight are ignored).
-    target : ndarray of shape (n_samples,)
+    target : ndarray of shape (n_samples,) or (n_samples, k)
         The values the tree was fit to (``y`` or a boosting stage's residuals).
     weight : ndarray of shape (n_samples,)
         Row weights times bootstrap counts.
     """
     n = tree.n_nodes
     weight = np.asarray(weight, dtype=np.float64)
-    weighted = weight * target
+    target = np.asarray(target, dtype=np.float64).reshape(weight.size, -1)
+    weighted = weight[:, None] * target
     moments = np.column_stack(
         [
             np.bincount(leaves, weights=(weight > 0).astype(np.float64), minlength=n),
             np.bincount(leaves, weights=weight, minlength=n),
-            np.bincount(leaves, weights=weighted, minlength=n),
-            np.bincount(leaves, weights=weighted * target, minlength=n),
+        ]
+        + [np.bincount(leaves, weights=weighted[:, k], minlength=n) for k in range(target.shape[1])]
+        + [
+            np.bincount(leaves, weights=weighted[:, k] * target[:, k], minlength=n)
+            for k in range(target.shape[1])
         ]
     )
     # Rows only end in leaves: internal nodes are the sums of their children, deepest first.
@@ -92,10 +100,20 @@ def _class_impurity(fractions, criterion):
 
 
 def _node_values(tree, n_classes, value_scale):
-    """``value`` (n_nodes, 1, max(n_classes, 1)) in scikit-learn's layout and meaning."""
+    """``value`` (n_nodes, n_outputs, max_n_classes) in scikit-learn's layout and meaning.
+    ``n_classes``: an int (one output; 1 for regression) or the list of each output's class
+    count (multi-output classification); regression outputs are the value's columns."""
     value = tree.value * value_scale + 0.0  # -0.0 (a negated zero gradient sum) prints as 0
+    if isinstance(n_classes, list):
+        out = np.zeros((value.shape[0], len(n_classes), max(n_classes)))
+        stops = np.cumsum(n_classes)
+        for j, (stop, c) in enumerate(zip(stops, n_classes, strict=True)):
+            out[:, j, :c] = value[:, stop - c : stop]
+        return out
     if n_classes == 2 and value.shape[1] == 1:
         value = np.column_stack([1.0 - value[:, 0], value[:, 0]])
+    if n_classes <= 1:
+        return np.ascontiguousarray(value[:, :, None], dtype=np.float64)
     return np.ascontiguousarray(value[:, None, :], dtype=np.float64)
 
 
@@ -106,8 +124,9 @@ def to_sklearn_tree(tree, n_features, n_classes=1, criterion="squared_error", va
     ----------
     tree : skextras._engine.tree.Tree
     n_features : int
-    n_classes : int, default=1
-        Classes of a classification tree; 1 for regression.
+    n_classes : int or list of int, default=1
+        Classes of a classification tree (a list: of each output); 1 for regression (the
+        value's columns are the outputs).
     criterion : str, default="squared_error"
         "gini" or "entropy" / "log_loss" (impurity from the class fractions), otherwise the
         weighted variance from ``tree.moments`` (NaN where the tree has none, e.g. after a
@@ -131,16 +150,23 @@ def to_sklearn_tree(tree, n_features, n_classes=1, criterion="squared_error", va
     else:
         nodes["n_node_samples"] = tree.n_samples
         nodes["weighted_n_node_samples"] = tree.cover
+    n_outputs = value.shape[1]
     if criterion in ("gini", "entropy", "log_loss"):
-        nodes["impurity"] = _class_impurity(value[:, 0, :], criterion)
+        per_output = [_class_impurity(value[:, j, :], criterion) for j in range(n_outputs)]
+        nodes["impurity"] = per_output[0] if n_outputs == 1 else np.mean(per_output, axis=0)
     elif moments is not None:
-        w = np.maximum(moments[:, _WEIGHT], np.finfo(float).tiny)
-        mean = moments[:, _SUM] / w
-        nodes["impurity"] = np.maximum(moments[:, _SQUARES] / w - mean * mean, 0.0)
+        w = np.maximum(moments[:, _WEIGHT], np.finfo(float).tiny)[:, None]
+        k = (moments.shape[1] - 2) // 2
+        mean = moments[:, 2 : 2 + k] / w
+        variance = np.maximum(moments[:, 2 + k :] / w - mean * mean, 0.0)
+        nodes["impurity"] = variance[:, 0] if k == 1 else variance.mean(axis=1)
     else:
         nodes["impurity"] = np.nan
-    classes = np.full(1, max(n_classes, 1), dtype=np.intp)
-    sk = SklearnTree(n_features, classes, 1)
+    if isinstance(n_classes, list):
+        classes = np.asarray(n_classes, dtype=np.intp)
+    else:
+        classes = np.full(n_outputs, max(n_classes, 1), dtype=np.intp)
+    sk = SklearnTree(n_features, classes, n_outputs)
     sk.__setstate__({"max_depth": tree.max_depth, "node_count": n, "nodes": nodes, "values": value})
     return sk
 
@@ -183,8 +209,9 @@ class _SklearnView:
         return X
 
     def _values(self, X, check_input):
+        """(n_samples, n_outputs, max_n_classes) leaf values of the rows."""
         X = self._check(X, check_input)
-        return _node_values(self, self._view[0], self._view[1])[Tree.apply(self, X), 0, :]
+        return _node_values(self, self._view[0], self._view[1])[Tree.apply(self, X)]
 
     def apply(self, X, check_input=True):
         """Leaf id of each row, shape (n_samples,) (the engine's walk on float64 ``X``)."""
@@ -214,12 +241,22 @@ class ForestTreeClassifier(_SklearnView, Tree, DecisionTreeClassifier):
     __init__ = DecisionTreeClassifier.__init__
 
     def predict_proba(self, X, check_input=True):
-        """Class fractions of the leaf of each row, shape (n_samples, n_classes)."""
-        return self._values(X, check_input)
+        """Class fractions of the leaf of each row, shape (n_samples, n_classes) (a list of
+        n_outputs such arrays for several outputs)."""
+        values = self._values(X, check_input)
+        if self.n_outputs_ == 1:
+            return values[:, 0, :]
+        return [values[:, j, :c] for j, c in enumerate(self.n_classes_)]
 
     def predict(self, X, check_input=True):
-        """Encoded class with the largest leaf fraction, shape (n_samples,)."""
-        return self.classes_[np.argmax(self.predict_proba(X, check_input), axis=1)]
+        """Encoded class with the largest leaf fraction, shape (n_samples,) or
+        (n_samples, n_outputs)."""
+        proba = self.predict_proba(X, check_input)
+        if self.n_outputs_ == 1:
+            return self.classes_[np.argmax(proba, axis=1)]
+        return np.column_stack(
+            [c[np.argmax(p, axis=1)] for c, p in zip(self.classes_, proba, strict=True)]
+        )
 
 
 class ForestTreeRegressor(_SklearnView, Tree, DecisionTreeRegressor):
@@ -230,8 +267,9 @@ class ForestTreeRegressor(_SklearnView, Tree, DecisionTreeRegressor):
     __init__ = DecisionTreeRegressor.__init__
 
     def predict(self, X, check_input=True):
-        """Leaf value of each row, shape (n_samples,)."""
-        return self._values(X, check_input)[:, 0]
+        """Leaf value of each row, shape (n_samples,) or (n_samples, n_outputs)."""
+        values = self._values(X, check_input)[:, :, 0]
+        return values[:, 0] if self.n_outputs_ == 1 else values
 
 
 _SKLEARN_PARAMS = {
@@ -249,17 +287,23 @@ _SKLEARN_PARAMS = {
 
 
 def sklearn_view(tree, ensemble, n_classes=1, criterion="squared_error", value_scale=1.0):
-    """``tree`` as a :class:`ForestTreeClassifier` (``n_classes >= 2``) or
-    :class:`ForestTreeRegressor`: a new object sharing the engine arrays (no copy), with the
-    ensemble's tree parameters. Views are returned unchanged."""
+    """``tree`` as a :class:`ForestTreeClassifier` (``n_classes >= 2``, or a list of each
+    output's class count) or :class:`ForestTreeRegressor` (its value's columns are the
+    outputs): a new object sharing the engine arrays (no copy), with the ensemble's tree
+    parameters. Views are returned unchanged."""
     if isinstance(tree, _SklearnView):
         return tree
-    cls = ForestTreeClassifier if n_classes >= 2 else ForestTreeRegressor
+    multi = isinstance(n_classes, list)
+    cls = ForestTreeClassifier if multi or n_classes >= 2 else ForestTreeRegressor
     view = cls.__new__(cls)
     view.__dict__.update(tree.__dict__)
     for name, default in _SKLEARN_PARAMS.items():
         setattr(view, name, getattr(ensemble, name, default))
-    if isinstance(view, ForestTreeClassifier):
+    if isinstance(view, ForestTreeClassifier) and multi:
+        view.class_weight = None
+        view.classes_ = [np.arange(c, dtype=np.float64) for c in n_classes]
+        view.n_classes_ = np.asarray(n_classes, dtype=np.intp)
+    elif isinstance(view, ForestTreeClassifier):
         view.class_weight = None
         view.classes_ = np.arange(n_classes, dtype=np.float64)
         view.n_classes_ = n_classes
@@ -268,7 +312,7 @@ def sklearn_view(tree, ensemble, n_classes=1, criterion="squared_error", value_s
     view.n_features_in_ = ensemble.n_features_in_
     if hasattr(ensemble, "feature_names_in_"):
         view.feature_names_in_ = ensemble.feature_names_in_
-    view.n_outputs_ = 1
+    view.n_outputs_ = len(n_classes) if multi else (1 if n_classes >= 2 else tree.value.shape[1])
     view.max_features_ = view.n_features_in_
     view._view = (n_classes, value_scale)
     return view
@@ -293,7 +337,9 @@ def attach_forest_views(forest, X_binned, y, weight, start):
 def forest_view(forest, tree):
     """``sklearn_view`` of one tree of ``forest`` (classifier: its effective class count)."""
     if hasattr(forest, "classes_"):
-        return sklearn_view(tree, forest, forest._n_classes_eff(), forest.criterion)
+        multi = getattr(forest, "n_outputs_", 1) > 1
+        n_classes = list(forest.n_classes_) if multi else forest._n_classes_eff()
+        return sklearn_view(tree, forest, n_classes, forest.criterion)
     return sklearn_view(tree, forest, 1, forest.criterion)
 
 

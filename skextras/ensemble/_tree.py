@@ -15,8 +15,8 @@ from dataclasses import replace
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
-from sklearn.utils import check_random_state
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context, clone
+from sklearn.utils import Bunch, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
@@ -24,6 +24,7 @@ from sklearn.utils.validation import check_is_fitted
 from skextras._engine.binning import BinMapper
 from skextras._engine.deep_grower import grow_deep_tree, supports
 from skextras._engine.grower import TreeParams, grow_tree
+from skextras._engine.pruning import prune_tree, pruning_path
 from skextras.ensemble._base import (
     HistInputMixin,
     check_sample_weight,
@@ -242,10 +243,13 @@ def grow(
     a = _pow2(n_active / h_sum) if h_sum > 0 else 1.0
     g2 *= a * a
     c = _pow2(np.sqrt(g2 / (h_sum * a))) if g2 > 0 and h_sum > 0 else 1.0
+    # Gains scale as g^2 / h (newton), or as g for entropy (its sum_k c_k log(c_k / h) terms
+    # in log(g / h) cancel between a node and its children).
+    gain_factor = a / c if params.criterion == "entropy" else a / (c * c)
     scaled = replace(
         params,
         min_child_weight=params.min_child_weight * a,
-        gamma=params.gamma * a / (c * c),
+        gamma=params.gamma * gain_factor,
     )
     g = np.ascontiguousarray(g if a == c else g * (a / c))
     h = np.ascontiguousarray(h if a == 1.0 else h * a)
@@ -276,7 +280,7 @@ def grow(
         )
     tree = out[0] if return_leaf_of_row else out
     tree.value = tree.value * c
-    tree.gain = tree.gain * (c * c / a)
+    tree.gain = tree.gain / gain_factor
     tree.cover = tree.cover / a
     return out
 
@@ -287,6 +291,7 @@ class _BaseHistTree(HistInputMixin, BaseEstimator):
     _parameter_constraints: dict = {
         **SPLIT_CONSTRAINTS,
         "random_state": ["random_state"],
+        "ccp_alpha": [Interval(Real, 0.0, None, closed="left")],
     }
 
     def _bin(self, X, sample_weight):
@@ -317,6 +322,44 @@ class _BaseHistTree(HistInputMixin, BaseEstimator):
         sample_weight = check_sample_weight(sample_weight, X)
         self._fit_binned(self._bin(X, sample_weight), y, sample_weight, encoded=True)
         return self
+
+    def _grow_pruned(self, X_binned, g, h, mapper, params, cache, gain_scale):
+        """Grow the tree (``tree_``), prune it for ``ccp_alpha`` (see
+        :mod:`skextras._engine.pruning`) and return the leaf id of every training row."""
+        seed = _seed_of(self.random_state)
+        self.tree_, leaves = grow(
+            X_binned, g, h, mapper, params, seed, return_leaf_of_row=True, cache=cache
+        )
+        self._gain_scale = gain_scale
+        self._total_weight = float(np.sum(h))
+        if self.ccp_alpha > 0:
+            self.tree_, node_map = prune_tree(
+                self.tree_, self.ccp_alpha * gain_scale * self._total_weight
+            )
+            leaves = np.where(leaves >= 0, node_map[np.maximum(leaves, 0)], -1)
+        return leaves
+
+    def cost_complexity_pruning_path(self, X, y, sample_weight=None):
+        """The pruning path of minimal cost-complexity pruning, as scikit-learn's trees give it.
+
+        Fits a clone without pruning on (X, y) and runs weakest-link pruning on it.
+
+        Parameters
+        ----------
+        X, y, sample_weight
+            The training data, as for ``fit``.
+
+        Returns
+        -------
+        ccp_path : sklearn.utils.Bunch
+            ``ccp_alphas`` (effective alphas of the subtrees, increasing, from 0) and
+            ``impurities`` (sum of the weighted leaf impurities of each subtree).
+        """
+        tree = clone(self).set_params(ccp_alpha=0.0).fit(X, y, sample_weight)
+        alphas, impurities = pruning_path(
+            tree.tree_, tree._gain_scale, tree._total_weight, tree._root_impurity(y, sample_weight)
+        )
+        return Bunch(ccp_alphas=alphas, impurities=impurities)
 
     def _params(self, total_weight, n_samples, n_features, gain_scale=1.0):
         return make_tree_params(
@@ -381,6 +424,8 @@ class HistTreeClassifier(ClassifierMixin, _BaseHistTree):
         Bins per feature, including the missing-value bin.
     random_state : int, RandomState instance or None, default=None
         Seeds binning subsample and feature draws.
+    ccp_alpha : float, default=0.0
+        Complexity parameter of minimal cost-complexity pruning (scikit-learn's; 0: none).
 
     Attributes
     ----------
@@ -417,6 +462,7 @@ class HistTreeClassifier(ClassifierMixin, _BaseHistTree):
         min_impurity_decrease=0.0,
         max_bin=256,
         random_state=None,
+        ccp_alpha=0.0,
     ):
         self.criterion = criterion
         self.max_depth = max_depth
@@ -427,6 +473,7 @@ class HistTreeClassifier(ClassifierMixin, _BaseHistTree):
         self.min_impurity_decrease = min_impurity_decrease
         self.max_bin = max_bin
         self.random_state = random_state
+        self.ccp_alpha = ccp_alpha
 
     def _encode_y(self, y):
         check_classification_targets(y)
@@ -444,17 +491,17 @@ class HistTreeClassifier(ClassifierMixin, _BaseHistTree):
         n_classes = len(self.classes_)
         self.n_features_in_ = X_binned.shape[1]
         g, h = class_targets(y, sample_weight, max(n_classes, 2), self.criterion)
-        params = self._params(
-            sample_weight.sum(),
-            X_binned.shape[0],
-            X_binned.shape[1],
-            gain_scale_for(max(n_classes, 2), self.criterion),
-        )
-        seed = _seed_of(self.random_state)
-        self.tree_, leaves = grow(
-            X_binned, g, h, mapper, params, seed, return_leaf_of_row=True, cache=cache
-        )
-        return leaves
+        gain_scale = gain_scale_for(max(n_classes, 2), self.criterion)
+        params = self._params(sample_weight.sum(), X_binned.shape[0], X_binned.shape[1], gain_scale)
+        return self._grow_pruned(X_binned, g, h, mapper, params, cache, gain_scale)
+
+    def _root_impurity(self, y, sample_weight):
+        """Impurity of the root: gini / entropy of the weighted class fractions."""
+        fractions = values_to_proba(self.tree_.value[:1], max(len(self.classes_), 2))[0]
+        if self.criterion == "gini":
+            return float(1.0 - np.sum(fractions**2))
+        fractions = fractions[fractions > 0]
+        return float(-np.sum(fractions * np.log2(fractions)))
 
     def _node_predictions(self):
         """The class each node predicts, shape (n_nodes,)."""
@@ -498,6 +545,8 @@ class HistTreeRegressor(RegressorMixin, _BaseHistTree):
         Bins per feature, including the missing-value bin.
     random_state : int, RandomState instance or None, default=None
         Seeds binning subsample and feature draws.
+    ccp_alpha : float, default=0.0
+        Complexity parameter of minimal cost-complexity pruning (scikit-learn's; 0: none).
 
     Attributes
     ----------
@@ -526,6 +575,7 @@ class HistTreeRegressor(RegressorMixin, _BaseHistTree):
         min_impurity_decrease=0.0,
         max_bin=256,
         random_state=None,
+        ccp_alpha=0.0,
     ):
         self.max_depth = max_depth
         self.min_samples_split = min_samples_split
@@ -535,6 +585,7 @@ class HistTreeRegressor(RegressorMixin, _BaseHistTree):
         self.min_impurity_decrease = min_impurity_decrease
         self.max_bin = max_bin
         self.random_state = random_state
+        self.ccp_alpha = ccp_alpha
 
     def _encode_y(self, y):
         return np.asarray(y, dtype=np.float64)
@@ -547,18 +598,16 @@ class HistTreeRegressor(RegressorMixin, _BaseHistTree):
         y = self._encode_y(y)
         self.n_features_in_ = X_binned.shape[1]
         params = self._params(sample_weight.sum(), X_binned.shape[0], X_binned.shape[1])
-        seed = _seed_of(self.random_state)
-        self.tree_, leaves = grow(
-            X_binned,
-            -sample_weight * y,
-            sample_weight,
-            mapper,
-            params,
-            seed,
-            return_leaf_of_row=True,
-            cache=cache,
+        return self._grow_pruned(
+            X_binned, -sample_weight * y, sample_weight, mapper, params, cache, 1.0
         )
-        return leaves
+
+    def _root_impurity(self, y, sample_weight):
+        """Impurity of the root: the weighted variance of y."""
+        y = np.asarray(y, dtype=np.float64)
+        w = np.ones_like(y) if sample_weight is None else np.asarray(sample_weight, float)
+        mean = np.average(y, weights=w)
+        return float(np.average((y - mean) ** 2, weights=w))
 
     def _node_predictions(self):
         """The value each node predicts, shape (n_nodes,)."""
