@@ -43,7 +43,13 @@ from .._engine.objectives import (
 )
 from .._engine.shap import shap_forest
 from .._engine.tree import apply_forest, predict_forest
-from ..callback import CallbackContainer, EarlyStopping, EvaluationMonitor, check_callbacks
+from ..callback import (
+    CallbackContainer,
+    EarlyStopping,
+    EvaluationMonitor,
+    ProgressBar,
+    check_callbacks,
+)
 from ._base import (
     IMPORTANCE_TYPES,
     N_JOBS_CONSTRAINT,
@@ -605,7 +611,11 @@ class _BaseNewtonBoosting(TreesToDataFrameMixin, HistInputMixin, BaseEstimator):
     def _callbacks(self, metrics, verbose):
         """The user's ``callbacks``, then the ones ``verbose`` and the stopping rounds ask for."""
         callbacks = check_callbacks(self.callbacks)
-        if verbose:
+        if isinstance(verbose, str):
+            if verbose != "progress":
+                raise ValueError(f'verbose must be a bool, an int or "progress", got {verbose!r}')
+            callbacks.append(ProgressBar())
+        elif verbose:
             callbacks.append(EvaluationMonitor(period=1 if verbose is True else int(verbose)))
         rounds = self._stopping_rounds()
         if rounds:
@@ -1138,9 +1148,11 @@ class NewtonBoostingRegressor(RegressorMixin, _BaseNewtonBoosting):
         eval_set : list of (X, y), default=None
             Validation sets scored every round (``evals_result_``, early stopping).
         sample_weight_eval_set : list of array-like, default=None
-        verbose : bool or int, default=False
+        verbose : bool, int or "progress", default=False
             Print the validation scores every round (an int: every ``verbose`` rounds), in
-            XGBoost's format (:class:`~skextras.callback.EvaluationMonitor`).
+            XGBoost's format (:class:`~skextras.callback.EvaluationMonitor`); "progress":
+            a tqdm progress bar instead (:class:`~skextras.callback.ProgressBar`, needs
+            ``tqdm``).
         """
         X, y, sample_weight = self._check_X_y(X, y, sample_weight, multi_output=True)
         if y.ndim == 2 and y.shape[1] == 1:
