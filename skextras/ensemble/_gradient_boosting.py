@@ -110,21 +110,19 @@ def _fit_init(init, X, y, sample_weight):
     message = f"The initial estimator {type(init).__name__} does not support sample weights."
     try:
         init.fit(X, y, sample_weight=sample_weight)
-    except TypeError as exc:
-        if "unexpected keyword argument 'sample_weight'" not in str(exc):
+    except (TypeError, ValueError) as exc:
+        # a plain estimator's TypeError, or a Pipeline refusing fit parameters without a
+        # step name
+        unsupported = (
+            "unexpected keyword argument 'sample_weight'"
+            if isinstance(exc, TypeError)
+            else "stepname__parameter"
+        )
+        if unsupported not in str(exc):
             raise
-        if np.all(sample_weight == 1.0):
-            init.fit(X, y)
-            return
-        raise ValueError(message) from exc
-    except ValueError as exc:
-        # a Pipeline refuses fit parameters without a step name
-        if "stepname__parameter" not in str(exc):
-            raise
-        if np.all(sample_weight == 1.0):
-            init.fit(X, y)
-            return
-        raise ValueError(message) from exc
+        if not np.all(sample_weight == 1.0):
+            raise ValueError(message) from exc
+        init.fit(X, y)
 
 
 class _VerboseReporter(TrainingCallback):
