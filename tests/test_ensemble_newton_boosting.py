@@ -321,6 +321,8 @@ def test_feature_name_mismatch_message_says_feature_names_mismatch():
         assert "expected e in input data" in str(info.value)
     with pytest.raises(ValueError, match="eval_set.*feature_names mismatch"):
         NewtonBoostingRegressor(n_estimators=2).fit(frame, y, eval_set=[(other, y)])
+    # a new fit takes the new names
+    assert list(ours.fit(other, y).feature_names_in_) == list("abcdf")
 
 
 # ------------------------------------------------------------------------------------------

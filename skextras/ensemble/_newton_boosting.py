@@ -385,7 +385,7 @@ class _BaseNewtonBoosting(TreesToDataFrameMixin, HistInputMixin, BaseEstimator):
                 stacklevel=3,
             )
 
-    def _input(self, X):
+    def _input(self, X, reset=False):
         """XGBoost's input conventions before validation: a pandas Series is one feature
         column; None and other non-data objects are a TypeError naming their type; a
         DataFrame whose column names differ from the fitted ones is refused with XGBoost's
@@ -397,7 +397,7 @@ class _BaseNewtonBoosting(TreesToDataFrameMixin, HistInputMixin, BaseEstimator):
             )
         if type(X).__name__ == "Series" and hasattr(X, "to_frame"):
             X = X.to_frame()
-        fitted = getattr(self, "feature_names_in_", None)
+        fitted = None if reset else getattr(self, "feature_names_in_", None)
         columns = getattr(X, "columns", None)
         if fitted is not None and columns is not None:
             given = [str(c) for c in columns]
@@ -426,11 +426,11 @@ class _BaseNewtonBoosting(TreesToDataFrameMixin, HistInputMixin, BaseEstimator):
         return np.where(X == missing, np.nan, X)
 
     def _check_X(self, X, reset=False):
-        X = check_X(self, self._input(X), reset=reset)
+        X = check_X(self, self._input(X, reset), reset=reset)
         return self._missing_to_nan(X)
 
     def _check_X_y(self, X, y, sample_weight=None, **kwargs):
-        X, y, sample_weight = check_X_y(self, self._input(X), y, sample_weight, **kwargs)
+        X, y, sample_weight = check_X_y(self, self._input(X, True), y, sample_weight, **kwargs)
         return self._missing_to_nan(X), y, sample_weight
 
     def evals_result(self):
