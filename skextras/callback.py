@@ -22,7 +22,13 @@ weights) and ``_restore_checkpoint(snapshot)`` (truncates the trees / loads the 
 
 from numbers import Integral, Real
 
-__all__ = ["CallbackContainer", "EarlyStopping", "EvaluationMonitor", "TrainingCallback"]
+__all__ = [
+    "CallbackContainer",
+    "EarlyStopping",
+    "EvaluationMonitor",
+    "ProgressBar",
+    "TrainingCallback",
+]
 
 # Metric name prefixes that XGBoost maximises when ``maximize`` is not given.
 _MAXIMIZED = ("auc", "aucpr", "pre", "pre@", "map", "ndcg", "auc@", "aucpr@", "map@", "ndcg@")
@@ -315,6 +321,79 @@ class EvaluationMonitor(TrainingCallback):
         if self._latest is not None:
             self._log(self._latest)
             self._latest = None
+        return model
+
+
+class ProgressBar(TrainingCallback):
+    """A tqdm progress bar over the iterations of a long fit, with the latest score.
+
+    The bar counts iterations up to ``total`` (default: the model's ``n_estimators``, or
+    ``max_epochs`` for a torch estimator); its postfix shows the last metric of the last data
+    set of ``evals_log``. ``NewtonBoosting*.fit(verbose="progress")`` adds one. Needs the
+    optional ``tqdm`` package (``pip install "skextras[plot]"``), imported when training
+    starts, never by ``import skextras``.
+
+    Parameters
+    ----------
+    total : int, default=None
+        Iterations the bar counts to (None: read from the model).
+    desc : str, default=None
+        Label of the bar (None: the model's class name).
+    **tqdm_kwargs : dict
+        Passed to ``tqdm.auto.tqdm`` (e.g. ``file``, ``leave``, ``mininterval``).
+
+    Examples
+    --------
+    >>> import io
+    >>> from sklearn.datasets import make_regression
+    >>> from skextras.callback import ProgressBar
+    >>> from skextras.ensemble import NewtonBoostingRegressor
+    >>> X, y = make_regression(n_samples=100, n_features=3, random_state=0)
+    >>> out = io.StringIO()
+    >>> bar = ProgressBar(file=out, mininterval=0)
+    >>> model = NewtonBoostingRegressor(n_estimators=5, callbacks=[bar])
+    >>> model = model.fit(X[:80], y[:80], eval_set=[(X[80:], y[80:])])
+    >>> "5/5" in out.getvalue(), "validation_0-rmse" in out.getvalue()
+    (True, True)
+    """
+
+    def __init__(self, total=None, desc=None, **tqdm_kwargs):
+        self.total = total
+        self.desc = desc
+        self.tqdm_kwargs = tqdm_kwargs
+        self._bar = None
+
+    def before_training(self, model):
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:
+            raise ImportError(
+                'ProgressBar needs the tqdm package: pip install "skextras[plot]"'
+            ) from None
+        total = self.total
+        if total is None:
+            total = getattr(model, "n_estimators", None) or getattr(model, "max_epochs", None)
+        desc = self.desc if self.desc is not None else type(model).__name__
+        self._bar = tqdm(total=total, desc=desc, **self.tqdm_kwargs)
+        return model
+
+    def after_iteration(self, model, iteration, evals_log):
+        if self._bar is None:
+            return False
+        if evals_log:
+            data, log = list(evals_log.items())[-1]
+            if log:
+                metric, scores = list(log.items())[-1]
+                if scores:
+                    self._bar.set_postfix_str(f"{data}-{metric}={float(scores[-1]):.5g}")
+        # iterations are absolute (warm starts): move the bar to iteration + 1
+        self._bar.update(max(iteration + 1 - self._bar.n, 0))
+        return False
+
+    def after_training(self, model):
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
         return model
 
 

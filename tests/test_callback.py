@@ -354,3 +354,45 @@ def test_default_paths_are_bit_identical_to_the_code_before_callbacks():
             np.testing.assert_array_max_ulp(pred, saved[name], maxulp=2)
             continue
         np.testing.assert_array_equal(pred, saved[name], err_msg=name)
+
+
+# ------------------------------------------------------------------------------------------
+# ProgressBar (tqdm)
+
+
+def test_progress_bar_counts_iterations_and_shows_the_last_score():
+    tqdm = pytest.importorskip("tqdm")
+    import io
+
+    from skextras.callback import ProgressBar
+
+    X, y = make_regression(n_samples=120, n_features=4, random_state=0)
+    out = io.StringIO()
+    bar = ProgressBar(file=out, mininterval=0, desc="boost")
+    model = NewtonBoostingRegressor(n_estimators=7, callbacks=[bar])
+    model.fit(X[:90], y[:90], eval_set=[(X[90:], y[90:])])
+    text = out.getvalue()
+    last = model.evals_result_["validation_0"]["rmse"][-1]
+    assert "boost" in text and "7/7" in text and f"validation_0-rmse={last:.5g}" in text
+    assert bar._bar is None and tqdm.__version__
+    # verbose="progress" adds one; the model is the plain fit's
+    plain = NewtonBoostingRegressor(n_estimators=7).fit(X, y)
+    with_bar = NewtonBoostingRegressor(n_estimators=7).fit(X, y, verbose="progress")
+    np.testing.assert_array_equal(with_bar.predict(X), plain.predict(X))
+    with pytest.raises(ValueError, match="verbose"):
+        NewtonBoostingRegressor(n_estimators=2).fit(X, y, verbose="loud")
+
+
+def test_progress_bar_follows_gradient_boosting_warm_start():
+    pytest.importorskip("tqdm")
+    import io
+
+    from skextras.callback import ProgressBar
+    from skextras.ensemble import GradientBoostingRegressor
+
+    X, y = make_regression(n_samples=100, n_features=3, random_state=1)
+    out = io.StringIO()
+    bar = ProgressBar(file=out, mininterval=0)
+    model = GradientBoostingRegressor(n_estimators=3, warm_start=True, callbacks=[bar])
+    model.fit(X, y).set_params(n_estimators=6).fit(X, y)
+    assert "3/3" in out.getvalue() and "6/6" in out.getvalue()

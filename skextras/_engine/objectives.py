@@ -85,24 +85,93 @@ class AbsoluteError(Objective):
     def init_score(self, y, sample_weight=None):
         return float(_quantile(y, sample_weight, 0.5))
 
-    def leaf_values(self, y, raw, sample_weight, leaf_of_row, leaves):
+    def leaf_values(self, y, raw, sample_weight, leaf_of_row, leaves, output=0):
         """Median residual of the rows in each leaf of ``leaves`` (0 for an empty leaf).
 
         XGBoost replaces the Newton leaf values of L1 trees by these (``leaf_of_row`` is -1
         for rows outside the round's subsample).
         """
-        used = np.flatnonzero(leaf_of_row >= 0)
-        order = used[np.argsort(leaf_of_row[used], kind="stable")]
-        bounds = np.searchsorted(leaf_of_row[order], leaves, side="left")
-        ends = np.searchsorted(leaf_of_row[order], leaves, side="right")
-        residual = y - raw
-        out = np.zeros(leaves.size)
-        for j, (lo, hi) in enumerate(zip(bounds, ends, strict=True)):
-            if hi > lo:
-                rows = order[lo:hi]
-                w = None if sample_weight is None else sample_weight[rows]
-                out[j] = _quantile(residual[rows], w, 0.5)
-        return out
+        return _leaf_quantiles(y - raw, sample_weight, leaf_of_row, leaves, 0.5)
+
+
+def _leaf_quantiles(residual, sample_weight, leaf_of_row, leaves, q):
+    """The ``q``-quantile (:func:`_quantile`, XGBoost's definition) of the residuals of the
+    rows in each leaf of ``leaves`` (0 for an empty leaf; rows with ``leaf_of_row`` -1 are
+    outside the round's subsample)."""
+    used = np.flatnonzero(leaf_of_row >= 0)
+    order = used[np.argsort(leaf_of_row[used], kind="stable")]
+    bounds = np.searchsorted(leaf_of_row[order], leaves, side="left")
+    ends = np.searchsorted(leaf_of_row[order], leaves, side="right")
+    out = np.zeros(leaves.size)
+    for j, (lo, hi) in enumerate(zip(bounds, ends, strict=True)):
+        if hi > lo:
+            rows = order[lo:hi]
+            w = None if sample_weight is None else sample_weight[rows]
+            out[j] = _quantile(residual[rows], w, q)
+    return out
+
+
+class Quantile(Objective):
+    """XGBoost's ``reg:quantileerror``: the pinball loss of each ``alpha`` in ``alphas``, one
+    output (one tree per round) per alpha, all fitted to the same 1-d target.
+
+    With ``d = raw - y`` the gradient is ``1 - alpha`` where ``d >= 0`` and ``-alpha``
+    otherwise, the hessian 1 (times the sample weights). The start of output k is the
+    ``alpha_k``-quantile of y, and after each tree is grown its leaf values are replaced by
+    the ``alpha_k``-quantile of the residuals ``y - raw`` of the leaf's rows (XGBoost's
+    adaptive leaves, its quantile definition: :func:`_quantile`), times the learning rate.
+    """
+
+    name = "reg:quantileerror"
+
+    def __init__(self, alphas=(0.5,)):
+        self.alphas = np.atleast_1d(np.asarray(alphas, dtype=np.float64))
+        self.n_outputs = self.alphas.size
+
+    def _gradient_hessian(self, y, raw):
+        d = raw - (y if raw.ndim == 1 else y[:, None])
+        alpha = self.alphas[0] if raw.ndim == 1 else self.alphas[None, :]
+        return np.where(d >= 0, 1.0 - alpha, -alpha), np.ones_like(raw)
+
+    def init_score(self, y, sample_weight=None):
+        starts = np.array([_quantile(y, sample_weight, a) for a in self.alphas])
+        return float(starts[0]) if self.n_outputs == 1 else starts
+
+    def leaf_values(self, y, raw, sample_weight, leaf_of_row, leaves, output=0):
+        """The ``alphas[output]``-quantile of the residuals in each leaf."""
+        return _leaf_quantiles(y - raw, sample_weight, leaf_of_row, leaves, self.alphas[output])
+
+
+class MultiTarget(Objective):
+    """One regression objective applied to each column of a 2-d target: output k fits
+    ``y[:, k]`` (XGBoost's ``multi_strategy="one_output_per_tree"``: one tree per target
+    per round). Gradients, hessians and the link are the element-wise ones of ``base``; the
+    start of output k is ``base``'s optimal constant for column k."""
+
+    def __init__(self, base, n_targets):
+        self.base = base
+        self.name = base.name
+        self.n_outputs = n_targets
+        if hasattr(base, "leaf_values"):
+            self.leaf_values = self._leaf_values
+
+    def link(self, mean):
+        return self.base.link(mean)
+
+    def inverse_link(self, raw):
+        return self.base.inverse_link(raw)
+
+    def _gradient_hessian(self, y, raw):
+        return self.base._gradient_hessian(y, raw)
+
+    def init_score(self, y, sample_weight=None):
+        return np.array([self.base.init_score(y[:, k], sample_weight) for k in range(y.shape[1])])
+
+    def validate_target(self, y):
+        self.base.validate_target(y)
+
+    def _leaf_values(self, y, raw, sample_weight, leaf_of_row, leaves, output=0):
+        return self.base.leaf_values(y[:, output], raw, sample_weight, leaf_of_row, leaves)
 
 
 class PseudoHuber(Objective):
@@ -325,6 +394,7 @@ REGRESSION_OBJECTIVES = {
     "count:poisson": Poisson,
     "reg:gamma": Gamma,
     "reg:tweedie": Tweedie,
+    "reg:quantileerror": Quantile,
 }
 
 

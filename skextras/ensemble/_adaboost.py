@@ -1,7 +1,11 @@
 """AdaBoost: SAMME for classification, AdaBoost.R2 for regression.
 
 The boosting recursions are scikit-learn's (same seeds drawn in the same order), so with the
-same base estimator and ``random_state`` the ensembles are identical. The default base is the
+same base estimator and ``random_state`` the ensembles are identical. One exception, on
+purpose: AdaBoost.R2's weighted bootstrap, for weighted data or data with repeated rows, draws
+groups of equal rows in an order fixed by their content, so that an integer ``sample_weight``
+gives the same ensemble as repeating rows (``AdaBoostRegressor._plan_draws``); scikit-learn's
+draw depends on the row order and the row count and does not. The default base is the
 engine's histogram tree; it gets a fast path that bins ``X`` once and grows every tree from the
 binned matrix with the boosting weights as hessians.
 """
@@ -38,6 +42,37 @@ from skextras.ensemble._persistence import JSONPersistMixin
 from skextras.ensemble._tree import HistTreeClassifier, HistTreeRegressor, check_X_y
 
 _MAX_INT = np.iinfo(np.int32).max
+
+
+def _mix64(z):
+    """splitmix64's finaliser on uint64 arrays (wrapping arithmetic)."""
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+def _row_keys(X, y):
+    """A 64-bit key per row from its (column, value) entries and its target: equal rows get
+    equal keys, dense or sparse (zeros add nothing), whatever the row order. The features
+    part is ``sum_j bits(x_j) * c_j mod 2**64`` with fixed odd words ``c_j`` (one pass, a
+    wrapping integer matrix-vector product), then mixed with the target's bits; distinct
+    rows collide with probability ~n**2 / 2**64."""
+    n, p = X.shape
+    words = _mix64(np.arange(p, dtype=np.uint64) + np.uint64(0x9E3779B97F4A7C15))
+    words |= np.uint64(1)
+    if sp.issparse(X):
+        X = sp.csr_matrix(X)
+        values = np.ascontiguousarray(X.data, dtype=np.float64).view(np.uint64)
+        entry = values * words[X.indices]
+        key = np.zeros(n, dtype=np.uint64)
+        rows = np.flatnonzero(np.diff(X.indptr))
+        if rows.size:
+            key[rows] = np.add.reduceat(entry, X.indptr[rows])
+    else:
+        X = np.ascontiguousarray(X, dtype=np.float64)
+        key = X.view(np.uint64) @ words
+    target = np.ascontiguousarray(np.asarray(y, dtype=np.float64)).view(np.uint64)
+    return _mix64(key ^ _mix64(target ^ np.uint64(0xD6E8FEB86659FD93)))
 
 
 def _set_random_states(estimator, random_state):
@@ -114,6 +149,7 @@ class _BaseAdaBoost(JSONPersistMixin, BaseEstimator):
         X, y = self._check_X_y(X, y)
         y = self._check_y(y)
         sample_weight = check_sample_weight(sample_weight, X)
+        self._plan_draws(X, y, sample_weight)
         sample_weight = sample_weight / sample_weight.sum()
 
         self.estimator_ = self._make_base()
@@ -129,8 +165,12 @@ class _BaseAdaBoost(JSONPersistMixin, BaseEstimator):
         blas = threadpool_limits(limits=1, user_api="blas") if self._fast else nullcontext()
         with blas:
             self._boost_loop(data, y, sample_weight, check_random_state(self.random_state))
-        self.__dict__.pop("_codes", None)
+        for name in ("_codes", "_draws"):
+            self.__dict__.pop(name, None)
         return self
+
+    def _plan_draws(self, X, y, sample_weight):
+        """Prepare the members' training draws (AdaBoost.R2's bootstrap; none for SAMME)."""
 
     def _boost_loop(self, data, y, sample_weight, random_state):
         epsilon = np.finfo(np.float64).eps
@@ -485,6 +525,10 @@ class AdaBoostRegressor(RegressorMixin, _BaseAdaBoost):
 
     Each round fits the base on a weighted bootstrap of the training set, scores every row's
     relative error with the chosen loss, and reweights; prediction is the weighted median.
+    Fitting with an integer ``sample_weight`` gives the same ensemble as fitting on the rows
+    repeated that many times (weight 0: the row removed), in any row order: the bootstrap
+    draws groups of equal rows, ``sum(sample_weight)`` draws. Unweighted data without
+    repeated rows is drawn exactly as scikit-learn draws it.
 
     Parameters
     ----------
@@ -551,15 +595,51 @@ class AdaBoostRegressor(RegressorMixin, _BaseAdaBoost):
     def _check_y(self, y):
         return np.asarray(y, dtype=np.float64)
 
-    def _fit_bootstrap(self, data, y, sample_weight, random_state):
-        """Fit a member on a weighted bootstrap draw (same draw as sklearn's)."""
+    def _plan_draws(self, X, y, sample_weight):
+        """How the weighted bootstrap of each round is drawn (see :meth:`_draw`).
+
+        Rows with equal features and target form one group. When every group is one row of
+        weight 1 (unweighted data without repeated rows), the draw is scikit-learn's: ``n``
+        rows by their boosting weights, in the rows' order. Otherwise the groups are drawn,
+        in an order fixed by their content (a hash of the features and target), by their
+        summed boosting weight; the draw size is the total weight when every weight is an
+        integer (the number of rows of the data with each row repeated that many times),
+        ``n`` otherwise. So integer ``sample_weight`` gives the same draws, hence the same
+        ensemble, as repeating the rows (rows of weight 0 as removing them), in any order.
+        """
         n = y.shape[0]
+        keys = _row_keys(X, y)
+        unique, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+        if unique.size == n and np.all(sample_weight == 1.0):
+            self._draws = None
+            return
+        integral = np.all(sample_weight == np.round(sample_weight))
+        size = int(round(sample_weight.sum())) if integral else n
+        self._draws = (inverse.reshape(-1), first, max(size, 1))
+
+    def _draw(self, sample_weight, random_state):
+        """Bootstrap counts per row for one member (weights of ``_fit_binned`` / repeats)."""
+        n = sample_weight.shape[0]
+        if self._draws is None:
+            idx = random_state.choice(np.arange(n), size=n, replace=True, p=sample_weight)
+            return np.bincount(idx, minlength=n), idx
+        inverse, first, size = self._draws
+        mass = np.bincount(inverse, weights=sample_weight, minlength=first.size)
+        picks = random_state.choice(first.size, size=size, replace=True, p=mass / mass.sum())
+        group_counts = np.bincount(picks, minlength=first.size)
+        counts = np.zeros(n, dtype=np.int64)
+        counts[first] = group_counts  # one row carries its group's draws
+        # the drawn rows in group order: the same sequence whatever the rows' order
+        return counts, np.repeat(first, group_counts)
+
+    def _fit_bootstrap(self, data, y, sample_weight, random_state):
+        """Fit a member on a weighted bootstrap draw (sklearn's draw for unweighted data
+        without repeated rows; see :meth:`_plan_draws`)."""
         member = clone(self.estimator_)
         _set_random_states(member, random_state)
-        idx = random_state.choice(np.arange(n), size=n, replace=True, p=sample_weight)
+        counts, idx = self._draw(sample_weight, random_state)
         if self._fast:
-            counts = np.bincount(idx, minlength=n).astype(np.float64)
-            leaves = member._fit_binned(data, y, counts)
+            leaves = member._fit_binned(data, y, counts.astype(np.float64))
             return member, member._node_predictions()[leaves]
         member.fit(_safe_indexing(data, idx), _safe_indexing(y, idx))
         return member, member.predict(data)

@@ -115,7 +115,7 @@ def check_X_y(estimator, X, y, sample_weight=None, y_numeric=None, multi_output=
     )
     if sample_weight is not None:
         sample_weight = check_sample_weight(sample_weight, X)
-    if y_numeric:
+    if y_numeric and y.ndim == 1:
         check_target_range(y, sample_weight)
     return X, y, sample_weight
 
@@ -263,8 +263,17 @@ METRICS = {
 }
 
 
-def resolve_metrics(eval_metric, default):
-    """List of (name, function(y, pred, w), greater_is_better) for ``eval_metric``."""
+def _custom_metric(metric):
+    def score(y, p, w):
+        return float(metric(y, p) if w is None else metric(y, p, sample_weight=w))
+
+    return score
+
+
+def resolve_metrics(eval_metric, default, extra=None):
+    """List of (name, function(y, pred, w), greater_is_better) for ``eval_metric``; ``extra``:
+    more named metrics ``{name: (function, greater_is_better)}`` (the estimator's own)."""
+    extra = extra or {}
     if eval_metric is None:
         eval_metric = [default]
     elif isinstance(eval_metric, str) or callable(eval_metric):
@@ -272,8 +281,12 @@ def resolve_metrics(eval_metric, default):
     resolved = []
     for metric in eval_metric:
         if callable(metric):
+            # XGBoost's scikit-learn convention: f(y_true, y_pred), plus
+            # sample_weight=... when the data set has weights
             name = getattr(metric, "__name__", "custom")
-            resolved.append((name, lambda y, p, w, f=metric: float(f(y, p)), False))
+            resolved.append((name, _custom_metric(metric), False))
+        elif metric in extra:
+            resolved.append((metric, *extra[metric]))
         elif metric in METRICS:
             resolved.append((metric, *METRICS[metric]))
         elif isinstance(metric, str) and metric.startswith("tweedie-nloglik@"):

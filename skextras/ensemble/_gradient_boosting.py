@@ -12,6 +12,7 @@ themselves (squared error, log-loss, exponential; the quantile-type losses have 
 form and do not take constraints).
 """
 
+import time
 from numbers import Integral, Real
 
 import numpy as np
@@ -32,7 +33,12 @@ from threadpoolctl import threadpool_limits
 
 from skextras._engine._numba import njit
 from skextras._engine.tree import predict_forest
-from skextras.callback import CallbackContainer, EarlyStopping, check_callbacks
+from skextras.callback import (
+    CallbackContainer,
+    EarlyStopping,
+    TrainingCallback,
+    check_callbacks,
+)
 from skextras.ensemble._base import (
     N_JOBS_CONSTRAINT,
     HistInputMixin,
@@ -94,6 +100,86 @@ def interaction_groups(interaction_cst, n_features):
     return groups + ([rest] if rest else [])
 
 
+def _fit_init(init, X, y, sample_weight):
+    """Fit the ``init`` estimator, with ``sample_weight`` when given. An estimator whose
+    ``fit`` takes no ``sample_weight`` is fitted without it when every weight is 1 (the
+    same fit), else refused with scikit-learn's message."""
+    if sample_weight is None:
+        init.fit(X, y)
+        return
+    message = f"The initial estimator {type(init).__name__} does not support sample weights."
+    try:
+        init.fit(X, y, sample_weight=sample_weight)
+    except (TypeError, ValueError) as exc:
+        # a plain estimator's TypeError, or a Pipeline refusing fit parameters without a
+        # step name
+        unsupported = (
+            "unexpected keyword argument 'sample_weight'"
+            if isinstance(exc, TypeError)
+            else "stepname__parameter"
+        )
+        if unsupported not in str(exc):
+            raise
+        if not np.all(sample_weight == 1.0):
+            raise ValueError(message) from exc
+        init.fit(X, y)
+
+
+class _VerboseReporter(TrainingCallback):
+    """scikit-learn's ``verbose`` output of gradient boosting: a header, then one line per
+    reported stage (``Iter``, ``Train Loss``, ``OOB Improve`` when ``subsample < 1``,
+    ``Remaining Time``); ``verbose=1`` reports stages 1-10, then every 10th up to 100,
+    every 100th up to 1000, ...; ``verbose > 1`` every stage."""
+
+    def __init__(self, verbose, begin):
+        self.verbose = verbose
+        self.begin = begin
+
+    def before_training(self, model):
+        fields = ["Iter", "Train Loss"]
+        self.formats = ["{iter:>10d}", "{train_score:>16.4f}"]
+        if model.subsample < 1:
+            fields.append("OOB Improve")
+            self.formats.append("{oob_impr:>16.4f}")
+        fields.append("Remaining Time")
+        self.formats.append("{remaining_time:>16s}")
+        print(("%10s " + "%16s " * (len(fields) - 1)) % tuple(fields))
+        self.period = 1
+        self.start = time.time()
+        return model
+
+    def after_iteration(self, model, iteration, evals_log):
+        done = iteration - self.begin + 1
+        if done % self.period:
+            return False
+        left = (model.n_estimators - iteration - 1) * (time.time() - self.start) / done
+        left = f"{left / 60:.2f}m" if left > 60 else f"{left:.2f}s"
+        oob = model.oob_improvement_[iteration] if model.subsample < 1 else 0
+        print(
+            " ".join(self.formats).format(
+                iter=iteration + 1,
+                train_score=model.train_score_[iteration],
+                oob_impr=oob,
+                remaining_time=left,
+            )
+        )
+        if self.verbose == 1 and done // (self.period * 10) > 0:
+            self.period *= 10
+        return False
+
+
+class _Monitor(TrainingCallback):
+    """``fit(monitor=...)``: ``monitor(i, model, frame)`` with the loop's ``locals()``
+    (``frame``, set by the loop each stage); True stops boosting."""
+
+    def __init__(self, monitor):
+        self.monitor = monitor
+        self.frame = {}
+
+    def after_iteration(self, model, iteration, evals_log):
+        return bool(self.monitor(iteration, model, self.frame))
+
+
 class _BaseGradientBoosting(EnsembleSequenceMixin, HistInputMixin, JSONPersistMixin, BaseEstimator):
     _parameter_constraints: dict = {
         **_TREE_CONSTRAINTS,
@@ -113,7 +199,7 @@ class _BaseGradientBoosting(EnsembleSequenceMixin, HistInputMixin, JSONPersistMi
     }
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, monitor=None):
         """Fit the boosted ensemble.
 
         Parameters
@@ -124,6 +210,13 @@ class _BaseGradientBoosting(EnsembleSequenceMixin, HistInputMixin, JSONPersistMi
             Class labels or real targets.
         sample_weight : array-like of shape (n_samples,), default=None
             Row weights.
+        monitor : callable, default=None
+            scikit-learn's monitor: called after each stage ``i`` (0-based) as
+            ``monitor(i, self, locals())``, with ``train_score_`` (and with ``subsample <
+            1`` ``oob_improvement_`` / ``oob_scores_``) and ``estimators_`` holding the
+            stages so far; ``locals()`` is the stage loop's variables (``raw_predictions``,
+            ``sample_weight``, ``sample_mask``, ...). Returning True stops boosting after
+            stage ``i``; ``estimators_`` then holds ``i + 1`` stages.
 
         Returns
         -------
@@ -165,7 +258,7 @@ class _BaseGradientBoosting(EnsembleSequenceMixin, HistInputMixin, JSONPersistMi
         # One BLAS thread: any n-vector BLAS call would wake OpenBLAS threads that spin against
         # the engine's threads (up to 10 ms per call on a busy 2-core machine, against 10 us).
         with threadpool_limits(limits=1, user_api="blas"):
-            n_stages = self._fit_stages(X_binned, y, sample_weight, raw, val)
+            n_stages = self._fit_stages(X_binned, y, sample_weight, raw, val, monitor)
         self._finish(n_stages)
         return self
 
@@ -182,10 +275,7 @@ class _BaseGradientBoosting(EnsembleSequenceMixin, HistInputMixin, JSONPersistMi
         else:
             self.init_ = clone(self.init)
             labels = self.classes_[y] if self._loss.is_classification else y
-            if weighted:
-                self.init_.fit(X, labels, sample_weight=sample_weight)
-            else:
-                self.init_.fit(X, labels)
+            _fit_init(self.init_, X, labels, sample_weight if weighted else None)
         self._trees = []
         self.train_score_ = np.zeros(0)
         if self.subsample < 1.0:
@@ -219,7 +309,7 @@ class _BaseGradientBoosting(EnsembleSequenceMixin, HistInputMixin, JSONPersistMi
             np.arange(self.n_trees_per_iteration_), n_trees // self.n_trees_per_iteration_
         )
 
-    def _fit_stages(self, X_binned, y, weight, raw, val):
+    def _fit_stages(self, X_binned, y, weight, raw, val, monitor=None):
         n = y.shape[0]
         loss = self._loss
         params = self._params(weight, X_binned.shape)
@@ -232,7 +322,15 @@ class _BaseGradientBoosting(EnsembleSequenceMixin, HistInputMixin, JSONPersistMi
             evals_log["validation_0"] = {self.loss: []}
         for name in ("best_iteration_", "best_score_"):
             self.__dict__.pop(name, None)
-        callbacks = CallbackContainer(self._callbacks())
+        reported = (self.train_score_, getattr(self, "oob_improvement_", None))
+        reported += (getattr(self, "oob_scores_", None), [])
+        monitor_callback = None if monitor is None else _Monitor(monitor)
+        callbacks = self._callbacks()
+        if self.verbose:
+            callbacks.append(_VerboseReporter(self.verbose, begin))
+        if monitor_callback is not None:
+            callbacks.append(monitor_callback)
+        callbacks = CallbackContainer(callbacks + self._early_stopping())
         callbacks.before_training(self)
         prev_oob = None
         # The negative gradient at ``raw``, computed with each stage's score when the loss
@@ -264,32 +362,65 @@ class _BaseGradientBoosting(EnsembleSequenceMixin, HistInputMixin, JSONPersistMi
             if val is not None:
                 val_raw += self._stage_raw(trees, val[0])
                 evals_log["validation_0"][self.loss].append(loss.score(val[1], val_raw, val[2]))
+            if self.verbose or monitor_callback is not None:
+                self._report(reported, scores, oob_scores, monitor_callback is not None)
+            if monitor_callback is not None:
+                # scikit-learn's names for the stage loop's variables, for the monitor
+                i, raw_predictions, sample_weight, sample_mask = stage, raw, weight, mask
+                monitor_callback.frame = locals()
+                del i, raw_predictions, sample_weight, sample_mask
             if callbacks.after_iteration(self, stage, evals_log):
                 break
-        self.train_score_ = np.concatenate([self.train_score_, scores])
-        if self.subsample < 1.0 and oob_scores:
-            improvement, oob = np.array(oob_scores).T
-            self.oob_improvement_ = np.concatenate([self.oob_improvement_, improvement])
-            self.oob_scores_ = np.concatenate([self.oob_scores_, oob])
+        self._report(reported, scores, oob_scores)
         callbacks.after_training(self)
         return len(self._trees)
 
-    def _callbacks(self):
-        """The user's ``callbacks``, then early stopping for ``n_iter_no_change``:
-        scikit-learn's rule (a stage must beat the worst of the ``n_iter_no_change`` before
-        it by ``tol``), :class:`~skextras.callback.EarlyStopping` with ``window=True``."""
-        callbacks = check_callbacks(self.callbacks)
-        if self.n_iter_no_change is not None:
-            callbacks.append(
-                EarlyStopping(
-                    rounds=self.n_iter_no_change,
-                    data_name="validation_0",
-                    maximize=False,
-                    min_delta=self.tol,
-                    window=True,
+    def _report(self, reported, scores, oob_scores, with_estimators=False):
+        """Publish the scores of the stages so far (``reported``: the arrays of earlier
+        fits, then the views of this fit's stages) as ``train_score_``, ``oob_*``; with
+        ``with_estimators``, ``estimators_`` too (for a monitor)."""
+        train, improvement, oob, views = reported
+        self.train_score_ = np.concatenate([train, scores])
+        if self.subsample < 1.0 and oob_scores:
+            new_improvement, new_oob = np.array(oob_scores).T
+            self.oob_improvement_ = np.concatenate([improvement, new_improvement])
+            self.oob_scores_ = np.concatenate([oob, new_oob])
+        if with_estimators:
+            for stage in self._trees[len(views) :]:
+                views.append(
+                    [
+                        sklearn_view(
+                            tree,
+                            self,
+                            criterion="friedman_mse",
+                            value_scale=1.0 / self.learning_rate,
+                        )
+                        for tree in stage
+                    ]
                 )
+            self.estimators_ = np.empty((len(views), self.n_trees_per_iteration_), dtype=object)
+            self.estimators_[:] = views
+
+    def _callbacks(self):
+        """The user's ``callbacks``."""
+        return check_callbacks(self.callbacks)
+
+    def _early_stopping(self):
+        """Early stopping for ``n_iter_no_change`` (after the user's callbacks, ``verbose``
+        and ``monitor``, as scikit-learn orders them): scikit-learn's rule (a stage must
+        beat the worst of the ``n_iter_no_change`` before it by ``tol``),
+        :class:`~skextras.callback.EarlyStopping` with ``window=True``."""
+        if self.n_iter_no_change is None:
+            return []
+        return [
+            EarlyStopping(
+                rounds=self.n_iter_no_change,
+                data_name="validation_0",
+                maximize=False,
+                min_delta=self.tol,
+                window=True,
             )
-        return callbacks
+        ]
 
     def _checkpoint(self, stage):
         return stage
@@ -525,7 +656,9 @@ class GradientBoostingClassifier(ClassifierMixin, _BaseGradientBoosting):
     max_features : {"sqrt", "log2"}, int, float or None, default=None
         Features drawn per node.
     verbose : int, default=0
-        Accepted for scikit-learn compatibility; nothing is printed.
+        Print the progress as scikit-learn does: a header ``Iter  Train Loss  [OOB
+        Improve]  Remaining Time``, then a line per stage (1: stages 1-10, then every
+        10th, every 100th, ...; > 1: every stage).
     max_leaf_nodes : int or None, default=None
         Grow best-first up to this many leaves.
     warm_start : bool, default=False
@@ -743,7 +876,9 @@ class GradientBoostingRegressor(RegressorMixin, _BaseGradientBoosting):
     alpha : float, default=0.9
         Quantile of the "quantile" loss, and of ``|residual|`` for huber's delta.
     verbose : int, default=0
-        Accepted for scikit-learn compatibility; nothing is printed.
+        Print the progress as scikit-learn does: a header ``Iter  Train Loss  [OOB
+        Improve]  Remaining Time``, then a line per stage (1: stages 1-10, then every
+        10th, every 100th, ...; > 1: every stage).
     max_leaf_nodes : int or None, default=None
         Grow best-first up to this many leaves.
     warm_start : bool, default=False

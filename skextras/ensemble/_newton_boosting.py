@@ -6,9 +6,13 @@ the training rows' scores through the rows' leaf assignment. Parameter names and
 XGBoost's; split gain, leaf weight, ``gamma`` and ``max_delta_step`` follow specs/trees.md.
 """
 
+import functools
+import inspect
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import (
     BaseEstimator,
     ClassifierMixin,
@@ -19,21 +23,38 @@ from sklearn.base import (
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import (
+    Interval,
+    StrOptions,
+    validate_parameter_constraints,
+)
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from .._engine._numba import threads
 from .._engine.binning import BinMapper
 from .._engine.grower import TreeParams, add_leaf_values, grow_tree
-from .._engine.objectives import REGRESSION_OBJECTIVES, Custom, Logistic, Softmax
+from .._engine.objectives import (
+    REGRESSION_OBJECTIVES,
+    Custom,
+    Logistic,
+    MultiTarget,
+    Softmax,
+)
 from .._engine.shap import shap_forest
 from .._engine.tree import apply_forest, predict_forest
-from ..callback import CallbackContainer, EarlyStopping, EvaluationMonitor, check_callbacks
+from ..callback import (
+    CallbackContainer,
+    EarlyStopping,
+    EvaluationMonitor,
+    ProgressBar,
+    check_callbacks,
+)
 from ._base import (
     IMPORTANCE_TYPES,
     N_JOBS_CONSTRAINT,
     HistInputMixin,
+    check_target_range,
     check_X,
     check_X_y,
     feature_importances,
@@ -60,7 +81,62 @@ _DEFAULT_METRIC = {
     "rank:ndcg": "ndcg@32",
     "rank:pairwise": "ndcg@32",
     "rank:map": "map@32",
+    "reg:quantileerror": "quantile",
 }
+
+
+# XGBoost's tree methods: "hist" (and "auto", its default) is what the engine grows.
+_TREE_METHODS = ("auto", "hist", "exact", "approx", "gpu_hist")
+# native names XGBoost accepts through **kwargs -> the scikit-learn parameter they set
+_ALIASES = {
+    "eta": "learning_rate",
+    "lambda": "reg_lambda",
+    "alpha": "reg_alpha",
+    "min_split_loss": "gamma",
+}
+_ALIAS_OF = {target: alias for alias, target in _ALIASES.items()}
+# parameters of the scikit-learn wrapper that are not booster parameters (get_xgb_params)
+_WRAPPER_PARAMS = {
+    "importance_type",
+    "kwargs",
+    "missing",
+    "n_estimators",
+    "early_stopping_rounds",
+    "callbacks",
+    "n_iter_no_change",
+    "validation_fraction",
+}
+
+
+def _signature_default(cls, name):
+    return inspect.signature(cls.__init__).parameters[name].default
+
+
+def _as_random_state(random_state):
+    """``random_state`` as ``check_random_state`` takes it: a numpy Generator gives a seed
+    drawn from it (XGBoost's convention: each fit draws a new one, deterministically)."""
+    if isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(np.iinfo(np.int32).max))
+    return random_state
+
+
+def _on_class_labels(eval_metric):
+    """``eval_metric`` with each callable given the predicted class labels (float, (n,))
+    instead of the probabilities: what XGBoost passes to one under ``multi:softmax``."""
+
+    def wrap(metric):
+        if not callable(metric):
+            return metric
+
+        @functools.wraps(metric)
+        def on_labels(y_true, proba, **kwargs):
+            return metric(y_true, np.argmax(proba, axis=1).astype(np.float64), **kwargs)
+
+        return on_labels
+
+    if isinstance(eval_metric, list):
+        return [wrap(m) for m in eval_metric]
+    return wrap(eval_metric)
 
 
 def _fraction():
@@ -110,7 +186,7 @@ class _LocalRounds:
         )
         if hasattr(self.objective, "leaf_values"):
             self.est._refresh_leaves(
-                self.objective, tree, leaf, self.y, self.raw[:, k], self.sample_weight
+                self.objective, tree, leaf, self.y, self.raw[:, k], self.sample_weight, k
             )
         if self.mask is None:
             with threads(self.n_threads):
@@ -148,9 +224,14 @@ class _BaseNewtonBoosting(TreesToDataFrameMixin, HistInputMixin, BaseEstimator):
         "monotone_constraints": ["array-like", dict, None],
         "interaction_constraints": [list, None],
         "importance_type": [StrOptions(set(IMPORTANCE_TYPES))],
-        "random_state": ["random_state"],
+        "random_state": ["random_state", np.random.Generator],
         "n_jobs": N_JOBS_CONSTRAINT,
         "callbacks": [list, None],
+        "tree_method": [StrOptions(set(_TREE_METHODS)), None],
+        "missing": [Real, None],
+        "verbosity": [Interval(Integral, 0, 3, closed="both"), None],
+        "device": [str, None],
+        "booster": [StrOptions({"gbtree", "gblinear", "dart"}), None],
     }
 
     def __init__(
@@ -183,6 +264,12 @@ class _BaseNewtonBoosting(TreesToDataFrameMixin, HistInputMixin, BaseEstimator):
         random_state=None,
         n_jobs=None,
         callbacks=None,
+        tree_method=None,
+        missing=np.nan,
+        verbosity=None,
+        device=None,
+        booster=None,
+        **kwargs,
     ):
         self.objective = objective
         self.n_estimators = n_estimators
@@ -211,6 +298,163 @@ class _BaseNewtonBoosting(TreesToDataFrameMixin, HistInputMixin, BaseEstimator):
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.callbacks = callbacks
+        self.tree_method = tree_method
+        self.missing = missing
+        self.verbosity = verbosity
+        self.device = device
+        self.booster = booster
+        if kwargs:
+            # XGBoost's convention: other keywords (native aliases such as ``eta``,
+            # ``lambda``; unknown names) live in ``kwargs`` and are reported by get_params.
+            self.kwargs = kwargs
+
+    # -- XGBoost's parameter conventions ------------------------------------------------------
+    def get_params(self, deep=True):
+        """Parameters of this estimator, including the keywords kept in ``kwargs``
+        (native aliases such as ``eta`` / ``lambda`` and unknown names), as XGBoost's
+        ``get_params`` reports them."""
+        params = super().get_params(deep=deep)
+        params.update(getattr(self, "kwargs", None) or {})
+        return params
+
+    def set_params(self, **params):
+        """Set parameters; names that are not parameters of this class are kept in
+        ``kwargs`` (XGBoost's convention: checked, or warned about, at ``fit``)."""
+        names = set(self._get_param_names())
+        extra = {k: v for k, v in params.items() if k not in names and "__" not in k}
+        super().set_params(**{k: v for k, v in params.items() if k not in extra})
+        if extra:
+            self.kwargs = {**(getattr(self, "kwargs", None) or {}), **extra}
+        return self
+
+    def get_xgb_params(self):
+        """The booster's parameters: ``get_params()`` without the scikit-learn wrapper's
+        own (``n_estimators``, ``missing``, ``importance_type``, ``early_stopping_rounds``,
+        ``callbacks``, ...) and without callables, as ``XGBModel.get_xgb_params``."""
+        return {
+            k: v
+            for k, v in self.get_params(deep=False).items()
+            if k not in _WRAPPER_PARAMS and not callable(v)
+        }
+
+    def _param(self, name):
+        """The value used for ``name``: the parameter itself, or its native alias given in
+        ``kwargs`` (``eta`` for ``learning_rate``, ...) when the parameter keeps its default
+        (XGBoost: an explicit scikit-learn name wins over the alias)."""
+        value = getattr(self, name)
+        kwargs = getattr(self, "kwargs", None) or {}
+        alias = _ALIAS_OF[name]
+        if alias in kwargs and value == _signature_default(type(self), name):
+            return kwargs[alias]
+        return value
+
+    def _check_xgb_params(self):
+        """Validate the XGBoost-only parameters and ``kwargs`` (run by ``fit``)."""
+        if self.tree_method in ("exact", "approx", "gpu_hist"):
+            raise ValueError(
+                f"tree_method={self.tree_method!r} is not supported: {type(self).__name__} "
+                "grows histogram trees only; use tree_method='hist' (or None / 'auto', the "
+                "same)"
+            )
+        if self.booster not in (None, "gbtree"):
+            raise ValueError(
+                f"booster={self.booster!r} is not supported: {type(self).__name__} boosts "
+                "trees only; use booster='gbtree' (or None)"
+            )
+        if self.device is not None and self.device.split(":")[0].lower() != "cpu":
+            raise ValueError(
+                f"device={self.device!r} is not supported: {type(self).__name__} trains on "
+                "the CPU only; use device='cpu' (or None)"
+            )
+        kwargs = getattr(self, "kwargs", None) or {}
+        if not isinstance(kwargs, dict):
+            raise TypeError(f"kwargs must be a dict of parameters, got {type(kwargs).__name__}")
+        for alias, value in kwargs.items():
+            if alias in _ALIASES:
+                validate_parameter_constraints(
+                    {alias: self._parameter_constraints[_ALIASES[alias]]},
+                    {alias: value},
+                    caller_name=type(self).__name__,
+                )
+        unused = [k for k in kwargs if k not in _ALIASES]
+        if unused and self.verbosity != 0:
+            names = ", ".join(f'"{k}"' for k in unused)
+            warnings.warn(
+                f"{type(self).__name__}: Parameters: {{ {names} }} are not used.",
+                UserWarning,
+                stacklevel=3,
+            )
+
+    def _input(self, X, reset=False):
+        """XGBoost's input conventions before validation: a pandas Series is one feature
+        column; None and other non-data objects are a TypeError naming their type; a
+        DataFrame whose column names differ from the fitted ones is refused with XGBoost's
+        "feature_names mismatch" message."""
+        if X is None or isinstance(X, (str, bytes, dict, set)):
+            raise TypeError(
+                f"X: not supported type for data: {type(X).__name__} (expected an array-like, "
+                "a pandas DataFrame / Series or a scipy sparse matrix)"
+            )
+        if type(X).__name__ == "Series" and hasattr(X, "to_frame"):
+            X = X.to_frame()
+        fitted = None if reset else getattr(self, "feature_names_in_", None)
+        columns = getattr(X, "columns", None)
+        if fitted is not None and columns is not None:
+            given = [str(c) for c in columns]
+            if given != list(fitted):
+                missing = [c for c in fitted if c not in given]
+                extra = [c for c in given if c not in set(fitted)]
+                message = f"feature_names mismatch: {list(fitted)} {given}"
+                if missing:
+                    message += f"\nexpected {', '.join(missing)} in input data"
+                if extra:
+                    message += "\ntraining data did not have the following fields: " + ", ".join(
+                        extra
+                    )
+                raise ValueError(message)
+        return X
+
+    def _missing_to_nan(self, X):
+        """``missing`` values of validated X as NaN (a copy; X itself is never changed)."""
+        missing = self.missing
+        if missing is None or np.isnan(missing):
+            return X
+        if sp.issparse(X):
+            X = X.copy()
+            X.data[X.data == missing] = np.nan
+            return X
+        return np.where(X == missing, np.nan, X)
+
+    def _check_X(self, X, reset=False):
+        X = check_X(self, self._input(X, reset), reset=reset)
+        return self._missing_to_nan(X)
+
+    def _check_X_y(self, X, y, sample_weight=None, **kwargs):
+        X, y, sample_weight = check_X_y(self, self._input(X, True), y, sample_weight, **kwargs)
+        return self._missing_to_nan(X), y, sample_weight
+
+    def evals_result(self):
+        """The evaluation history ``{"validation_i": {metric: [score per round]}}`` of the
+        last fit, as XGBoost's ``evals_result()``; ValueError without ``eval_set``."""
+        check_is_fitted(self, "_trees")
+        if not self.evals_result_:
+            raise ValueError("No evaluation result, `eval_set` is not used during training.")
+        return self.evals_result_
+
+    @property
+    def best_iteration(self):
+        """``best_iteration_`` (XGBoost's name): the 0-based round used for prediction."""
+        check_is_fitted(self, "_trees")
+        return self.best_iteration_
+
+    @property
+    def best_score(self):
+        """``best_score_`` (XGBoost's name): the score of ``best_iteration`` on the last
+        metric of the last eval set; AttributeError when no eval set was given."""
+        check_is_fitted(self, "_trees")
+        if not hasattr(self, "best_score_"):
+            raise AttributeError("`best_score` is only defined when an eval_set is given.")
+        return self.best_score_
 
     # -- parameters that need the data ------------------------------------------------------
     def _feature_index(self, key, name):
@@ -258,11 +502,11 @@ class _BaseNewtonBoosting(TreesToDataFrameMixin, HistInputMixin, BaseEstimator):
             min_child_weight=self.min_child_weight,
             min_samples_leaf=1,
             min_samples_split=2,
-            gamma=self.gamma,
-            reg_lambda=self.reg_lambda,
-            reg_alpha=self.reg_alpha,
+            gamma=self._param("gamma"),
+            reg_lambda=self._param("reg_lambda"),
+            reg_alpha=self._param("reg_alpha"),
             max_delta_step=self.max_delta_step,
-            learning_rate=self.learning_rate,
+            learning_rate=self._param("learning_rate"),
             colsample_bylevel=self.colsample_bylevel,
             colsample_bynode=self.colsample_bynode,
             monotone_constraints=self._monotone(),
@@ -292,7 +536,7 @@ class _BaseNewtonBoosting(TreesToDataFrameMixin, HistInputMixin, BaseEstimator):
                 raise ValueError(f"eval_set[{i}] must be an (X, y) pair, got {type(pair).__name__}")
             Xe, ye = pair
             try:
-                Xe = check_X(self, Xe, reset=False)
+                Xe = self._check_X(Xe)
             except (ValueError, TypeError) as exc:
                 raise type(exc)(f"eval_set[{i}]: X: {exc}") from exc
             ye = self._encode_eval_y(np.asarray(ye))
@@ -305,7 +549,7 @@ class _BaseNewtonBoosting(TreesToDataFrameMixin, HistInputMixin, BaseEstimator):
         return sets
 
     def _boost(self, X, y, sample_weight, objective, eval_sets, verbose, bin_weight):
-        rng = check_random_state(self.random_state)
+        rng = check_random_state(self._fit_random_state)
         n_threads = resolve_n_threads(self.n_jobs)
         bin_mapper = BinMapper(
             max_bin=self.max_bin, random_state=rng.randint(2**31 - 1), n_threads=n_threads
@@ -326,7 +570,12 @@ class _BaseNewtonBoosting(TreesToDataFrameMixin, HistInputMixin, BaseEstimator):
         n, p = trainer.shape
         k_out = objective.n_outputs
         params = self._tree_params()
-        metrics = resolve_metrics(self.eval_metric, _DEFAULT_METRIC.get(objective.name, "rmse"))
+        eval_metric = self.eval_metric
+        if self.objective == "multi:softmax":
+            eval_metric = _on_class_labels(eval_metric)
+        metrics = resolve_metrics(
+            eval_metric, _DEFAULT_METRIC.get(objective.name, "rmse"), self._extra_metrics(objective)
+        )
         raw_eval = [np.tile(self._init_margin, (Xe.shape[0], 1)) for Xe, _, _ in eval_sets]
         self.evals_result_ = {
             f"validation_{i}": {name: [] for name, _, _ in metrics} for i in range(len(eval_sets))
@@ -362,7 +611,11 @@ class _BaseNewtonBoosting(TreesToDataFrameMixin, HistInputMixin, BaseEstimator):
     def _callbacks(self, metrics, verbose):
         """The user's ``callbacks``, then the ones ``verbose`` and the stopping rounds ask for."""
         callbacks = check_callbacks(self.callbacks)
-        if verbose:
+        if isinstance(verbose, str):
+            if verbose != "progress":
+                raise ValueError(f'verbose must be a bool, an int or "progress", got {verbose!r}')
+            callbacks.append(ProgressBar())
+        elif verbose:
             callbacks.append(EvaluationMonitor(period=1 if verbose is True else int(verbose)))
         rounds = self._stopping_rounds()
         if rounds:
@@ -378,10 +631,25 @@ class _BaseNewtonBoosting(TreesToDataFrameMixin, HistInputMixin, BaseEstimator):
         kept = self.n_estimators_ * self.n_outputs_
         self._trees, self._tree_output = self._trees[:kept], self._tree_output[:kept]
 
-    def _refresh_leaves(self, objective, tree, leaf_of_row, y, raw, sample_weight):
+    def _extra_metrics(self, objective):
+        """Metrics that depend on the objective's parameters: ``quantile`` (the pinball
+        loss of each ``quantile_alpha``, averaged over rows and quantiles, as XGBoost's)."""
+        alphas = getattr(objective, "alphas", None)
+        if alphas is None:
+            return {}
+
+        def pinball(y, p, w):
+            alpha = np.tile(alphas, y.size // alphas.size)
+            d = y - p
+            loss = np.where(d >= 0, alpha * d, (alpha - 1.0) * d)
+            return float(np.average(loss, weights=w))
+
+        return {"quantile": (pinball, False)}
+
+    def _refresh_leaves(self, objective, tree, leaf_of_row, y, raw, sample_weight, output=0):
         leaves = np.flatnonzero(tree.left == -1)
-        values = objective.leaf_values(y, raw, sample_weight, leaf_of_row, leaves)
-        tree.value[leaves, 0] = values * self.learning_rate
+        values = objective.leaf_values(y, raw, sample_weight, leaf_of_row, leaves, output=output)
+        tree.value[leaves, 0] = values * self._param("learning_rate")
 
     def _bytree_mask(self, rng, p):
         if self.colsample_bytree >= 1:
@@ -394,6 +662,13 @@ class _BaseNewtonBoosting(TreesToDataFrameMixin, HistInputMixin, BaseEstimator):
         """Append this round's scores on every eval set to ``evals_result_``."""
         for i, ((_, ye, we), re) in enumerate(zip(eval_sets, raw_eval, strict=True)):
             pred = objective.inverse_link(re[:, 0] if re.shape[1] == 1 else re)
+            if pred.ndim == 2 and not is_classifier(self):
+                # several regression outputs: the metrics of XGBoost's multi-target models
+                # average over every (row, output) entry, a row's weight on each
+                k = pred.shape[1]
+                ye = np.broadcast_to(ye.reshape(ye.shape[0], -1), pred.shape).ravel()
+                we = None if we is None else np.repeat(we, k)
+                pred = pred.ravel()
             for name, func, _ in metrics:
                 self.evals_result_[f"validation_{i}"][name].append(func(ye, pred, we))
 
@@ -416,7 +691,7 @@ class _BaseNewtonBoosting(TreesToDataFrameMixin, HistInputMixin, BaseEstimator):
                 np.arange(X.shape[0]),
                 test_size=self.validation_fraction,
                 stratify=y if is_classifier(self) else None,
-                random_state=self.random_state,
+                random_state=self._fit_random_state,
             )
         except ValueError as exc:
             raise ValueError(
@@ -433,6 +708,8 @@ class _BaseNewtonBoosting(TreesToDataFrameMixin, HistInputMixin, BaseEstimator):
     def _fit(self, X, y, sample_weight, eval_set, sample_weight_eval_set, verbose, bin_weight=None):
         """Boost; ``bin_weight`` (default: sample_weight) weights the bin quantiles and, for
         the internal validation split, the held-out rows' scores."""
+        self._check_xgb_params()
+        self._fit_random_state = _as_random_state(self.random_state)
         self._stopping_rounds()
         if self.early_stopping_rounds is not None and not eval_set:
             raise ValueError(
@@ -453,17 +730,28 @@ class _BaseNewtonBoosting(TreesToDataFrameMixin, HistInputMixin, BaseEstimator):
 
     # -- prediction -----------------------------------------------------------------------------
     def _used_trees(self, iteration_range=None):
-        if iteration_range is None:
-            stop = self.best_iteration_ + 1
-            start = 0
+        """The trees of rounds ``[start, stop)`` of ``iteration_range``; None or (0, 0)
+        (XGBoost's "all") use the rounds up to ``best_iteration_``."""
+        if iteration_range is None or tuple(iteration_range) == (0, 0):
+            start, stop = 0, self.best_iteration_ + 1
         else:
-            start, stop = iteration_range
+            try:
+                start, stop = (int(i) for i in iteration_range)
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"iteration_range must be a pair (start, stop) of ints, got {iteration_range!r}"
+                ) from None
+            if not 0 <= start < stop <= self.n_estimators_:
+                raise ValueError(
+                    f"iteration_range={tuple(iteration_range)!r} must satisfy 0 <= start < "
+                    f"stop <= n_estimators_={self.n_estimators_}"
+                )
         k = self.n_outputs_
         return self._trees[start * k : stop * k], self._tree_output[start * k : stop * k]
 
     def _raw_predict(self, X, iteration_range=None):
         check_is_fitted(self, "_trees")
-        X = check_X(self, X, reset=False)
+        X = self._check_X(X)
         trees, outputs = self._used_trees(iteration_range)
         raw = predict_forest(
             trees,
@@ -477,7 +765,7 @@ class _BaseNewtonBoosting(TreesToDataFrameMixin, HistInputMixin, BaseEstimator):
     def _contributions(self, X, iteration_range=None):
         """TreeSHAP contributions to the margin, XGBoost's ``pred_contribs=True`` layout."""
         check_is_fitted(self, "_trees")
-        X = check_X(self, X, reset=False)
+        X = self._check_X(X)
         trees, outputs = self._used_trees(iteration_range)
         phi = shap_forest(trees, X, outputs, self.n_outputs_, resolve_n_threads(self.n_jobs))
         phi[:, :, -1] += self._init_margin
@@ -485,7 +773,7 @@ class _BaseNewtonBoosting(TreesToDataFrameMixin, HistInputMixin, BaseEstimator):
 
     def _staged_raw(self, X):
         check_is_fitted(self, "_trees")
-        X = check_X(self, X, reset=False)
+        X = self._check_X(X)
         trees, outputs = self._used_trees((0, self.n_estimators_))
         yield from staged_raw_predictions(
             trees,
@@ -503,7 +791,7 @@ class _BaseNewtonBoosting(TreesToDataFrameMixin, HistInputMixin, BaseEstimator):
         Trees are ordered by round, then by class (multiclass: ``n_classes`` trees per round).
         """
         check_is_fitted(self, "_trees")
-        X = check_X(self, X, reset=False)
+        X = self._check_X(X)
         return apply_forest(self._trees, X, resolve_n_threads(self.n_jobs))
 
     @property
@@ -541,6 +829,8 @@ class _BaseNewtonBoosting(TreesToDataFrameMixin, HistInputMixin, BaseEstimator):
         it and leaves this estimator unchanged.
         """
         params, learned, trees = load_model_json(path, type(self).__name__)
+        if isinstance(params.get("missing"), float) and np.isnan(params["missing"]):
+            params["missing"] = np.nan  # the default object itself, so get_params compares equal
         model = type(self)()
         try:
             model.set_params(**params)
@@ -562,7 +852,7 @@ class _BaseNewtonBoosting(TreesToDataFrameMixin, HistInputMixin, BaseEstimator):
         if "feature_names_in_" in learned:
             self.feature_names_in_ = np.asarray(learned.raw("feature_names_in_"), dtype=object)
         objectives = set(REGRESSION_OBJECTIVES)
-        k = 1
+        k = learned.integer("n_outputs_", 1, 10**6) if isinstance(self, RegressorMixin) else 1
         if is_classifier(self):
             self.classes_ = learned.classes()
             if self.classes_.size < 2:
@@ -613,7 +903,12 @@ class NewtonBoostingRegressor(RegressorMixin, _BaseNewtonBoosting):
     objective : str or callable, default="reg:squarederror"
         ``"reg:squarederror"``, ``"reg:absoluteerror"`` (sign gradient, unit hessian),
         ``"reg:pseudohubererror"``, ``"count:poisson"``, ``"reg:gamma"``, ``"reg:tweedie"``
-        (variance power 1.5), or ``f(y_true, raw) -> (grad, hess)``.
+        (variance power 1.5), ``"reg:quantileerror"`` (pinball loss of ``quantile_alpha``;
+        leaf values refreshed to the alpha-quantile of the leaf's residuals, as XGBoost),
+        or ``f(y_true, raw) -> (grad, hess)``. A 2-d ``y`` (n_samples, n_targets) fits one
+        tree per target per round with the objective applied to each column (XGBoost's
+        default ``multi_strategy="one_output_per_tree"``); ``predict`` then returns
+        (n_samples, n_targets).
     n_estimators : int, default=100
         Boosting rounds.
     learning_rate : float, default=0.3
@@ -663,7 +958,8 @@ class NewtonBoostingRegressor(RegressorMixin, _BaseNewtonBoosting):
     interaction_constraints : list of lists, default=None
         Groups of features (indices or names) allowed to interact along a tree path.
     importance_type : {"gain", "weight", "cover", "total_gain", "total_cover"}, default="gain"
-    random_state : int, RandomState or None, default=None
+    random_state : int, RandomState, numpy Generator or None, default=None
+        A Generator gives a seed drawn from it at each ``fit`` (XGBoost's convention).
     n_jobs : int, default=None
         Threads: None is 1 unless inside ``joblib.parallel_config(n_jobs=...)``, -1 all
         cores, -2 all but one (scikit-learn's meaning, the same in every ensemble).
@@ -673,13 +969,38 @@ class NewtonBoostingRegressor(RegressorMixin, _BaseNewtonBoosting):
         ``callbacks``; ``evals_log`` is ``evals_result_``. ``early_stopping_rounds`` and
         ``verbose`` add an :class:`~skextras.callback.EarlyStopping` and an
         :class:`~skextras.callback.EvaluationMonitor` after them. Not saved by ``save_model``.
+    tree_method : {None, "auto", "hist"}, default=None
+        XGBoost's keyword: every value grows histogram trees; "exact", "approx" and
+        "gpu_hist" are refused at ``fit`` (ValueError naming what is supported).
+    missing : float, default=np.nan
+        The value that marks a missing entry in ``X`` (besides NaN), at fit and predict.
+    verbosity : int in [0, 3] or None, default=None
+        0 silences the warning about unused keywords; otherwise unused.
+    device : {None, "cpu"}, default=None
+        XGBoost's keyword; "cuda" / "gpu" are refused at ``fit``.
+    booster : {None, "gbtree"}, default=None
+        XGBoost's keyword; "gblinear" and "dart" are refused at ``fit``.
+    quantile_alpha : float or list of float in (0, 1), default=None
+        Quantile(s) of ``"reg:quantileerror"`` (None: 0.5). A list fits one model with one
+        output per quantile (``predict`` returns (n_samples, n_quantiles)); the default
+        ``eval_metric`` is then ``"quantile"`` (the pinball loss averaged over quantiles).
+    **kwargs : dict
+        Other XGBoost keywords, kept in ``kwargs`` and reported by ``get_params`` as XGBoost
+        does: the native aliases ``eta`` (``learning_rate``), ``lambda`` (``reg_lambda``),
+        ``alpha`` (``reg_alpha``) and ``min_split_loss`` (``gamma``), used when the
+        scikit-learn name keeps its default; any other name warns at ``fit`` that it is
+        not used (XGBoost's behaviour), and ``set_params`` / ``clone`` keep it.
 
     Attributes
     ----------
     best_iteration_ : int
-        Round (0-based) used for prediction.
+        Round (0-based) used for prediction; also ``best_iteration`` (XGBoost's name).
+    best_score_ : float
+        Score of ``best_iteration_`` (with an ``eval_set``); also ``best_score``.
     evals_result_ : dict
-        ``{"validation_i": {metric: [score per round]}}``.
+        ``{"validation_i": {metric: [score per round]}}``; ``evals_result()`` returns it.
+    n_outputs_ : int
+        Outputs (trees per round): 1, the number of targets, or of quantiles.
     feature_importances_ : ndarray (n_features_in_,)
     n_features_in_, feature_names_in_ : as in scikit-learn.
 
@@ -696,6 +1017,7 @@ class NewtonBoostingRegressor(RegressorMixin, _BaseNewtonBoosting):
     _parameter_constraints = {
         **_BaseNewtonBoosting._parameter_constraints,
         "objective": [StrOptions(set(REGRESSION_OBJECTIVES)), callable],
+        "quantile_alpha": [Interval(Real, 0, 1, closed="neither"), list, tuple, np.ndarray, None],
     }
 
     def __init__(
@@ -728,6 +1050,13 @@ class NewtonBoostingRegressor(RegressorMixin, _BaseNewtonBoosting):
         random_state=None,
         n_jobs=None,
         callbacks=None,
+        tree_method=None,
+        missing=np.nan,
+        verbosity=None,
+        device=None,
+        booster=None,
+        quantile_alpha=None,
+        **kwargs,
     ):
         super().__init__(
             objective=objective,
@@ -757,18 +1086,50 @@ class NewtonBoostingRegressor(RegressorMixin, _BaseNewtonBoosting):
             random_state=random_state,
             n_jobs=n_jobs,
             callbacks=callbacks,
+            tree_method=tree_method,
+            missing=missing,
+            verbosity=verbosity,
+            device=device,
+            booster=booster,
+            **kwargs,
         )
+        self.quantile_alpha = quantile_alpha
 
     def _make_objective(self, y):
+        n_targets = 1 if y.ndim == 1 else y.shape[1]
         if callable(self.objective):
-            return Custom(self.objective)
+            return Custom(self.objective, n_targets)
         cls = REGRESSION_OBJECTIVES[self.objective]
         if self.objective == "count:poisson" and self.max_delta_step > 0:
             objective = cls(max_delta_step=self.max_delta_step)
+        elif self.objective == "reg:quantileerror":
+            objective = cls(self._quantile_alphas())
+            if objective.n_outputs > 1 and n_targets > 1:
+                raise ValueError(
+                    f"quantile_alpha={self.quantile_alpha!r} with a 2-d y of {n_targets} "
+                    "columns: several quantiles need a 1-d y (as in XGBoost)"
+                )
         else:
             objective = cls()
         objective.validate_target(y)
-        return objective
+        return objective if n_targets == 1 else MultiTarget(objective, n_targets)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+    def _quantile_alphas(self):
+        """``quantile_alpha`` as a 1-d array of values in (0, 1) (default 0.5)."""
+        if self.quantile_alpha is None:
+            return np.array([0.5])
+        alphas = np.atleast_1d(np.asarray(self.quantile_alpha, dtype=np.float64))
+        if alphas.ndim != 1 or alphas.size == 0 or not np.all((alphas > 0) & (alphas < 1)):
+            raise ValueError(
+                f"quantile_alpha must be a number in (0, 1) or a non-empty list of them, got "
+                f"{self.quantile_alpha!r}"
+            )
+        return alphas
 
     def _encode_eval_y(self, y):
         return y.astype(np.float64)
@@ -782,32 +1143,48 @@ class NewtonBoostingRegressor(RegressorMixin, _BaseNewtonBoosting):
         Parameters
         ----------
         X : array-like or sparse (n_samples, n_features); NaN marks missing values.
-        y : array-like (n_samples,)
+        y : array-like (n_samples,) or (n_samples, n_targets)
         sample_weight : array-like (n_samples,), default=None
         eval_set : list of (X, y), default=None
             Validation sets scored every round (``evals_result_``, early stopping).
         sample_weight_eval_set : list of array-like, default=None
-        verbose : bool or int, default=False
+        verbose : bool, int or "progress", default=False
             Print the validation scores every round (an int: every ``verbose`` rounds), in
-            XGBoost's format (:class:`~skextras.callback.EvaluationMonitor`).
+            XGBoost's format (:class:`~skextras.callback.EvaluationMonitor`); "progress":
+            a tqdm progress bar instead (:class:`~skextras.callback.ProgressBar`, needs
+            ``tqdm``).
         """
-        X, y, sample_weight = check_X_y(self, X, y, sample_weight)
-        warn_float32_gains(y, sample_weight)
+        X, y, sample_weight = self._check_X_y(X, y, sample_weight, multi_output=True)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y[:, 0]
+        for column in y.reshape(y.shape[0], -1).T:
+            check_target_range(column, sample_weight)
+            warn_float32_gains(column, sample_weight)
         return self._fit(
             X, y.astype(np.float64), sample_weight, eval_set, sample_weight_eval_set, verbose
         )
 
-    def predict(self, X, iteration_range=None, pred_contribs=False):
+    def predict(self, X, iteration_range=None, pred_contribs=False, *, output_margin=False):
         """Predicted target (output space: e.g. the mean for log-link objectives).
 
-        With ``pred_contribs=True``, the exact SHAP values (TreeSHAP, node covers as the
-        background) of each feature to the margin, shape (n_samples, n_features + 1); the
-        last column is the expected margin, and each row sums to the margin.
+        Parameters
+        ----------
+        X : array-like or sparse (n_samples, n_features)
+        iteration_range : (int, int), default=None
+            Use the trees of rounds ``[start, stop)`` only; None or (0, 0): the rounds up
+            to ``best_iteration_`` (XGBoost's meaning).
+        pred_contribs : bool, default=False
+            Return the exact SHAP values (TreeSHAP, node covers as the background) of each
+            feature to the margin instead, shape (n_samples, n_features + 1); the last
+            column is the expected margin, and each row sums to the margin.
+        output_margin : bool, default=False
+            Return the raw margin (before the objective's inverse link) instead.
         """
         if pred_contribs:
             return self._contributions(X, iteration_range)
-        raw = self._raw_predict(X, iteration_range)[:, 0]
-        return self._inverse_link(raw)
+        raw = self._raw_predict(X, iteration_range)
+        raw = raw[:, 0] if raw.shape[1] == 1 else raw
+        return raw if output_margin else self._inverse_link(raw)
 
     def _inverse_link(self, raw):
         if self._objective_name in REGRESSION_OBJECTIVES:
@@ -817,7 +1194,7 @@ class NewtonBoostingRegressor(RegressorMixin, _BaseNewtonBoosting):
     def staged_predict(self, X):
         """Predictions after each boosting round (generator)."""
         for raw in self._staged_raw(X):
-            yield self._inverse_link(raw[:, 0])
+            yield self._inverse_link(raw[:, 0] if raw.shape[1] == 1 else raw)
 
 
 class NewtonBoostingClassifier(ClassifierMixin, _BaseNewtonBoosting):
@@ -883,6 +1260,12 @@ class NewtonBoostingClassifier(ClassifierMixin, _BaseNewtonBoosting):
         random_state=None,
         n_jobs=None,
         callbacks=None,
+        tree_method=None,
+        missing=np.nan,
+        verbosity=None,
+        device=None,
+        booster=None,
+        **kwargs,
     ):
         super().__init__(
             objective=objective,
@@ -912,6 +1295,12 @@ class NewtonBoostingClassifier(ClassifierMixin, _BaseNewtonBoosting):
             random_state=random_state,
             n_jobs=n_jobs,
             callbacks=callbacks,
+            tree_method=tree_method,
+            missing=missing,
+            verbosity=verbosity,
+            device=device,
+            booster=booster,
+            **kwargs,
         )
         self.scale_pos_weight = scale_pos_weight
 
@@ -934,7 +1323,7 @@ class NewtonBoostingClassifier(ClassifierMixin, _BaseNewtonBoosting):
         self, X, y, sample_weight=None, eval_set=None, sample_weight_eval_set=None, verbose=False
     ):
         """Fit the boosted trees (see :meth:`NewtonBoostingRegressor.fit`)."""
-        X, y, sample_weight = check_X_y(self, X, y, sample_weight)
+        X, y, sample_weight = self._check_X_y(X, y, sample_weight)
         check_classification_targets(y)
         encoder = LabelEncoder()
         y_enc = encoder.fit_transform(y).astype(np.float64)
@@ -967,15 +1356,19 @@ class NewtonBoostingClassifier(ClassifierMixin, _BaseNewtonBoosting):
         """Class probabilities (n, n_classes)."""
         return self._proba(self._raw_predict(X, iteration_range))
 
-    def predict(self, X, iteration_range=None, pred_contribs=False):
+    def predict(self, X, iteration_range=None, pred_contribs=False, *, output_margin=False):
         """Most probable class.
 
         With ``pred_contribs=True``, the SHAP values of each feature to the margin instead:
         (n_samples, n_features + 1) for two classes, (n_samples, n_classes, n_features + 1)
-        otherwise; the last column is the expected margin (XGBoost's layout).
+        otherwise; the last column is the expected margin (XGBoost's layout). With
+        ``output_margin=True``, the raw margins instead (as :meth:`decision_function`).
+        ``iteration_range`` as in :meth:`NewtonBoostingRegressor.predict`.
         """
         if pred_contribs:
             return self._contributions(X, iteration_range)
+        if output_margin:
+            return self.decision_function(X, iteration_range)
         proba = self.predict_proba(X, iteration_range)
         return self.classes_[np.argmax(proba, axis=1)]
 

@@ -15,7 +15,6 @@ from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._engine.objectives import RANK_OBJECTIVES, LambdaRank
-from ._base import check_X_y
 from ._newton_boosting import _BaseNewtonBoosting
 from ._rank_metrics import METRIC_NAME, query_bounds, ranking_score
 
@@ -129,6 +128,12 @@ class NewtonBoostingRanker(_BaseNewtonBoosting):
         random_state=None,
         n_jobs=None,
         callbacks=None,
+        tree_method=None,
+        missing=np.nan,
+        verbosity=None,
+        device=None,
+        booster=None,
+        **kwargs,
     ):
         super().__init__(
             objective=objective,
@@ -156,6 +161,12 @@ class NewtonBoostingRanker(_BaseNewtonBoosting):
             random_state=random_state,
             n_jobs=n_jobs,
             callbacks=callbacks,
+            tree_method=tree_method,
+            missing=missing,
+            verbosity=verbosity,
+            device=device,
+            booster=booster,
+            **kwargs,
         )
         self.lambdarank_pair_method = lambdarank_pair_method
         self.lambdarank_num_pair_per_sample = lambdarank_num_pair_per_sample
@@ -224,7 +235,7 @@ class NewtonBoostingRanker(_BaseNewtonBoosting):
         verbose : bool, default=False
             Print the validation scores every round.
         """
-        X, y, _ = check_X_y(self, X, y, None, y_numeric=True)
+        X, y, _ = self._check_X_y(X, y, None, y_numeric=True)
         qid = _check_queries(X.shape[0], group, qid)
         order, self._group_ptr = query_bounds(qid)
         n_queries = self._group_ptr.size - 1

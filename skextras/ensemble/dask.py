@@ -58,7 +58,11 @@ from .._engine.grower import TreeGrower, _partition_level, add_leaf_values
 from .._engine.histogram import build_histograms
 from .._engine.objectives import AbsoluteError, Custom, Objective, Softmax
 from ._base import resolve_n_threads
-from ._newton_boosting import NewtonBoostingClassifier, NewtonBoostingRegressor
+from ._newton_boosting import (
+    NewtonBoostingClassifier,
+    NewtonBoostingRegressor,
+    _as_random_state,
+)
 
 __all__ = ["DaskNewtonBoostingClassifier", "DaskNewtonBoostingRegressor"]
 
@@ -464,7 +468,10 @@ def _dask_init(local_cls):
         local_cls.__init__(self, **params)
         self.client = client
 
-    __init__.__signature__ = signature.replace(parameters=[*signature.parameters.values(), client])
+    # ``client`` goes before the local class's ``**kwargs`` (XGBoost's other keywords)
+    params = [p for p in signature.parameters.values() if p.kind != p.VAR_KEYWORD]
+    var_keyword = [p for p in signature.parameters.values() if p.kind == p.VAR_KEYWORD]
+    __init__.__signature__ = signature.replace(parameters=[*params, client, *var_keyword])
     __init__.__doc__ = f"Parameters of :class:`{local_cls.__name__}`, plus ``client``."
     return __init__
 
@@ -614,7 +621,8 @@ class _DaskNewtonBoosting:
             if sample_weight_eval_set is not None:
                 sample_weight_eval_set = [_local(w) for w in sample_weight_eval_set]
             eval_sets = self._prepare_eval_sets(eval_set, sample_weight_eval_set)
-            rng = check_random_state(self.random_state)
+            self._check_xgb_params()
+            rng = check_random_state(_as_random_state(self.random_state))
             bin_mapper = self._bin_mapper(blocks, order, counts, rng)
             self._init_margin = self._dask_margin(blocks, objective)
             blocks.gather(_bin, bin_mapper, self._init_margin, self.n_jobs)
