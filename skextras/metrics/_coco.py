@@ -702,6 +702,56 @@ def _task_dt_table(dt, img_ids, cat_ids, iou_type, img_hw, sigmas):
     return d
 
 
+def _pair_rows(gs, ge, ds, de, start):
+    """(dt row, gt row) of every pair of every group, dt-major within a group: group ``k``'s
+    pairs are ``start[k]:start[k + 1]``, ``(ds[k] + i, gs[k] + j)`` at ``i * ng + j``."""
+    group = np.repeat(np.arange(len(gs)), np.diff(start))
+    local = np.arange(start[-1]) - start[group]
+    ng = (ge - gs)[group]  # >= 1: a group without gts has no pairs
+    return ds[group] + local // ng, gs[group] + local % ng
+
+
+def _oks(gt_kpt, gt_box, gt_area, dt_kpt, variances, gs, ge, ds, de, start):
+    """pycocotools' ``computeOks`` for every pair of every group (flat, see ``_pair_rows``),
+    vectorised over the pairs with its operation order, so the values are its own to the
+    last bit: ``e = (dx**2 + dy**2) / var / (area + eps) / 2`` with, for a gt without a
+    visible keypoint, the distance to its box enlarged by its size on each side; the OKS is
+    ``np.sum(np.exp(-e[visible])) / n_visible`` (all keypoints when none is visible), and
+    numpy's pairwise summation is reproduced by summing rows of the same count along a
+    contiguous last axis."""
+    d_row, g_row = _pair_rows(gs, ge, ds, de, start)
+    gx, gy, gv = (np.ascontiguousarray(gt_kpt[:, :, c])[g_row] for c in range(3))
+    xd, yd = (np.ascontiguousarray(dt_kpt[:, :, c])[d_row] for c in range(2))
+    visible = gv > 0
+    outside = ~visible.any(axis=1)
+    dx, dy = xd - gx, yd - gy
+    if outside.any():
+        bb, xd, yd = gt_box[g_row[outside]], xd[outside], yd[outside]
+        x0, x1 = bb[:, 0] - bb[:, 2], bb[:, 0] + bb[:, 2] * 2
+        y0, y1 = bb[:, 1] - bb[:, 3], bb[:, 1] + bb[:, 3] * 2
+        dx[outside] = np.maximum(0, x0[:, None] - xd) + np.maximum(0, xd - x1[:, None])
+        dy[outside] = np.maximum(0, y0[:, None] - yd) + np.maximum(0, yd - y1[:, None])
+        visible[outside] = True
+    dx *= dx
+    dy *= dy
+    dx += dy
+    dx /= variances
+    dx /= (gt_area[g_row] + np.spacing(1))[:, None]
+    dx /= 2
+    np.negative(dx, out=dx)
+    values = np.exp(dx, out=dx)
+    count = visible.sum(axis=1)
+    out = np.empty(len(count))
+    for n in np.unique(count):
+        rows = count == n
+        if n == values.shape[1]:
+            block = values[rows]
+        else:
+            block = values[rows][visible[rows]].reshape(-1, n)
+        out[rows] = block.sum(axis=1) / n
+    return out
+
+
 def _group_similarities(g, d, g_order, d_order, gs, ge, ds, de, sigmas):
     """Flat mask IoUs or OKS of every group (group k: (nd, ng) at ``start[k]``)."""
     start = np.concatenate([[0], np.cumsum((de - ds) * (ge - gs))]).astype(np.int64)
@@ -713,9 +763,6 @@ def _group_similarities(g, d, g_order, d_order, gs, ge, ds, de, sigmas):
             gs, ge, ds, de, start,
         )  # fmt: skip
         return ious, start
-    variances = (sigmas * 2) ** 2
-    e = kernels.oks_squared_errors(g.kpt, np.ascontiguousarray(g.box), g.area, g_order, d.kpt,
-                                   d_order, variances, gs, ge, ds, de, start)  # fmt: skip
-    # numpy's exp, not numba's: the values must be pycocotools' to the last bit
-    ious = kernels.oks_from_exponentials(np.exp(-e), g.kpt, g_order, gs, ge, ds, de, start)
+    ious = _oks(g.kpt[g_order], g.box[g_order], g.area[g_order], d.kpt[d_order], (sigmas * 2) ** 2,
+                gs, ge, ds, de, start)  # fmt: skip
     return ious, start
