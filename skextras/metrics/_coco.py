@@ -717,8 +717,8 @@ def _oks(gt_kpt, gt_box, gt_area, dt_kpt, variances, gs, ge, ds, de, start):
     last bit: ``e = (dx**2 + dy**2) / var / (area + eps) / 2`` with, for a gt without a
     visible keypoint, the distance to its box enlarged by its size on each side; the OKS is
     ``np.sum(np.exp(-e[visible])) / n_visible`` (all keypoints when none is visible), and
-    numpy's pairwise summation is reproduced by summing rows of the same count along a
-    contiguous last axis."""
+    numpy's pairwise summation is reproduced by summing the pairs of one count as the rows
+    of a C-contiguous array along its last axis (``np.add.reduceat`` would not do it)."""
     d_row, g_row = _pair_rows(gs, ge, ds, de, start)
     gx, gy, gv = (np.ascontiguousarray(gt_kpt[:, :, c])[g_row] for c in range(3))
     xd, yd = (np.ascontiguousarray(dt_kpt[:, :, c])[d_row] for c in range(2))
@@ -738,17 +738,17 @@ def _oks(gt_kpt, gt_box, gt_area, dt_kpt, variances, gs, ge, ds, de, start):
     dx /= variances
     dx /= (gt_area[g_row] + np.spacing(1))[:, None]
     dx /= 2
-    np.negative(dx, out=dx)
-    values = np.exp(dx, out=dx)
+    kept = -dx[visible]  # each pair's kept exponents, back to back
+    np.exp(kept, out=kept)
     count = visible.sum(axis=1)
+    first = np.zeros(len(count), dtype=np.int64)
+    np.cumsum(count[:-1], out=first[1:])
     out = np.empty(len(count))
-    for n in np.unique(count):
-        rows = count == n
-        if n == values.shape[1]:
-            block = values[rows]
-        else:
-            block = values[rows][visible[rows]].reshape(-1, n)
-        out[rows] = block.sum(axis=1) / n
+    order = np.argsort(count, kind="stable")
+    ends = np.flatnonzero(np.diff(count[order])) + 1
+    for rows in np.split(order, ends) if len(order) else ():
+        n = count[rows[0]]
+        out[rows] = kept[first[rows][:, None] + np.arange(n)].sum(axis=1) / n
     return out
 
 
