@@ -60,25 +60,9 @@ def _evaluate(ious, iou_start, gt_box, dt_box, gt_area, gt_crowd, gt_ignore, gt_
     n_area, n_thr, n_dt = area_rng.shape[0], iou_thrs.shape[0], dt_area.shape[0]
     codes = np.full((n_area, n_thr, n_dt), IGNORED, np.int8)
     n_pos = np.zeros((gt_start.shape[0], n_area), dtype=np.int64)
-    args = (
-        ious,
-        iou_start,
-        gt_box,
-        dt_box,
-        gt_area,
-        gt_crowd,
-        gt_ignore,
-        gt_id_zero,
-        gt_start,
-        gt_stop,
-        dt_area,
-        dt_start,
-        dt_stop,
-        iou_thrs,
-        area_rng,
-        codes,
-        n_pos,
-    )
+    args = (ious, iou_start, gt_box, dt_box, gt_area, gt_crowd, gt_ignore, gt_id_zero,
+            gt_start, gt_stop, dt_area, dt_start, dt_stop, iou_thrs, area_rng, codes,
+            n_pos)  # fmt: skip
     size = gt_area.shape[0] + n_dt if ious is None else ious.shape[0]
     if size >= PARALLEL_MIN_SIZE:
         _evaluate_parallel(*args)
@@ -97,23 +81,9 @@ def evaluate_groups(gt_box, gt_area, gt_crowd, gt_id_zero, gt_start, gt_stop, dt
     IGNORED and ``n_pos`` of shape (n_groups, A). Runs in parallel over chunks of groups
     when the input is large, in one serial call otherwise.
     """
-    return _evaluate(
-        None,
-        None,
-        gt_box,
-        dt_box,
-        gt_area,
-        gt_crowd,
-        gt_crowd,
-        gt_id_zero,
-        gt_start,
-        gt_stop,
-        dt_area,
-        dt_start,
-        dt_stop,
-        iou_thrs,
-        area_rng,
-    )
+    return _evaluate(None, None, gt_box, dt_box, gt_area, gt_crowd, gt_crowd, gt_id_zero,
+                     gt_start, gt_stop, dt_area, dt_start, dt_stop, iou_thrs,
+                     area_rng)  # fmt: skip
 
 
 def evaluate_groups_from_ious(ious, iou_start, gt_area, gt_crowd, gt_ignore, gt_id_zero,
@@ -124,23 +94,9 @@ def evaluate_groups_from_ious(ious, iou_start, gt_area, gt_crowd, gt_ignore, gt_
     ``ious`` is flat: group ``k`` is a (nd, ng) block starting at ``iou_start[k]``.
     ``gt_ignore`` marks gts ignored in every area range (crowd; no visible keypoint).
     """
-    return _evaluate(
-        ious,
-        iou_start,
-        None,
-        None,
-        gt_area,
-        gt_crowd,
-        gt_ignore,
-        gt_id_zero,
-        gt_start,
-        gt_stop,
-        dt_area,
-        dt_start,
-        dt_stop,
-        iou_thrs,
-        area_rng,
-    )
+    return _evaluate(ious, iou_start, None, None, gt_area, gt_crowd, gt_ignore, gt_id_zero,
+                     gt_start, gt_stop, dt_area, dt_start, dt_stop, iou_thrs,
+                     area_rng)  # fmt: skip
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
