@@ -329,10 +329,12 @@ def worker_rows(quick, smoke):
 def startup_row(library, phases, wall, cpu):
     first, second = phases["first fit"], phases["second fit"]
     overhead = [first[0] - second[0], first[1] - second[1]]
-    row = {"library": library, "import sklearn.base s": phases["import"][0]}
+    row = {"library": library, "import sklearn.base s": phases["import"][0],
+           "import sklearn.base CPU s": phases["import"][1]}  # fmt: skip
     if "import skextras.ensemble" in phases:
         row["import skextras.ensemble s"] = phases["import skextras.ensemble"][0]
-    row.update({"import model s": phases["import model"][0], "first fit s": first[0],
+    row.update({"import model s": phases["import model"][0],
+                "import model CPU s": phases["import model"][1], "first fit s": first[0],
                 "second fit s": second[0], "first - second s": overhead[0],
                 "first - second CPU s": overhead[1], "process s": wall,
                 "process CPU s": cpu})  # fmt: skip
