@@ -136,11 +136,8 @@ def _weak32(buf, p, a, b):
 
 
 @njit
-def fingerprint64_at(buf, s, n, long_text):
-    """Fingerprint64 of ``buf[s:s + n]`` (uint8 buffer) as uint64; ``long_text`` None
-    promises ``n <= 16`` (see the module docstring)."""
-    if long_text is None:
-        return _hash_0_to_16(buf, s, n)
+def fingerprint64_at(buf, s, n):
+    """Fingerprint64 of ``buf[s:s + n]`` (uint8 buffer) as uint64."""
     if n <= 16:
         return _hash_0_to_16(buf, s, n)
     if n <= 32:
@@ -212,7 +209,10 @@ def fingerprint64_buffer(buf, offsets):
 @njit
 def _fingerprint64_spans(buf, offsets, out, long_text):
     for i in range(out.shape[0]):
-        out[i] = fingerprint64_at(buf, offsets[i], offsets[i + 1] - offsets[i], long_text)
+        if long_text is None:  # fingerprint64_at is then not compiled at all
+            out[i] = _hash_0_to_16(buf, offsets[i], offsets[i + 1] - offsets[i])
+        else:
+            out[i] = fingerprint64_at(buf, offsets[i], offsets[i + 1] - offsets[i])
 
 
 def fingerprint64_codepoints(codes, lengths):
@@ -255,7 +255,10 @@ def _fingerprint64_codepoints(codes, lengths, out, scratch, long_text):
                 scratch[p + 2] = 0x80 | ((c >> 6) & 0x3F)
                 scratch[p + 3] = 0x80 | (c & 0x3F)
                 p += 4
-        out[i] = fingerprint64_at(scratch, start, p, long_text)
+        if long_text is None:
+            out[i] = _hash_0_to_16(scratch, start, p)
+        else:
+            out[i] = fingerprint64_at(scratch, start, p)
 
 
 @njit
