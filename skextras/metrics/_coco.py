@@ -720,10 +720,14 @@ def _oks(gt_kpt, gt_box, gt_area, dt_kpt, variances, gs, ge, ds, de, start):
     numpy's pairwise summation is reproduced by summing the pairs of one count as the rows
     of a C-contiguous array along its last axis (``np.add.reduceat`` would not do it)."""
     d_row, g_row = _pair_rows(gs, ge, ds, de, start)
-    gx, gy, gv = (np.ascontiguousarray(gt_kpt[:, :, c])[g_row] for c in range(3))
+    # per gt first (fewer rows than pairs), then gathered per pair
+    g_visible = gt_kpt[:, :, 2] > 0
+    g_outside = ~g_visible.any(axis=1)
+    g_visible[g_outside] = True  # no visible keypoint: every keypoint counts
+    g_count = g_visible.sum(axis=1)
+    visible, outside, count = g_visible[g_row], g_outside[g_row], g_count[g_row]
+    gx, gy = (np.ascontiguousarray(gt_kpt[:, :, c])[g_row] for c in range(2))
     xd, yd = (np.ascontiguousarray(dt_kpt[:, :, c])[d_row] for c in range(2))
-    visible = gv > 0
-    outside = ~visible.any(axis=1)
     dx, dy = xd - gx, yd - gy
     if outside.any():
         bb, xd, yd = gt_box[g_row[outside]], xd[outside], yd[outside]
@@ -731,7 +735,6 @@ def _oks(gt_kpt, gt_box, gt_area, dt_kpt, variances, gs, ge, ds, de, start):
         y0, y1 = bb[:, 1] - bb[:, 3], bb[:, 1] + bb[:, 3] * 2
         dx[outside] = np.maximum(0, x0[:, None] - xd) + np.maximum(0, xd - x1[:, None])
         dy[outside] = np.maximum(0, y0[:, None] - yd) + np.maximum(0, yd - y1[:, None])
-        visible[outside] = True
     dx *= dx
     dy *= dy
     dx += dy
@@ -740,7 +743,6 @@ def _oks(gt_kpt, gt_box, gt_area, dt_kpt, variances, gs, ge, ds, de, start):
     dx /= 2
     kept = -dx[visible]  # each pair's kept exponents, back to back
     np.exp(kept, out=kept)
-    count = visible.sum(axis=1)
     first = np.zeros(len(count), dtype=np.int64)
     np.cumsum(count[:-1], out=first[1:])
     out = np.empty(len(count))
