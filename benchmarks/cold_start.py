@@ -160,16 +160,35 @@ def cli_case():
     return [Case("skextras map (CLI, bbox)", "skextras", argv=argv)]
 
 
+# Counts the functions numba compiles (ours and the numpy / builtin implementations they
+# reach) during the call: a number the machine's load does not change.
+COUNT_COMPILES = """
+from numba.core import event as _event
+class _Compiles(_event.Listener):
+    n = 0
+    def on_start(self, ev):
+        pass
+    def on_end(self, ev):
+        _Compiles.n += 1
+_event.register("numba:compile", _Compiles())
+"""
+
+
 def child_source(case):
     """The child's program: run the phases, print the timed ones as one JSON line."""
     lines = ["import json as _json, time as _time", "_t = {}"]
+    count = case.library == "skextras" and case.cached
     for label, code in case.phases:
         if label is None:
             lines.append(code)
             continue
+        if label == "call" and count:
+            lines.append(COUNT_COMPILES)  # after the import phase: numba is imported
         lines.append("_w, _c = _time.perf_counter(), _time.process_time()")
         lines.append(code)
         lines.append(f"_t[{label!r}] = [_time.perf_counter() - _w, _time.process_time() - _c]")
+        if label == "call" and count:
+            lines.append("_t['compiled'] = [_Compiles.n, _Compiles.n]")
     lines.append("print('@@' + _json.dumps(_t))")
     return "\n".join(lines)
 
@@ -207,6 +226,8 @@ def run_case(case, cache_dir):
         row["import CPU s"] = phases["import"][1]
     if "call" in phases:
         row["call s"], row["call CPU s"] = phases["call"]
+    if phases.get("compiled"):
+        row["compiled"] = phases["compiled"][0]
     row["process s"], row["process CPU s"] = wall, cpu
     if case.goal is not None:
         timed = phases[case.goal_on]
@@ -308,10 +329,12 @@ def worker_rows(quick, smoke):
 def startup_row(library, phases, wall, cpu):
     first, second = phases["first fit"], phases["second fit"]
     overhead = [first[0] - second[0], first[1] - second[1]]
-    row = {"library": library, "import sklearn.base s": phases["import"][0]}
+    row = {"library": library, "import sklearn.base s": phases["import"][0],
+           "import sklearn.base CPU s": phases["import"][1]}  # fmt: skip
     if "import skextras.ensemble" in phases:
         row["import skextras.ensemble s"] = phases["import skextras.ensemble"][0]
-    row.update({"import model s": phases["import model"][0], "first fit s": first[0],
+    row.update({"import model s": phases["import model"][0],
+                "import model CPU s": phases["import model"][1], "first fit s": first[0],
                 "second fit s": second[0], "first - second s": overhead[0],
                 "first - second CPU s": overhead[1], "process s": wall,
                 "process CPU s": cpu})  # fmt: skip
@@ -337,8 +360,8 @@ ALL_CASES = ["imports", "newton", "gradient_boosting", "adaboost", "random_fores
              "cli", "workers"]  # fmt: skip
 QUICK_CASES = ["imports", "newton", "random_forest", "coco_bbox", "dense_features", "workers"]
 SMOKE_CASES = ["imports", "dense_features"]
-COLUMNS = ["case", "library", "cache", "import s", "call s", "call CPU s", "process s",
-           "process CPU s", "goal", "met"]  # fmt: skip
+COLUMNS = ["case", "library", "cache", "import s", "call s", "call CPU s", "compiled",
+           "process s", "process CPU s", "goal", "met"]  # fmt: skip
 
 
 def build_cases(names, scratch, smoke=False):

@@ -424,6 +424,62 @@ def test_oks_values_equal_pycocotools_bit_for_bit():
     np.testing.assert_array_equal(ours, np.concatenate(ref))
 
 
+@pytest.mark.parametrize("n_kpts", [5, 17, 150])
+def test_oks_equals_pycocotools_compute_oks_to_the_last_bit(n_kpts):
+    # numpy's pairwise sum changes order at 8 and 128 terms: counts on both sides of each
+    from skextras.metrics._coco import _oks
+
+    rng = np.random.default_rng(n_kpts)
+    n_gt, n_dt = 6, 9
+    g = (
+        np.column_stack(
+            [rng.uniform(0, 200, (n_gt, n_kpts, 2)).reshape(n_gt, -1), np.zeros((n_gt, n_kpts))]
+        )
+        .reshape(n_gt, 3, n_kpts)
+        .transpose(0, 2, 1)
+    )
+    g = np.ascontiguousarray(g)  # (n_gt, K, 3): x, y, visibility
+    g[:, :, 2] = rng.random((n_gt, n_kpts)) < np.linspace(0, 1, n_gt)[:, None]
+    g[0, :, 2] = 0  # no visible keypoint: distance to the enlarged box
+    d = np.ascontiguousarray(g[rng.integers(0, n_gt, n_dt)] + rng.normal(0, 9, (n_dt, n_kpts, 3)))
+    d[:, :, 2] = 1
+    box = np.column_stack([rng.uniform(0, 100, (n_gt, 2)), rng.uniform(5, 80, (n_gt, 2))])
+    area = rng.uniform(100, 5000, n_gt)
+    sigmas = rng.uniform(0.02, 0.12, n_kpts)
+    gt = {
+        "images": [{"id": 1}],
+        "categories": [{"id": 1}],
+        "annotations": [
+            {
+                "id": i + 1,
+                "image_id": 1,
+                "category_id": 1,
+                "bbox": box[i].tolist(),
+                "area": float(area[i]),
+                "iscrowd": 0,
+                "keypoints": g[i].ravel().tolist(),
+                "num_keypoints": int(g[i, :, 2].sum()),
+            }
+            for i in range(n_gt)
+        ],
+    }
+    dt = [{"image_id": 1, "category_id": 1, "keypoints": d[i].ravel().tolist(),
+           "score": 1.0 - i / n_dt} for i in range(n_dt)]  # fmt: skip
+    with contextlib.redirect_stdout(io.StringIO()):
+        coco_gt = COCO()
+        coco_gt.dataset = gt
+        coco_gt.createIndex()
+        ev = COCOeval(coco_gt, coco_gt.loadRes(dt), "keypoints")
+        ev.params.kpt_oks_sigmas = sigmas
+        ev.params.imgIds = [1]
+        ev._prepare()
+    expected = ev.computeOks(1, 1)  # (n_dt by descending score, n_gt)
+    zero = np.array([0])
+    ours = _oks(g, box, area, d, (sigmas * 2) ** 2, zero, zero + n_gt, zero, zero + n_dt,
+                np.array([0, n_gt * n_dt]))  # fmt: skip
+    np.testing.assert_array_equal(ours.reshape(n_dt, n_gt), expected)
+
+
 def test_keypoint_summary_prints_the_pycocotools_lines(capsys):
     gt, dt = random_keypoint_case(4)
     coco_evaluate(gt, dt, "keypoints").summary()

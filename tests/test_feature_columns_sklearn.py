@@ -56,6 +56,29 @@ def test_fingerprint64_bytes_and_str_agree():
     np.testing.assert_array_equal(fc.fingerprint64(text), fc.fingerprint64(as_bytes))
 
 
+@pytest.mark.parametrize("short", ["", "a", "paris", "x" * 16, "é", "中文", "ééé", "\U0001f600"])
+def test_fingerprint64_short_text_path_equals_the_general_one(short, shared_data):
+    # a column of strings of at most 16 UTF-8 bytes runs a kernel compiled without the
+    # longer cases; beside one long string the same values take the general kernel
+    ref = json.loads((shared_data / "tf_feature_columns" / "hash_vectors.json").read_text())
+    alone = fc.fingerprint64(np.array([short], dtype=object))
+    mixed = fc.fingerprint64(np.array([short, "y" * 70], dtype=object))
+    assert alone[0] == mixed[0]
+    # just over the bounds: 17 ASCII bytes, 17-18 bytes of 2-4 byte code points, and 5
+    # code points of 2 bytes (10 bytes, but over 4 non-ASCII code points: the general path)
+    for text in ("x" * 17, "é" * 9, "中文中文中文", "\U0001f600" * 4 + "a", "ééééé"):
+        assert (
+            fc.fingerprint64(np.array([text], dtype=object))[0]
+            == fc.fingerprint64(np.array([text, "y"], dtype=object))[0]
+        )
+        as_bytes = np.array([text.encode()], dtype="S")
+        assert fc.fingerprint64(as_bytes)[0] == fc.fingerprint64(np.array([text], dtype=object))[0]
+    strings = [s for s in ref["strings"] if len(s.encode()) <= 16]
+    got = fc.fingerprint64(np.array(strings, dtype=object))
+    want = [int(v) for s, v in zip(ref["strings"], ref["fingerprint64"]) if len(s.encode()) <= 16]
+    np.testing.assert_array_equal(got, np.array(want, np.uint64))
+
+
 def test_crossed_ids_match_tensorflow_cross_hashed(shared_data):
     ref = json.loads((shared_data / "tf_feature_columns" / "hash_vectors.json").read_text())
     inputs = {

@@ -5,10 +5,21 @@ Fingerprint64 is farmhash's ``farmhashna::Hash64`` (the function TensorFlow's
 ``sparse_cross_hashed`` use). All arithmetic is on uint64 and wraps modulo 2**64.
 Strings reach the kernels as a flat uint8 buffer plus offsets, so one call hashes a whole
 column without a Python loop per value.
+
+Cold start: the hashing functions take a ``long_text`` argument, None when every string has
+at most 16 bytes (category names, ids: the usual case). numba removes the ``long_text is
+None`` branch before typing, so such a call compiles only the short-string path, not the
+17-32, 33-64 and 64+ byte ones (about half of the compile time). Outputs and scratch come
+from the caller (an array allocation inside a kernel is one more function to compile).
 """
+
+from functools import partial
 
 import numba as nb
 import numpy as np
+
+# error_model="numpy": no ZeroDivisionError branches (the divisors here are never zero)
+njit = partial(nb.njit, cache=True, error_model="numpy")
 
 _K0 = np.uint64(0xC3A5C85C97CB3127)
 _K1 = np.uint64(0xB492B66FBE98F273)
@@ -24,17 +35,17 @@ _C81, _C113, _C255, _C63 = np.uint64(81), np.uint64(113), np.uint64(255), np.uin
 _SEED_Y = np.uint64((81 * 0xB492B66FBE98F273 + 113) % 2**64)
 
 
-@nb.njit(cache=True)
+@njit
 def _rot(v, s):
     return (v >> s) | (v << (np.uint64(64) - s))
 
 
-@nb.njit(cache=True)
+@njit
 def _smix(v):
     return v ^ (v >> _S47)
 
 
-@nb.njit(cache=True)
+@njit
 def _f64(buf, p):
     v = np.uint64(0)
     for i in range(8):
@@ -42,7 +53,7 @@ def _f64(buf, p):
     return v
 
 
-@nb.njit(cache=True)
+@njit
 def _f32(buf, p):
     v = np.uint64(0)
     for i in range(4):
@@ -50,7 +61,7 @@ def _f32(buf, p):
     return v
 
 
-@nb.njit(cache=True)
+@njit
 def _len16(u, v, mul):
     a = (u ^ v) * mul
     a ^= a >> _S47
@@ -59,7 +70,7 @@ def _len16(u, v, mul):
     return b * mul
 
 
-@nb.njit(cache=True)
+@njit
 def _hash_0_to_16(buf, s, n):
     ln = np.uint64(n)
     if n >= 8:
@@ -83,7 +94,7 @@ def _hash_0_to_16(buf, s, n):
     return _K2
 
 
-@nb.njit(cache=True)
+@njit
 def _hash_17_to_32(buf, s, n):
     mul = _K2 + np.uint64(n) * _TWO
     a = _f64(buf, s) * _K1
@@ -93,7 +104,7 @@ def _hash_17_to_32(buf, s, n):
     return _len16(_rot(a + b, _S43) + _rot(c, _S30) + d, a + _rot(b + _K2, _S18) + c, mul)
 
 
-@nb.njit(cache=True)
+@njit
 def _hash_33_to_64(buf, s, n):
     mul = _K2 + np.uint64(n) * _TWO
     a = _f64(buf, s) * _K2
@@ -109,7 +120,7 @@ def _hash_33_to_64(buf, s, n):
     return _len16(_rot(e + f, _S43) + _rot(g, _S30) + h, e + _rot(f + a, _S18) + g, mul)
 
 
-@nb.njit(cache=True)
+@njit
 def _weak32(buf, p, a, b):
     w = _f64(buf, p)
     x = _f64(buf, p + 8)
@@ -124,7 +135,7 @@ def _weak32(buf, p, a, b):
     return a + z, b + c
 
 
-@nb.njit(cache=True)
+@njit
 def fingerprint64_at(buf, s, n):
     """Fingerprint64 of ``buf[s:s + n]`` (uint8 buffer) as uint64."""
     if n <= 16:
@@ -172,7 +183,7 @@ def fingerprint64_at(buf, s, n):
     return _len16(_len16(v0, w0, mul) + _smix(y) * _K0 + z, _len16(v1, w1, mul) + x, mul)
 
 
-@nb.njit(cache=True)
+@njit
 def fingerprint_cat64(a, b):
     """Farmhash ``FingerprintCat64(a, b)``: the order-dependent mix used to hash crosses."""
     r = a ^ _KMUL
@@ -182,56 +193,75 @@ def fingerprint_cat64(a, b):
     return _smix(r)
 
 
-@nb.njit(cache=True)
+def long_text(lengths):
+    """The ``long_text`` argument for strings of these byte lengths: None when all have at
+    most 16 bytes."""
+    return None if lengths.max(initial=0) <= 16 else True
+
+
 def fingerprint64_buffer(buf, offsets):
     """Fingerprint64 of each ``buf[offsets[i]:offsets[i + 1]]``; uint64 array of len-1."""
-    n = offsets.shape[0] - 1
-    out = np.empty(n, dtype=np.uint64)
-    for i in range(n):
-        out[i] = fingerprint64_at(buf, offsets[i], offsets[i + 1] - offsets[i])
+    out = np.empty(offsets.shape[0] - 1, dtype=np.uint64)
+    _fingerprint64_spans(buf, offsets, out, long_text(np.diff(offsets)))
     return out
 
 
-@nb.njit(cache=True)
-def _put_utf8(buf, p, c):
-    """Write code point ``c`` as UTF-8 at ``buf[p]``; returns the next position."""
-    if c < 0x80:
-        buf[p] = c
-        return p + 1
-    if c < 0x800:
-        buf[p] = 0xC0 | (c >> 6)
-        buf[p + 1] = 0x80 | (c & 0x3F)
-        return p + 2
-    if c < 0x10000:
-        buf[p] = 0xE0 | (c >> 12)
-        buf[p + 1] = 0x80 | ((c >> 6) & 0x3F)
-        buf[p + 2] = 0x80 | (c & 0x3F)
-        return p + 3
-    buf[p] = 0xF0 | (c >> 18)
-    buf[p + 1] = 0x80 | ((c >> 12) & 0x3F)
-    buf[p + 2] = 0x80 | ((c >> 6) & 0x3F)
-    buf[p + 3] = 0x80 | (c & 0x3F)
-    return p + 4
+@njit
+def _fingerprint64_spans(buf, offsets, out, long_text):
+    for i in range(out.shape[0]):
+        if long_text is None:  # fingerprint64_at is then not compiled at all
+            out[i] = _hash_0_to_16(buf, offsets[i], offsets[i + 1] - offsets[i])
+        else:
+            out[i] = fingerprint64_at(buf, offsets[i], offsets[i + 1] - offsets[i])
 
 
-@nb.njit(cache=True)
 def fingerprint64_codepoints(codes, lengths):
     """Fingerprint64 of the UTF-8 text of each row of ``codes`` (uint32 code points, the
     first ``lengths[i]`` of row i), encoding into a scratch buffer row by row."""
     n, w = codes.shape
-    scratch = np.empty(4 * w + 1, dtype=np.uint8)
     out = np.empty(n, dtype=np.uint64)
-    # int64, not the literal 0: the hash functions would also compile for a literal start
-    start = np.int64(0)
-    for i in range(n):
-        p = start
-        for j in range(lengths[i]):
-            p = _put_utf8(scratch, p, codes[i, j])
-        out[i] = fingerprint64_at(scratch, start, p)
+    # at most 16 bytes: ASCII of at most 16 code points, or at most 4 code points
+    ascii_only = w == 0 or codes.max() < 0x80
+    short = lengths.max(initial=0) <= (16 if ascii_only else 4)
+    scratch = np.empty(4 * w + 1, dtype=np.uint8)
+    _fingerprint64_codepoints(codes, lengths, out, scratch, None if short else True)
     return out
 
 
-@nb.njit(cache=True)
+@njit
+def _fingerprint64_codepoints(codes, lengths, out, scratch, long_text):
+    # int64, not the literal 0: the hash functions would also compile for a literal start
+    start = np.int64(0)
+    for i in range(codes.shape[0]):
+        p = start
+        for j in range(lengths[i]):
+            # code point c as UTF-8 at scratch[p]
+            c = codes[i, j]
+            if c < 0x80:
+                scratch[p] = c
+                p += 1
+            elif c < 0x800:
+                scratch[p] = 0xC0 | (c >> 6)
+                scratch[p + 1] = 0x80 | (c & 0x3F)
+                p += 2
+            elif c < 0x10000:
+                scratch[p] = 0xE0 | (c >> 12)
+                scratch[p + 1] = 0x80 | ((c >> 6) & 0x3F)
+                scratch[p + 2] = 0x80 | (c & 0x3F)
+                p += 3
+            else:
+                scratch[p] = 0xF0 | (c >> 18)
+                scratch[p + 1] = 0x80 | ((c >> 12) & 0x3F)
+                scratch[p + 2] = 0x80 | ((c >> 6) & 0x3F)
+                scratch[p + 3] = 0x80 | (c & 0x3F)
+                p += 4
+        if long_text is None:
+            out[i] = _hash_0_to_16(scratch, start, p)
+        else:
+            out[i] = fingerprint64_at(scratch, start, p)
+
+
+@njit
 def int_decimal_rows(values):
     """ASCII decimal text of each int64 (as TF's ``as_string``), as buffer + offsets."""
     n = values.shape[0]

@@ -702,6 +702,58 @@ def _task_dt_table(dt, img_ids, cat_ids, iou_type, img_hw, sigmas):
     return d
 
 
+def _pair_rows(gs, ge, ds, de, start):
+    """(dt row, gt row) of every pair of every group, dt-major within a group: group ``k``'s
+    pairs are ``start[k]:start[k + 1]``, ``(ds[k] + i, gs[k] + j)`` at ``i * ng + j``."""
+    group = np.repeat(np.arange(len(gs)), np.diff(start))
+    local = np.arange(start[-1]) - start[group]
+    ng = (ge - gs)[group]  # >= 1: a group without gts has no pairs
+    return ds[group] + local // ng, gs[group] + local % ng
+
+
+def _oks(gt_kpt, gt_box, gt_area, dt_kpt, variances, gs, ge, ds, de, start):
+    """pycocotools' ``computeOks`` for every pair of every group (flat, see ``_pair_rows``),
+    vectorised over the pairs with its operation order, so the values are its own to the
+    last bit: ``e = (dx**2 + dy**2) / var / (area + eps) / 2`` with, for a gt without a
+    visible keypoint, the distance to its box enlarged by its size on each side; the OKS is
+    ``np.sum(np.exp(-e[visible])) / n_visible`` (all keypoints when none is visible), and
+    numpy's pairwise summation is reproduced by summing the pairs of one count as the rows
+    of a C-contiguous array along its last axis (``np.add.reduceat`` would not do it)."""
+    d_row, g_row = _pair_rows(gs, ge, ds, de, start)
+    # per gt first (fewer rows than pairs), then gathered per pair
+    g_visible = gt_kpt[:, :, 2] > 0
+    g_outside = ~g_visible.any(axis=1)
+    g_visible[g_outside] = True  # no visible keypoint: every keypoint counts
+    g_count = g_visible.sum(axis=1)
+    visible, outside, count = g_visible[g_row], g_outside[g_row], g_count[g_row]
+    gx, gy = (np.ascontiguousarray(gt_kpt[:, :, c])[g_row] for c in range(2))
+    xd, yd = (np.ascontiguousarray(dt_kpt[:, :, c])[d_row] for c in range(2))
+    dx, dy = xd - gx, yd - gy
+    if outside.any():
+        bb, xd, yd = gt_box[g_row[outside]], xd[outside], yd[outside]
+        x0, x1 = bb[:, 0] - bb[:, 2], bb[:, 0] + bb[:, 2] * 2
+        y0, y1 = bb[:, 1] - bb[:, 3], bb[:, 1] + bb[:, 3] * 2
+        dx[outside] = np.maximum(0, x0[:, None] - xd) + np.maximum(0, xd - x1[:, None])
+        dy[outside] = np.maximum(0, y0[:, None] - yd) + np.maximum(0, yd - y1[:, None])
+    dx *= dx
+    dy *= dy
+    dx += dy
+    dx /= variances
+    dx /= (gt_area[g_row] + np.spacing(1))[:, None]
+    dx /= 2
+    kept = -dx[visible]  # each pair's kept exponents, back to back
+    np.exp(kept, out=kept)
+    first = np.zeros(len(count), dtype=np.int64)
+    np.cumsum(count[:-1], out=first[1:])
+    out = np.empty(len(count))
+    order = np.argsort(count, kind="stable")
+    ends = np.flatnonzero(np.diff(count[order])) + 1
+    for rows in np.split(order, ends) if len(order) else ():
+        n = count[rows[0]]
+        out[rows] = kept[first[rows][:, None] + np.arange(n)].sum(axis=1) / n
+    return out
+
+
 def _group_similarities(g, d, g_order, d_order, gs, ge, ds, de, sigmas):
     """Flat mask IoUs or OKS of every group (group k: (nd, ng) at ``start[k]``)."""
     start = np.concatenate([[0], np.cumsum((de - ds) * (ge - gs))]).astype(np.int64)
@@ -713,9 +765,6 @@ def _group_similarities(g, d, g_order, d_order, gs, ge, ds, de, sigmas):
             gs, ge, ds, de, start,
         )  # fmt: skip
         return ious, start
-    variances = (sigmas * 2) ** 2
-    e = kernels.oks_squared_errors(g.kpt, np.ascontiguousarray(g.box), g.area, g_order, d.kpt,
-                                   d_order, variances, gs, ge, ds, de, start)  # fmt: skip
-    # numpy's exp, not numba's: the values must be pycocotools' to the last bit
-    ious = kernels.oks_from_exponentials(np.exp(-e), g.kpt, g_order, gs, ge, ds, de, start)
+    ious = _oks(g.kpt[g_order], g.box[g_order], g.area[g_order], d.kpt[d_order], (sigmas * 2) ** 2,
+                gs, ge, ds, de, start)  # fmt: skip
     return ious, start

@@ -18,8 +18,7 @@ IGNORED = 2
 _EPS = float(np.spacing(1.0))
 
 
-@njit(cache=True)
-def _xywh_iou(d, g, crowd):
+def _xywh_iou_py(d, g, crowd):
     """IoU of two xywh boxes as pycocotools' ``bbIou`` computes it (crowd: over ``d``'s area).
 
     Comparisons instead of ``min`` / ``max``: each builtin would be one more compiled
@@ -39,106 +38,52 @@ def _xywh_iou(d, g, crowd):
     return inter / (da + g[2] * g[3] - inter)
 
 
-@njit(cache=True)
-def _match_group(ious, ng, gt_order, gt_ignore, gt_crowd, thr, taken, match):
-    """Greedy pycocotools matching of score-ordered detections at one IoU threshold.
-
-    ``ious`` is the (nd, ng) matrix flat, row-major. ``gt_order`` lists gts non-ignored
-    first. Fills ``match`` (nd,) with the matched gt (-1 for none) per detection, using
-    ``taken`` (n_gt,) as scratch. Ties in IoU go to the later gt in ``gt_order``, as in
-    pycocotools.
-    """
-    for pos in range(ng):
-        taken[pos] = False
-    for di in range(match.shape[0]):
-        best = thr if thr < 1 - 1e-10 else 1 - 1e-10
-        m = -1
-        for pos in range(ng):
-            gi = gt_order[pos]
-            if taken[pos] and not gt_crowd[gi]:
-                continue
-            if m > -1 and not gt_ignore[gt_order[m]] and gt_ignore[gi]:
-                break
-            if ious[di * ng + gi] < best:
-                continue
-            best = ious[di * ng + gi]
-            m = pos
-        match[di] = -1
-        if m > -1:
-            taken[m] = True
-            match[di] = gt_order[m]
-
-
-_CHUNK = 256  # groups per kernel call / parallel task: scratch buffers are allocated per chunk
+_CHUNK = 256  # groups (or categories) per parallel task: each task allocates its scratch
 # Below this many detections + gts the serial loop wins: waking the thread pool costs more,
 # and the parallel drivers (slow to compile) are compiled only when an input reaches it.
 PARALLEL_MIN_SIZE = 50_000
 
 
-def _chunk_max(start, stop):
-    """The largest group (at least 1) of each chunk of groups: its scratch buffer sizes."""
-    if start.shape[0] == 0:
-        return np.ones(0, dtype=np.int64)
-    sizes = (stop - start).astype(np.int64)
-    return np.maximum(np.maximum.reduceat(sizes, np.arange(0, sizes.shape[0], _CHUNK)), 1)
+def _scratch(gt_start, gt_stop, dt_start, dt_stop, with_ious):
+    """One group's scratch buffers, sized for the largest group: (IoUs, int64 buffer of
+    ``3 * ng + nd``) as ``_evaluate_range`` reads them."""
+    max_ng = int((gt_stop - gt_start).max(initial=0))
+    max_nd = int((dt_stop - dt_start).max(initial=0))
+    ious = np.empty(max_ng * max_nd if with_ious else 0)
+    return ious, np.empty(3 * max_ng + max_nd, dtype=np.int64)
 
 
-def evaluate_groups(
-    gt_box, gt_area, gt_crowd, gt_id_zero, gt_start, gt_stop,
-    dt_box, dt_area, dt_start, dt_stop, iou_thrs, area_rng,
-):  # fmt: skip
-    """Match every (image, category) group; return outcome codes and non-ignored gt counts.
-
-    Returns ``codes`` of shape (A, T, n_dt) with values FALSE_POSITIVE / TRUE_POSITIVE /
-    IGNORED and ``n_pos`` of shape (n_groups, A). Runs in parallel over chunks of groups
-    when the input is large, chunk by chunk from Python otherwise.
-    """
-    codes = np.full((area_rng.shape[0], iou_thrs.shape[0], dt_box.shape[0]), IGNORED, np.int8)
-    n_pos = np.zeros((gt_start.shape[0], area_rng.shape[0]), dtype=np.int64)
-    args = (gt_box, gt_area, gt_crowd, gt_id_zero, gt_start, gt_stop, dt_box, dt_area,
-            dt_start, dt_stop, iou_thrs, area_rng, codes, n_pos,
-            _chunk_max(gt_start, gt_stop), _chunk_max(dt_start, dt_stop))  # fmt: skip
-    if gt_box.shape[0] + dt_box.shape[0] >= PARALLEL_MIN_SIZE:
+def _evaluate(ious, iou_start, gt_box, dt_box, gt_area, gt_crowd, gt_ignore, gt_id_zero,
+              gt_start, gt_stop, dt_area, dt_start, dt_stop, iou_thrs, area_rng):  # fmt: skip
+    """Outcome codes (A, T, n_dt) and non-ignored gt counts (n_groups, A) of every group;
+    IoUs of boxes (``ious`` None) or given (``gt_box`` / ``dt_box`` None)."""
+    n_area, n_thr, n_dt = area_rng.shape[0], iou_thrs.shape[0], dt_area.shape[0]
+    codes = np.full((n_area, n_thr, n_dt), IGNORED, np.int8)
+    n_pos = np.zeros((gt_start.shape[0], n_area), dtype=np.int64)
+    args = (ious, iou_start, gt_box, dt_box, gt_area, gt_crowd, gt_ignore, gt_id_zero,
+            gt_start, gt_stop, dt_area, dt_start, dt_stop, iou_thrs, area_rng, codes,
+            n_pos)  # fmt: skip
+    size = gt_area.shape[0] + n_dt if ious is None else ious.shape[0]
+    if size >= PARALLEL_MIN_SIZE:
         _evaluate_parallel(*args)
     else:
-        for chunk in range(args[-1].shape[0]):
-            _evaluate_chunk(chunk, *args)
+        scratch = _scratch(gt_start, gt_stop, dt_start, dt_stop, ious is None)
+        _evaluate_range(np.int64(0), np.int64(gt_start.shape[0]), *args, *scratch)
     return codes, n_pos
 
 
-@njit(cache=True, parallel=True)
-def _evaluate_parallel(gt_box, gt_area, gt_crowd, gt_id_zero, gt_start, gt_stop, dt_box,
-                       dt_area, dt_start, dt_stop, iou_thrs, area_rng, codes, n_pos, chunk_ng,
-                    chunk_nd):  # fmt: skip
-    for chunk in prange((gt_start.shape[0] + _CHUNK - 1) // _CHUNK):
-        _evaluate_chunk(chunk, gt_box, gt_area, gt_crowd, gt_id_zero, gt_start, gt_stop, dt_box,
-                        dt_area, dt_start, dt_stop, iou_thrs, area_rng, codes, n_pos, chunk_ng,
-                        chunk_nd)  # fmt: skip
+def evaluate_groups(gt_box, gt_area, gt_crowd, gt_id_zero, gt_start, gt_stop, dt_box, dt_area,
+                    dt_start, dt_stop, iou_thrs, area_rng):  # fmt: skip
+    """Match every (image, category) group of xywh boxes; return outcome codes and
+    non-ignored gt counts.
 
-
-@njit(cache=True)
-def _evaluate_chunk(chunk, gt_box, gt_area, gt_crowd, gt_id_zero, gt_start, gt_stop, dt_box,
-                    dt_area, dt_start, dt_stop, iou_thrs, area_rng, codes, n_pos, chunk_ng,
-                    chunk_nd):  # fmt: skip
-    """IoUs and matching for one chunk of groups, with scratch buffers shared by the chunk
-    (``chunk_ng`` / ``chunk_nd``: the chunk's largest group, see ``_chunk_max``)."""
-    first = chunk * _CHUNK
-    last = first + _CHUNK if first + _CHUNK < gt_start.shape[0] else gt_start.shape[0]
-    max_ng, max_nd = chunk_ng[chunk], chunk_nd[chunk]
-    ious = np.empty(max_ng * max_nd)
-    scratch_g = np.empty((3, max_ng), dtype=np.int64)
-    match = np.empty(max_nd, dtype=np.int64)
-    for gr in range(first, last):
-        g0, g1, d0, d1 = gt_start[gr], gt_stop[gr], dt_start[gr], dt_stop[gr]
-        for di in range(d1 - d0):
-            for gi in range(g1 - g0):
-                iou = _xywh_iou(dt_box[d0 + di], gt_box[g0 + gi], gt_crowd[g0 + gi])
-                ious[di * (g1 - g0) + gi] = iou
-        _evaluate_group(
-            ious, gt_area[g0:g1], gt_crowd[g0:g1], gt_crowd[g0:g1], gt_id_zero[g0:g1],
-            dt_area[d0:d1], iou_thrs, area_rng, scratch_g, match[: d1 - d0], codes[:, :, d0:d1],
-            n_pos[gr],
-        )  # fmt: skip
+    Returns ``codes`` of shape (A, T, n_dt) with values FALSE_POSITIVE / TRUE_POSITIVE /
+    IGNORED and ``n_pos`` of shape (n_groups, A). Runs in parallel over chunks of groups
+    when the input is large, in one serial call otherwise.
+    """
+    return _evaluate(None, None, gt_box, dt_box, gt_area, gt_crowd, gt_crowd, gt_id_zero,
+                     gt_start, gt_stop, dt_area, dt_start, dt_stop, iou_thrs,
+                     area_rng)  # fmt: skip
 
 
 def evaluate_groups_from_ious(ious, iou_start, gt_area, gt_crowd, gt_ignore, gt_id_zero,
@@ -149,125 +94,126 @@ def evaluate_groups_from_ious(ious, iou_start, gt_area, gt_crowd, gt_ignore, gt_
     ``ious`` is flat: group ``k`` is a (nd, ng) block starting at ``iou_start[k]``.
     ``gt_ignore`` marks gts ignored in every area range (crowd; no visible keypoint).
     """
-    codes = np.full((area_rng.shape[0], iou_thrs.shape[0], dt_area.shape[0]), IGNORED, np.int8)
-    n_pos = np.zeros((gt_start.shape[0], area_rng.shape[0]), dtype=np.int64)
-    args = (ious, iou_start, gt_area, gt_crowd, gt_ignore, gt_id_zero, gt_start, gt_stop,
-            dt_area, dt_start, dt_stop, iou_thrs, area_rng, codes, n_pos,
-            _chunk_max(gt_start, gt_stop), _chunk_max(dt_start, dt_stop))  # fmt: skip
-    if ious.shape[0] >= PARALLEL_MIN_SIZE:
-        _from_ious_parallel(*args)
-    else:
-        for chunk in range(args[-1].shape[0]):
-            _from_ious_chunk(chunk, *args)
-    return codes, n_pos
+    return _evaluate(ious, iou_start, None, None, gt_area, gt_crowd, gt_ignore, gt_id_zero,
+                     gt_start, gt_stop, dt_area, dt_start, dt_stop, iou_thrs,
+                     area_rng)  # fmt: skip
 
 
-@njit(cache=True, parallel=True)
-def _from_ious_parallel(ious, iou_start, gt_area, gt_crowd, gt_ignore, gt_id_zero, gt_start,
-                        gt_stop, dt_area, dt_start, dt_stop, iou_thrs, area_rng, codes,
-                        n_pos, chunk_ng, chunk_nd):  # fmt: skip
-    for chunk in prange((gt_start.shape[0] + _CHUNK - 1) // _CHUNK):
-        _from_ious_chunk(chunk, ious, iou_start, gt_area, gt_crowd, gt_ignore, gt_id_zero,
-                         gt_start, gt_stop, dt_area, dt_start, dt_stop, iou_thrs, area_rng,
-                         codes, n_pos, chunk_ng, chunk_nd)  # fmt: skip
+@njit(cache=True, parallel=True, error_model="numpy")
+def _evaluate_parallel(ious, iou_start, gt_box, dt_box, gt_area, gt_crowd, gt_ignore,
+                       gt_id_zero, gt_start, gt_stop, dt_area, dt_start, dt_stop, iou_thrs,
+                       area_rng, codes, n_pos):  # fmt: skip
+    n_groups = gt_start.shape[0]
+    for chunk in prange((n_groups + _CHUNK - 1) // _CHUNK):
+        first = chunk * _CHUNK
+        last = first + _CHUNK if first + _CHUNK < n_groups else n_groups
+        max_ng, max_nd = 0, 0
+        for gr in range(first, last):
+            max_ng = max(max_ng, gt_stop[gr] - gt_start[gr])
+            max_nd = max(max_nd, dt_stop[gr] - dt_start[gr])
+        scratch_f = np.empty(max_ng * max_nd if ious is None else 0)
+        scratch_i = np.empty(3 * max_ng + max_nd, dtype=np.int64)
+        _evaluate_range(first, last, ious, iou_start, gt_box, dt_box, gt_area, gt_crowd,
+                        gt_ignore, gt_id_zero, gt_start, gt_stop, dt_area, dt_start, dt_stop,
+                        iou_thrs, area_rng, codes, n_pos, scratch_f, scratch_i)  # fmt: skip
 
 
-@njit(cache=True)
-def _from_ious_chunk(chunk, ious, iou_start, gt_area, gt_crowd, gt_ignore, gt_id_zero, gt_start,
-                     gt_stop, dt_area, dt_start, dt_stop, iou_thrs, area_rng, codes,
-                     n_pos, chunk_ng, chunk_nd):  # fmt: skip
-    first = chunk * _CHUNK
-    last = first + _CHUNK if first + _CHUNK < gt_start.shape[0] else gt_start.shape[0]
-    max_ng, max_nd = chunk_ng[chunk], chunk_nd[chunk]
-    scratch_g = np.empty((3, max_ng), dtype=np.int64)
-    match = np.empty(max_nd, dtype=np.int64)
-    for gr in range(first, last):
-        g0, g1, d0, d1 = gt_start[gr], gt_stop[gr], dt_start[gr], dt_stop[gr]
-        _evaluate_group(
-            ious[iou_start[gr] : iou_start[gr] + (d1 - d0) * (g1 - g0)], gt_area[g0:g1],
-            gt_crowd[g0:g1], gt_ignore[g0:g1], gt_id_zero[g0:g1], dt_area[d0:d1], iou_thrs,
-            area_rng, scratch_g, match[: d1 - d0], codes[:, :, d0:d1], n_pos[gr],
-        )  # fmt: skip
+@njit(cache=True, error_model="numpy")
+def _evaluate_range(first, last, ious, iou_start, gt_box, dt_box, gt_area, gt_crowd, gt_ignore,
+                    gt_id_zero, gt_start, gt_stop, dt_area, dt_start, dt_stop, iou_thrs,
+                    area_rng, codes, n_pos, scratch_f, scratch_i):  # fmt: skip
+    """Outcome codes of the detections of groups ``first:last`` for every area range and
+    IoU threshold, with pycocotools' greedy matching (see ``_match_group``).
 
-
-@njit(cache=True)
-def _evaluate_group(ious, gt_area, crowd, base_ignore, id_zero, dt_area, iou_thrs, area_rng,
-                    scratch, match, codes, n_pos):  # fmt: skip
-    """Outcome codes of one group's detections for every area range and IoU threshold;
-    ``ious`` is the group's (nd, ng) matrix flat."""
-    ng, nd = gt_area.shape[0], dt_area.shape[0]
-    ignore = scratch[0, :ng]
-    order = scratch[1, :ng]
-    taken = scratch[2, :ng]
-    for a in range(area_rng.shape[0]):
-        lo, hi = area_rng[a, 0], area_rng[a, 1]
-        n_ignored = 0
-        for gi in range(ng):
-            ignore[gi] = base_ignore[gi] or gt_area[gi] < lo or gt_area[gi] > hi
-            n_ignored += ignore[gi]
-        # stable partition: non-ignored gts first, as pycocotools' mergesort on the flag
-        pos = 0
-        for flag in range(2):
-            for gi in range(ng):
-                if ignore[gi] == flag:
-                    order[pos] = gi
-                    pos += 1
-        n_pos[a] = ng - n_ignored
-        for t in range(iou_thrs.shape[0]):
-            _match_group(ious, ng, order, ignore, crowd, iou_thrs[t], taken, match)
-            for di in range(nd):
-                m = match[di]
-                # pycocotools stores the matched gt's id and tests it for truth, so a match
-                # to a gt whose id is 0 counts as no match.
-                matched = m > -1 and not id_zero[m]
-                out_of_range = dt_area[di] < lo or dt_area[di] > hi
-                if (m > -1 and ignore[m]) or (not matched and out_of_range):
-                    codes[a, t, di] = IGNORED
-                elif matched:
-                    codes[a, t, di] = TRUE_POSITIVE
-                else:
-                    codes[a, t, di] = FALSE_POSITIVE
-
-
-@njit(cache=True)
-def _precision_at(codes_t, keep, n, n_pos, rec_thrs, score, out_precision, out_score, rc, pr):
-    """Precision (and the score there) at the recall thresholds, and the final recall, of
-    the ranked detections ``keep[:n]``. ``rc`` and ``pr`` are scratch buffers of ``n`` or
-    more.
+    One function, scalar indexing only and scratch from the caller: on the cold path each
+    compiled function, array allocation or slice type is one more numba compile. With
+    ``ious`` None (a type of its own: the other branch is removed before typing) the box
+    IoUs of each group are computed into ``scratch_f``; ``scratch_i`` holds the gts'
+    ignore flags, order and taken flags (``ng`` each) and the matches (``nd``).
     """
-    tp = 0.0
-    fp = 0.0
-    for i in range(n):
-        c = codes_t[keep[i]]
-        if c == TRUE_POSITIVE:
-            tp += 1.0
-        elif c == FALSE_POSITIVE:
-            fp += 1.0
-        # the same expressions as pycocotools: tp / npig and tp / (fp + tp + eps)
-        rc[i] = tp / n_pos
-        pr[i] = tp / (fp + tp + _EPS)
-    for i in range(n - 1, 0, -1):
-        if pr[i] > pr[i - 1]:
-            pr[i - 1] = pr[i]
-    for r in range(rec_thrs.shape[0]):
-        out_precision[r] = 0.0
-        out_score[r] = 0.0
-    for r in range(rec_thrs.shape[0]):
-        # np.searchsorted(rc[:n], rec_thrs[r]) (side "left"; rc ascends), as a loop: numba's
-        # searchsorted is one more function to compile
-        pi, hi = 0, n
-        while pi < hi:
-            mid = (pi + hi) >> 1
-            if rc[mid] < rec_thrs[r]:
-                pi = mid + 1
-            else:
-                hi = mid
-        # pycocotools stops filling at the first threshold beyond the last recall.
-        if pi >= n:
-            break
-        out_precision[r] = pr[pi]
-        out_score[r] = score[keep[pi]]
-    return rc[n - 1] if n > 0 else 0.0
+    for gr in range(first, last):
+        g0, d0 = gt_start[gr], dt_start[gr]
+        ng, nd = gt_stop[gr] - g0, dt_stop[gr] - d0
+        # numba prunes a branch on ``arg is None`` only where ``arg`` is None: one test
+        # for each call path
+        if ious is None:
+            if gt_box is not None:
+                for di in range(nd):
+                    for gi in range(ng):
+                        scratch_f[di * ng + gi] = _xywh_iou_inline(
+                            dt_box[d0 + di], gt_box[g0 + gi], gt_crowd[g0 + gi]
+                        )
+            group_ious, base = scratch_f, np.int64(0)
+        else:
+            group_ious, base = ious, iou_start[gr]
+        for a in range(area_rng.shape[0]):
+            lo, hi = area_rng[a, 0], area_rng[a, 1]
+            n_ignored = 0
+            for gi in range(ng):
+                out = gt_ignore[g0 + gi] or gt_area[g0 + gi] < lo or gt_area[g0 + gi] > hi
+                scratch_i[gi] = out
+                n_ignored += out
+            # stable partition: non-ignored gts first, as pycocotools' mergesort on the flag
+            pos = ng
+            for flag in range(2):
+                for gi in range(ng):
+                    if scratch_i[gi] == flag:
+                        scratch_i[pos] = gi
+                        pos += 1
+            n_pos[gr, a] = ng - n_ignored
+            for t in range(iou_thrs.shape[0]):
+                _match_group_inline(group_ious, base, ng, nd, scratch_i, gt_crowd, g0, iou_thrs[t])
+                for di in range(nd):
+                    m = scratch_i[3 * ng + di]
+                    # pycocotools stores the matched gt's id and tests it for truth, so a
+                    # match to a gt whose id is 0 counts as no match.
+                    matched = m > -1 and not gt_id_zero[g0 + m]
+                    out_of_range = dt_area[d0 + di] < lo or dt_area[d0 + di] > hi
+                    if (m > -1 and scratch_i[m]) or (not matched and out_of_range):
+                        codes[a, t, d0 + di] = IGNORED
+                    elif matched:
+                        codes[a, t, d0 + di] = TRUE_POSITIVE
+                    else:
+                        codes[a, t, d0 + di] = FALSE_POSITIVE
+
+
+def _match_group_py(ious, base, ng, nd, scratch, gt_crowd, g0, thr):
+    """Greedy pycocotools matching of score-ordered detections at one IoU threshold.
+
+    ``ious[base:base + nd * ng]`` is the (nd, ng) matrix, row-major. ``scratch`` holds
+    each gt's ignore flag (``[0, ng)``), the gts non-ignored first (``[ng, 2 ng)``), taken
+    flags (``[2 ng, 3 ng)``) and receives the matched gt of each detection (-1 for none)
+    in ``[3 ng, 3 ng + nd)``; ``gt_crowd[g0 + gi]`` is gt ``gi``'s crowd flag. Ties in IoU
+    go to the later gt in that order, as in pycocotools.
+    """
+    for pos in range(ng):
+        scratch[2 * ng + pos] = 0
+    for di in range(nd):
+        best = thr if thr < 1 - 1e-10 else 1 - 1e-10
+        m = -1
+        for pos in range(ng):
+            gi = scratch[ng + pos]
+            if scratch[2 * ng + pos] and not gt_crowd[g0 + gi]:
+                continue
+            if m > -1 and not scratch[scratch[ng + m]] and scratch[gi]:
+                break
+            if ious[base + di * ng + gi] < best:
+                continue
+            best = ious[base + di * ng + gi]
+            m = pos
+        scratch[3 * ng + di] = -1
+        if m > -1:
+            scratch[2 * ng + m] = 1
+            scratch[3 * ng + di] = scratch[ng + m]
+
+
+# The matching and the box IoU are inlined into ``_evaluate_range`` (numba IR inlining: no
+# dispatcher, library or cache entry of their own on the cold path) and compiled on their
+# own for ``skextras.metrics._detection``, which calls them from Python.
+_xywh_iou = njit(cache=True, error_model="numpy")(_xywh_iou_py)
+_match_group = njit(cache=True, error_model="numpy")(_match_group_py)
+_xywh_iou_inline = njit(inline="always", error_model="numpy")(_xywh_iou_py)
+_match_group_inline = njit(inline="always", error_model="numpy")(_match_group_py)
 
 
 def accumulate(codes, rank, score, cat_start, cat_stop, n_pos, max_dets, rec_thrs):
@@ -287,145 +233,74 @@ def accumulate(codes, rank, score, cat_start, cat_stop, n_pos, max_dets, rec_thr
     if codes.shape[2] >= PARALLEL_MIN_SIZE:
         _accumulate_parallel(*args)
     else:
-        for k in range(cat_start.shape[0]):
-            _accumulate_category(k, *args)
+        size = int((cat_stop - cat_start).max(initial=0))
+        scratch = np.empty(2 * size), np.empty(size, dtype=np.int64)
+        _accumulate_range(np.int64(0), np.int64(cat_start.shape[0]), *args, *scratch)
     return precision, recall, scores
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, error_model="numpy")
 def _accumulate_parallel(codes, rank, score, cat_start, cat_stop, n_pos, max_dets, rec_thrs,
                          precision, recall, scores):  # fmt: skip
     for k in prange(cat_start.shape[0]):
-        _accumulate_category(k, codes, rank, score, cat_start, cat_stop, n_pos, max_dets,
-                             rec_thrs, precision, recall, scores)  # fmt: skip
+        size = cat_stop[k] - cat_start[k]
+        _accumulate_range(k, k + 1, codes, rank, score, cat_start, cat_stop, n_pos, max_dets,
+                          rec_thrs, precision, recall, scores, np.empty(2 * size),
+                          np.empty(size, dtype=np.int64))  # fmt: skip
 
 
-@njit(cache=True)
-def _accumulate_category(k, codes, rank, score, cat_start, cat_stop, n_pos, max_dets, rec_thrs,
-                         precision, recall, scores):  # fmt: skip
-    """Fill category ``k``'s entries of ``precision``, ``recall`` and ``scores``."""
-    s0, s1 = cat_start[k], cat_stop[k]
-    n_rec = rec_thrs.shape[0]
-    q = np.empty(n_rec)
-    ss = np.empty(n_rec)
-    rc = np.empty(s1 - s0)
-    pr = np.empty(s1 - s0)
-    keep = np.empty(s1 - s0, dtype=np.int64)
-    for m in range(max_dets.shape[0]):
-        n = np.int64(0)  # not the literal 0: _precision_at would compile for it as well
-        for i in range(s0, s1):
-            if rank[i] < max_dets[m]:
-                keep[n] = i
-                n += 1
-        for a in range(codes.shape[0]):
-            if n_pos[k, a] == 0:
-                continue
-            for t in range(codes.shape[1]):
-                recall[t, k, a, m] = _precision_at(
-                    codes[a, t], keep, n, n_pos[k, a], rec_thrs, score, q, ss, rc, pr
-                )
-                for r in range(n_rec):
-                    precision[t, r, k, a, m] = q[r]
-                    scores[t, r, k, a, m] = ss[r]
+@njit(cache=True, error_model="numpy")
+def _accumulate_range(first, last, codes, rank, score, cat_start, cat_stop, n_pos, max_dets,
+                      rec_thrs, precision, recall, scores, scratch_f, keep):  # fmt: skip
+    """Fill categories ``first:last`` of ``precision``, ``recall`` and ``scores``.
 
-
-@njit(cache=True)
-def oks_squared_errors(gt_kpt, gt_box, gt_area, g_index, dt_kpt, d_index, variances, gt_start,
-                       gt_stop, dt_start, dt_stop, pair_start):  # fmt: skip
-    """pycocotools' OKS exponents ``e`` for every (dt, gt) pair of every group, flat.
-
-    Pair p of group k (dt-major) owns ``e[p * K:(p + 1) * K]``; with no visible gt
-    keypoint the distance is to the gt box enlarged by its size on each side. The exponent
-    is written with pycocotools' operation order, ``(dx**2 + dy**2) / var / (area + eps)
-    / 2``; the exponential and the sum are left to :func:`oks_from_exponentials`.
-
-    Serial: 17 products per pair take milliseconds even for 5000 images, less than a
-    ``parallel=True`` compile (seconds) ever pays back.
+    Per (max_dets, area, threshold): the cumulative recall and precision of the ranked
+    detections ``keep[:n]`` with pycocotools' expressions, precision made monotone from the
+    right, then sampled at the recall thresholds (the first recall >= each, side "left";
+    pycocotools stops at the first threshold beyond the last recall). ``scratch_f`` holds
+    recall then precision (``2 * n`` floats).
     """
-    n_k = variances.shape[0]
-    out = np.empty(pair_start[-1] * n_k)
-    eps = _EPS
-    for k in range(gt_start.shape[0]):
-        pos = pair_start[k] * n_k
-        for di in range(dt_start[k], dt_stop[k]):
-            d = dt_kpt[d_index[di]]
-            for gi in range(gt_start[k], gt_stop[k]):
-                gr = g_index[gi]
-                g, bb = gt_kpt[gr], gt_box[gr]
-                visible = 0
-                for j in range(n_k):
-                    visible += g[j, 2] > 0
-                x0, x1 = bb[0] - bb[2], bb[0] + bb[2] * 2
-                y0, y1 = bb[1] - bb[3], bb[1] + bb[3] * 2
-                for j in range(n_k):
-                    if visible > 0:
-                        dx = d[j, 0] - g[j, 0]
-                        dy = d[j, 1] - g[j, 1]
-                    else:
-                        dx = max(0.0, x0 - d[j, 0]) + max(0.0, d[j, 0] - x1)
-                        dy = max(0.0, y0 - d[j, 1]) + max(0.0, d[j, 1] - y1)
-                    out[pos + j] = (dx * dx + dy * dy) / variances[j] / (gt_area[gr] + eps) / 2
-                pos += n_k
-    return out
-
-
-@njit(cache=True)
-def _numpy_sum(values, mask, buf):
-    """``np.sum(values[mask])`` with numpy's exact (pairwise, 8-way unrolled) order."""
-    n = 0
-    for j in range(values.shape[0]):
-        if mask[j]:
-            buf[n] = values[j]
-            n += 1
-    return _pairwise(buf[:n]), n
-
-
-@njit(cache=True)
-def _pairwise(a):
-    n = a.shape[0]
-    if n < 8:
-        res = 0.0
-        for i in range(n):
-            res += a[i]
-        return res
-    if n <= 128:
-        r = a[:8].copy()
-        i = 8
-        while i < n - (n % 8):
-            for j in range(8):
-                r[j] += a[i + j]
-            i += 8
-        res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
-        while i < n:
-            res += a[i]
-            i += 1
-        return res
-    n2 = n // 2
-    n2 -= n2 % 8
-    return _pairwise(a[:n2]) + _pairwise(a[n2:])
-
-
-@njit(cache=True)
-def oks_from_exponentials(exp_neg_e, gt_kpt, g_index, gt_start, gt_stop, dt_start, dt_stop,
-                          pair_start):  # fmt: skip
-    """OKS of each pair: the mean of ``exp(-e)`` over the gt's visible keypoints (all of
-    them when none is visible), summed in numpy's order so that values are bit-identical."""
-    n_k = gt_kpt.shape[1]
-    out = np.empty(pair_start[-1])
-    for k in range(gt_start.shape[0]):
-        mask = np.empty(n_k, dtype=np.bool_)
-        buf = np.empty(n_k)
-        p = pair_start[k]
-        for _ in range(dt_start[k], dt_stop[k]):
-            for gi in range(gt_start[k], gt_stop[k]):
-                g = gt_kpt[g_index[gi]]
-                any_visible = False
-                for j in range(n_k):
-                    mask[j] = g[j, 2] > 0
-                    any_visible |= mask[j]
-                if not any_visible:
-                    mask[:] = True
-                total, n = _numpy_sum(exp_neg_e[p * n_k : (p + 1) * n_k], mask, buf)
-                out[p] = total / n
-                p += 1
-    return out
+    n_rec = rec_thrs.shape[0]
+    for k in range(first, last):
+        s0, s1 = cat_start[k], cat_stop[k]
+        size = s1 - s0
+        for m in range(max_dets.shape[0]):
+            n = 0
+            for i in range(s0, s1):
+                if rank[i] < max_dets[m]:
+                    keep[n] = i
+                    n += 1
+            for a in range(codes.shape[0]):
+                if n_pos[k, a] == 0:
+                    continue
+                for t in range(codes.shape[1]):
+                    tp = 0.0
+                    fp = 0.0
+                    for i in range(n):
+                        c = codes[a, t, keep[i]]
+                        if c == TRUE_POSITIVE:
+                            tp += 1.0
+                        elif c == FALSE_POSITIVE:
+                            fp += 1.0
+                        # the same expressions as pycocotools: tp / npig, tp / (fp + tp + eps)
+                        scratch_f[i] = tp / n_pos[k, a]
+                        scratch_f[size + i] = tp / (fp + tp + _EPS)
+                    for i in range(n - 1, 0, -1):
+                        if scratch_f[size + i] > scratch_f[size + i - 1]:
+                            scratch_f[size + i - 1] = scratch_f[size + i]
+                    recall[t, k, a, m] = scratch_f[n - 1] if n > 0 else 0.0
+                    for r in range(n_rec):
+                        # np.searchsorted(recall[:n], rec_thrs[r]) as a loop (recall ascends)
+                        pi, hi = 0, n
+                        while pi < hi:
+                            mid = (pi + hi) >> 1
+                            if scratch_f[mid] < rec_thrs[r]:
+                                pi = mid + 1
+                            else:
+                                hi = mid
+                        if pi >= n:
+                            precision[t, r, k, a, m] = 0.0
+                            scores[t, r, k, a, m] = 0.0
+                        else:
+                            precision[t, r, k, a, m] = scratch_f[size + pi]
+                            scores[t, r, k, a, m] = score[keep[pi]]

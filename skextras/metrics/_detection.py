@@ -161,12 +161,14 @@ def match_detections(
     if rule != "coco":
         raise ValueError(f"rule must be 'coco' or 'voc', got {rule!r}")
     crowd = _gt_flags(gt_crowd, n_gt, "gt_crowd")
-    order = np.argsort(ignore, kind="mergesort")
-    match = np.empty(len(ious), dtype=np.int64)
-    taken = np.empty(n_gt, dtype=bool)
+    # the kernel's scratch: ignore flags, gts non-ignored first, taken flags, matches
+    n_det = len(ious)
+    scratch = np.concatenate([ignore, np.argsort(ignore, kind="mergesort"), np.zeros(n_gt),
+                              np.zeros(n_det)]).astype(np.int64)  # fmt: skip
     _coco_kernels._match_group(
-        ious.ravel(), n_gt, order, ignore, crowd, float(iou_threshold), taken, match
+        ious.ravel(), 0, n_gt, n_det, scratch, crowd, 0, float(iou_threshold)
     )
+    match = scratch[3 * n_gt :].copy()
     return match
 
 

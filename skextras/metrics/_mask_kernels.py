@@ -25,7 +25,7 @@ from numba import njit, prange
 from skextras.metrics._coco_kernels import _xywh_iou
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def encode(masks):
     """RLE of each row of ``masks`` (n, h * w) uint8, pixels in column-major order."""
     n, a = masks.shape
@@ -54,7 +54,7 @@ def encode(masks):
     return counts, offsets
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def decode(counts, offsets, a):
     """Masks (n, a) uint8 from RLEs whose runs add up to ``a`` pixels (checked by caller)."""
     n = offsets.shape[0] - 1
@@ -69,7 +69,7 @@ def decode(counts, offsets, a):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def area(counts, offsets):
     """Foreground pixels (the odd runs) of each RLE."""
     n = offsets.shape[0] - 1
@@ -80,7 +80,7 @@ def area(counts, offsets):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def to_bbox(counts, offsets, h, w):
     """xywh boxes (n, 4) around each RLE's foreground, as ``rleToBbox``."""
     n = offsets.shape[0] - 1
@@ -113,7 +113,7 @@ def to_bbox(counts, offsets, h, w):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _advance(counts, left, i, value):
     """One RLE's cursor after a step: ``left`` pixels remain in its current run; when that
     run is used up, move to run ``i`` (if any) and flip the value. The two-RLE walks of
@@ -123,7 +123,7 @@ def _advance(counts, left, i, value):
     return left, i, value
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _merge_two(a, b, out, intersect):
     """Union (or intersection) of two RLEs of the same size into ``out``; returns its length."""
     ca, cb = a[0], b[0]
@@ -147,7 +147,7 @@ def _merge_two(a, b, out, intersect):
     return m
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def merge_groups(counts, offsets, group_offsets, intersect):
     """Merge each run of consecutive RLEs ``group_offsets[g]:group_offsets[g+1]`` into one."""
     n_groups = group_offsets.shape[0] - 1
@@ -165,14 +165,17 @@ def merge_groups(counts, offsets, group_offsets, intersect):
         start = out_offsets[g]
         if start + acc.shape[0] > out.shape[0]:
             grown = np.empty(2 * (start + acc.shape[0]), dtype=np.int64)
-            grown[:start] = out[:start]
+            for j in range(start):
+                grown[j] = out[j]
             out = grown
-        out[start : start + acc.shape[0]] = acc
+        # loops, not slice assignments: those compile a shape check with formatted messages
+        for j in range(acc.shape[0]):
+            out[start + j] = acc[j]
         out_offsets[g + 1] = start + acc.shape[0]
     return out[: out_offsets[n_groups]], out_offsets
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _rle_iou(dc, gc, crowd):
     """Intersection over union of two RLEs (over ``dc``'s area for a crowd gt)."""
     ca, cb = dc[0], gc[0]
@@ -200,7 +203,7 @@ def _rle_iou(dc, gc, crowd):
     return inter / union
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _pair_iou(dc, db, dh, dw, gc, gb, gh, gw, crowd):
     """pycocotools' ``rleIou`` of one pair: box pre-test, size check, then runs."""
     o = _xywh_iou(db, gb, crowd)
@@ -211,7 +214,7 @@ def _pair_iou(dc, db, dh, dw, gc, gb, gh, gw, crowd):
     return _rle_iou(dc, gc, crowd)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def iou_matrix(dc, do, db, dh, dw, gc, go, gb, gh, gw, crowd):
     """(m, n) IoUs of m dt RLEs against n gt RLEs, boxes ``db`` / ``gb`` from to_bbox."""
     m, n = do.shape[0] - 1, go.shape[0] - 1
@@ -245,7 +248,7 @@ def group_ious(dc, do, db, dh, dw, d_index, gc, go, gb, gh, gw, g_index, crowd,
     return out
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, error_model="numpy")
 def _group_ious_parallel(n_chunks, dc, do, db, dh, dw, d_index, gc, go, gb, gh, gw, g_index,
                          crowd, gt_start, gt_stop, dt_start, dt_stop, iou_start, out):  # fmt: skip
     for chunk in prange(n_chunks):
@@ -253,7 +256,7 @@ def _group_ious_parallel(n_chunks, dc, do, db, dh, dw, d_index, gc, go, gb, gh, 
                           gt_start, gt_stop, dt_start, dt_stop, iou_start, out)  # fmt: skip
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _group_ious_chunk(chunk, dc, do, db, dh, dw, d_index, gc, go, gb, gh, gw, g_index, crowd,
                       gt_start, gt_stop, dt_start, dt_stop, iou_start, out):  # fmt: skip
     last = (chunk + 1) * _CHUNK
@@ -269,7 +272,32 @@ def _group_ious_chunk(chunk, dc, do, db, dh, dw, d_index, gc, go, gb, gh, gw, g_
                 pos += 1
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
+def _heapsort(a, n):
+    """Sort ``a[:n]`` (integers) in place: numba's ``np.sort`` compiles a quicksort and
+    its helpers (about a second on a cold cache); for integers any sort gives the same."""
+    for start in range(n // 2 - 1, -1, -1):
+        _sift_down(a, start, n)
+    for end in range(n - 1, 0, -1):
+        a[0], a[end] = a[end], a[0]
+        _sift_down(a, 0, end)
+
+
+@njit(cache=True, error_model="numpy")
+def _sift_down(a, root, end):
+    while True:
+        child = 2 * root + 1
+        if child >= end:
+            return
+        if child + 1 < end and a[child + 1] > a[child]:
+            child += 1
+        if a[root] >= a[child]:
+            return
+        a[root], a[child] = a[child], a[root]
+        root = child
+
+
+@njit(cache=True, error_model="numpy")
 def _fr_poly(xy, h, w, out):
     """Rasterise one polygon (k, 2) into ``out`` as ``rleFrPoly``; returns the run count."""
     k = xy.shape[0]
@@ -330,7 +358,7 @@ def _fr_poly(xy, h, w, out):
         n += 1
     a[n] = h * w
     n += 1
-    a = np.sort(a[:n])
+    _heapsort(a, n)
     p = 0
     for j in range(n):
         t = a[j]
@@ -353,7 +381,7 @@ def _fr_poly(xy, h, w, out):
     return r
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def fr_polygons(xy, point_offsets, h, w):
     """RLEs of polygons: polygon ``i`` is ``xy[point_offsets[i]:point_offsets[i+1]]`` (k, 2)
     rasterised on an ``h[i]`` x ``w[i]`` image."""
@@ -376,7 +404,7 @@ def fr_polygons(xy, point_offsets, h, w):
     return counts[: offsets[n]].copy(), offsets
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def to_string(counts, offsets):
     """COCO's compressed strings of RLEs: characters (uint8) and offsets per RLE."""
     n = offsets.shape[0] - 1
@@ -402,7 +430,7 @@ def to_string(counts, offsets):
     return out[:p], out_offsets
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def fr_string(chars, char_offsets):
     """Counts of compressed RLE strings (the inverse of :func:`to_string`)."""
     n = char_offsets.shape[0] - 1
@@ -432,7 +460,7 @@ def fr_string(chars, char_offsets):
     return counts[:m].copy(), offsets
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def box_iou_matrix(db, gb, crowd):
     """(m, n) IoUs of xywh boxes, pycocotools' ``bbIou``."""
     out = np.zeros((db.shape[0], gb.shape[0]))
