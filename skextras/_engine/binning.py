@@ -75,7 +75,11 @@ def _find_thresholds(values, weights, max_bin_non_missing):
     ``x < cut`` left, so each threshold is the midpoint between a cut value and the distinct
     value below it, which splits the training values identically.
     """
-    distinct, weights = _distinct(values, weights)
+    return _thresholds_of_distinct(*_distinct(values, weights), max_bin_non_missing)
+
+
+def _thresholds_of_distinct(distinct, weights, max_bin_non_missing):
+    """``_find_thresholds`` from the distinct values (ascending) and the weight of each."""
     if distinct.size <= max_bin_non_missing:
         return (distinct[:-1] + distinct[1:]) * 0.5
     # float32 rank arithmetic, as in XGBoost's summary, so that rank ties round the same way.
@@ -91,6 +95,19 @@ def _find_thresholds(values, weights, max_bin_non_missing):
         keep = keep[sub]
     cut_idx = keep[1:max_bin_non_missing]
     return (distinct[cut_idx - 1] + distinct[cut_idx]) * 0.5
+
+
+@njit
+def _implicit_zero_weight(weights, stored_rows):
+    """Sum in row order of ``weights`` of the rows not in ``stored_rows`` (ascending)."""
+    total = 0.0
+    k = 0
+    for i in range(weights.size):
+        if k < stored_rows.size and stored_rows[k] == i:
+            k += 1
+        else:
+            total += weights[i]
+    return total
 
 
 _ROW_CHUNK = 256
@@ -147,6 +164,15 @@ def _bin_csc(indptr, indices, data, thresholds, n_thresholds, missing_bin, out, 
         _bin_sparse_column(indptr, indices, data, j, t, missing_bin, out)
 
 
+def _canonical_csc(X):
+    """X as CSC with sorted row indices and no duplicate entries."""
+    X = X.tocsc()
+    if not X.has_canonical_format:
+        X = X.copy()
+        X.sum_duplicates()
+    return X
+
+
 class BinMapper:
     """Map each feature to at most ``max_bin`` uint8 bins (the last one is for missing values).
 
@@ -172,6 +198,9 @@ class BinMapper:
     n_bins_non_missing_ : int32 array (p,)
     missing_values_bin_idx_ : int, equal to ``max_bin - 1``
     is_categorical_ : bool array (p,)
+    bundles_ : ``bundling.FeatureBundles`` or None
+        The feature bundles of the last ``transform(X, bundle=True)`` (None before, or when
+        no two features bundle).
     """
 
     def __init__(
@@ -220,8 +249,9 @@ class BinMapper:
             X = X[rows]
         weights = None if sample_weight is None else sample_weight[rows]
         if sp.issparse(X):
-            X = X.tocsc()
+            X = _canonical_csc(X)
         self.is_categorical_ = self._categorical_mask(p)
+        self.bundles_ = None
         self.missing_values_bin_idx_ = self.max_bin - 1
         self.bin_thresholds_ = [None] * p
         # Sorting dominates and numpy's sort releases the GIL: features go to threads.
@@ -239,7 +269,10 @@ class BinMapper:
 
     def _fit_features(self, X, weights, features):
         for j in features:
-            col = X[:, j].toarray().ravel() if sp.issparse(X) else X[:, j]
+            if sp.issparse(X):
+                self._fit_sparse_feature(X, weights, j)
+                continue
+            col = X[:, j]
             present = ~np.isnan(col)
             col = col[present]
             if self.is_categorical_[j]:
@@ -247,6 +280,40 @@ class BinMapper:
             else:
                 w = None if weights is None else weights[present]
                 self.bin_thresholds_[j] = _find_thresholds(col, w, self.max_bin - 1)
+
+    def _fit_sparse_feature(self, X, weights, j):
+        """``_fit_features`` of column j of a CSC matrix from its stored entries: the rows it
+        does not store are one more distinct value, 0, of their count (or summed weight, added
+        in row order as ``np.bincount`` adds it), so the thresholds are those of the dense
+        column without reading its ``n`` values."""
+        start, stop = X.indptr[j], X.indptr[j + 1]
+        values = X.data[start:stop].astype(np.float64, copy=False)
+        present = ~np.isnan(values)
+        if self.is_categorical_[j] or (weights is not None and np.any(values[present] == 0)):
+            col = np.zeros(X.shape[0])
+            col[X.indices[start:stop]] = values
+            kept = ~np.isnan(col)
+            if self.is_categorical_[j]:
+                self.bin_thresholds_[j] = self._categorical_thresholds(col[kept], j)
+            else:
+                w = None if weights is None else weights[kept]
+                self.bin_thresholds_[j] = _find_thresholds(col[kept], w, self.max_bin - 1)
+            return
+        rows = X.indices[start:stop][present]
+        values = values[present]
+        if weights is None:
+            n_zero = X.shape[0] - (stop - start) + np.count_nonzero(values == 0)
+            distinct, sums = _distinct(values[values != 0], None)
+            zero_sum = float(n_zero)
+        else:
+            distinct, sums = _distinct(values, weights[rows])
+            n_zero = X.shape[0] - (stop - start)
+            zero_sum = _implicit_zero_weight(weights, X.indices[start:stop]) if n_zero else 0.0
+        if n_zero:
+            at = np.searchsorted(distinct, 0.0)
+            distinct = np.insert(distinct, at, 0.0)
+            sums = np.insert(sums, at, zero_sum)
+        self.bin_thresholds_[j] = _thresholds_of_distinct(distinct, sums, self.max_bin - 1)
 
     def _categorical_thresholds(self, col, j):
         codes = col.astype(np.int64)
@@ -267,8 +334,20 @@ class BinMapper:
             padded[j, : t.size] = t
         return padded, n_thresholds
 
-    def transform(self, X):
-        """Bin X into a Fortran-ordered uint8 array of shape (n, p)."""
+    def transform(self, X, bundle=False):
+        """Bin X into a Fortran-ordered uint8 array of shape (n, p).
+
+        With ``bundle=True``, sparse features that are never outside their zero bin in the
+        same row are stored together (``bundling``): the array has one column per bundle or
+        remaining feature, ``bundles_`` says how they are encoded (None, and one column per
+        feature, when no two features bundle). Sparse ``X`` is then binned from its stored
+        entries alone.
+        """
+        if bundle:
+            from .bundling import bin_bundled
+
+            out, self.bundles_ = bin_bundled(self, X)
+            return out
         n, p = X.shape
         if p != len(self.bin_thresholds_):
             raise ValueError(
@@ -297,6 +376,6 @@ class BinMapper:
                 parallel_rows(_bin_dense, n, X, thresholds, missing, out)
         return out
 
-    def fit_transform(self, X, sample_weight=None):
-        """``fit(X, sample_weight)`` then ``transform(X)``."""
-        return self.fit(X, sample_weight).transform(X)
+    def fit_transform(self, X, sample_weight=None, bundle=False):
+        """``fit(X, sample_weight)`` then ``transform(X, bundle)``."""
+        return self.fit(X, sample_weight).transform(X, bundle)
