@@ -98,16 +98,67 @@ def _thresholds_of_distinct(distinct, weights, max_bin_non_missing):
 
 
 @njit
-def _implicit_zero_weight(weights, stored_rows):
-    """Sum in row order of ``weights`` of the rows not in ``stored_rows`` (ascending)."""
-    total = 0.0
+def _csc_distinct(indptr, indices, data, weights, n_rows, columns):
+    """Distinct non-missing values (ascending) of each of ``columns`` of a CSC matrix (row
+    indices sorted) and their summed weights (counts if ``weights`` is empty): the values of
+    column ``columns[i]`` are ``distinct[ptr[i]:ptr[i + 1]]``. The rows a column does not store
+    hold 0; each value's weights are added in row order, as ``np.bincount`` adds them."""
+    weighted = weights.size > 0
+    total = 0
+    for j in columns:
+        total += indptr[j + 1] - indptr[j] + 1
+    distinct = np.empty(total)
+    sums = np.empty(total)
+    ptr = np.zeros(columns.size + 1, dtype=np.int64)
     k = 0
-    for i in range(weights.size):
-        if k < stored_rows.size and stored_rows[k] == i:
+    for i in range(columns.size):
+        j = columns[i]
+        start, stop = indptr[j], indptr[j + 1]
+        values = data[start:stop]
+        rows = indices[start:stop]
+        present = ~np.isnan(values)
+        vals = values[present]
+        order = np.argsort(vals, kind="mergesort")
+        n_zero = n_rows - (stop - start)
+        for v in vals:
+            n_zero += v == 0.0
+        zero_sum = 0.0
+        if n_zero > 0:
+            if not weighted:
+                zero_sum = float(n_zero)
+            else:
+                e = 0
+                for r in range(n_rows):
+                    if e < rows.size and rows[e] == r:
+                        if values[e] == 0.0:
+                            zero_sum += weights[r]
+                        e += 1
+                    else:
+                        zero_sum += weights[r]
+        present_rows = rows[present]
+        zero_done = n_zero == 0
+        for o in range(order.size):
+            v = vals[order[o]]
+            if v == 0.0:
+                continue
+            if not zero_done and v > 0.0:
+                distinct[k] = 0.0
+                sums[k] = zero_sum
+                k += 1
+                zero_done = True
+            w = weights[present_rows[order[o]]] if weighted else 1.0
+            if k > ptr[i] and distinct[k - 1] == v:
+                sums[k - 1] += w
+            else:
+                distinct[k] = v
+                sums[k] = w
+                k += 1
+        if not zero_done:
+            distinct[k] = 0.0
+            sums[k] = zero_sum
             k += 1
-        else:
-            total += weights[i]
-    return total
+        ptr[i + 1] = k
+    return ptr, distinct[:k], sums[:k]
 
 
 _ROW_CHUNK = 256
@@ -268,10 +319,10 @@ class BinMapper:
         return self
 
     def _fit_features(self, X, weights, features):
+        if sp.issparse(X):
+            self._fit_sparse_features(X, weights, features)
+            return
         for j in features:
-            if sp.issparse(X):
-                self._fit_sparse_feature(X, weights, j)
-                continue
             col = X[:, j]
             present = ~np.isnan(col)
             col = col[present]
@@ -281,39 +332,29 @@ class BinMapper:
                 w = None if weights is None else weights[present]
                 self.bin_thresholds_[j] = _find_thresholds(col, w, self.max_bin - 1)
 
-    def _fit_sparse_feature(self, X, weights, j):
-        """``_fit_features`` of column j of a CSC matrix from its stored entries: the rows it
-        does not store are one more distinct value, 0, of their count (or summed weight, added
-        in row order as ``np.bincount`` adds it), so the thresholds are those of the dense
-        column without reading its ``n`` values."""
-        start, stop = X.indptr[j], X.indptr[j + 1]
-        values = X.data[start:stop].astype(np.float64, copy=False)
-        present = ~np.isnan(values)
-        if self.is_categorical_[j] or (weights is not None and np.any(values[present] == 0)):
-            col = np.zeros(X.shape[0])
-            col[X.indices[start:stop]] = values
-            kept = ~np.isnan(col)
-            if self.is_categorical_[j]:
-                self.bin_thresholds_[j] = self._categorical_thresholds(col[kept], j)
+    def _fit_sparse_features(self, X, weights, features):
+        """``_fit_features`` of CSC columns from their stored entries (see ``_csc_distinct``):
+        the thresholds are those of the dense columns, without reading their ``n`` values."""
+        numeric = features[~self.is_categorical_[features]]
+        ptr, distinct, sums = _csc_distinct(
+            X.indptr.astype(np.int64),
+            X.indices,
+            X.data.astype(np.float64, copy=False),
+            np.empty(0) if weights is None else np.asarray(weights, dtype=np.float64),
+            X.shape[0],
+            numeric.astype(np.int64),
+        )
+        max_bin = self.max_bin - 1
+        for i, j in enumerate(numeric.tolist()):
+            d = distinct[ptr[i] : ptr[i + 1]]
+            if d.size <= max_bin:
+                self.bin_thresholds_[j] = (d[:-1] + d[1:]) * 0.5
             else:
-                w = None if weights is None else weights[kept]
-                self.bin_thresholds_[j] = _find_thresholds(col[kept], w, self.max_bin - 1)
-            return
-        rows = X.indices[start:stop][present]
-        values = values[present]
-        if weights is None:
-            n_zero = X.shape[0] - (stop - start) + np.count_nonzero(values == 0)
-            distinct, sums = _distinct(values[values != 0], None)
-            zero_sum = float(n_zero)
-        else:
-            distinct, sums = _distinct(values, weights[rows])
-            n_zero = X.shape[0] - (stop - start)
-            zero_sum = _implicit_zero_weight(weights, X.indices[start:stop]) if n_zero else 0.0
-        if n_zero:
-            at = np.searchsorted(distinct, 0.0)
-            distinct = np.insert(distinct, at, 0.0)
-            sums = np.insert(sums, at, zero_sum)
-        self.bin_thresholds_[j] = _thresholds_of_distinct(distinct, sums, self.max_bin - 1)
+                w = sums[ptr[i] : ptr[i + 1]]
+                self.bin_thresholds_[j] = _thresholds_of_distinct(d, w, max_bin)
+        for j in features[self.is_categorical_[features]].tolist():
+            col = X[:, [j]].toarray().ravel()
+            self.bin_thresholds_[j] = self._categorical_thresholds(col[~np.isnan(col)], j)
 
     def _categorical_thresholds(self, col, j):
         codes = col.astype(np.int64)
