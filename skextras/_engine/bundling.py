@@ -47,6 +47,9 @@ SPARSE_FRACTION = 0.5
 MAX_BUNDLE_VALUES = 256
 # Bundles a feature tries before it opens a new one (LightGBM's max_search_group).
 MAX_SEARCH = 100
+# The value of a missing value in a raw column, whatever ``max_bin``: the last bin of the
+# columns' 256-bin histograms.
+RAW_MISSING = MAX_BUNDLE_VALUES - 1
 
 
 class FeatureBundles:
@@ -73,7 +76,7 @@ class FeatureBundles:
     decode_bin : uint8 (m, 256)
         The bin of that feature.
     missing_bin : int
-        The missing-value bin of raw columns (``BinMapper.missing_values_bin_idx_``).
+        ``BinMapper.missing_values_bin_idx_``; raw columns hold ``RAW_MISSING`` for it.
     n_hist_bins : int
         Bins per feature of the expanded histograms, the missing bin last.
     """
@@ -107,7 +110,7 @@ class FeatureBundles:
         """The arrays the numba kernels read, as one tuple."""
         return (self.column, self.offset, self.zero_bin, self.has_missing, self.n_used,
                 self.column_n_used, self.decode_feature, self.decode_bin,
-                np.int64(self.missing_bin))  # fmt: skip
+                np.int64(RAW_MISSING))  # fmt: skip
 
     def columns_of(self, features):
         """Sorted int32 columns holding ``features``, and whether they are all columns."""
@@ -231,7 +234,8 @@ def _greedy_bundles(keep_ptr, rows, order, n_slots, n_rows, max_values, max_sear
 @njit
 def _encode(keep_ptr, rows, bins, X_binned, column, offset, zero_bin, n_used, missing_bin, out):
     """Write every feature into its column of ``out`` (n, m): raw columns from ``X_binned``
-    (n, p) if it has rows, else from the feature's zero bin and entries; bundled features
+    (n, p) if it has rows, else from the feature's zero bin and entries, their missing bin
+    as ``RAW_MISSING``; bundled features
     as ``offset + slot`` over the zeros of their column. Returns the number of conflicts
     (rows where two features of a bundle are outside their zero bins; 0 on the data the
     bundles were found on)."""
@@ -245,13 +249,14 @@ def _encode(keep_ptr, rows, bins, X_binned, column, offset, zero_bin, n_used, mi
             continue
         if dense:
             for i in range(n):
-                out[i, c] = X_binned[i, f]
+                b = X_binned[i, f]
+                out[i, c] = RAW_MISSING if b == missing_bin else b
         else:
             z = np.uint8(zero_bin[f])
             for i in range(n):
                 out[i, c] = z
             for k in range(keep_ptr[f], keep_ptr[f + 1]):
-                out[rows[k], c] = bins[k]
+                out[rows[k], c] = RAW_MISSING if bins[k] == missing_bin else bins[k]
     bundled = np.zeros(out.shape[1], dtype=np.bool_)
     for f in range(p):
         if offset[f] >= 0:
