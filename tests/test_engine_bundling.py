@@ -53,7 +53,7 @@ def _decode(X_bundled, bundles):
     for f in range(bundles.n_features):
         col = X_bundled[:, bundles.column[f]]
         if bundles.offset[f] < 0:
-            out[:, f] = np.where(col == bundling.RAW_MISSING, bundles.missing_bin, col)
+            out[:, f] = np.where(col == bundles.raw_missing, bundles.missing_bin, col)
             continue
         mine = bundles.decode_feature[bundles.column[f], col] == f
         out[:, f] = np.where(mine, bundles.decode_bin[bundles.column[f], col], bundles.zero_bin[f])
@@ -114,7 +114,7 @@ def test_expanded_histograms_equal_unbundled_histograms(exact, masked):
         build_histograms(per_feature, rows, starts, stops, g, h, features, n_used, expected,
                          [0])  # fmt: skip
         columns, _ = bundles.columns_of(features)
-        col_hists = np.zeros((1, bundles.n_columns, 256, width))
+        col_hists = np.zeros((1, bundles.n_columns, bundles.column_bins, width))
         build_histograms(X_bundled, rows, starts, stops, g, h, columns,
                          bundles.column_n_used, col_hists, [0])  # fmt: skip
         got = np.zeros((1, 30, bundles.n_hist_bins, width))

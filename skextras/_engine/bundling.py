@@ -47,9 +47,6 @@ SPARSE_FRACTION = 0.5
 MAX_BUNDLE_VALUES = 256
 # Bundles a feature tries before it opens a new one (LightGBM's max_search_group).
 MAX_SEARCH = 100
-# The value of a missing value in a raw column, whatever ``max_bin``: the last bin of the
-# columns' 256-bin histograms.
-RAW_MISSING = MAX_BUNDLE_VALUES - 1
 
 
 class FeatureBundles:
@@ -76,7 +73,11 @@ class FeatureBundles:
     decode_bin : uint8 (m, 256)
         The bin of that feature.
     missing_bin : int
-        ``BinMapper.missing_values_bin_idx_``; raw columns hold ``RAW_MISSING`` for it.
+        ``BinMapper.missing_values_bin_idx_``; raw columns hold ``raw_missing`` for it.
+    column_bins : int
+        Bins of the columns' histograms: ``max(column_n_used) + 1``, at most 256.
+    raw_missing : int
+        ``column_bins - 1``, the missing values' bin in raw columns and their histograms.
     n_hist_bins : int
         Bins per feature of the expanded histograms, the missing bin last.
     """
@@ -105,12 +106,15 @@ class FeatureBundles:
             self.decode_bin[c, values] = bins
             self.column_n_used[c] = max(self.column_n_used[c], values[-1] + 1 if bins.size else 1)
         self.n_hist_bins = int(n_used.max()) + 1 if n_used.size else 2
+        # small column histograms: one-hot bundles use a few values, not 256
+        self.column_bins = min(MAX_BUNDLE_VALUES, int(self.column_n_used.max(initial=1)) + 1)
+        self.raw_missing = self.column_bins - 1
 
     def tables(self):
         """The arrays the numba kernels read, as one tuple."""
         return (self.column, self.offset, self.zero_bin, self.has_missing, self.n_used,
                 self.column_n_used, self.decode_feature, self.decode_bin,
-                np.int64(RAW_MISSING))  # fmt: skip
+                np.int64(self.raw_missing))  # fmt: skip
 
     def columns_of(self, features):
         """Sorted int32 columns holding ``features``, and whether they are all columns."""
@@ -232,10 +236,12 @@ def _greedy_bundles(keep_ptr, rows, order, n_slots, n_rows, max_values, max_sear
 
 
 @njit
-def _encode(keep_ptr, rows, bins, X_binned, column, offset, zero_bin, n_used, missing_bin, out):
+def _encode(
+    keep_ptr, rows, bins, X_binned, column, offset, zero_bin, n_used, missing_bin, raw_missing, out
+):
     """Write every feature into its column of ``out`` (n, m): raw columns from ``X_binned``
     (n, p) if it has rows, else from the feature's zero bin and entries, their missing bin
-    as ``RAW_MISSING``; bundled features
+    as ``raw_missing``; bundled features
     as ``offset + slot`` over the zeros of their column. Returns the number of conflicts
     (rows where two features of a bundle are outside their zero bins; 0 on the data the
     bundles were found on)."""
@@ -250,13 +256,13 @@ def _encode(keep_ptr, rows, bins, X_binned, column, offset, zero_bin, n_used, mi
         if dense:
             for i in range(n):
                 b = X_binned[i, f]
-                out[i, c] = RAW_MISSING if b == missing_bin else b
+                out[i, c] = raw_missing if b == missing_bin else b
         else:
             z = np.uint8(zero_bin[f])
             for i in range(n):
                 out[i, c] = z
             for k in range(keep_ptr[f], keep_ptr[f + 1]):
-                out[rows[k], c] = RAW_MISSING if bins[k] == missing_bin else bins[k]
+                out[rows[k], c] = raw_missing if bins[k] == missing_bin else bins[k]
     bundled = np.zeros(out.shape[1], dtype=np.bool_)
     for f in range(p):
         if offset[f] >= 0:
@@ -341,9 +347,8 @@ def bin_bundled(bin_mapper, X):
         next_value[b] += int(n_slots[f])
     bundles = FeatureBundles(column, offset, zero_bin, has_missing, n_used, missing_bin)
     out = np.empty((n, m), dtype=np.uint8, order="F")
-    conflicts = _encode(
-        keep_ptr, rows, bins, X_dense, column, offset, zero_bin, n_used, missing_bin, out
-    )
+    conflicts = _encode(keep_ptr, rows, bins, X_dense, column, offset, zero_bin, n_used,
+                        missing_bin, bundles.raw_missing, out)  # fmt: skip
     if conflicts:  # pragma: no cover - the bundles were found on these rows
         raise RuntimeError(f"feature bundles conflict in {conflicts} rows")
     return out, bundles
@@ -418,7 +423,8 @@ def build_nodes(
         return
     tables, columns, all_columns = bundles
     col_n_used = tables[5]
-    col_hists = np.empty((slots.size, X_rows.shape[1], MAX_BUNDLE_VALUES, hists.shape[3]))
+    col_bins = tables[8] + 1
+    col_hists = np.empty((slots.size, X_rows.shape[1], col_bins, hists.shape[3]))
     col_slots = np.arange(slots.size)
     build_in_tasks(X_rows, rows, identity, g, h, columns, all_columns, col_n_used, col_hists,
                    scratch, starts, stops, col_slots, chunk_sums, n_threads, threaded,

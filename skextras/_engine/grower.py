@@ -408,7 +408,7 @@ class TreeGrower:
         b = self.bundles
         columns, _ = b.columns_of(self.base_features)
         col_slots = np.arange(len(nodes), dtype=np.int64)
-        shape = (b.n_columns, bundling.MAX_BUNDLE_VALUES, self.hist_store.shape[3])
+        shape = (b.n_columns, b.column_bins, self.hist_store.shape[3])
         col_store = self.scratch.get("bundle_hists")
         if col_store is None or col_store.shape[0] < len(nodes) or col_store.shape[1:] != shape:
             col_store = np.empty((len(nodes), *shape))
@@ -756,7 +756,7 @@ class TreeGrower:
         if self.bundles is None:
             return self.hist_store.shape[1:]
         n_stats = self.hist_store.shape[3]
-        return (self.bundles.n_columns, bundling.MAX_BUNDLE_VALUES, n_stats)
+        return (self.bundles.n_columns, self.bundles.column_bins, n_stats)
 
     def _bundle_args(self):
         """``depthwise.grow_depthwise``'s ``bundles`` argument: None, or the decode tables and
