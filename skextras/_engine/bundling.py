@@ -117,9 +117,16 @@ class FeatureBundles:
                 np.int64(self.raw_missing))  # fmt: skip
 
     def columns_of(self, features):
-        """Sorted int32 columns holding ``features``, and whether they are all columns."""
-        columns = np.unique(self.column[np.asarray(features, dtype=np.int64)]).astype(np.int32)
-        return columns, columns.size == self.n_columns
+        """Sorted int32 columns holding ``features``, and whether they are all columns (kept
+        for the next tree: the same features every tree unless columns are sampled)."""
+        features = np.asarray(features, dtype=np.int64)
+        cache = self.__dict__.setdefault("_columns", {})
+        key = features.tobytes()
+        if key not in cache:
+            columns = np.unique(self.column[features]).astype(np.int32)
+            cache.clear()
+            cache[key] = (columns, columns.size == self.n_columns)
+        return cache[key]
 
     def n_bundled(self):
         """Number of features stored in bundles (not in raw columns)."""
