@@ -174,7 +174,7 @@ def wide_sets(args):
     from skextras.datasets import load_agaricus
 
     n = 3_000 if args.smoke else 30_000
-    n_dense_hashed = 1_000 if args.smoke else (2_000 if args.quick else 5_000)
+    n_dense_hashed = 300 if args.smoke else (2_000 if args.quick else 5_000)
     sets = []
     try:
         X, y = wide_one_hot(n)

@@ -382,9 +382,13 @@ class TreeGrower:
         slots = self._take_slots(len(nodes))
         # The root of a tree on all rows has rows 0..n-1: no index array to read.
         root = self.all_rows and len(nodes) == 1 and nodes[0].id == 0
+        slots = np.array(slots, dtype=np.int64)
+        # bundled data: histograms of the columns, then expanded to the features
+        features, n_used, store, built = self.base_features, self.n_bins_non_missing, None, slots
         if self.bundles is not None:
-            self._build_bundled(nodes, slots, root, sums)
-            return
+            features, _ = self.bundles.columns_of(self.base_features)
+            n_used = self.bundles.column_n_used
+            store, built = self._column_store(len(nodes)), np.arange(len(nodes), dtype=np.int64)
         build_histograms(
             self.X,
             None if root else self.rows,
@@ -392,52 +396,30 @@ class TreeGrower:
             [node.stop for node in nodes],
             self.gradients,
             self.hessians,
-            self.base_features,
-            self.n_bins_non_missing,
-            self.hist_store,
-            np.array(slots, dtype=np.int64),
+            features,
+            n_used,
+            self.hist_store if store is None else store,
+            built,
             self.X_rows,
             sums,
             self.scratch,
         )
-        for node, slot in zip(nodes, slots, strict=True):
+        if store is not None:
+            bundling.expand_histograms(
+                store, built, self.hist_store, slots, self.base_features, self.bundles.tables()
+            )
+        for node, slot in zip(nodes, slots.tolist(), strict=True):
             node.hist = slot
 
-    def _build_bundled(self, nodes, slots, root, sums):
-        """``_build_hists`` on bundled columns: their histograms, expanded to the features."""
+    def _column_store(self, n_nodes):
+        """Histograms of ``n_nodes`` nodes over the bundled columns, kept in the scratch."""
         b = self.bundles
-        columns, _ = b.columns_of(self.base_features)
-        col_slots = np.arange(len(nodes), dtype=np.int64)
         shape = (b.n_columns, b.column_bins, self.hist_store.shape[3])
-        col_store = self.scratch.get("bundle_hists")
-        if col_store is None or col_store.shape[0] < len(nodes) or col_store.shape[1:] != shape:
-            col_store = np.empty((len(nodes), *shape))
-            self.scratch["bundle_hists"] = col_store
-        build_histograms(
-            self.X,
-            None if root else self.rows,
-            [node.start for node in nodes],
-            [node.stop for node in nodes],
-            self.gradients,
-            self.hessians,
-            columns,
-            b.column_n_used,
-            col_store,
-            col_slots,
-            self.X_rows,
-            sums,
-            self.scratch,
-        )
-        bundling.expand_histograms(
-            col_store,
-            col_slots,
-            self.hist_store,
-            np.array(slots, dtype=np.int64),
-            self.base_features,
-            b.tables(),
-        )
-        for node, slot in zip(nodes, slots, strict=True):
-            node.hist = slot
+        store = self.scratch.get("bundle_hists")
+        if store is None or store.shape[0] < n_nodes or store.shape[1:] != shape:
+            store = np.empty((n_nodes, *shape))
+            self.scratch["bundle_hists"] = store
+        return store
 
     def _can_split(self, node):
         stats = node.stats
