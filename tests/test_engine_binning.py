@@ -73,3 +73,27 @@ def test_unweighted_thresholds_equal_unit_weight_thresholds():
     weighted.fit(X, np.ones(X.shape[0]))
     for a, b in zip(plain.bin_thresholds_, weighted.bin_thresholds_, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("max_bin", [8, 256])
+def test_sparse_fit_thresholds_equal_dense_with_explicit_zeros_nan_and_weights(weighted, max_bin):
+    # fitting a CSR matrix reads its stored entries only; the thresholds must be those of the
+    # dense matrix (the same distinct values, counts and row-order weight sums)
+    rng = np.random.default_rng(3)
+    n, p = 700, 7
+    X = rng.normal(size=(n, p)).round(1)
+    X[rng.random((n, p)) < 0.6] = 0.0
+    X[rng.random((n, p)) < 0.05] = np.nan
+    X[:, 3] = np.abs(X[:, 3])  # zero is the smallest value
+    X[:, 4] = -np.abs(X[:, 4])  # zero is the largest value
+    X[:, 5] = 0.0  # an all-zero column
+    Xs = sp.csr_matrix(X)
+    Xs.data[rng.random(Xs.data.size) < 0.1] = 0.0  # explicit zeros, stored
+    X = Xs.toarray()
+    w = rng.uniform(0.1, 2.0, n) if weighted else None
+    dense = BinMapper(max_bin=max_bin, random_state=0).fit(X, w)
+    sparse = BinMapper(max_bin=max_bin, random_state=0).fit(Xs, w)
+    for t_dense, t_sparse in zip(dense.bin_thresholds_, sparse.bin_thresholds_, strict=True):
+        np.testing.assert_array_equal(t_sparse, t_dense)
+    np.testing.assert_array_equal(sparse.transform(Xs), dense.transform(X))

@@ -75,7 +75,11 @@ def _find_thresholds(values, weights, max_bin_non_missing):
     ``x < cut`` left, so each threshold is the midpoint between a cut value and the distinct
     value below it, which splits the training values identically.
     """
-    distinct, weights = _distinct(values, weights)
+    return _thresholds_of_distinct(*_distinct(values, weights), max_bin_non_missing)
+
+
+def _thresholds_of_distinct(distinct, weights, max_bin_non_missing):
+    """``_find_thresholds`` from the distinct values (ascending) and the weight of each."""
     if distinct.size <= max_bin_non_missing:
         return (distinct[:-1] + distinct[1:]) * 0.5
     # float32 rank arithmetic, as in XGBoost's summary, so that rank ties round the same way.
@@ -91,6 +95,70 @@ def _find_thresholds(values, weights, max_bin_non_missing):
         keep = keep[sub]
     cut_idx = keep[1:max_bin_non_missing]
     return (distinct[cut_idx - 1] + distinct[cut_idx]) * 0.5
+
+
+@njit
+def _csc_distinct(indptr, indices, data, weights, n_rows, columns):
+    """Distinct non-missing values (ascending) of each of ``columns`` of a CSC matrix (row
+    indices sorted) and their summed weights (counts if ``weights`` is empty): the values of
+    column ``columns[i]`` are ``distinct[ptr[i]:ptr[i + 1]]``. The rows a column does not store
+    hold 0; each value's weights are added in row order, as ``np.bincount`` adds them."""
+    weighted = weights.size > 0
+    total = 0
+    for j in columns:
+        total += indptr[j + 1] - indptr[j] + 1
+    distinct = np.empty(total)
+    sums = np.empty(total)
+    ptr = np.zeros(columns.size + 1, dtype=np.int64)
+    k = 0
+    for i in range(columns.size):
+        j = columns[i]
+        start, stop = indptr[j], indptr[j + 1]
+        values = data[start:stop]
+        rows = indices[start:stop]
+        present = ~np.isnan(values)
+        vals = values[present]
+        order = np.argsort(vals, kind="mergesort")
+        n_zero = n_rows - (stop - start)
+        for v in vals:
+            n_zero += v == 0.0
+        zero_sum = 0.0
+        if n_zero > 0:
+            if not weighted:
+                zero_sum = float(n_zero)
+            else:
+                e = 0
+                for r in range(n_rows):
+                    if e < rows.size and rows[e] == r:
+                        if values[e] == 0.0:
+                            zero_sum += weights[r]
+                        e += 1
+                    else:
+                        zero_sum += weights[r]
+        present_rows = rows[present]
+        zero_done = n_zero == 0
+        for o in range(order.size):
+            v = vals[order[o]]
+            if v == 0.0:
+                continue
+            if not zero_done and v > 0.0:
+                distinct[k] = 0.0
+                sums[k] = zero_sum
+                k += 1
+                zero_done = True
+            w = weights[present_rows[order[o]]] if weighted else 1.0
+            if k > ptr[i] and distinct[k - 1] == v:
+                sums[k - 1] += w
+            else:
+                distinct[k] = v
+                sums[k] = w
+                k += 1
+        if not zero_done:
+            distinct[k] = 0.0
+            sums[k] = zero_sum
+            k += 1
+        ptr[i + 1] = k
+    return ptr, distinct[:k], sums[:k]
 
 
 _ROW_CHUNK = 256
@@ -147,6 +215,15 @@ def _bin_csc(indptr, indices, data, thresholds, n_thresholds, missing_bin, out, 
         _bin_sparse_column(indptr, indices, data, j, t, missing_bin, out)
 
 
+def _canonical_csc(X):
+    """X as CSC with sorted row indices and no duplicate entries."""
+    X = X.tocsc()
+    if not X.has_canonical_format:
+        X = X.copy()
+        X.sum_duplicates()
+    return X
+
+
 class BinMapper:
     """Map each feature to at most ``max_bin`` uint8 bins (the last one is for missing values).
 
@@ -172,6 +249,9 @@ class BinMapper:
     n_bins_non_missing_ : int32 array (p,)
     missing_values_bin_idx_ : int, equal to ``max_bin - 1``
     is_categorical_ : bool array (p,)
+    bundles_ : ``bundling.FeatureBundles`` or None
+        The feature bundles of the last ``transform(X, bundle=True)`` (None before, or when
+        no two features bundle).
     """
 
     def __init__(
@@ -220,8 +300,9 @@ class BinMapper:
             X = X[rows]
         weights = None if sample_weight is None else sample_weight[rows]
         if sp.issparse(X):
-            X = X.tocsc()
+            X = _canonical_csc(X)
         self.is_categorical_ = self._categorical_mask(p)
+        self.bundles_ = None
         self.missing_values_bin_idx_ = self.max_bin - 1
         self.bin_thresholds_ = [None] * p
         # Sorting dominates and numpy's sort releases the GIL: features go to threads.
@@ -238,8 +319,11 @@ class BinMapper:
         return self
 
     def _fit_features(self, X, weights, features):
+        if sp.issparse(X):
+            self._fit_sparse_features(X, weights, features)
+            return
         for j in features:
-            col = X[:, j].toarray().ravel() if sp.issparse(X) else X[:, j]
+            col = X[:, j]
             present = ~np.isnan(col)
             col = col[present]
             if self.is_categorical_[j]:
@@ -247,6 +331,30 @@ class BinMapper:
             else:
                 w = None if weights is None else weights[present]
                 self.bin_thresholds_[j] = _find_thresholds(col, w, self.max_bin - 1)
+
+    def _fit_sparse_features(self, X, weights, features):
+        """``_fit_features`` of CSC columns from their stored entries (see ``_csc_distinct``):
+        the thresholds are those of the dense columns, without reading their ``n`` values."""
+        numeric = features[~self.is_categorical_[features]]
+        ptr, distinct, sums = _csc_distinct(
+            X.indptr.astype(np.int64),
+            X.indices,
+            X.data.astype(np.float64, copy=False),
+            np.empty(0) if weights is None else np.asarray(weights, dtype=np.float64),
+            X.shape[0],
+            numeric.astype(np.int64),
+        )
+        max_bin = self.max_bin - 1
+        for i, j in enumerate(numeric.tolist()):
+            d = distinct[ptr[i] : ptr[i + 1]]
+            if d.size <= max_bin:
+                self.bin_thresholds_[j] = (d[:-1] + d[1:]) * 0.5
+            else:
+                w = sums[ptr[i] : ptr[i + 1]]
+                self.bin_thresholds_[j] = _thresholds_of_distinct(d, w, max_bin)
+        for j in features[self.is_categorical_[features]].tolist():
+            col = X[:, [j]].toarray().ravel()
+            self.bin_thresholds_[j] = self._categorical_thresholds(col[~np.isnan(col)], j)
 
     def _categorical_thresholds(self, col, j):
         codes = col.astype(np.int64)
@@ -267,8 +375,20 @@ class BinMapper:
             padded[j, : t.size] = t
         return padded, n_thresholds
 
-    def transform(self, X):
-        """Bin X into a Fortran-ordered uint8 array of shape (n, p)."""
+    def transform(self, X, bundle=False):
+        """Bin X into a Fortran-ordered uint8 array of shape (n, p).
+
+        With ``bundle=True``, sparse features that are never outside their zero bin in the
+        same row are stored together (``bundling``): the array has one column per bundle or
+        remaining feature, ``bundles_`` says how they are encoded (None, and one column per
+        feature, when no two features bundle). Sparse ``X`` is then binned from its stored
+        entries alone.
+        """
+        if bundle:
+            from .bundling import bin_bundled
+
+            out, self.bundles_ = bin_bundled(self, X)
+            return out
         n, p = X.shape
         if p != len(self.bin_thresholds_):
             raise ValueError(
@@ -297,6 +417,6 @@ class BinMapper:
                 parallel_rows(_bin_dense, n, X, thresholds, missing, out)
         return out
 
-    def fit_transform(self, X, sample_weight=None):
-        """``fit(X, sample_weight)`` then ``transform(X)``."""
-        return self.fit(X, sample_weight).transform(X)
+    def fit_transform(self, X, sample_weight=None, bundle=False):
+        """``fit(X, sample_weight)`` then ``transform(X, bundle)``."""
+        return self.fit(X, sample_weight).transform(X, bundle)

@@ -25,7 +25,8 @@ from collections import namedtuple
 import numpy as np
 
 from ._numba import balanced_groups, cumulative_sizes, njit
-from .histogram import build_in_tasks, n_row_chunks, subtract_histograms
+from .bundling import build_nodes, partition_bundled, partition_bundled_parallel
+from .histogram import n_row_chunks, subtract_histograms
 from .partition import (
     fill_leaf_of_row,
     fill_leaf_of_row_parallel,
@@ -131,13 +132,22 @@ def _search(nodes, slot, stats, store, features, n_used, missing_bin, params, li
 
 @njit
 def _partition_level(X, rows, buffer, starts, stops, features, bins, missing_left, missing_bin,
-                     limits, threaded):  # fmt: skip
+                     limits, threaded, bundles):  # fmt: skip
     """``partition.partition_nodes`` of a level, shared between threads by rows; returns the
-    left counts."""
+    left counts (``bundles``: see ``grow_depthwise``)."""
     n_threads, min_rows = limits.n_threads, limits.min_rows
     n_left = np.empty(starts.size, dtype=np.int64)
     cumulative = cumulative_sizes(starts, stops)
     bounds = balanced_groups(cumulative, n_threads if cumulative[-1] >= min_rows else 1)
+    if bundles is not None:
+        args = (X, rows, starts, stops, features, bins, missing_left, bundles[0], buffer, n_left)
+        if threaded is not None:
+            if threaded and bounds.size > 2:
+                partition_bundled_parallel(bounds, *args)
+                return n_left
+        for t in range(bounds.size - 1):
+            partition_bundled(*args, bounds[t], bounds[t + 1])
+        return n_left
     args = (X, rows, starts, stops, features, bins, missing_left, missing_bin, buffer, n_left)
     if threaded is not None:
         if threaded and bounds.size > 2:
@@ -169,7 +179,7 @@ def _fill_leaves(rows, start, stop, left, n_nodes, leaf_of_row, limits, threaded
 def grow_depthwise(
     X, X_rows, g, h, rows, buffer, all_rows, features, all_features, n_used, missing_bin,
     params, max_depth, min_split_rows, min_split_hessian, min_gain, store, scratch, limits,
-    leaf_of_row, threaded,
+    leaf_of_row, threaded, bundles=None,
 ):  # fmt: skip
     """Grow one tree (see the module docstring).
 
@@ -183,7 +193,11 @@ def grow_depthwise(
     histograms for ``rows.size // limits.chunk_rows`` chunks; limits: the tree's ``Limits``;
     leaf_of_row: int32 (n,), filled with the leaf of each row used; threaded: whether the
     steps may run on numba's threads (``_numba.threaded``: None compiles the serial code
-    only).
+    only); bundles: None, or for bundled columns ``X`` (``bundling``) the tuple
+    ``(FeatureBundles.tables(), columns, all_columns)`` (the columns of ``features``):
+    histograms are built over the columns and expanded (``bundling.build_nodes``), ``store``
+    has ``missing_bin + 1`` bins per feature, ``scratch`` is sized for the columns, and nodes
+    are partitioned through the decode tables.
 
     Returns ``(store, feature, bin, missing_left, left, right, gain, stats, depth, value)``:
     the nodes' arrays in ``TreeGrower``'s order, ``stats`` (G, H, rows), ``value`` XGBoost's
@@ -206,7 +220,7 @@ def grow_depthwise(
     slot = np.full(max_nodes, -1, dtype=np.int64)
     # what every split search reads besides the histograms: no random thresholds, no
     # monotone constraints, unbounded weights
-    state = (np.empty(0), np.zeros(X.shape[1], dtype=np.int8), np.full(max_nodes, -np.inf),
+    state = (np.empty(0), np.zeros(n_used.size, dtype=np.int8), np.full(max_nodes, -np.inf),
              np.full(max_nodes, np.inf))  # fmt: skip
     free = np.arange(store.shape[0] - 1, -1, -1)
     n_free = store.shape[0]
@@ -215,9 +229,9 @@ def grow_depthwise(
     store, free, n_free, taken = _take_slots(store, free, n_free, 1)
     slot[0] = taken[0]
     chunk_sums = np.zeros((n_row_chunks(m, chunk_rows), 3))
-    build_in_tasks(X_rows, rows, all_rows, g, h, features, all_features, n_used, store, scratch,
-                   start[:1], stop[:1], slot[:1], chunk_sums, n_threads, threaded, chunk_rows,
-                   min_cells)  # fmt: skip
+    build_nodes(X_rows, rows, all_rows, g, h, features, all_features, n_used, store, scratch,
+                start[:1], stop[:1], slot[:1], chunk_sums, n_threads, threaded, chunk_rows,
+                min_cells, bundles)  # fmt: skip
     stats[0] = chunk_sums[0]
     for c in range(1, chunk_sums.shape[0]):
         stats[0] += chunk_sums[c]
@@ -249,7 +263,7 @@ def grow_depthwise(
         level = level[:n_level]
         n_left = _partition_level(X, rows, buffer, start[level], stop[level], feature[level],
                                   bin_[level], missing_left[level], missing_bin,
-                                  limits, threaded)  # fmt: skip
+                                  limits, threaded, bundles)  # fmt: skip
         built = np.empty(n_level, dtype=np.int64)
         n_built = 0
         parents = np.empty(n_level, dtype=np.int64)
@@ -291,9 +305,9 @@ def grow_depthwise(
         built = built[:n_built]
         store, free, n_free, taken = _take_slots(store, free, n_free, n_built)
         slot[built] = taken
-        build_in_tasks(X_rows, rows, False, g, h, features, all_features, n_used, store,
-                       scratch, start[built], stop[built], taken, no_sums, n_threads, threaded,
-                       chunk_rows, min_cells)  # fmt: skip
+        build_nodes(X_rows, rows, False, g, h, features, all_features, n_used, store,
+                    scratch, start[built], stop[built], taken, no_sums, n_threads, threaded,
+                    chunk_rows, min_cells, bundles)  # fmt: skip
         parents, larger = parents[:n_sub], larger[:n_sub]
         smaller = np.where(left[parents] == larger, right[parents], left[parents])
         subtract_histograms(store, slot[parents], slot[smaller], features, n_used)

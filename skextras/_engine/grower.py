@@ -17,7 +17,7 @@ import numba
 import numpy as np
 from numba import prange
 
-from . import _numba, depthwise, histogram
+from . import _numba, bundling, depthwise, histogram
 from ._numba import cumulative_sizes, njit, parallel_groups, parallel_rows, threads
 from .histogram import (
     HIST_WIDTH,
@@ -71,14 +71,29 @@ class TreeParams:
 _MIN_GAIN = 1e-6
 
 
-def _partition_level(X, rows, starts, stops, features, bins, missing_left, missing_bin, buffer):
-    """``partition`` of the nodes of one level; returns the left counts.
+def _partition_level(
+    X, rows, starts, stops, features, bins, missing_left, missing_bin, buffer, bundles=None
+):
+    """``partition`` of the nodes of one level; returns the left counts (``bundles``: the
+    ``FeatureBundles`` of a bundled ``X``).
 
     Nodes are shared between ``numba.get_num_threads()`` threads in contiguous groups of
     about equal rows (small levels stay on one thread).
     """
     n_left = np.empty(starts.size, dtype=np.int64)
     cumulative = cumulative_sizes(starts, stops)
+    if bundles is not None:
+        args = (X, rows, starts, stops, features, bins, missing_left, bundles.tables())
+        parallel_groups(
+            bundling.partition_bundled,
+            cumulative,
+            *args,
+            buffer,
+            n_left,
+            min_total=_PARALLEL_MIN_ROWS,
+            driver=bundling.partition_bundled_parallel,
+        )
+        return n_left
     args = (X, rows, starts, stops, features, bins, missing_left, missing_bin, buffer, n_left)
     parallel_groups(
         partition_nodes,
@@ -253,11 +268,19 @@ class TreeGrower:
         self.rng = rng
         self.n_threads = n_threads
         n, p = X_binned.shape
+        # Bundled columns (``bundling``): histograms are built over the columns and expanded
+        # to the features, nodes partitioned through the bundles' decode tables.
+        self.bundles = None
+        if bundling.is_bundled(X_binned, bin_mapper):
+            self.bundles = bin_mapper.bundles_
+            p = self.bundles.n_features
         _check_params(params, p, self.n_outputs)
         self.n_bins_non_missing = np.asarray(bin_mapper.n_bins_non_missing_, dtype=np.int64)
         self.missing_bin = int(bin_mapper.missing_values_bin_idx_)
         self.bin_thresholds = bin_mapper.bin_thresholds_
         self.n_bins = self.missing_bin + 1
+        # bins per feature of the histograms (missing last): fewer for bundled data
+        self.hist_bins = self.n_bins if self.bundles is None else self.bundles.n_hist_bins
         self.all_rows = sample_mask is None
         if self.all_rows:
             self.rows = np.arange(n, dtype=np.int32)
@@ -289,7 +312,7 @@ class TreeGrower:
         # A caller growing many trees keeps the store in ``workspace`` for the next tree.
         self.counts_from_rows = _counts_from_rows(params, self.hessians, self.n_outputs)
         n_stats = HIST_WIDTH if self.n_outputs == 1 else self.n_outputs + 2
-        shape = (p, self.n_bins, PAIR_WIDTH if self.counts_from_rows else n_stats)
+        shape = (p, self.hist_bins, PAIR_WIDTH if self.counts_from_rows else n_stats)
         store = None if workspace is None else workspace.get("hist_store")
         if store is None or store.shape[1:] != shape:
             store = np.empty((0, *shape))
@@ -359,6 +382,13 @@ class TreeGrower:
         slots = self._take_slots(len(nodes))
         # The root of a tree on all rows has rows 0..n-1: no index array to read.
         root = self.all_rows and len(nodes) == 1 and nodes[0].id == 0
+        slots = np.array(slots, dtype=np.int64)
+        # bundled data: histograms of the columns, then expanded to the features
+        features, n_used, store, built = self.base_features, self.n_bins_non_missing, None, slots
+        if self.bundles is not None:
+            features, _ = self.bundles.columns_of(self.base_features)
+            n_used = self.bundles.column_n_used
+            store, built = self._column_store(len(nodes)), np.arange(len(nodes), dtype=np.int64)
         build_histograms(
             self.X,
             None if root else self.rows,
@@ -366,16 +396,30 @@ class TreeGrower:
             [node.stop for node in nodes],
             self.gradients,
             self.hessians,
-            self.base_features,
-            self.n_bins_non_missing,
-            self.hist_store,
-            np.array(slots, dtype=np.int64),
+            features,
+            n_used,
+            self.hist_store if store is None else store,
+            built,
             self.X_rows,
             sums,
             self.scratch,
         )
-        for node, slot in zip(nodes, slots, strict=True):
+        if store is not None:
+            bundling.expand_histograms(
+                store, built, self.hist_store, slots, self.base_features, self.bundles.tables()
+            )
+        for node, slot in zip(nodes, slots.tolist(), strict=True):
             node.hist = slot
+
+    def _column_store(self, n_nodes):
+        """Histograms of ``n_nodes`` nodes over the bundled columns, kept in the scratch."""
+        b = self.bundles
+        shape = (b.n_columns, b.column_bins, self.hist_store.shape[3])
+        store = self.scratch.get("bundle_hists")
+        if store is None or store.shape[0] < n_nodes or store.shape[1:] != shape:
+            store = np.empty((n_nodes, *shape))
+            self.scratch["bundle_hists"] = store
+        return store
 
     def _can_split(self, node):
         stats = node.stats
@@ -406,7 +450,7 @@ class TreeGrower:
             offsets,
             np.concatenate(rand_u) if random else np.empty(0),
             self.n_bins_non_missing,
-            self.missing_bin,
+            self.hist_bins - 1,
             np.array([node.stats for node in nodes]),
             self.split_params,
             self.monotone,
@@ -451,6 +495,7 @@ class TreeGrower:
             np.array([node.split[3] for node in nodes], dtype=np.bool_),
             self.missing_bin,
             self.buffer,
+            self.bundles,
         )
         return [
             (node, *self._make_children(node, k))
@@ -648,7 +693,7 @@ class TreeGrower:
 
     def _grow_one_call(self):
         """The tree ``grow`` makes, grown by ``depthwise.grow_depthwise`` in one numba call."""
-        p = self.X.shape[1]
+        p = self.hist_store.shape[1]
         threaded = self._threaded()
         limits = depthwise.Limits(
             numba.get_num_threads(),
@@ -669,22 +714,38 @@ class TreeGrower:
             self.base_features,
             self.base_features.size == p,
             self.n_bins_non_missing,
-            self.missing_bin,
+            self.hist_bins - 1,
             self.split_params,
             self.params.max_depth,
             self.min_split_rows,
             float(self.min_split_hessian),
             float(self.min_gain),
             self.hist_store,
-            chunk_scratch(self.scratch, self.rows.size, self.hist_store.shape[1:]),
+            chunk_scratch(self.scratch, self.rows.size, self._built_shape()),
             limits,
             self._leaf_of_row,
             threaded,
+            self._bundle_args(),
         )
         self.hist_store = out[0]
         if self.workspace is not None:
             self.workspace["hist_store"] = out[0]
         return self._make_tree(*out[1:])
+
+    def _built_shape(self):
+        """Shape of one histogram built from rows: of the features, or of the bundled
+        columns."""
+        if self.bundles is None:
+            return self.hist_store.shape[1:]
+        n_stats = self.hist_store.shape[3]
+        return (self.bundles.n_columns, self.bundles.column_bins, n_stats)
+
+    def _bundle_args(self):
+        """``depthwise.grow_depthwise``'s ``bundles`` argument: None, or the decode tables and
+        the columns of the candidate features."""
+        if self.bundles is None:
+            return None
+        return (self.bundles.tables(), *self.bundles.columns_of(self.base_features))
 
     def leaf_of_row(self):
         """Leaf id of every training row used (-1 for rows outside ``sample_mask``)."""

@@ -499,8 +499,26 @@ def find_best_split(
     missing_left = np.zeros(n_candidates, dtype=np.bool_)
     lefts = np.zeros((n_candidates, n_outputs + 2))
     parent_score = node_score(parent, n_outputs, params, lower, upper)
+    # the common case without the dispatch of ``_best_split_feature`` per candidate (the same
+    # scan): wide data have thousands of candidates of two or three bins each
+    pair = (
+        n_outputs == 1
+        and params.criterion == 0.0
+        and params.reg_alpha == 0.0
+        and params.max_delta_step == 0.0
+        and params.constrained == 0.0
+        and rand_u.size == 0
+        and hist.shape[2] == 2
+    )
     # Serial on purpose: a node's scan is microseconds, less than waking a thread pool.
     for i in range(n_candidates):
+        if pair:
+            f = features[i]
+            scores[i], bins[i], missing_left[i] = _best_split_pair(
+                hist[f], n_bins_non_missing[f], missing_bin, parent, parent_score, params,
+                lefts[i],
+            )  # fmt: skip
+            continue
         f = features[i]
         u = rand_u[i] if rand_u.size > 0 else -1.0
         s, b, ml = _best_split_feature(

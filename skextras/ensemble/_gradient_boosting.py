@@ -32,6 +32,7 @@ from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
 from skextras._engine._numba import njit
+from skextras._engine.bundling import apply_binned
 from skextras._engine.tree import predict_forest
 from skextras.callback import (
     CallbackContainer,
@@ -253,7 +254,8 @@ class _BaseGradientBoosting(EnsembleSequenceMixin, HistInputMixin, JSONPersistMi
                 f"n_estimators={self.n_estimators} must be larger or equal to "
                 f"estimators_.shape[0]={len(self._trees)} when warm_start==True"
             )
-        X_binned = self._bin_mapper.transform(X)
+        # sparse features that never meet in a row share a column (``bundling``)
+        X_binned = self._bin_mapper.transform(X, bundle=True)
         raw = self._raw_predict(X)
         # One BLAS thread: any n-vector BLAS call would wake OpenBLAS threads that spin against
         # the engine's threads (up to 10 ms per call on a busy 2-core machine, against 10 us).
@@ -312,7 +314,7 @@ class _BaseGradientBoosting(EnsembleSequenceMixin, HistInputMixin, JSONPersistMi
     def _fit_stages(self, X_binned, y, weight, raw, val, monitor=None):
         n = y.shape[0]
         loss = self._loss
-        params = self._params(weight, X_binned.shape)
+        params = self._params(weight, (n, len(self._bin_mapper.bin_thresholds_)))
         n_inbag = max(1, int(self.subsample * n))
         val_raw = self._raw_predict(val[0]) if val is not None else None
         begin = len(self._trees)
@@ -456,7 +458,7 @@ class _BaseGradientBoosting(EnsembleSequenceMixin, HistInputMixin, JSONPersistMi
                 cache=cache,
             )
             if mask is not None:
-                leaves[~mask] = tree.apply_binned(X_oob, n_threads=1)
+                leaves[~mask] = apply_binned(tree, X_oob, self._bin_mapper, n_threads=1)
             if self._newton:
                 update = tree.value[:, 0] * self._newton_scale()
             else:

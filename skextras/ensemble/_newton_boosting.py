@@ -33,6 +33,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._engine._numba import threads
 from .._engine.binning import BinMapper
+from .._engine.bundling import predict_binned
 from .._engine.grower import TreeParams, add_leaf_values, grow_tree
 from .._engine.objectives import (
     REGRESSION_OBJECTIVES,
@@ -151,7 +152,8 @@ class _LocalRounds:
         self.est = est
         self.X_binned = X_binned
         self.X_binned_rows = np.ascontiguousarray(X_binned)
-        self.shape = X_binned.shape
+        # (rows, features): X_binned may hold bundled columns (``bundling``)
+        self.shape = (X_binned.shape[0], len(bin_mapper.bin_thresholds_))
         self.y = y
         self.sample_weight = sample_weight
         self.objective = objective
@@ -192,7 +194,8 @@ class _LocalRounds:
             with threads(self.n_threads):
                 add_leaf_values(self.raw, k, leaf, tree.value)
         else:
-            self.raw[:, k] += tree.predict_binned(self.X_binned, self.n_threads)[:, 0]
+            out = predict_binned(tree, self.X_binned, self.bin_mapper, self.n_threads)
+            self.raw[:, k] += out[:, 0]
         return tree
 
 
@@ -554,7 +557,8 @@ class _BaseNewtonBoosting(TreesToDataFrameMixin, HistInputMixin, BaseEstimator):
         bin_mapper = BinMapper(
             max_bin=self.max_bin, random_state=rng.randint(2**31 - 1), n_threads=n_threads
         )
-        X_binned = bin_mapper.fit_transform(X, bin_weight)
+        # sparse features that never meet in a row share a column (``bundling``)
+        X_binned = bin_mapper.fit_transform(X, bin_weight, bundle=True)
         trainer = _LocalRounds(self, X_binned, y, sample_weight, objective, bin_mapper, n_threads)
         self._init_margin = self._initial_margin(objective, y, sample_weight)
         trainer.raw = np.tile(self._init_margin, (X.shape[0], 1))
