@@ -61,6 +61,20 @@ def test_s4d_kernel_is_cached_until_a_parameter_changes():
     assert layer.kernel(17).requires_grad  # with gradients the kernel is rebuilt, not cached
 
 
+def test_s4d_cached_kernel_and_spectrum_survive_a_training_step_without_updates():
+    torch.manual_seed(0)
+    layer = S4D(4, d_state=4)
+    x = torch.randn(1, 16, 4)
+    with torch.no_grad():
+        first, spectrum = layer.kernel(16), layer.kernel_spectrum(16)
+    layer(x).sum().backward()  # rebuilds the kernel with gradients; parameters unchanged
+    with torch.no_grad():
+        assert layer.kernel(16) is first and layer.kernel_spectrum(16) is spectrum
+        conv = layer.ssm(x)
+        layer.mode = "scan"
+        torch.testing.assert_close(conv, layer.ssm(x), rtol=1e-4, atol=1e-4)
+
+
 def _selective_loop(u, dt, A, B, C, D):
     """The definition: one channel, one state, one step at a time."""
     y = torch.zeros_like(u)

@@ -112,7 +112,8 @@ class S4D(torch.nn.Module):
         steps = torch.arange(length, device=dtA.device, dtype=dtype)
         vandermonde = torch.exp(dtA[..., None] * steps)  # (H, N/2, L)
         K = 2.0 * torch.einsum("hn,hnl->hl", weight, vandermonde).real
-        self._cache = None if needs_grad else (key, K)
+        if not needs_grad:  # a kernel built with gradients leaves the cached one in place
+            self._cache = (key, K)
         return K
 
     def kernel_spectrum(self, length, dtype=torch.float32):
@@ -128,7 +129,8 @@ class S4D(torch.nn.Module):
             return cached[1]
         spectrum = torch.fft.rfft(K, n=2 * length).transpose(0, 1) + self.D.to(dtype)
         cache = self._cache
-        self._spectrum = (K, spectrum) if cache is not None and cache[1] is K else None
+        if cache is not None and cache[1] is K:
+            self._spectrum = (K, spectrum)
         return spectrum
 
     def ssm(self, u):
