@@ -97,31 +97,12 @@ def _scan_inputs(L=23, d=3, n=2, dtype=torch.float64):
     return u, dt, A, B, C, torch.randn(d, generator=g, dtype=dtype)
 
 
-@pytest.mark.parametrize("mode", ["parallel", "sequential"])
-@pytest.mark.parametrize("chunk_size", [1, 4, 7, 64])
-def test_selective_scan_equals_the_definition_loop(mode, chunk_size):
-    args = _scan_inputs()
-    expected = _selective_loop(*args)
-    torch.testing.assert_close(
-        selective_scan(*args, mode=mode, chunk_size=chunk_size), expected, rtol=1e-10, atol=1e-10
-    )
-
-
 def _selective_head_loop(u, dt, A, B, C, D):
-    """The definition with one decay per head: heads of P channels share ``dt`` and ``A``."""
-    heads = A.shape[0]
-    width = u.shape[2] // heads
-    y = torch.zeros_like(u)
-    for b in range(u.shape[0]):
-        for d in range(u.shape[2]):
-            head = d // width
-            for n in range(B.shape[2]):
-                h = u.new_zeros(())
-                for t in range(u.shape[1]):
-                    step = dt[b, t, head]
-                    h = torch.exp(step * A[head]) * h + step * B[b, t, n] * u[b, t, d]
-                    y[b, t, d] += C[b, t, n] * h
-    return y + D * u
+    """The definition with one decay per head: each channel of a head of P consecutive channels
+    uses the head's ``dt`` and ``A`` in the per-channel, per-state loop."""
+    width = u.shape[2] // A.shape[0]
+    per_channel = A.repeat_interleave(width)[:, None].expand(-1, B.shape[2])
+    return _selective_loop(u, dt.repeat_interleave(width, -1), per_channel, B, C, D)
 
 
 def _head_inputs(L=23, heads=3, width=2, n=4, dtype=torch.float64, dt_scale=0.5, a_scale=2.0):
@@ -135,9 +116,13 @@ def _head_inputs(L=23, heads=3, width=2, n=4, dtype=torch.float64, dt_scale=0.5,
 
 @pytest.mark.parametrize("mode", ["parallel", "sequential"])
 @pytest.mark.parametrize("chunk_size", [1, 4, 7, 64])
-def test_selective_scan_with_head_decays_equals_the_definition_loop(mode, chunk_size):
-    args = _head_inputs()
-    expected = _selective_head_loop(*args)
+@pytest.mark.parametrize("decays", ["per-state", "per-head"])
+def test_selective_scan_equals_the_definition_loop(mode, chunk_size, decays):
+    if decays == "per-state":  # Mamba-1: two-level chunked scan
+        args, loop = _scan_inputs(), _selective_loop
+    else:  # Mamba-2: state-space-duality scan
+        args, loop = _head_inputs(), _selective_head_loop
+    expected = loop(*args)
     torch.testing.assert_close(
         selective_scan(*args, mode=mode, chunk_size=chunk_size), expected, rtol=1e-10, atol=1e-10
     )
