@@ -5,7 +5,8 @@ attention (the peer) and every mixer of ``skextras.nn.attention`` / ``skextras.n
 the MoE layer: the forward pass (no grad), forward + backward (sum of the output) and the
 memory of one forward + backward (CUDA: the ``max_memory_allocated`` peak; CPU: the tensors
 saved for the backward pass). Each speed-up is against the matching reference:
-SDPA for the attention kernels, the step-by-step scan for S4D and the selective SSM, and a
+SDPA for the attention kernels, the step-by-step scan for S4D and the selective SSM (in its
+Mamba-2 form, one decay per head, and its Mamba-1 form, one per channel and state), and a
 dense MLP with the same active parameter count for the MoE (8 experts, top-2, no shared
 expert, d_hidden 512 vs one MLP of hidden 1024). The targets of issue 17 at n = 8192 are
 checked at the end.
@@ -60,8 +61,11 @@ def cases(n, device, slow_ok):
     x = rand(1, n, D_MODEL)
     s4d = S4D(D_MODEL, d_state=64).to(device)
     u, dt = rand(1, n, D_MODEL), (torch.rand(1, n, D_MODEL, generator=g) * 0.1).to(device)
-    A = -torch.rand(D_MODEL, 16, generator=g).to(device) * 4
+    A = -torch.rand(D_MODEL, 16, generator=g).to(device) * 4  # Mamba-1: per channel and state
     B, C, D = rand(1, n, 16), rand(1, n, 16), rand(D_MODEL)
+    # Mamba-2: 4 heads x 64 channels, one step and one decay per head
+    dt_heads = (torch.rand(1, n, HEADS, generator=g) * 0.1).to(device)
+    A_heads = -torch.rand(HEADS, generator=g).to(device) * 4
     moe = MoE(D_MODEL, n_experts=8, top_k=2, n_shared=0, d_hidden=512).to(device)
     dense = torch.nn.Sequential(
         torch.nn.Linear(D_MODEL, 1024), torch.nn.GELU(), torch.nn.Linear(1024, D_MODEL)
@@ -99,8 +103,13 @@ def cases(n, device, slow_ok):
         "TransNormer norm causal (layer)": ("sdpa causal", (x,), norm_layer),
         "S4D conv, cached kernel": ("S4D scan", (x,), lambda t: s4d_conv(t, True)),
         "S4D conv, new kernel": ("S4D scan", (x,), lambda t: s4d_conv(t, False)),
-        "selective parallel": (
-            "selective sequential",
+        "selective parallel (SSD, 4 heads)": (
+            "selective sequential (4 heads)",
+            (u, dt_heads),
+            lambda a, b: selective_scan(a, b, A_heads, B, C, D, "parallel"),
+        ),
+        "selective parallel (per-state decay)": (
+            "selective sequential (per-state decay)",
             (u, dt),
             lambda a, b: selective_scan(a, b, A, B, C, D, "parallel"),
         ),
@@ -109,7 +118,12 @@ def cases(n, device, slow_ok):
     }
     if slow_ok:
         table["S4D scan"] = (None, (x,), s4d_scan)
-        table["selective sequential"] = (
+        table["selective sequential (4 heads)"] = (
+            None,
+            (u, dt_heads),
+            lambda a, b: selective_scan(a, b, A_heads, B, C, D, "sequential"),
+        )
+        table["selective sequential (per-state decay)"] = (
             None,
             (u, dt),
             lambda a, b: selective_scan(a, b, A, B, C, D, "sequential"),
@@ -209,7 +223,13 @@ TARGETS = [  # (mixer, reference, column, minimum speed-up) at the largest n
     ("linear causal chunked", "sdpa causal", "forward ms", 10),
     ("linear causal chunked", "sdpa causal", "fwd+bwd ms", 10),
     ("S4D conv, cached kernel", "S4D scan", "forward ms", 5),
-    ("selective parallel", "selective sequential", "forward ms", 10),
+    ("selective parallel (SSD, 4 heads)", "selective sequential (4 heads)", "forward ms", 10),
+    (
+        "selective parallel (per-state decay)",
+        "selective sequential (per-state decay)",
+        "forward ms",
+        10,
+    ),
 ]
 
 

@@ -15,6 +15,7 @@ from skextras.nn.attention import (  # noqa: E402
     MultiHeadAttention,
     TransNormerLayer,
     block_diagonal_attention,
+    chunk_length,
     linear_attention,
     performer_attention,
     softmax_attention,
@@ -51,7 +52,7 @@ def test_linear_attention_equals_its_definition_loop(causal, feature_map):
 
 @pytest.mark.parametrize("feature_map", list(FEATURE_MAPS))
 @pytest.mark.parametrize("dtype, tol", [(torch.float64, 1e-5), (torch.float32, 1e-4)])
-@pytest.mark.parametrize("chunk_size", [1, 8, 16, 64])
+@pytest.mark.parametrize("chunk_size", [1, 8, 16, 64, "auto"])
 def test_causal_linear_attention_parallel_recurrent_and_chunked_agree(
     feature_map, dtype, tol, chunk_size
 ):
@@ -166,8 +167,28 @@ def test_causal_mixers_do_not_look_ahead():
 
 
 @pytest.mark.parametrize(
+    "d, n, expected", [(8, 8192, 16), (32, 8192, 32), (48, 8192, 64), (100, 8192, 128)]
+)
+def test_auto_chunk_length_is_the_power_of_two_nearest_the_feature_width(d, n, expected):
+    assert chunk_length("auto", n, d) == expected
+    assert chunk_length("auto", 40, d) == min(40, expected)
+    assert chunk_length("auto", n, 4096) == 256
+    assert chunk_length(24, n, d) == 24
+
+
+@pytest.mark.parametrize("d", [32, 64])
+def test_chunked_linear_attention_with_auto_chunks_equals_parallel_at_wide_heads(d):
+    q, k, v = (torch.randn(1, 2, 300, d, dtype=torch.float64) for _ in range(3))
+    chunked = linear_attention(q, k, v, True, mode="chunked")
+    parallel = linear_attention(q, k, v, True, mode="parallel")
+    torch.testing.assert_close(chunked, parallel, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize(
     "call, match",
     [
+        (lambda q: linear_attention(q, q, q, chunk_size="big"), "chunk_size='big'"),
+        (lambda q: linear_attention(q, q, q, chunk_size=0), "chunk_size=0"),
         (lambda q: linear_attention(q, q, q, mode="fast"), "mode='fast'"),
         (lambda q: linear_attention(q, q, q, feature_map="tanh"), "feature_map='tanh'"),
         (lambda q: softmax_attention(q[0], q[0], q[0]), "shape"),

@@ -208,7 +208,7 @@ def make_mixer(mixer, d_model, n_heads, causal, layer=0, n_layers=1):
         return TransNormerLayer(d_model, n_heads, attention, causal=causal)
     if mixer == "s4d":
         return S4D(d_model, d_state=32)
-    return SelectiveSSM(d_model, d_state=16)
+    return SelectiveSSM(d_model, d_state=16, n_heads=n_heads)
 
 
 class _Block(torch.nn.Module):
@@ -392,6 +392,11 @@ class _SequenceEstimator(TorchEstimator):
     def _build_module(self):
         if self.d_model % self.n_heads and self.mixer in ("softmax", "linear", "performer"):
             raise ValueError(f"d_model={self.d_model} is not divisible by n_heads={self.n_heads}")
+        if self.mixer == "mamba" and (2 * self.d_model) % self.n_heads:
+            raise ValueError(
+                f"mixer='mamba' splits 2 * d_model = {2 * self.d_model} channels into "
+                f"n_heads={self.n_heads} heads: not divisible"
+            )
         moe = None
         if self.moe_experts:
             if self.moe_top_k > self.moe_experts:
@@ -454,7 +459,8 @@ _SHARED_DOC = """
         Width of the residual stream.
     n_layers : int, default=1
     n_heads : int, default=2
-        Heads of the attention mixers (``d_model`` must be divisible by it).
+        Heads of the attention mixers (``d_model`` must be divisible by it); for "mamba",
+        the heads of one scalar decay each among the ``2 * d_model`` inner channels.
     moe_experts : int, default=0
         ``> 0`` replaces each MLP by a :class:`MoE` with this many routed experts and one
         shared expert.
