@@ -209,3 +209,25 @@ def test_estimators_on_csr_one_hot_same_trees_with_and_without_bundling(name, kw
         plain = cls(**kwargs).fit(X, target, sample_weight=weight)
     _same_structure(_ensemble_trees(bundled), _ensemble_trees(plain))
     np.testing.assert_allclose(bundled.predict(X), plain.predict(X), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"grow_policy": "lossguide", "max_leaves": 10}])
+def test_threaded_growth_on_bundles_equals_one_thread(kwargs, monkeypatch):
+    # Work thresholds at zero send every step of both growers (the one-call depth-wise grower
+    # and TreeGrower) through the prange drivers, bundled partition included.
+    import numba
+
+    from skextras._engine import grower, histogram
+    from skextras.ensemble import NewtonBoostingClassifier
+
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("needs two numba threads")
+    X, y, _ = _one_hot(2_000, [5, 3, 40, 12], seed=7, missing=0.03)
+    kwargs = dict(kwargs, n_estimators=4, max_depth=4, random_state=0)
+    one = NewtonBoostingClassifier(n_jobs=1, **kwargs).fit(X, y)
+    monkeypatch.setattr(grower, "_PARALLEL_MIN_ROWS", 0)
+    monkeypatch.setattr(grower, "_PARALLEL_MIN_CANDIDATES", 0)
+    monkeypatch.setattr(histogram, "_PARALLEL_MIN_CELLS", 0)
+    two = NewtonBoostingClassifier(n_jobs=2, **kwargs).fit(X, y)
+    _same_structure(_ensemble_trees(two), _ensemble_trees(one))
+    np.testing.assert_array_equal(two.predict_proba(X), one.predict_proba(X))

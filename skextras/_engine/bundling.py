@@ -474,10 +474,20 @@ def partition_bundled(
 
 
 @njit(parallel=True)
-def partition_bundled_parallel(bounds, *args):
-    """``partition_bundled`` over the ranges of ``bounds``, one a thread (``run_ranges``)."""
+def partition_bundled_parallel(
+    bounds, X, rows, starts, stops, features, bins, missing_left, tables, buffer, n_left
+):
+    """``partition_bundled`` over the ranges of ``bounds``, one a thread (``run_ranges``).
+
+    A parfor cannot take a tuple of arrays as an argument, so ``tables`` is unpacked before the
+    loop and packed again inside it.
+    """
+    t0, t1, t2, t3, t4, t5, t6, t7, t8 = tables
     for t in prange(bounds.size - 1):
-        partition_bundled(*args, bounds[t], bounds[t + 1])
+        partition_bundled(
+            X, rows, starts, stops, features, bins, missing_left,
+            (t0, t1, t2, t3, t4, t5, t6, t7, t8), buffer, n_left, bounds[t], bounds[t + 1],
+        )  # fmt: skip
 
 
 # -- prediction on the training data ---------------------------------------------------------
