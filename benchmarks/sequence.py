@@ -22,6 +22,7 @@ machine hits the peer and ours alike instead of one of them.
     python benchmarks/sequence.py --sizes 8192 --repeats 7  # more rounds under heavy load
 """
 
+import copy
 import os
 import sys
 import time
@@ -74,11 +75,16 @@ def cases(n, device, slow_ok):
     flash = GAU(D_MODEL, s=128, kind="flash", chunk_size=256, causal=True).to(device)
     norm_layer = TransNormerLayer(D_MODEL, HEADS, "norm", causal=True).to(device)
 
+    # The rounds interleave the rows, so the "new kernel" row gets its own copy of the layer:
+    # clearing the shared layer's cache would make the "cached kernel" row rebuild it too.
+    s4d_uncached = copy.deepcopy(s4d)
+
     def s4d_conv(t, cached):
-        s4d.mode = "conv"
+        layer = s4d if cached else s4d_uncached
+        layer.mode = "conv"
         if not cached:
-            s4d._cache = None
-        return s4d.ssm(t)
+            layer._cache = None
+        return layer.ssm(t)
 
     def s4d_scan(t):
         s4d.mode = "scan"
